@@ -1,0 +1,3 @@
+from opencram.cli import main
+
+main()

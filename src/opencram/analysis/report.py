@@ -1,0 +1,203 @@
+"""``report.html``: a self-contained, offline run report.
+
+Figures are drawn with matplotlib (Agg) and embedded as base64 PNG, so the file opens with
+no network and no companion files. Built only from the run's events, summary and truth.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from opencram.c2.engine import RunResult  # noqa: E402
+
+ZONE_STYLE = {
+    "protected": {"fc": "#d62728", "alpha": 0.25, "ec": "#d62728"},
+    "no-fire": {"fc": "#9467bd", "alpha": 0.2, "ec": "#9467bd"},
+    "warning": {"fc": "#ffbf00", "alpha": 0.10, "ec": "#b8860b"},
+}
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def ground_tracks(result: RunResult) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(id, times (k,), ENU positions (k, 3)) of every round's true flight."""
+    world = result.world
+    truth = world.truth
+    out = []
+    if truth.flight is not None:
+        f = truth.flight
+        for j, k in enumerate(truth.ballistic_idx):
+            r = truth.rounds[k]
+            t_imp = f.impact_t_s[j] if f.landed[j] else f.dt_s * (f.pos_enu_m.shape[0] - 1)
+            n = int(np.floor(t_imp / f.dt_s)) + 1
+            t = np.r_[np.arange(n) * f.dt_s, t_imp]
+            p = np.vstack([f.pos_enu_m[:n, j], f.impact_pos_enu_m[j : j + 1]])
+            out.append((r.id, r.launch_t_s + t, p))
+    for k, path in zip(truth.drone_idx, truth.drone_paths, strict=True):
+        t = np.linspace(path.start_s, path.end_s, 400)
+        out.append((truth.rounds[k].id, t, path.state_at(t)[0]))
+    return out
+
+
+def map_figure(result: RunResult):
+    world = result.world
+    s = world.scenario
+    fig, ax = plt.subplots(figsize=(8.5, 8.5))
+    for name, kind, poly in zip(world.zones.names, world.zones.kinds, world.zones.polygons_enu, strict=True):
+        st = ZONE_STYLE[kind]
+        geoms = getattr(poly, "geoms", [poly])
+        for g in geoms:
+            x, y = np.asarray(g.exterior.xy) / 1000.0
+            ax.fill(x, y, fc=st["fc"], alpha=st["alpha"], ec="none")
+            ax.plot(x, y, color=st["ec"], lw=1.0)
+        c = poly.representative_point()
+        ax.annotate(name, (c.x / 1000, c.y / 1000), fontsize=7, ha="center", color=st["ec"])
+    for lm in s.landmarks:
+        p = world.frame.to_enu(lm.lat, lm.lon, s.site.alt_m) / 1000.0
+        ax.plot(p[0], p[1], marker="*", color="#444", ms=7)
+        ax.annotate(lm.name, (p[0], p[1]), fontsize=6.5, xytext=(4, 3), textcoords="offset points")
+    for sen in s.sensors:
+        p = world.frame.to_enu(sen.lat, sen.lon, s.site.alt_m) / 1000.0
+        ax.plot(p[0], p[1], marker="^", color="#1f77b4", ms=8, ls="none")
+        ax.annotate(sen.id, (p[0], p[1]), fontsize=6.5, xytext=(4, -8), textcoords="offset points")
+    for w in s.weapons:
+        p = world.frame.to_enu(w.lat, w.lon, s.site.alt_m) / 1000.0
+        ax.plot(p[0], p[1], marker="s", color="#2ca02c", ms=7, ls="none")
+        ax.annotate(w.id, (p[0], p[1]), fontsize=6.5, xytext=(4, -8), textcoords="offset points")
+    for rid, _, p in ground_tracks(result):
+        ax.plot(p[:, 0] / 1000, p[:, 1] / 1000, color="#d62728", lw=1.0)
+        ax.plot(p[0, 0] / 1000, p[0, 1] / 1000, marker="o", color="k", ms=4)
+        ax.plot(p[-1, 0] / 1000, p[-1, 1] / 1000, marker="x", color="#d62728", ms=8, mew=2)
+        ax.annotate(rid, (p[-1, 0] / 1000, p[-1, 1] / 1000), fontsize=7, xytext=(5, 5),
+                    textcoords="offset points", color="#d62728")
+    for a_id, path in zip(world.aircraft_ids, world.aircraft_paths, strict=True):
+        v = path.vertices_enu_m / 1000.0
+        ax.plot(v[:, 0], v[:, 1], color="#17becf", lw=1.2, ls="--")
+        ax.annotate(a_id, (v[0, 0], v[0, 1]), fontsize=7, color="#17becf")
+    ax.plot(0, 0, marker="+", color="k", ms=10)
+    # frame the zones, sites and threat tracks; aircraft may fly off the map
+    pts = [np.zeros((1, 2))]
+    for poly in world.zones.polygons_enu:
+        x0, y0, x1, y1 = poly.bounds
+        pts.append(np.array([[x0, y0], [x1, y1]]))
+    pts.extend(p[:, :2] for _, _, p in ground_tracks(result))
+    allp = np.vstack(pts) / 1000.0
+    lo, hi = allp.min(axis=0), allp.max(axis=0)
+    pad = 0.08 * max(hi - lo) + 0.3
+    ax.set_xlim(lo[0] - pad, hi[0] + pad)
+    ax.set_ylim(lo[1] - pad, hi[1] + pad)
+    ax.set_aspect("equal")
+    ax.set_xlabel("east of site origin (km)")
+    ax.set_ylabel("north of site origin (km)")
+    ax.set_title(f"{s.name}: zones, true trajectories and impacts")
+    ax.grid(True, lw=0.3)
+    return fig
+
+
+def altitude_figure(result: RunResult):
+    fig, ax = plt.subplots(figsize=(8.5, 3.8))
+    for rid, t, p in ground_tracks(result):
+        ax.plot(t, p[:, 2], lw=1.2, label=rid)
+    ax.set_xlabel("time since scenario start (s)")
+    ax.set_ylabel("height above site (m)")
+    ax.set_title("Altitude over time (truth)")
+    ax.grid(True, lw=0.3)
+    if len(ax.lines) <= 12:
+        ax.legend(fontsize=7)
+    return fig
+
+
+def _table(rows: list[list[str]], head: list[str]) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(x, nd=1, unit="") -> str:
+    return "&ndash;" if x is None else f"{x:.{nd}f}{unit}"
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1000px;color:#222}
+h1{font-size:1.5em}h2{font-size:1.15em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:.85em;width:100%}th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left}
+th{background:#f4f4f4}.note{color:#666;font-size:.85em}img{max-width:100%}
+.kpi{display:inline-block;margin:.3em 1.2em .3em 0}.kpi b{font-size:1.3em;display:block}
+"""
+
+
+def render_report(result: RunResult, summary: dict[str, Any]) -> str:
+    s = result.world.scenario
+    map_png = _png(map_figure(result))
+    alt_png = _png(altitude_figure(result))
+    rows = []
+    for t in summary["threats"]:
+        im = t["impact"]
+        rows.append(
+            [
+                html.escape(t["id"]),
+                html.escape(t["type"]),
+                _fmt(t["launch"]["time_s"], 1, " s"),
+                _fmt(im["time_s"] if im else None, 1, " s"),
+                _fmt(im["flight_time_s"] if im else None, 1, " s"),
+                f"{im['lat']:.5f}, {im['lon']:.5f}" if im else "in flight at end",
+                _fmt(im["miss_from_aim_m"] if im else None, 0, " m"),
+                _fmt(t["apogee_m"], 0, " m"),
+                html.escape(", ".join(t["zones"]) or "open ground"),
+            ]
+        )
+    table = _table(
+        rows,
+        ["threat", "type", "launch", "impact", "flight", "impact lat, lon", "miss from aim",
+         "apogee", "zones hit"],
+    )
+    zrows = [[html.escape(z["name"]), z["kind"], str(z["impacts"])] for z in summary["zones"]]
+    ztable = _table(zrows, ["zone", "kind", "impacts"])
+    tot = summary["totals"]
+    kpis = "".join(
+        f'<span class="kpi"><b>{v}</b>{html.escape(k)}</span>'
+        for k, v in [
+            ("threats", tot["threats"]),
+            ("impacts", tot["impacts"]),
+            ("in protected zones", tot["impacts_in_protected_zones"]),
+            ("in flight at end", tot["in_flight_at_end"]),
+        ]
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>opencram run report: {html.escape(s.name)}</title><style>{CSS}</style></head>
+<body>
+<h1>opencram run report: {html.escape(s.name)}</h1>
+<p>{html.escape(s.description)}</p>
+<p class="note">Scenario {html.escape(summary["source"])}, seed {summary["seed"]},
+site {html.escape(s.site.name)} ({s.site.lat:.5f}, {s.site.lon:.5f}), simulated to
+t = {summary["end_time_s"]:.1f} s. opencram {html.escape(summary["opencram_version"])}.</p>
+<div>{kpis}</div>
+<h2>Map</h2>
+<img alt="map of zones, trajectories and impacts" src="data:image/png;base64,{map_png}">
+<p class="note">Local ENU frame at the site origin (+). Red: protected zones; purple: no-fire;
+amber: warning zones. Black dots: launch points; red crosses: impacts; blue triangles: radars;
+green squares: guns; dashed cyan: friendly aircraft.</p>
+<h2>Altitude over time</h2>
+<img alt="altitude over time" src="data:image/png;base64,{alt_png}">
+<h2>Threats</h2>
+{table}
+<h2>Zones</h2>
+{ztable}
+<p class="note">Not yet in this report: sensing, tracks, warnings and intercepts (later stages).</p>
+</body></html>
+"""

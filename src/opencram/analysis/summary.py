@@ -1,0 +1,106 @@
+"""``summary.json``: the per-threat outcome of a run, built from its events and truth.
+
+Numbers are rounded to fixed precision (7 decimals of a degree, centimetres, 0.1 ms) so the
+file is byte-identical for the same scenario and seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from opencram import __version__
+from opencram.c2.engine import RunResult
+from opencram.c2.events import Impact, Launch
+
+
+def _r(x: float | None, nd: int) -> float | None:
+    if x is None or not np.isfinite(x):
+        return None
+    v = round(float(x), nd)
+    return 0.0 if v == 0 else v
+
+
+def build_summary(result: RunResult) -> dict[str, Any]:
+    world = result.world
+    s = world.scenario
+    truth = world.truth
+    launches = {e.threat_id: e for e in result.events if isinstance(e, Launch)}
+    impacts = {e.threat_id: e for e in result.events if isinstance(e, Impact)}
+    apogee = np.full(len(truth.rounds), np.nan)
+    if truth.flight is not None:
+        apogee[truth.ballistic_idx] = truth.flight.apogee_up_m
+    for k, p in zip(truth.drone_idx, truth.drone_paths, strict=True):
+        apogee[k] = float(np.max(p.vertices_enu_m[:, 2]))
+    threats = []
+    for i, r in enumerate(truth.rounds):
+        la = launches.get(r.id)
+        im = impacts.get(r.id)
+        aim = None
+        if r.aim_enu_m is not None:
+            lat, lon, alt = world.frame.to_geodetic(r.aim_enu_m)
+            aim = {"lat": _r(lat, 7), "lon": _r(lon, 7), "alt_m": _r(alt, 2)}
+        threats.append(
+            {
+                "id": r.id,
+                "type": r.type.id,
+                "category": r.type.category,
+                "launch": {
+                    "time_s": _r(r.launch_t_s, 4),
+                    "lat": la.lat if la else None,
+                    "lon": la.lon if la else None,
+                    "alt_m": la.alt_m if la else None,
+                    "azimuth_deg": _r(None if r.az_rad is None else np.degrees(r.az_rad), 4),
+                    "quadrant_elevation_deg": _r(
+                        None if r.qe_rad is None else np.degrees(r.qe_rad), 4
+                    ),
+                },
+                "aim": aim,
+                "impact": None
+                if im is None
+                else {
+                    "time_s": im.t_s,
+                    "lat": im.lat,
+                    "lon": im.lon,
+                    "alt_m": im.alt_m,
+                    "speed_mps": im.speed_mps,
+                    "flight_time_s": _r(im.t_s - r.launch_t_s, 4),
+                    "miss_from_aim_m": None
+                    if r.aim_enu_m is None
+                    else _r(
+                        np.hypot(*(truth.impact_points()[i, :2] - r.aim_enu_m[:2])),
+                        2,
+                    ),
+                },
+                "apogee_m": _r(apogee[i], 2),
+                "zone": im.zones[0] if im and im.zones else None,
+                "zones": list(im.zones) if im else [],
+            }
+        )
+    hits: dict[str, int] = {z.name: 0 for z in s.zones}
+    for t in threats:
+        for z in t["zones"]:
+            hits[z] += 1
+    return {
+        "opencram_version": __version__,
+        "scenario": s.name,
+        "source": world.source,
+        "seed": world.seed,
+        "site": {"name": s.site.name, "lat": s.site.lat, "lon": s.site.lon, "alt_m": s.site.alt_m},
+        "end_time_s": _r(result.end_s, 4),
+        "threats": threats,
+        "zones": [
+            {"name": z.name, "kind": z.kind, "impacts": hits[z.name]} for z in s.zones
+        ],
+        "totals": {
+            "threats": len(threats),
+            "impacts": sum(1 for t in threats if t["impact"] is not None),
+            "in_flight_at_end": sum(1 for t in threats if t["impact"] is None),
+            "impacts_in_protected_zones": sum(
+                1
+                for t in threats
+                if any(world.zones.kinds[world.zones.names.index(z)] == "protected" for z in t["zones"])
+            ),
+        },
+    }

@@ -1,0 +1,161 @@
+"""The engine: one clock loop that advances the world and emits typed events.
+
+Each tick of ``simulation.dt_s`` the engine asks each stage what happened since the last
+tick and collects the events, each stamped with its exact time. Stages so far: truth
+(launches, once-a-second truth states, impacts, aircraft leaving). Sensing, tracking,
+prediction, warning and engagement join this same loop as they land.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from opencram.c2.events import (
+    AircraftLeft,
+    Event,
+    Impact,
+    Launch,
+    RunFinished,
+    RunStarted,
+    TruthState,
+)
+from opencram.c2.world import World
+
+TRUTH_SAMPLE_S = 1.0
+SETTLE_S = 2.0  # keep running this long after the last thing lands or leaves
+
+
+@dataclass(frozen=True)
+class RunResult:
+    world: World
+    events: tuple[Event, ...]
+    end_s: float
+
+
+def _geo(world: World, pos_enu_m):
+    lat, lon, alt = world.frame.to_geodetic(pos_enu_m)
+    return np.round(lat, 7), np.round(lon, 7), np.round(alt, 2)
+
+
+def end_time_s(world: World) -> float:
+    """When the run stops: after everything has landed or left, capped by the duration."""
+    ends = [*world.truth.impact_times(), *(p.end_s for p in world.aircraft_paths), 0.0]
+    last = max(ends)
+    return float(min(world.scenario.simulation.duration_s, last + SETTLE_S))
+
+
+def run(world: World, on_tick: Callable[[float, float], None] | None = None) -> RunResult:
+    """Run the world to its end; ``on_tick(t_s, end_s)`` reports progress."""
+    s = world.scenario
+    truth = world.truth
+    rounds = truth.rounds
+    dt = s.simulation.dt_s
+    t_end = end_time_s(world)
+    launch_t = truth.launch_times()
+    impact_t = truth.impact_times()
+    impact_p = truth.impact_points()
+    impact_v = truth.impact_speeds()
+    events: list[Event] = [
+        RunStarted(
+            t_s=0.0,
+            scenario=s.name,
+            seed=world.seed,
+            site_lat=s.site.lat,
+            site_lon=s.site.lon,
+            site_alt_m=s.site.alt_m,
+            n_threats=len(rounds),
+            n_aircraft=len(world.aircraft_paths),
+        )
+    ]
+    a_end = np.array([p.end_s for p in world.aircraft_paths])
+    n_ticks = int(np.ceil(t_end / dt))
+    t_prev = -np.inf
+    next_sample = 0.0
+    for k in range(n_ticks + 1):
+        t = min(k * dt, t_end)
+        tick: list[Event] = []
+        for i in np.flatnonzero((launch_t > t_prev) & (launch_t <= t)):
+            r = rounds[i]
+            lat, lon, alt = _geo(world, r.launch_enu_m)
+            tick.append(
+                Launch(
+                    t_s=round(float(launch_t[i]), 4),
+                    threat_id=r.id,
+                    threat_type=r.type.id,
+                    lat=float(lat),
+                    lon=float(lon),
+                    alt_m=float(alt),
+                    azimuth_deg=None if r.az_rad is None else round(np.degrees(r.az_rad), 4),
+                    quadrant_elevation_deg=None
+                    if r.qe_rad is None
+                    else round(np.degrees(r.qe_rad), 4),
+                )
+            )
+        if t >= next_sample:
+            tick.extend(_truth_samples(world, t))
+            next_sample += TRUTH_SAMPLE_S
+        for i in np.flatnonzero((impact_t > t_prev) & (impact_t <= t)):
+            lat, lon, alt = _geo(world, impact_p[i])
+            zones = world.zones.zones_at(impact_p[i, 0], impact_p[i, 1])
+            tick.append(
+                Impact(
+                    t_s=round(float(impact_t[i]), 4),
+                    threat_id=rounds[i].id,
+                    lat=float(lat),
+                    lon=float(lon),
+                    alt_m=float(alt),
+                    speed_mps=round(float(impact_v[i]), 2),
+                    zones=zones,
+                )
+            )
+        for j in np.flatnonzero((a_end > t_prev) & (a_end <= t)):
+            tick.append(AircraftLeft(t_s=round(float(a_end[j]), 4), aircraft_id=world.aircraft_ids[j]))
+        tick.sort(key=lambda e: e.t_s)
+        events.extend(tick)
+        if on_tick is not None:
+            on_tick(t, t_end)
+        t_prev = t
+    landed = int(np.sum(impact_t <= t_end))
+    events.append(
+        RunFinished(t_s=round(t_end, 4), n_impacts=landed, n_in_flight=len(rounds) - landed)
+    )
+    return RunResult(world, tuple(events), t_end)
+
+
+def _truth_samples(world: World, t: float) -> list[Event]:
+    out: list[Event] = []
+    pos, vel, active = world.truth.state_at(t)
+    idx = np.flatnonzero(active)
+    if idx.size:
+        lat, lon, alt = _geo(world, pos[idx])
+        for j, i in enumerate(idx):
+            out.append(
+                TruthState(
+                    t_s=round(t, 4),
+                    object_id=world.truth.rounds[i].id,
+                    object_kind="threat",
+                    lat=float(lat[j]),
+                    lon=float(lon[j]),
+                    alt_m=float(alt[j]),
+                    vel_enu_mps=tuple(round(float(v), 2) for v in vel[i]),
+                )
+            )
+    for a_id, path in zip(world.aircraft_ids, world.aircraft_paths, strict=True):
+        p, v, a = path.state_at(t)
+        if a[0]:
+            lat, lon, alt = _geo(world, p[0])
+            out.append(
+                TruthState(
+                    t_s=round(t, 4),
+                    object_id=a_id,
+                    object_kind="aircraft",
+                    lat=float(lat),
+                    lon=float(lon),
+                    alt_m=float(alt),
+                    vel_enu_mps=tuple(round(float(x), 2) for x in v[0]),
+                )
+            )
+    return out

@@ -1,0 +1,85 @@
+"""Typed events: everything the engine says happened, in time order.
+
+Every output (summary, report, event log, and later the console and CoT feed) is built
+from these. Each is a frozen pydantic model with a ``kind`` tag, serialised one per line in
+``events.jsonl``. Positions are geodetic (WGS-84 degrees, metres above the ellipsoid) so a
+consumer needs no knowledge of the local frame.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    t_s: float
+
+
+class RunStarted(Event):
+    kind: Literal["run_started"] = "run_started"
+    scenario: str
+    seed: int
+    site_lat: float
+    site_lon: float
+    site_alt_m: float
+    n_threats: int
+    n_aircraft: int
+
+
+class Launch(Event):
+    kind: Literal["launch"] = "launch"
+    threat_id: str
+    threat_type: str
+    lat: float
+    lon: float
+    alt_m: float
+    azimuth_deg: float | None = None
+    quadrant_elevation_deg: float | None = None
+
+
+class TruthState(Event):
+    """Where a real object is (sampled once a second): a threat or a friendly aircraft."""
+
+    kind: Literal["truth"] = "truth"
+    object_id: str
+    object_kind: Literal["threat", "aircraft"]
+    lat: float
+    lon: float
+    alt_m: float
+    vel_enu_mps: tuple[float, float, float]
+
+
+class Impact(Event):
+    kind: Literal["impact"] = "impact"
+    threat_id: str
+    lat: float
+    lon: float
+    alt_m: float
+    speed_mps: float
+    zones: list[str]
+
+
+class AircraftLeft(Event):
+    kind: Literal["aircraft_left"] = "aircraft_left"
+    aircraft_id: str
+
+
+class RunFinished(Event):
+    kind: Literal["run_finished"] = "run_finished"
+    n_impacts: int
+    n_in_flight: int
+
+
+AnyEvent = Annotated[
+    RunStarted | Launch | TruthState | Impact | AircraftLeft | RunFinished,
+    Field(discriminator="kind"),
+]
+EVENT_ADAPTER: TypeAdapter = TypeAdapter(AnyEvent)
+
+
+def parse_event(line: str) -> Event:
+    """One events.jsonl line back into its typed event."""
+    return EVENT_ADAPTER.validate_json(line)

@@ -1,0 +1,233 @@
+"""Compiling a scenario into a world: the local frame, zones, environment, and every
+threat round and friendly aircraft with its true flight.
+
+Everything random (salvo dispersion) is drawn here from one seeded generator, in scenario
+order, so the same scenario and seed give the same world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from opencram.errors import UserError
+from opencram.geo import LocalFrame
+from opencram.physics.environment import Environment, Wind
+from opencram.physics.fire import fly_threats, solve_aim
+from opencram.physics.threats import ThreatType, library
+from opencram.physics.trajectory import Flight
+from opencram.physics.waypoints import PathFlight, drone_path
+from opencram.scenario.load import LoadedScenario, path_str
+from opencram.scenario.schema import GeoPoint, Scenario
+from opencram.warn.zones import ZoneSet
+
+TRUTH_DT_S = 0.02  # integration step of the true ballistic flights
+
+
+@dataclass(frozen=True)
+class Round:
+    """One threat object: a rocket, bomb, shell or drone."""
+
+    id: str
+    entry: int  # index in scenario.threats
+    type: ThreatType
+    launch_t_s: float
+    launch_enu_m: np.ndarray
+    aim_enu_m: np.ndarray | None
+    az_rad: float | None = None
+    qe_rad: float | None = None
+    velocity_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The true flights of all rounds: a batched ballistic flight plus drone paths."""
+
+    rounds: tuple[Round, ...]
+    ballistic_idx: np.ndarray  # rounds that fly ballistically, in the order of `flight`
+    flight: Flight | None
+    drone_idx: np.ndarray
+    drone_paths: tuple[PathFlight, ...]
+
+    def launch_times(self) -> np.ndarray:
+        return np.array([r.launch_t_s for r in self.rounds])
+
+    def impact_times(self) -> np.ndarray:
+        """Absolute impact (or arrival) time of each round; inf if it never lands."""
+        out = np.full(len(self.rounds), np.inf)
+        if self.flight is not None:
+            t = np.where(self.flight.landed, self.flight.impact_t_s, np.inf)
+            out[self.ballistic_idx] = self.launch_times()[self.ballistic_idx] + t
+        for k, p in zip(self.drone_idx, self.drone_paths, strict=True):
+            out[k] = p.end_s
+        return out
+
+    def impact_points(self) -> np.ndarray:
+        out = np.full((len(self.rounds), 3), np.nan)
+        if self.flight is not None:
+            out[self.ballistic_idx] = self.flight.impact_pos_enu_m
+        for k, p in zip(self.drone_idx, self.drone_paths, strict=True):
+            out[k] = p.vertices_enu_m[-1]
+        return out
+
+    def impact_speeds(self) -> np.ndarray:
+        out = np.full(len(self.rounds), np.nan)
+        if self.flight is not None:
+            out[self.ballistic_idx] = np.linalg.norm(self.flight.impact_vel_enu_mps, axis=1)
+        for k, p in zip(self.drone_idx, self.drone_paths, strict=True):
+            out[k] = p.speed_mps
+        return out
+
+    def state_at(self, t_s: float):
+        """Positions (n, 3), velocities (n, 3) and in-flight flags (n,) at absolute time."""
+        n = len(self.rounds)
+        pos, vel = np.full((n, 3), np.nan), np.zeros((n, 3))
+        active = np.zeros(n, dtype=bool)
+        if self.flight is not None and self.ballistic_idx.size:
+            tl = self.launch_times()[self.ballistic_idx]
+            p, v, a = self.flight.state_at(t_s - tl)
+            pos[self.ballistic_idx], vel[self.ballistic_idx], active[self.ballistic_idx] = p, v, a
+        for k, path in zip(self.drone_idx, self.drone_paths, strict=True):
+            p, v, a = path.state_at(t_s)
+            pos[k], vel[k], active[k] = p[0], v[0], a[0]
+        return pos, vel, active
+
+
+@dataclass(frozen=True)
+class World:
+    scenario: Scenario
+    source: str
+    seed: int
+    frame: LocalFrame
+    zones: ZoneSet
+    env: Environment
+    truth: Truth
+    aircraft_ids: tuple[str, ...]
+    aircraft_paths: tuple[PathFlight, ...]
+
+
+def environment_of(s: Scenario) -> Environment:
+    e = s.environment
+    if e.wind is not None:
+        wind = Wind.from_direction(e.wind.from_deg, e.wind.speed_mps, e.wind.alt_m)
+    elif e.wind_layers:
+        layers = e.wind_layers
+        wind = Wind.from_direction(
+            [w.from_deg for w in layers], [w.speed_mps for w in layers], [w.alt_m for w in layers]
+        )
+    else:
+        wind = Wind.calm()
+    return Environment(site_alt_m=s.site.alt_m, wind=wind, temperature_offset_k=e.temperature_offset_k)
+
+
+def _enu(frame: LocalFrame, p: GeoPoint, ground_alt_m: float) -> np.ndarray:
+    return frame.to_enu(p.lat, p.lon, ground_alt_m if p.alt_m is None else p.alt_m)
+
+
+def round_ids(s: Scenario) -> list[tuple[int, str]]:
+    """(entry index, id) of every round, salvos expanded: ``ID`` or ``ID-k``."""
+    out = []
+    for i, t in enumerate(s.threats):
+        base = t.id or f"{t.type}-{i + 1}"
+        for k in range(t.salvo.count):
+            out.append((i, base if t.salvo.count == 1 else f"{base}-{k + 1}"))
+    return out
+
+
+def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
+    """Resolve geometry, aim every ballistic threat and fly every round."""
+    s = loaded.scenario
+    seed = s.simulation.seed if seed is None else seed
+    rng = np.random.default_rng(seed)
+    frame = LocalFrame(s.site.lat, s.site.lon, s.site.alt_m)
+    ground = s.site.alt_m
+    zones = ZoneSet.build(list(s.zones), frame, loaded.base_dir)
+    env = environment_of(s)
+    lib = library()
+
+    # aim each ballistic threat entry once (no dispersion), in one batch
+    aimed = [
+        i for i, t in enumerate(s.threats) if lib[t.type].is_ballistic and t.aim is not None
+    ]
+    az_of: dict[int, float] = {}
+    qe_of: dict[int, float] = {}
+    problems = []
+    if aimed:
+        types = [lib[s.threats[i].type] for i in aimed]
+        launch = np.array([_enu(frame, s.threats[i].launch, ground) for i in aimed])
+        aim = np.array([_enu(frame, s.threats[i].aim, ground) for i in aimed])
+        sol = solve_aim(types, launch, aim, env)
+        for j, i in enumerate(aimed):
+            dist = float(np.hypot(*(aim[j, :2] - launch[j, :2])))
+            if not sol.reachable[j]:
+                problems.append(
+                    f"{loaded.source}: {path_str(('threats', i, 'aim'))}: "
+                    f"{dist / 1000:.2f} km from the launch point, outside the reach of "
+                    f"{types[j].id} ({sol.min_range_m[j] / 1000:.2f} to "
+                    f"{sol.max_range_m[j] / 1000:.2f} km on its {types[j].trajectory}-angle branch)"
+                )
+            az_of[i], qe_of[i] = float(sol.az_rad[j]), float(sol.qe_rad[j])
+    if problems:
+        raise UserError(*problems)
+
+    rounds: list[Round] = []
+    for i, rid in round_ids(s):
+        t = s.threats[i]
+        k = sum(1 for r in rounds if r.entry == i)
+        tt = lib[t.type]
+        launch = _enu(frame, t.launch, ground)
+        aim = None if t.aim is None else _enu(frame, t.aim, ground)
+        t0 = t.time_s + k * t.salvo.interval_s
+        if not tt.is_ballistic:
+            rounds.append(Round(rid, i, tt, t0, launch, aim))
+            continue
+        az = az_of.get(i, np.radians(t.azimuth_deg or 0.0))
+        qe = qe_of.get(i, np.radians(t.quadrant_elevation_deg or 0.0))
+        d = t.dispersion
+        az += rng.normal(0.0, d.azimuth_mrad * 1e-3) if d.azimuth_mrad else 0.0
+        qe += rng.normal(0.0, d.elevation_mrad * 1e-3) if d.elevation_mrad else 0.0
+        scale = 1.0 + (rng.normal(0.0, d.velocity_pct / 100.0) if d.velocity_pct else 0.0)
+        rounds.append(Round(rid, i, tt, t0, launch, aim, float(az), float(qe), float(scale)))
+
+    b_idx = np.array([k for k, r in enumerate(rounds) if r.type.is_ballistic], dtype=np.intp)
+    flight = None
+    if b_idx.size:
+        br = [rounds[k] for k in b_idx]
+        flight = fly_threats(
+            [r.type for r in br],
+            np.array([r.launch_enu_m for r in br]),
+            np.array([r.az_rad for r in br]),
+            np.array([r.qe_rad for r in br]),
+            env,
+            velocity_scale=np.array([r.velocity_scale for r in br]),
+            dt_s=TRUTH_DT_S,
+            record=True,
+        )
+    d_idx = np.array([k for k, r in enumerate(rounds) if not r.type.is_ballistic], dtype=np.intp)
+    paths = []
+    for k in d_idx:
+        r = rounds[k]
+        t = s.threats[r.entry]
+        cruise = float(r.type.cruise_alt_agl_m or 100.0)
+        wps = [_enu(frame, w, ground + cruise) for w in t.waypoints]
+        verts = drone_path(r.launch_enu_m, wps, r.aim_enu_m, cruise)
+        speed = t.speed_mps or r.type.cruise_speed_mps or 50.0
+        paths.append(PathFlight(verts, float(speed), r.launch_t_s))
+    truth = Truth(tuple(rounds), b_idx, flight, d_idx, tuple(paths))
+
+    a_paths = []
+    for a in s.aircraft:
+        verts = np.array([_enu(frame, w, ground + 150.0) for w in a.waypoints])
+        a_paths.append(PathFlight(verts, a.speed_mps, a.start_s))
+    return World(
+        scenario=s,
+        source=loaded.source,
+        seed=seed,
+        frame=frame,
+        zones=zones,
+        env=env,
+        truth=truth,
+        aircraft_ids=tuple(a.id for a in s.aircraft),
+        aircraft_paths=tuple(a_paths),
+    )

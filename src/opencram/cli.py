@@ -1,0 +1,168 @@
+"""The ``opencram`` command line.
+
+A user's mistake (a bad file, field or option) prints one line per problem and exits with
+status 2; it never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from opencram.errors import UserError
+
+app = typer.Typer(
+    help="opencram: open C-RAM engine (sense, track, predict, warn, intercept).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+scenario_app = typer.Typer(help="Validate, list and show scenarios.", no_args_is_help=True)
+threats_app = typer.Typer(help="The threat library.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+app.add_typer(threats_app, name="threats")
+out = Console(soft_wrap=True)
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Built-in name or YAML file.")] = "green-zone",
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Run folder (default runs/SCENARIO).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.", min=0)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+) -> None:
+    """Simulate a scenario and write its run folder (summary.json, events.jsonl, report.html)."""
+    from opencram.analysis.runfolder import execute
+
+    res = execute(scenario, out_dir, seed, progress=not quiet)
+    if not quiet:
+        for t in res.summary["threats"]:
+            im = t["impact"]
+            where = (
+                f"impact t={im['time_s']:.1f} s at {im['lat']:.5f}, {im['lon']:.5f} "
+                f"-> {t['zone'] or 'open ground'}"
+                if im
+                else "still in flight at end"
+            )
+            out.print(f"  {t['id']:<14} {t['type']:<18} {where}")
+        out.print(f"wrote {res.folder}/ (summary.json, events.jsonl, report.html)")
+
+
+@scenario_app.command("validate")
+def scenario_validate(
+    file: Annotated[str, typer.Argument(help="Scenario YAML file or built-in name.")],
+) -> None:
+    """Check a scenario file: schema, names, threat types, zones and aim points."""
+    from opencram.c2.world import compile_world
+    from opencram.scenario.load import load
+
+    loaded = load(file)
+    world = compile_world(loaded)
+    s = loaded.scenario
+    out.print(
+        f"{loaded.source}: valid ({len(s.zones)} zones, {len(s.sensors)} sensors, "
+        f"{len(s.weapons)} weapons, {len(world.truth.rounds)} threat rounds, "
+        f"{len(s.aircraft)} aircraft)"
+    )
+
+
+@scenario_app.command("list")
+def scenario_list() -> None:
+    """List the built-in scenarios."""
+    from opencram.scenario.load import builtin_names, load
+
+    table = Table("name", "threats", "description")
+    for name in builtin_names():
+        s = load(name).scenario
+        n = sum(t.salvo.count for t in s.threats)
+        table.add_row(name, str(n), s.description)
+    out.print(table)
+
+
+@scenario_app.command("show")
+def scenario_show(name: Annotated[str, typer.Argument(help="Built-in scenario name.")]) -> None:
+    """Print a built-in scenario's YAML (a starting point for your own)."""
+    from opencram.scenario.load import builtin_text
+
+    sys.stdout.write(builtin_text(name))
+
+
+@threats_app.command("list")
+def threats_list() -> None:
+    """List the threat library with its key published figures."""
+    from opencram.physics.threats import library
+
+    table = Table("id", "category", "mass kg", "calibre mm", "max range km", "RCS m²", "name")
+    for t in library().values():
+        table.add_row(
+            t.id,
+            t.category,
+            f"{t.mass_kg:g}",
+            f"{t.caliber_m * 1000:g}" if t.caliber_m else "-",
+            f"{t.max_range_m / 1000:g}",
+            f"{t.rcs_m2:g}",
+            t.name,
+        )
+    out.print(table)
+
+
+@threats_app.command("show")
+def threats_show(threat_id: Annotated[str, typer.Argument(help="Threat id.")]) -> None:
+    """Show one threat's figures and their sources."""
+    from opencram.physics.threats import library, source_table
+    from opencram.scenario.load import _unknown
+
+    lib = library()
+    if threat_id not in lib:
+        raise UserError(_unknown("threat type", threat_id, sorted(lib)))
+    t = lib[threat_id]
+    out.print(f"[bold]{t.id}[/bold]: {t.name} ({t.category})")
+    for field, val in vars(t).items():
+        if field in ("id", "name", "category", "sources") or val is None:
+            continue
+        src = t.sources.get(field) or t.sources.get(f"motor.{field}") or []
+        out.print(f"  {field:22s} {val!s:>12}  {', '.join(src)}")
+    out.print("sources:")
+    used = sorted({k for v in t.sources.values() for k in v})
+    table = source_table()
+    for key in used:
+        entry = table.get(key, {})
+        out.print(f"  {key}: {entry.get('title', '?')} <{entry.get('url', '')}>")
+
+
+def main() -> None:
+    """Console-script entry point: user errors become one line each and exit status 2."""
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        for line in exc.problems:
+            err.print(f"error: {line}", markup=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except (yaml.YAMLError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The air and ground a projectile flies through: atmosphere, wind, gravity, terrain.
+
+Terrain is flat at the site altitude for now (ENU up = 0). Everything that needs the ground
+asks a :class:`Terrain` for its height, so a gridded terrain model can replace
+:class:`FlatTerrain` later without touching the integrator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Protocol
+
+import numpy as np
+
+from opencram.physics.atmosphere import G0_MPS2, isa
+
+EARTH_MEAN_RADIUS_M = 6_371_008.8  # IUGG mean Earth radius
+
+
+class Terrain(Protocol):
+    def height_up_m(self, east_m, north_m) -> np.ndarray:
+        """Ground height in the local frame (ENU up, m) under each point."""
+        ...
+
+
+@dataclass(frozen=True)
+class FlatTerrain:
+    """Flat ground at a fixed ENU height (0 = the site altitude)."""
+
+    up_m: float = 0.0
+
+    def height_up_m(self, east_m, north_m) -> np.ndarray:
+        return np.full(np.shape(east_m), self.up_m, dtype=float)
+
+
+@dataclass(frozen=True)
+class Wind:
+    """Horizontal wind, linear in altitude between layers, constant outside them.
+
+    ``alt_msl_m`` (k,) are increasing layer altitudes above mean sea level and
+    ``vel_enu_mps`` (k, 3) the air velocity there (the direction the air moves to).
+    One layer is a constant wind.
+    """
+
+    alt_msl_m: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    vel_enu_mps: np.ndarray = field(default_factory=lambda: np.zeros((1, 3)))
+
+    @staticmethod
+    def calm() -> Wind:
+        return Wind()
+
+    @staticmethod
+    def from_direction(from_deg, speed_mps, alt_msl_m=(0.0,)) -> Wind:
+        """Wind from meteorological reports: blowing *from* azimuth ``from_deg`` (clockwise
+        from north) at ``speed_mps``, per layer altitude."""
+        frm = np.radians(np.atleast_1d(np.asarray(from_deg, dtype=float)))
+        spd = np.atleast_1d(np.asarray(speed_mps, dtype=float))
+        vel = np.stack([-spd * np.sin(frm), -spd * np.cos(frm), np.zeros_like(spd)], axis=-1)
+        alt = np.atleast_1d(np.asarray(alt_msl_m, dtype=float))
+        order = np.argsort(alt)
+        return Wind(alt[order], vel[order])
+
+    def at(self, alt_msl_m) -> np.ndarray:
+        """Wind velocity (..., 3) at the given altitudes above MSL."""
+        h = np.asarray(alt_msl_m, dtype=float)
+        if self.alt_msl_m.size == 1:
+            return np.broadcast_to(self.vel_enu_mps[0], (*h.shape, 3))
+        return np.stack(
+            [np.interp(h, self.alt_msl_m, self.vel_enu_mps[:, k]) for k in range(3)], axis=-1
+        )
+
+    @property
+    def is_calm(self) -> bool:
+        return not np.any(self.vel_enu_mps)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Site altitude (m above MSL, for the atmosphere), wind and terrain."""
+
+    site_alt_m: float = 0.0
+    wind: Wind = field(default_factory=Wind)
+    terrain: Terrain = field(default_factory=FlatTerrain)
+    temperature_offset_k: float = 0.0
+
+    def air(self, up_m):
+        """Density (kg/m^3), speed of sound (m/s) and wind (..., 3) at ENU heights.
+
+        The atmosphere comes from a table of :func:`isa` on a 5 m grid, interpolated
+        linearly (relative error below 1e-4, largest at layer boundaries).
+        """
+        alt = self.site_alt_m + np.asarray(up_m, dtype=float)
+        rho_tab, a_tab = _air_table(self.temperature_offset_k)
+        x = (np.clip(alt, AIR_TABLE_MIN_M, AIR_TABLE_MAX_M) - AIR_TABLE_MIN_M) / AIR_TABLE_STEP_M
+        i = np.minimum(x.astype(np.intp), rho_tab.size - 2)
+        f = x - i
+        rho = rho_tab[i] + f * (rho_tab[i + 1] - rho_tab[i])
+        a = a_tab[i] + f * (a_tab[i + 1] - a_tab[i])
+        return rho, a, self.wind.at(alt)
+
+
+AIR_TABLE_MIN_M = -1_000.0
+AIR_TABLE_MAX_M = 80_000.0
+AIR_TABLE_STEP_M = 5.0
+
+
+@cache
+def _air_table(temperature_offset_k: float) -> tuple[np.ndarray, np.ndarray]:
+    alt = np.arange(AIR_TABLE_MIN_M, AIR_TABLE_MAX_M + AIR_TABLE_STEP_M, AIR_TABLE_STEP_M)
+    _, _, rho, a = isa(alt, temperature_offset_k)
+    rho.setflags(write=False)
+    a.setflags(write=False)
+    return rho, a
+
+
+def gravity_mps2(alt_msl_m) -> np.ndarray:
+    """Gravity magnitude falling off with altitude as (R / (R + h))^2."""
+    h = np.asarray(alt_msl_m, dtype=float)
+    return G0_MPS2 * (EARTH_MEAN_RADIUS_M / (EARTH_MEAN_RADIUS_M + h)) ** 2
