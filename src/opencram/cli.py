@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -139,29 +138,20 @@ def threats_show(threat_id: Annotated[str, typer.Argument(help="Threat id.")]) -
 
 
 def main() -> None:
-    """Console-script entry point: user errors become one line each and exit status 2."""
+    """Console-script entry point: user errors become one line each and exit status 2.
+
+    Usage errors (a bad option) are reported by typer itself, also with status 2.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except UserError as exc:
         err = Console(stderr=True, highlight=False, soft_wrap=True)
         for line in exc.problems:
             err.print(f"error: {line}", markup=False)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
         sys.exit(130)
-    except (yaml.YAMLError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

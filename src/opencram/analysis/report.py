@@ -14,10 +14,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from opencram.c2.engine import RunResult  # noqa: E402
+from opencram.c2.engine import RunResult
 
 ZONE_STYLE = {
     "protected": {"fc": "#d62728", "alpha": 0.25, "ec": "#d62728"},
@@ -57,7 +57,9 @@ def map_figure(result: RunResult):
     world = result.world
     s = world.scenario
     fig, ax = plt.subplots(figsize=(8.5, 8.5))
-    for name, kind, poly in zip(world.zones.names, world.zones.kinds, world.zones.polygons_enu, strict=True):
+    for name, kind, poly in zip(
+        world.zones.names, world.zones.kinds, world.zones.polygons_enu, strict=True
+    ):
         st = ZONE_STYLE[kind]
         geoms = getattr(poly, "geoms", [poly])
         for g in geoms:
@@ -82,8 +84,14 @@ def map_figure(result: RunResult):
         ax.plot(p[:, 0] / 1000, p[:, 1] / 1000, color="#d62728", lw=1.0)
         ax.plot(p[0, 0] / 1000, p[0, 1] / 1000, marker="o", color="k", ms=4)
         ax.plot(p[-1, 0] / 1000, p[-1, 1] / 1000, marker="x", color="#d62728", ms=8, mew=2)
-        ax.annotate(rid, (p[-1, 0] / 1000, p[-1, 1] / 1000), fontsize=7, xytext=(5, 5),
-                    textcoords="offset points", color="#d62728")
+        ax.annotate(
+            rid,
+            (p[-1, 0] / 1000, p[-1, 1] / 1000),
+            fontsize=7,
+            xytext=(5, 5),
+            textcoords="offset points",
+            color="#d62728",
+        )
     for a_id, path in zip(world.aircraft_ids, world.aircraft_paths, strict=True):
         v = path.vertices_enu_m / 1000.0
         ax.plot(v[:, 0], v[:, 1], color="#17becf", lw=1.2, ls="--")
@@ -132,9 +140,11 @@ def _fmt(x, nd=1, unit="") -> str:
 
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1000px;color:#222}
-h1{font-size:1.5em}h2{font-size:1.15em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;font-size:.85em;width:100%}th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left}
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}
+h1{font-size:1.5em}
+h2{font-size:1.15em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:.85em;width:100%}
+th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left}
 th{background:#f4f4f4}.note{color:#666;font-size:.85em}img{max-width:100%}
 .kpi{display:inline-block;margin:.3em 1.2em .3em 0}.kpi b{font-size:1.3em;display:block}
 """
@@ -162,8 +172,17 @@ def render_report(result: RunResult, summary: dict[str, Any]) -> str:
         )
     table = _table(
         rows,
-        ["threat", "type", "launch", "impact", "flight", "impact lat, lon", "miss from aim",
-         "apogee", "zones hit"],
+        [
+            "threat",
+            "type",
+            "launch",
+            "impact",
+            "flight",
+            "impact lat, lon",
+            "miss from aim",
+            "apogee",
+            "zones hit",
+        ],
     )
     zrows = [[html.escape(z["name"]), z["kind"], str(z["impacts"])] for z in summary["zones"]]
     ztable = _table(zrows, ["zone", "kind", "impacts"])

@@ -1,9 +1,9 @@
 """A run folder: everything ``opencram run`` writes, each file written atomically.
 
-    summary.json    per-threat outcome (deterministic for a scenario and seed)
-    events.jsonl    the typed event log, one JSON object per line
-    report.html     self-contained offline report
-    scenario.yaml   the scenario as run, for reproduction
+summary.json    per-threat outcome (deterministic for a scenario and seed)
+events.jsonl    the typed event log, one JSON object per line
+report.html     self-contained offline report
+scenario.yaml   the scenario as run, for reproduction
 """
 
 from __future__ import annotations

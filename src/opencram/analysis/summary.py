@@ -90,9 +90,7 @@ def build_summary(result: RunResult) -> dict[str, Any]:
         "site": {"name": s.site.name, "lat": s.site.lat, "lon": s.site.lon, "alt_m": s.site.alt_m},
         "end_time_s": _r(result.end_s, 4),
         "threats": threats,
-        "zones": [
-            {"name": z.name, "kind": z.kind, "impacts": hits[z.name]} for z in s.zones
-        ],
+        "zones": [{"name": z.name, "kind": z.kind, "impacts": hits[z.name]} for z in s.zones],
         "totals": {
             "threats": len(threats),
             "impacts": sum(1 for t in threats if t["impact"] is not None),
@@ -100,7 +98,9 @@ def build_summary(result: RunResult) -> dict[str, Any]:
             "impacts_in_protected_zones": sum(
                 1
                 for t in threats
-                if any(world.zones.kinds[world.zones.names.index(z)] == "protected" for z in t["zones"])
+                if any(
+                    world.zones.kinds[world.zones.names.index(z)] == "protected" for z in t["zones"]
+                )
             ),
         },
     }

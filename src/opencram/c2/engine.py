@@ -112,7 +112,9 @@ def run(world: World, on_tick: Callable[[float, float], None] | None = None) -> 
                 )
             )
         for j in np.flatnonzero((a_end > t_prev) & (a_end <= t)):
-            tick.append(AircraftLeft(t_s=round(float(a_end[j]), 4), aircraft_id=world.aircraft_ids[j]))
+            tick.append(
+                AircraftLeft(t_s=round(float(a_end[j]), 4), aircraft_id=world.aircraft_ids[j])
+            )
         tick.sort(key=lambda e: e.t_s)
         events.extend(tick)
         if on_tick is not None:

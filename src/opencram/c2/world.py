@@ -118,7 +118,9 @@ def environment_of(s: Scenario) -> Environment:
         )
     else:
         wind = Wind.calm()
-    return Environment(site_alt_m=s.site.alt_m, wind=wind, temperature_offset_k=e.temperature_offset_k)
+    return Environment(
+        site_alt_m=s.site.alt_m, wind=wind, temperature_offset_k=e.temperature_offset_k
+    )
 
 
 def _enu(frame: LocalFrame, p: GeoPoint, ground_alt_m: float) -> np.ndarray:
@@ -147,9 +149,7 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
     lib = library()
 
     # aim each ballistic threat entry once (no dispersion), in one batch
-    aimed = [
-        i for i, t in enumerate(s.threats) if lib[t.type].is_ballistic and t.aim is not None
-    ]
+    aimed = [i for i, t in enumerate(s.threats) if lib[t.type].is_ballistic and t.aim is not None]
     az_of: dict[int, float] = {}
     qe_of: dict[int, float] = {}
     problems = []

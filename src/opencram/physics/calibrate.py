@@ -28,7 +28,7 @@ from opencram.physics.threats import ThreatType, library
 def burnout_speed_mps(t: ThreatType, qe_deg: float) -> float:
     """Speed at burn-out of a rocket fired at ``qe_deg`` (ISA, no wind)."""
     fl = fly_threats([t], np.zeros((1, 3)), np.zeros(1), np.radians([qe_deg]), None, record=True)
-    pos, vel, _ = fl.state_at(np.array([t.burn_time_s]))
+    _, vel, _ = fl.state_at(np.array([t.burn_time_s]))
     return float(np.linalg.norm(vel[0]))
 
 
@@ -73,7 +73,10 @@ def model_line(t: ThreatType) -> str:
     parts = [f"form_factor: {t.form_factor:.4f}", f"max_range_qe_deg: {t.max_range_qe_deg:.2f}"]
     if t.is_rocket:
         parts += [f"thrust_n: {t.thrust_n:.1f}", f"launch_tube_m: {t.launch_tube_m:.3f}"]
-    note = "fitted by python -m opencram.physics.calibrate; opencram model parameters, not published figures"
+    note = (
+        "fitted by python -m opencram.physics.calibrate; "
+        "opencram model parameters, not published figures"
+    )
     return "    model: {" + ", ".join(parts) + f', note: "{note}"' + "}"
 
 

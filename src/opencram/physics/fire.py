@@ -95,7 +95,9 @@ def solve_aim(
     # branch ends: [lo, qe_max] for low fire, [qe_max, hi] for high fire
     lo = np.where(high, qe_max, np.radians(MIN_QE_DEG))
     hi = np.where(high, np.radians(MAX_QE_DEG), qe_max)
-    ends = fly_threats(types + types, np.vstack([launch, launch]), np.r_[az, az], np.r_[lo, hi], env)
+    ends = fly_threats(
+        types + types, np.vstack([launch, launch]), np.r_[az, az], np.r_[lo, hi], env
+    )
     r_ends, _ = _ground_range(ends, np.vstack([launch, launch]))
     f_lo, f_hi = r_ends[:n] - target, r_ends[n:] - target
     r_max = np.maximum(r_ends[:n], r_ends[n:])
@@ -121,7 +123,9 @@ def solve_aim(
         along, d = _ground_range(fl, launch[idx])
         f = along - target[idx]
         # turn the azimuth by the bearing error of this trial's impact
-        bearing_err = np.angle(np.exp(1j * (azimuth_rad(aim[idx, :2] - launch[idx, :2]) - azimuth_rad(d))))
+        bearing_err = np.angle(
+            np.exp(1j * (azimuth_rad(aim[idx, :2] - launch[idx, :2]) - azimuth_rad(d)))
+        )
         az[idx] = np.mod(az[idx] + bearing_err, 2 * np.pi)
         miss[idx] = np.hypot(*(fl.impact_pos_enu_m[:, :2] - aim[idx, :2]).T)
         same_as_lo = np.sign(f) == np.sign(f_lo[idx])

@@ -240,9 +240,7 @@ def fly(
         p_new, v_new = rk4_step(t0, ap, av, h, p_act, env)
         if split.any():
             sub = np.flatnonzero(split)
-            ps, vs = rk4_step(
-                tb[sub], p_new[sub], v_new[sub], dt_s - h[sub], p_act.take(sub), env
-            )
+            ps, vs = rk4_step(tb[sub], p_new[sub], v_new[sub], dt_s - h[sub], p_act.take(sub), env)
             p_new[sub], v_new[sub] = ps, vs
         ground = env.terrain.height_up_m(p_new[:, 0], p_new[:, 1])
         hit = (p_new[:, 2] <= ground) & (v_new[:, 2] < 0)

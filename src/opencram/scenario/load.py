@@ -13,7 +13,6 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from opencram.errors import UserError
-from opencram.scenario import schema
 from opencram.scenario.schema import Scenario
 
 BUILTIN_PACKAGE = "opencram.scenario"
@@ -197,12 +196,41 @@ def _at(label: str, lines: dict[tuple, int], path: tuple, msg: str) -> str:
     return f"{where}: {path_str(tuple(path))}: {msg}"
 
 
-def _all_field_names() -> list[str]:
-    names: set[str] = set()
-    for obj in vars(schema).values():
-        if isinstance(obj, type) and issubclass(obj, BaseModel):
-            names.update(obj.model_fields)
-    return sorted(names)
+def _model_at(path: tuple) -> type[BaseModel] | None:
+    """The schema model that holds the keys at ``path`` (a data path), if any."""
+    import types
+    import typing
+
+    def models_in(annotation) -> list:
+        origin = typing.get_origin(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return [annotation]
+        if origin is typing.Annotated:
+            return models_in(typing.get_args(annotation)[0])
+        if origin in (typing.Union, types.UnionType, list, tuple):
+            return [m for a in typing.get_args(annotation) for m in models_in(a)]
+        return []
+
+    model: type[BaseModel] | None = Scenario
+    for part in path:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        found = models_in(field.annotation)
+        model = found[0] if found else None
+    return model
+
+
+def _suggest(key: str, candidates: list[str]) -> str | None:
+    prefix = [c for c in candidates if key.startswith(c) or c.startswith(key)]
+    if prefix:
+        return max(prefix, key=len)
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
+    return close[0] if close else None
 
 
 _MESSAGES = {
@@ -222,12 +250,13 @@ _MESSAGES = {
 }
 
 
-def _message(err: dict) -> str:
+def _message(err: dict, path: tuple) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        key = str(err["loc"][-1])
-        close = difflib.get_close_matches(key, _all_field_names(), n=1)
-        return "unknown key" + (f" (did you mean '{close[0]}'?)" if close else "")
+        key = str(path[-1]) if path else str(err["loc"][-1])
+        model = _model_at(path[:-1])
+        close = _suggest(key, list(model.model_fields)) if model else None
+        return "unknown key" + (f" (did you mean '{close}'?)" if close else "")
     if kind in _MESSAGES:
         return _MESSAGES[kind]
     msg = err["msg"]
@@ -243,7 +272,7 @@ def _format_errors(exc: ValidationError, data, lines: dict[tuple, int], label: s
     for err in exc.errors(include_url=False):
         keep_last = err["type"] in ("missing", "extra_forbidden")
         path = _data_path(tuple(err["loc"]), data, keep_last)
-        line = _at(label, lines, path, _message(err))
+        line = _at(label, lines, path, _message(err, path))
         if line not in seen:
             seen.add(line)
             out.append(line)

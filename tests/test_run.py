@@ -1,0 +1,91 @@
+"""``opencram run``: the run folder, determinism, and the command line's error handling."""
+
+import json
+import re
+
+from opencram.analysis.runfolder import execute
+from opencram.c2.events import parse_event
+
+
+def test_green_zone_run_folder(tmp_path):
+    res = execute("green-zone", tmp_path / "gz", progress=False)
+    folder = res.folder
+    for name in ("summary.json", "events.jsonl", "report.html", "scenario.yaml"):
+        assert (folder / name).stat().st_size > 0
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["scenario"] == "green-zone" and summary["seed"] == 7
+    threats = {t["id"]: t for t in summary["threats"]}
+    assert set(threats) == {"rocket-1", "rocket-2"}
+    for t in threats.values():
+        assert t["impact"] is not None
+        assert (
+            t["launch"]["lat"]
+            and t["impact"]["lat"]
+            and t["impact"]["time_s"] > t["launch"]["time_s"]
+        )
+    # rocket-1 aimed at the embassy lands in it; rocket-2 lands outside every protected zone
+    assert threats["rocket-1"]["zone"] == "US Embassy"
+    protected = {z["name"] for z in summary["zones"] if z["kind"] == "protected"}
+    assert not set(threats["rocket-2"]["zones"]) & protected
+
+
+def test_events_are_typed_and_in_time_order(tmp_path):
+    res = execute("mortar-barrage", tmp_path / "mb", progress=False)
+    lines = (res.folder / "events.jsonl").read_text().splitlines()
+    events = [parse_event(line) for line in lines]
+    times = [e.t_s for e in events]
+    assert times == sorted(times)
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert kinds.count("launch") == 6 and kinds.count("impact") == 6
+    assert "truth" in kinds
+
+
+def test_same_seed_gives_byte_identical_summary(tmp_path):
+    a = execute("grad-salvo", tmp_path / "a", progress=False)
+    b = execute("grad-salvo", tmp_path / "b", progress=False)
+    c = execute("grad-salvo", tmp_path / "c", seed=99, progress=False)
+    sa = (a.folder / "summary.json").read_bytes()
+    assert sa == (b.folder / "summary.json").read_bytes()
+    assert sa != (c.folder / "summary.json").read_bytes()
+    assert (a.folder / "events.jsonl").read_bytes() == (b.folder / "events.jsonl").read_bytes()
+
+
+def test_report_is_self_contained(tmp_path):
+    res = execute("drone-attack", tmp_path / "d", progress=False)
+    html = (res.folder / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 2
+    assert not re.search(r"""(src|href)=["']https?:""", html)
+    assert "drone-1" in html and "Altitude over time" in html
+
+
+def test_cli_run_and_scenario_commands(cli, tmp_path):
+    r = cli("run", "mortar-barrage", "--out", str(tmp_path / "m"), "--seed", "4")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "m" / "summary.json").read_text())["seed"] == 4
+    r = cli("scenario", "list")
+    assert r.returncode == 0 and "green-zone" in r.stdout and "grad-salvo" in r.stdout
+    r = cli("scenario", "show", "green-zone")
+    assert r.returncode == 0 and r.stdout.startswith("# The reported event")
+    r = cli("scenario", "validate", "drone-attack")
+    assert r.returncode == 0 and "valid" in r.stdout
+
+
+def test_cli_user_errors_are_one_line_exit_2(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: x\nsite: {lat: 33.3, lon: 44.4}\nthreats:\n  - type: mortar-82mm\n"
+        "    launch: {lat: 33.3, lon: 44.4}\n    aim: {lat: 33.31, lon: 44.4}\n"
+        "  - type: mortar-82mm\n    launch: {lat: 95.0, lon: 44.4}\n"
+        "    aim: {lat: 33.31, lon: 44.4}\n"
+    )
+    r = cli("scenario", "validate", str(bad))
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"error: {bad}:8: threats[1].launch.lat: must be between -90 and 90"
+    r = cli("run", "green-zon")
+    assert r.returncode == 2 and "did you mean 'green-zone'" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = cli("scenario", "validate", str(tmp_path / "missing.yaml"))
+    assert r.returncode == 2 and "file not found" in r.stderr and "Traceback" not in r.stderr
+    r = cli("run", "--seed", "-3")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
