@@ -79,17 +79,19 @@ class Truth:
             out[k] = p.speed_mps
         return out
 
-    def state_at(self, t_s: float):
-        """Positions (n, 3), velocities (n, 3) and in-flight flags (n,) at absolute time."""
+    def state_at(self, t_s):
+        """Positions (n, 3), velocities (n, 3) and in-flight flags (n,) of every round at
+        absolute time ``t_s``: one time for all, or one per round (n,)."""
         n = len(self.rounds)
+        t = np.broadcast_to(np.asarray(t_s, dtype=float), (n,))
         pos, vel = np.full((n, 3), np.nan), np.zeros((n, 3))
         active = np.zeros(n, dtype=bool)
         if self.flight is not None and self.ballistic_idx.size:
-            tl = self.launch_times()[self.ballistic_idx]
-            p, v, a = self.flight.state_at(t_s - tl)
-            pos[self.ballistic_idx], vel[self.ballistic_idx], active[self.ballistic_idx] = p, v, a
+            b = self.ballistic_idx
+            p, v, a = self.flight.state_at(t[b] - self.launch_times()[b])
+            pos[b], vel[b], active[b] = p, v, a
         for k, path in zip(self.drone_idx, self.drone_paths, strict=True):
-            p, v, a = path.state_at(t_s)
+            p, v, a = path.state_at(t[k : k + 1])
             pos[k], vel[k], active[k] = p[0], v[0], a[0]
         return pos, vel, active
 

@@ -126,6 +126,7 @@ class Sensor(Model):
     reference_rcs_m2: Positive = 0.01
     reference_snr_db: float = 13.0
     swerling: Literal[0, 1, 2, 3, 4] = 1
+    pfa: Annotated[float, _between(1e-12, 0.1)] = 1e-6
     false_alarm_rate_per_scan: NonNegative = 0.0
     latency_s: NonNegative = 0.0
 
