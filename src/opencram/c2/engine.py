@@ -23,6 +23,8 @@ from opencram.c2.events import (
     TruthState,
 )
 from opencram.c2.world import World
+from opencram.sense.plots import Plots
+from opencram.track.manager import Tracker, TrackerConfig
 
 TRUTH_SAMPLE_S = 1.0
 SETTLE_S = 2.0  # keep running this long after the last thing lands or leaves
@@ -33,6 +35,19 @@ class RunResult:
     world: World
     events: tuple[Event, ...]
     end_s: float
+    plots: Plots | None = None  # every simulated plot, by measurement time
+    tracker: Tracker | None = None
+
+
+def tracker_config(world: World) -> TrackerConfig:
+    t = world.scenario.tracking
+    return TrackerConfig(
+        filter=t.filter,
+        confirm_hits=t.confirm_hits,
+        confirm_window_s=t.confirm_window_s,
+        coast_s=t.coast_s,
+        gate_prob=t.gate_prob,
+    )
 
 
 def _geo(world: World, pos_enu_m):
@@ -71,6 +86,13 @@ def run(world: World, on_tick: Callable[[float, float], None] | None = None) -> 
         )
     ]
     a_end = np.array([p.end_s for p in world.aircraft_paths])
+    sense = track = None
+    if s.sensors:
+        from opencram.c2.stages import SenseStage, TrackStage
+
+        # sensing draws from its own stream, so adding a radar never changes the truth
+        sense = SenseStage(world, np.random.default_rng([world.seed, 1]))
+        track = TrackStage(world, sense.radars, tracker_config(world))
     n_ticks = int(np.ceil(t_end / dt))
     t_prev = -np.inf
     next_sample = 0.0
@@ -115,6 +137,8 @@ def run(world: World, on_tick: Callable[[float, float], None] | None = None) -> 
             tick.append(
                 AircraftLeft(t_s=round(float(a_end[j]), 4), aircraft_id=world.aircraft_ids[j])
             )
+        if sense is not None and track is not None:
+            tick.extend(track.step(t, sense.step(t)))
         tick.sort(key=lambda e: e.t_s)
         events.extend(tick)
         if on_tick is not None:
@@ -124,7 +148,13 @@ def run(world: World, on_tick: Callable[[float, float], None] | None = None) -> 
     events.append(
         RunFinished(t_s=round(t_end, 4), n_impacts=landed, n_in_flight=len(rounds) - landed)
     )
-    return RunResult(world, tuple(events), t_end)
+    return RunResult(
+        world,
+        tuple(events),
+        t_end,
+        plots=None if sense is None else sense.recorded(),
+        tracker=None if track is None else track.tracker,
+    )
 
 
 def _truth_samples(world: World, t: float) -> list[Event]:

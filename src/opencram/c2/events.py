@@ -67,6 +67,28 @@ class AircraftLeft(Event):
     aircraft_id: str
 
 
+class TrackUpdated(Event):
+    """A confirmed track updated by a plot: its estimate and class."""
+
+    kind: Literal["track"] = "track"
+    track_id: int
+    track_class: str
+    sensor: str
+    lat: float
+    lon: float
+    alt_m: float
+    vel_enu_mps: tuple[float, float, float]
+    pos_sigma_m: float
+    kappa_cm2pkg: float
+    ballistic_prob: float | None = None
+
+
+class TrackDropped(Event):
+    kind: Literal["track_dropped"] = "track_dropped"
+    track_id: int
+    reason: str
+
+
 class RunFinished(Event):
     kind: Literal["run_finished"] = "run_finished"
     n_impacts: int
@@ -74,7 +96,14 @@ class RunFinished(Event):
 
 
 AnyEvent = Annotated[
-    RunStarted | Launch | TruthState | Impact | AircraftLeft | RunFinished,
+    RunStarted
+    | Launch
+    | TruthState
+    | Impact
+    | AircraftLeft
+    | TrackUpdated
+    | TrackDropped
+    | RunFinished,
     Field(discriminator="kind"),
 ]
 EVENT_ADAPTER: TypeAdapter = TypeAdapter(AnyEvent)

@@ -17,7 +17,7 @@ from opencram.physics.environment import Environment, Wind
 from opencram.physics.fire import fly_threats, solve_aim
 from opencram.physics.threats import ThreatType, library
 from opencram.physics.trajectory import Flight
-from opencram.physics.waypoints import PathFlight, drone_path
+from opencram.physics.waypoints import PathFlight, drone_path, smooth_corners
 from opencram.scenario.load import LoadedScenario, path_str
 from opencram.scenario.schema import GeoPoint, Scenario
 from opencram.warn.zones import ZoneSet
@@ -107,6 +107,42 @@ class World:
     truth: Truth
     aircraft_ids: tuple[str, ...]
     aircraft_paths: tuple[PathFlight, ...]
+    aircraft_rcs_m2: tuple[float, ...] = ()
+
+    # --- every real object the radars can see: rounds first, then aircraft -------------
+
+    @property
+    def object_ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.truth.rounds) + self.aircraft_ids
+
+    @property
+    def object_kinds(self) -> tuple[str, ...]:
+        return ("threat",) * len(self.truth.rounds) + ("aircraft",) * len(self.aircraft_ids)
+
+    @property
+    def object_rcs_m2(self) -> np.ndarray:
+        return np.array([r.type.rcs_m2 for r in self.truth.rounds] + list(self.aircraft_rcs_m2))
+
+    def object_state_at(self, t_s):
+        """Positions (k, 3), velocities (k, 3) and in-flight flags (k,) of every object at
+        one time or per-object times (k,)."""
+        n_r = len(self.truth.rounds)
+        k = n_r + len(self.aircraft_paths)
+        t = np.broadcast_to(np.asarray(t_s, dtype=float), (k,))
+        pos, vel, act = self.truth.state_at(t[:n_r])
+        if not self.aircraft_paths:
+            return pos, vel, act
+        ap, av, aa = [], [], []
+        for j, path in enumerate(self.aircraft_paths):
+            p, v, a = path.state_at(t[n_r + j : n_r + j + 1])
+            ap.append(p[0])
+            av.append(v[0])
+            aa.append(a[0])
+        return (
+            np.vstack([pos, np.array(ap)]),
+            np.vstack([vel, np.array(av)]),
+            np.concatenate([act, np.array(aa, dtype=bool)]),
+        )
 
 
 def environment_of(s: Scenario) -> Environment:
@@ -220,7 +256,7 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
 
     a_paths = []
     for a in s.aircraft:
-        verts = np.array([_enu(frame, w, ground + 150.0) for w in a.waypoints])
+        verts = smooth_corners(np.array([_enu(frame, w, ground + 150.0) for w in a.waypoints]))
         a_paths.append(PathFlight(verts, a.speed_mps, a.start_s))
     return World(
         scenario=s,
@@ -232,4 +268,5 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
         truth=truth,
         aircraft_ids=tuple(a.id for a in s.aircraft),
         aircraft_paths=tuple(a_paths),
+        aircraft_rcs_m2=tuple(a.rcs_m2 for a in s.aircraft),
     )

@@ -48,6 +48,29 @@ class PathFlight:
         return pos, vel, active
 
 
+def smooth_corners(vertices_enu_m, max_cut_m: float = 400.0, n_arc: int = 10) -> np.ndarray:
+    """Round every interior corner of a polyline with a quadratic Bezier arc, so that flight
+    along it turns gradually instead of changing velocity at once. The arc starts and ends
+    ``min(max_cut_m, 0.45 * the shorter leg)`` from the corner; end points are kept."""
+    v = np.asarray(vertices_enu_m, dtype=float)
+    if len(v) < 3:
+        return v.copy()
+    out = [v[0]]
+    s = np.linspace(0.0, 1.0, n_arc)[:, None]
+    for k in range(1, len(v) - 1):
+        a, b, c = v[k - 1], v[k], v[k + 1]
+        la, lc = np.linalg.norm(b - a), np.linalg.norm(c - b)
+        cut = min(max_cut_m, 0.45 * la, 0.45 * lc)
+        if cut <= 0:
+            continue
+        p0 = b + (a - b) / la * cut
+        p2 = b + (c - b) / lc * cut
+        arc = (1 - s) ** 2 * p0 + 2 * (1 - s) * s * b + s**2 * p2
+        out.extend(arc)
+    out.append(v[-1])
+    return np.array(out)
+
+
 def drone_path(
     launch_enu_m,
     waypoints_enu_m,
@@ -80,4 +103,4 @@ def drone_path(
     for v in verts[1:]:
         if np.linalg.norm(v - out[-1]) > 1e-6:
             out.append(v)
-    return np.array(out)
+    return smooth_corners(np.array(out))

@@ -121,7 +121,7 @@ class Sensor(Model):
     sigma_range_m: Positive = 10.0
     sigma_azimuth_mrad: Positive = 2.0
     sigma_elevation_mrad: Positive = 2.0
-    sigma_range_rate_mps: Positive | None = None
+    sigma_range_rate_mps: Positive | None = 1.0
     reference_range_m: Positive = 7_000.0
     reference_rcs_m2: Positive = 0.01
     reference_snr_db: float = 13.0
@@ -233,6 +233,16 @@ class Environment(Model):
         return self
 
 
+class Tracking(Model):
+    """Tracker settings (see docs/architecture.md, track stage)."""
+
+    filter: Literal["imm", "ekf", "ckf"] = "imm"
+    confirm_hits: Annotated[int, Field(ge=2, le=20)] = 5
+    confirm_window_s: Positive = 3.5
+    coast_s: Positive = 3.5
+    gate_prob: Annotated[float, _between(0.5, 0.999999)] = 0.999
+
+
 class Simulation(Model):
     dt_s: Annotated[float, _between(0.001, 1.0)] = 0.05
     duration_s: Annotated[float, _between(1, 36_000)] = 180.0
@@ -252,4 +262,5 @@ class Scenario(Model):
     threats: list[Threat] = []
     aircraft: list[Aircraft] = []
     environment: Environment = Environment()
+    tracking: Tracking = Tracking()
     simulation: Simulation = Simulation()

@@ -1,0 +1,510 @@
+"""Radar plots: the batch type passed from sense to track, and the two files that carry
+recorded data into opencram (a plot CSV and a sensors YAML; see docs/interfaces.md).
+
+A *plot* is one detection from one scan: slant range, azimuth (clockwise from true north)
+and elevation (above the local horizontal) seen from the sensor, with an optional radial
+velocity and signal-to-noise ratio. Inside opencram angles are radians; the files use
+degrees (and milliradians for angle noise), as operators do.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import isfinite
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import yaml
+from pydantic import Field, ValidationError
+
+from opencram.errors import UserError
+from opencram.fileio import atomic_write_text
+from opencram.geo import LocalFrame, unit_vector_from_az_el
+from opencram.scenario.load import _MESSAGES, _at, _data_path, _line_index, _suggest
+from opencram.scenario.schema import (
+    Altitude,
+    Latitude,
+    Longitude,
+    Model,
+    Name,
+    NonNegative,
+    Positive,
+)
+
+# --- the batch type ----------------------------------------------------------------------
+
+_INT_FIELDS = ("sensor", "truth_id")
+
+
+@dataclass(frozen=True)
+class Plots:
+    """A batch of radar plots; every field is an array of shape ``(n,)``.
+
+    ``time_s`` is when the measurement was made and ``arrival_s`` when it reaches the
+    tracker (measurement time plus the sensor's latency). ``sensor`` indexes the sensor
+    list in use. ``range_rate_mps`` and ``snr_db`` are NaN where the sensor gives none.
+    ``truth_id`` is the index of the true object, or -1 for a false alarm or recorded data.
+    """
+
+    time_s: np.ndarray
+    sensor: np.ndarray
+    range_m: np.ndarray
+    az_rad: np.ndarray
+    el_rad: np.ndarray
+    range_rate_mps: np.ndarray
+    snr_db: np.ndarray
+    arrival_s: np.ndarray
+    truth_id: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = None
+        for f in dataclasses.fields(self):
+            dtype = np.int64 if f.name in _INT_FIELDS else np.float64
+            a = np.asarray(getattr(self, f.name), dtype=dtype).reshape(-1)
+            object.__setattr__(self, f.name, a)
+            if n is None:
+                n = a.shape[0]
+            elif a.shape[0] != n:
+                raise ValueError(f"Plots.{f.name} has {a.shape[0]} entries, expected {n}")
+
+    def __len__(self) -> int:
+        return int(self.time_s.shape[0])
+
+    @staticmethod
+    def empty() -> Plots:
+        return Plots(**{f.name: np.empty(0) for f in dataclasses.fields(Plots)})
+
+    @staticmethod
+    def concat(batches: Sequence[Plots]) -> Plots:
+        """All plots of ``batches`` in order (no sorting)."""
+        if not batches:
+            return Plots.empty()
+        return Plots(
+            **{
+                f.name: np.concatenate([getattr(b, f.name) for b in batches])
+                for f in dataclasses.fields(Plots)
+            }
+        )
+
+    def take(self, idx) -> Plots:
+        """The plots at ``idx`` (integer indices or a boolean mask)."""
+        return Plots(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
+
+    def sorted_by(self, field: str = "time_s") -> Plots:
+        """A copy sorted by one field; stable, so equal keys keep their order."""
+        return self.take(np.argsort(getattr(self, field), kind="stable"))
+
+
+def plots_to_enu(plots: Plots, sensor_pos_enu_m) -> np.ndarray:
+    """Plot positions ``(n, 3)`` in the local ENU frame. ``sensor_pos_enu_m`` ``(k, 3)`` holds
+    the position of each sensor that ``plots.sensor`` indexes. Same convention as pymap3d's
+    ``aer2enu``: east = r·cos(el)·sin(az), north = r·cos(el)·cos(az), up = r·sin(el)."""
+    origin = np.asarray(sensor_pos_enu_m, dtype=float).reshape(-1, 3)[plots.sensor]
+    return origin + plots.range_m[:, None] * unit_vector_from_az_el(plots.az_rad, plots.el_rad)
+
+
+# --- plot CSV ----------------------------------------------------------------------------
+
+REQUIRED_COLUMNS = ("time_s", "sensor", "range_m", "azimuth_deg", "elevation_deg")
+OPTIONAL_COLUMNS = ("range_rate_mps", "snr_db")
+_HEADER_HELP = ",".join(REQUIRED_COLUMNS) + "".join(f"[,{c}]" for c in OPTIONAL_COLUMNS)
+# decimals written per column: microseconds, millimetres, ~20 nanoradians, mm/s, 0.01 dB
+_DECIMALS = {
+    "time_s": 6,
+    "range_m": 3,
+    "azimuth_deg": 6,
+    "elevation_deg": 6,
+    "range_rate_mps": 3,
+    "snr_db": 2,
+}
+_NOT_NUMBER, _MISSING, _NOT_FINITE, _OUT_OF_RANGE = 1, 2, 3, 4
+_LIMITS = {
+    "range_m": (0.0, np.inf, "is negative"),
+    "azimuth_deg": (0.0, 360.0, "is outside 0 to 360"),
+    "elevation_deg": (-90.0, 90.0, "is outside -90 to 90"),
+}
+
+
+def _fmt(values: np.ndarray, decimals: int) -> list[str]:
+    """Fixed-decimal text; NaN or infinite values become empty cells."""
+    spec = f"{{:.{decimals}f}}"
+    return [spec.format(v) if isfinite(v) else "" for v in values.tolist()]
+
+
+def _csv_cell(text: str) -> str:
+    """Quote a text cell when CSV needs it."""
+    if any(c in text for c in ',"\r\n') or text != text.strip():
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def write_plots_csv(path: str | Path, plots: Plots, sensor_ids: Sequence[str]) -> None:
+    """Write ``plots`` as a plot CSV (atomically), in their current order. The optional
+    columns are written when any plot has a value for them; absent values are empty
+    cells. ``sensor_ids[k]`` names sensor index ``k``."""
+    ids = np.asarray([_csv_cell(str(s)) for s in sensor_ids] or [""], dtype=object)
+    cols: dict[str, list[str]] = {
+        "time_s": _fmt(plots.time_s, _DECIMALS["time_s"]),
+        "sensor": ids[plots.sensor].tolist(),
+        "range_m": _fmt(plots.range_m, _DECIMALS["range_m"]),
+        "azimuth_deg": _fmt(np.degrees(np.mod(plots.az_rad, 2 * np.pi)), _DECIMALS["azimuth_deg"]),
+        "elevation_deg": _fmt(np.degrees(plots.el_rad), _DECIMALS["elevation_deg"]),
+    }
+    for name in OPTIONAL_COLUMNS:
+        values = getattr(plots, name)
+        if np.isfinite(values).any():
+            cols[name] = _fmt(values, _DECIMALS[name])
+    for name in REQUIRED_COLUMNS:
+        if name != "sensor" and "" in cols[name]:
+            raise ValueError(f"write_plots_csv: {name} has NaN or infinite values")
+    lines = [",".join(cols), *map(",".join, zip(*cols.values(), strict=True))]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+@dataclass
+class _Table:
+    """The cells of a plot CSV: per column the text of every well-shaped row, and per row
+    (well-shaped or not) its line number and field count."""
+
+    header: list[str]
+    header_line: int
+    columns: dict[str, Sequence[str]]
+    line_no: np.ndarray
+    n_fields: np.ndarray
+
+
+def _read_table(path: Path, label: str) -> _Table:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UserError(f"{label}: file not found") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{label}: not UTF-8 text") from None
+    except OSError as exc:
+        raise UserError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    if '"' in text:
+        return _read_table_quoted(text, label)
+    lines = text.splitlines()
+    rows = [i for i, s in enumerate(lines) if s.strip()]
+    if not rows:
+        raise UserError(f"{label}: empty file; expected a header line {_HEADER_HELP}")
+    header = [c.strip() for c in lines[rows[0]].split(",")]
+    _check_header(header, label, rows[0] + 1)
+    body = [lines[i] for i in rows[1:]]
+    n_fields = np.fromiter((s.count(",") + 1 for s in body), dtype=np.int64, count=len(body))
+    k = len(header)
+    ok = n_fields == k
+    good = body if ok.all() else [s for s, o in zip(body, ok.tolist(), strict=True) if o]
+    flat = ",".join(good).split(",") if good else []
+    columns = {name: flat[j::k] for j, name in enumerate(header)}
+    return _Table(header, rows[0] + 1, columns, np.asarray(rows[1:]) + 1, n_fields)
+
+
+def _read_table_quoted(text: str, label: str) -> _Table:
+    """Slower path for files with quoted cells (which may hold commas or line breaks)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    header_line = 0
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if header is None:
+                header, header_line = [c.strip() for c in row], reader.line_num
+            else:
+                rows.append(row)
+                lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise UserError(f"{label}:{reader.line_num}: not valid CSV: {exc}") from None
+    if header is None:
+        raise UserError(f"{label}: empty file; expected a header line {_HEADER_HELP}")
+    _check_header(header, label, header_line)
+    n_fields = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    good = [r for r in rows if len(r) == len(header)]
+    cells = list(zip(*good, strict=True)) if good else [()] * len(header)
+    columns = dict(zip(header, cells, strict=True))
+    return _Table(header, header_line, columns, np.asarray(lines, dtype=np.int64), n_fields)
+
+
+def _check_header(header: list[str], label: str, line: int) -> None:
+    known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    problems = [f"unknown column '{c}'" for c in header if c not in known]
+    problems += [f"column '{c}' appears twice" for c in known if header.count(c) > 1]
+    problems += [f"missing column '{c}'" for c in REQUIRED_COLUMNS if c not in header]
+    if problems:
+        raise UserError(f"{label}:{line}: header: {'; '.join(problems)} (expected {_HEADER_HELP})")
+
+
+def _parse_column(cells: Sequence[str], optional: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers from one CSV column, and per cell a problem code (0 = fine). An empty cell in
+    an optional column means "no value" (NaN), not a problem."""
+    n = len(cells)
+    values = np.full(n, np.nan)
+    problem = np.zeros(n, dtype=np.int8)
+    filled = np.ones(n, dtype=bool)
+    if optional and n:
+        filled = np.asarray(cells, dtype=object) != ""
+    sub = cells if filled.all() else [c for c, f in zip(cells, filled.tolist(), strict=True) if f]
+    try:
+        values[filled] = np.array(sub, dtype=float)
+    except ValueError:
+        for i in np.flatnonzero(filled).tolist():
+            try:
+                values[i] = float(cells[i])
+            except ValueError:
+                if cells[i].strip():
+                    problem[i] = _NOT_NUMBER
+                elif optional:
+                    filled[i] = False
+                else:
+                    problem[i] = _MISSING
+    problem[(problem == 0) & filled & ~np.isfinite(values)] = _NOT_FINITE
+    return values, problem
+
+
+def _problem_text(name: str, cell: str, code: int) -> str:
+    s = cell.strip()
+    if code == _NOT_NUMBER:
+        return f"'{s}' is not a number"
+    if code == _MISSING:
+        return "missing value"
+    if code == _NOT_FINITE:
+        return f"'{s}' is not a finite number"
+    return f"'{s}' {_LIMITS[name][2]}"
+
+
+def read_plots_csv(
+    path: str | Path,
+    sensor_ids: Sequence[str],
+    *,
+    skip_bad: bool = False,
+    latency_s: Sequence[float] | None = None,
+) -> tuple[Plots, int]:
+    """Read a plot CSV (docs/interfaces.md). Returns the plots sorted by time (stable) and
+    how many bad rows were skipped.
+
+    ``sensor_ids[k]`` is the id of sensor index ``k``; ``latency_s[k]``, when given, is added
+    to sensor ``k``'s measurement times to get arrival times (otherwise arrival = time).
+    A bad row raises :class:`UserError` with one line naming file, line and column (the
+    first bad row; the count of the others is appended), unless ``skip_bad`` is set, in
+    which case bad rows are skipped and counted. Blank lines are ignored.
+    """
+    label = str(path)
+    index = {s: k for k, s in enumerate(sensor_ids)}
+    if len(index) != len(sensor_ids):
+        raise ValueError("read_plots_csv: sensor_ids has duplicates")
+    table = _read_table(Path(path), label)
+    header = table.header
+    shape_ok = table.n_fields == len(header)
+    n = int(shape_ok.sum())
+
+    values: dict[str, np.ndarray] = {}
+    problem = np.zeros((len(header), n), dtype=np.int8)  # per column (file order) and row
+    for j, name in enumerate(header):
+        cells = table.columns[name]
+        if name == "sensor":
+            names, inverse = np.unique(np.asarray(cells, dtype=str), return_inverse=True)
+            known = np.array([index.get(s.strip(), -1) for s in names.tolist()], np.int64)
+            values[name] = known[inverse.reshape(-1)] if n else np.zeros(0, np.int64)
+            problem[j] = np.where(values[name] < 0, _OUT_OF_RANGE, 0)
+            continue
+        values[name], problem[j] = _parse_column(cells, name in OPTIONAL_COLUMNS)
+        if name in _LIMITS:
+            lo, hi, _ = _LIMITS[name]
+            v = values[name]
+            problem[j][(problem[j] == 0) & ((v < lo) | (v > hi))] = _OUT_OF_RANGE
+    row_bad = problem.any(axis=0)
+    n_bad = int((~shape_ok).sum() + row_bad.sum())
+    if n_bad and not skip_bad:
+        more = f" (and {n_bad - 1} more bad rows)" if n_bad > 1 else ""
+        raise UserError(_first_problem(label, table, problem, sensor_ids) + more)
+
+    keep = ~row_bad
+    col = {name: v[keep] for name, v in values.items()}
+    absent = np.full(int(keep.sum()), np.nan)
+    time_s, sensor = col["time_s"], col["sensor"]
+    lag_s = np.zeros(len(sensor_ids)) if latency_s is None else np.asarray(latency_s, float)
+    plots = Plots(
+        time_s=time_s,
+        sensor=sensor,
+        range_m=col["range_m"],
+        az_rad=np.radians(col["azimuth_deg"]),
+        el_rad=np.radians(col["elevation_deg"]),
+        range_rate_mps=col.get("range_rate_mps", absent),
+        snr_db=col.get("snr_db", absent),
+        arrival_s=time_s + lag_s[sensor] if len(sensor) else time_s,
+        truth_id=np.full(len(sensor), -1),
+    )
+    return plots.sorted_by("time_s"), n_bad
+
+
+def _first_problem(label: str, table: _Table, problem: np.ndarray, sensor_ids) -> str:
+    """The one-line message for the first bad row of a plot CSV."""
+    header = table.header
+    shape_ok = table.n_fields == len(header)
+    row_bad = problem.any(axis=0)
+    good_pos = np.flatnonzero(shape_ok)
+    first_value = int(good_pos[np.argmax(row_bad)]) if row_bad.any() else len(shape_ok)
+    bad_shape = np.flatnonzero(~shape_ok)
+    if bad_shape.size and bad_shape[0] < first_value:
+        i = int(bad_shape[0])
+        return (
+            f"{label}:{table.line_no[i]}: expected {len(header)} columns "
+            f"({','.join(header)}), found {table.n_fields[i]}"
+        )
+    r = int(np.argmax(row_bad))
+    j = int(np.argmax(problem[:, r] > 0))
+    name = header[j]
+    cell = table.columns[name][r]
+    if name == "sensor":
+        msg = f"unknown sensor id '{cell.strip()}' (known: {', '.join(sensor_ids) or 'none'})"
+    else:
+        msg = _problem_text(name, cell, int(problem[j, r]))
+    return f"{label}:{table.line_no[first_value]}: {name}: {msg}"
+
+
+# --- sensors YAML ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SensorSpec:
+    """One sensor of a sensors YAML file: where it is (WGS-84 degrees, metres above the
+    ellipsoid) and its 1-sigma measurement noise."""
+
+    id: str
+    lat: float
+    lon: float
+    alt_m: float
+    sigma_range_m: float
+    sigma_azimuth_mrad: float
+    sigma_elevation_mrad: float
+    scan_s: float | None = None
+    sigma_range_rate_mps: float | None = None
+    latency_s: float = 0.0
+
+
+class _SensorEntry(Model):
+    id: Name
+    lat: Latitude
+    lon: Longitude
+    alt_m: Altitude
+    sigma_range_m: Positive
+    sigma_azimuth_mrad: Positive
+    sigma_elevation_mrad: Positive
+    scan_s: Positive | None = None
+    sigma_range_rate_mps: Positive | None = None
+    latency_s: NonNegative = 0.0
+
+
+class _SensorsFile(Model):
+    sensors: Annotated[list[_SensorEntry], Field(min_length=1)]
+
+
+def _model_for(path: tuple) -> type[Model]:
+    return _SensorEntry if any(isinstance(p, int) for p in path) else _SensorsFile
+
+
+def _yaml_message(err: dict, path: tuple) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(path[-1]) if path else str(err["loc"][-1])
+        close = _suggest(key, list(_model_for(path[:-1]).model_fields))
+        return "unknown key" + (f" (did you mean '{close}'?)" if close else "")
+    if kind == "too_short":
+        return "needs at least one sensor"
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    msg = err["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            return msg[len(prefix) :]
+    return msg.replace("Input should be", "must be").replace("Input ", "")
+
+
+def read_sensors_yaml(path: str | Path) -> list[SensorSpec]:
+    """Read and check a sensors YAML file; every problem is reported as one line
+    ``FILE:LINE: sensors[i].field: message`` in a :class:`UserError`."""
+    label = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{label}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{label}: cannot read: {exc}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{label}:{mark.line + 1}" if mark else label
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{where}: invalid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{label}:1: expected a mapping with a 'sensors:' list")
+    lines = _line_index(node)
+    try:
+        parsed = _SensorsFile.model_validate(data)
+    except ValidationError as exc:
+        problems: list[str] = []
+        for err in exc.errors(include_url=False):
+            keep_last = err["type"] in ("missing", "extra_forbidden")
+            where = _data_path(tuple(err["loc"]), data, keep_last)
+            line = _at(label, lines, where, _yaml_message(err, where))
+            if line not in problems:
+                problems.append(line)
+        raise UserError(*problems) from None
+    seen: set[str] = set()
+    problems = []
+    for i, s in enumerate(parsed.sensors):
+        if s.id in seen:
+            problems.append(_at(label, lines, ("sensors", i, "id"), f"duplicate id '{s.id}'"))
+        seen.add(s.id)
+    if problems:
+        raise UserError(*problems)
+    return [SensorSpec(**s.model_dump()) for s in parsed.sensors]
+
+
+def write_sensors_yaml(path: str | Path, specs: Sequence[SensorSpec]) -> None:
+    """Write a sensors YAML file (atomically); optional fields left unset are omitted."""
+    entries: list[dict[str, Any]] = []
+    for s in specs:
+        d = {k: v for k, v in dataclasses.asdict(s).items() if v is not None}
+        entries.append({k: (float(v) if k != "id" else str(v)) for k, v in d.items()})
+    atomic_write_text(path, yaml.safe_dump({"sensors": entries}, sort_keys=False))
+
+
+def sensor_specs_from_scenario(scenario) -> list[SensorSpec]:
+    """The sensors of a :class:`~opencram.scenario.schema.Scenario` as sensors-file entries
+    (a sensor without ``alt_m`` stands on the ground, i.e. at the site altitude)."""
+    return [
+        SensorSpec(
+            id=s.id,
+            lat=s.lat,
+            lon=s.lon,
+            alt_m=scenario.site.alt_m if s.alt_m is None else s.alt_m,
+            sigma_range_m=s.sigma_range_m,
+            sigma_azimuth_mrad=s.sigma_azimuth_mrad,
+            sigma_elevation_mrad=s.sigma_elevation_mrad,
+            scan_s=s.scan_s,
+            sigma_range_rate_mps=s.sigma_range_rate_mps,
+            latency_s=s.latency_s,
+        )
+        for s in scenario.sensors
+    ]
+
+
+def sensor_positions_enu_m(specs: Sequence[SensorSpec], frame: LocalFrame) -> np.ndarray:
+    """Positions ``(k, 3)`` of the sensors in the local ENU frame."""
+    if not specs:
+        return np.zeros((0, 3))
+    lat = np.array([s.lat for s in specs])
+    lon = np.array([s.lon for s in specs])
+    alt = np.array([s.alt_m for s in specs])
+    return frame.to_enu(lat, lon, alt).reshape(-1, 3)

@@ -1,0 +1,440 @@
+"""The multi-target tracker: gating, global-nearest-neighbour association, track start,
+confirmation and deletion, and sequential multi-radar fusion, batched over tracks.
+
+Component split (after Stone Soup's vocabulary, in plain functions over arrays):
+
+* predictor: :class:`opencram.track.models.BallisticModel` (EKF) or
+  :func:`opencram.track.ckf.ckf_predict`;
+* updater: :func:`opencram.track.ekf.ekf_update` or :func:`opencram.track.ckf.ckf_update`;
+* hypothesiser: :func:`opencram.track.association.gate_costs` (chi-square gate on the
+  innovation of every track-plot pair);
+* associator: :func:`opencram.track.association.gnn_assign` (scipy's
+  ``linear_sum_assignment``);
+* initiator: two-point start from unassociated plots, then M updates within a window to
+  confirm (M-of-N in time);
+* deleter: no update for ``coast_s``, or predicted below ground.
+
+Plots are processed in windows of measurement time; inside a window, each sensor's plots
+are one frame, applied sensor by sensor in time order (sequential fusion). Plots that
+arrive late (up to the sensors' latency) are buffered and sorted before processing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from opencram.track.association import gate_costs, gnn_assign
+from opencram.track.ckf import ckf_predict, ckf_update
+from opencram.track.ekf import ekf_update
+from opencram.track.imm import IMM, IMM_DIM
+from opencram.track.measurement import noise_cov
+from opencram.track.models import DIM, BallisticModel
+
+TENTATIVE, CONFIRMED = 0, 1
+
+
+@dataclass(frozen=True)
+class TrackerSensor:
+    """What the tracker knows of a radar: where it is and how noisy it is."""
+
+    id: str
+    pos_enu_m: np.ndarray
+    sigma_range_m: float
+    sigma_az_rad: float
+    sigma_el_rad: float
+    sigma_range_rate_mps: float | None = None
+    scan_s: float = 1.0
+    latency_s: float = 0.0
+    # (range m, RCS m², SNR dB) of the radar equation, to estimate RCS from plot SNR
+    reference: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    filter: str = "imm"  # "ekf", "ckf" (ballistic only) or "imm" (ballistic, CV, CT)
+    gate_prob: float = 0.999  # chi-square gate probability (3 or 4 degrees of freedom)
+    confirm_hits: int = 5  # M plots (the two that start a track count) of ...
+    confirm_window_s: float = 3.5  # ... N scans (in time)
+    coast_s: float = 3.5  # delete a confirmed track not updated for this long
+    init_window_s: float = 2.5  # pair a new plot with unused plots this recent
+    init_min_dt_s: float = 0.5
+    init_candidates: int = 3  # tentative tracks one new plot may start
+    merge_chi2: float = 11.34  # 99 % of chi-square(3): positions this close are one object
+    init_speed_mps: tuple[float, float] = (15.0, 1500.0)
+    kappa_prior: float = 1.5  # cm²/kg
+    kappa_prior_sd: float = 1.5
+    ground_margin_m: float = -30.0  # predicted below this height: the round has landed
+    window_s: float = 0.5  # processing window of measurement time
+    q_acc_mps2: float = 2.0
+    q_kappa: float = 0.05
+
+
+@dataclass
+class TrackTable:
+    """All live tracks as arrays (row per track)."""
+
+    id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    x: np.ndarray = field(default_factory=lambda: np.zeros((0, DIM)))
+    p: np.ndarray = field(default_factory=lambda: np.zeros((0, DIM, DIM)))
+    t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    hits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    born_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # IMM only: per-model states, covariances and mode probabilities
+    xm: np.ndarray = field(default_factory=lambda: np.zeros((0, 3, IMM_DIM)))
+    pm: np.ndarray = field(default_factory=lambda: np.zeros((0, 3, IMM_DIM, IMM_DIM)))
+    mu: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    rcs_dbsm: np.ndarray = field(default_factory=lambda: np.zeros(0))  # running mean, NaN
+
+    FIELDS = ("id", "x", "p", "t_s", "status", "hits", "born_s", "xm", "pm", "mu", "rcs_dbsm")
+
+    def __len__(self) -> int:
+        return int(self.id.size)
+
+    def keep(self, mask: np.ndarray) -> None:
+        for name in self.FIELDS:
+            setattr(self, name, getattr(self, name)[mask])
+
+    def append(self, other: TrackTable) -> None:
+        for name in self.FIELDS:
+            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
+
+
+@dataclass(frozen=True)
+class TrackUpdate:
+    """One filter update of one track (what the outputs and metrics read)."""
+
+    track_id: int
+    t_s: float
+    x: np.ndarray  # (7,)
+    p: np.ndarray  # (7, 7)
+    confirmed: bool
+    sensor: int
+    truth_id: int  # the plot's true object in simulation (-1 false alarm or unknown)
+    mode_prob: tuple[float, float, float] | None = None  # IMM: ballistic, CV, CT
+    n_updates: int = 0  # plots in the track so far, counting the two that started it
+    rcs_dbsm: float = float("nan")  # running RCS estimate from plot SNR, if known
+
+
+class Tracker:
+    """Feed plots with :meth:`add` (any order within the latency), call :meth:`advance`
+    with the current time; read :attr:`tracks` and :attr:`updates`."""
+
+    def __init__(
+        self,
+        sensors: list[TrackerSensor],
+        config: TrackerConfig | None = None,
+        model: BallisticModel | None = None,
+    ) -> None:
+        self.sensors = sensors
+        self.config = config or TrackerConfig()
+        self.model = model or BallisticModel(
+            q_acc_mps2=self.config.q_acc_mps2, q_kappa=self.config.q_kappa
+        )
+        self.imm = IMM(ballistic=self.model)
+        self.sensor_pos = np.array([s.pos_enu_m for s in sensors], dtype=float).reshape(-1, 3)
+        self.max_latency_s = max((s.latency_s for s in sensors), default=0.0)
+        self.tracks = TrackTable()
+        self.updates: list[TrackUpdate] = []
+        self.deleted: list[tuple[int, float, str]] = []  # (track id, time, reason)
+        self.n_late_dropped = 0
+        self._next_id = 1
+        self._buffer: list = []  # Plots batches not yet processed
+        self._processed_to_s = -np.inf
+        self._pool = None  # unassociated plots kept for track start: dict of arrays
+
+    # --- input ---------------------------------------------------------------------
+
+    def add(self, plots) -> None:
+        """Queue plots (an :class:`opencram.sense.plots.Plots` batch)."""
+        if len(plots):
+            self._buffer.append(plots)
+
+    def advance(self, now_s: float) -> None:
+        """Process every queued plot measured before ``now_s - max latency``."""
+        self._flush(now_s - self.max_latency_s)
+
+    def finish(self) -> None:
+        """Process everything still queued (end of a recording)."""
+        self._flush(np.inf)
+
+    def _flush(self, until_s: float) -> None:
+        from opencram.sense.plots import Plots
+
+        if not self._buffer:
+            return
+        allp = Plots.concat(self._buffer).sorted_by("time_s")
+        late = allp.time_s < self._processed_to_s
+        if late.any():  # older than what was already processed: beyond the latency
+            self.n_late_dropped += int(late.sum())
+            allp = allp.take(np.flatnonzero(~late))
+        ready = allp.time_s < until_s
+        rest = allp.take(np.flatnonzero(~ready))
+        self._buffer = [rest] if len(rest) else []
+        todo = allp.take(np.flatnonzero(ready))
+        if not len(todo):
+            return
+        w = self.config.window_s
+        start = todo.time_s[0]
+        k = np.floor((todo.time_s - start) / w).astype(np.int64)
+        for win in np.unique(k):
+            sel = np.flatnonzero(k == win)
+            self._process_window(todo.take(sel))
+        self._processed_to_s = float(todo.time_s[-1])
+
+    # --- one window ------------------------------------------------------------------
+
+    def _process_window(self, plots) -> None:
+        order = []
+        for s in np.unique(plots.sensor):
+            sel = np.flatnonzero(plots.sensor == s)
+            order.append((float(np.median(plots.time_s[sel])), sel))
+        for _, sel in sorted(order, key=lambda o: o[0]):
+            self._process_frame(plots.take(sel))
+        self._maintain(float(plots.time_s.max()))
+
+    def _frame_arrays(self, plots):
+        s = plots.sensor
+        z = np.stack([plots.range_m, plots.az_rad, plots.el_rad, plots.range_rate_mps], axis=-1)
+        sens = [self.sensors[i] for i in s]
+        r = noise_cov(
+            [q.sigma_range_m for q in sens],
+            [q.sigma_az_rad for q in sens],
+            [q.sigma_el_rad for q in sens],
+            [q.sigma_range_rate_mps or 1.0 for q in sens],
+            ~np.isnan(plots.range_rate_mps)
+            & np.array([q.sigma_range_rate_mps is not None for q in sens], dtype=bool),
+        )
+        return z, r, self.sensor_pos[s]
+
+    def _process_frame(self, plots) -> None:
+        cfg = self.config
+        z, r, spos = self._frame_arrays(plots)
+        assigned_plot = np.zeros(len(plots), dtype=bool)
+        if len(self.tracks):
+            t_ref = float(np.median(plots.time_s))
+            tr = self.tracks
+            x_ref, p_ref = self._predict(np.arange(len(tr)), t_ref - tr.t_s)
+            cost, _ = gate_costs(x_ref, p_ref, t_ref, z, r, spos, plots.time_s, cfg.gate_prob)
+            # confirmed tracks choose first; tentative ones share what is left
+            conf = tr.status == CONFIRMED
+            ti, pj = gnn_assign(np.where(conf[:, None], cost, np.inf))
+            free = np.ones(len(plots), dtype=bool)
+            free[pj] = False
+            ti2, pj2 = gnn_assign(np.where(~conf[:, None] & free[None, :], cost, np.inf))
+            ti, pj = np.concatenate([ti, ti2]), np.concatenate([pj, pj2])
+            if ti.size:
+                self._update(ti, pj, plots, z, r, spos)
+                assigned_plot[pj] = True
+        self._start_tracks(
+            plots.take(np.flatnonzero(~assigned_plot)), z[~assigned_plot], spos[~assigned_plot]
+        )
+
+    def _predict(self, idx, dt):
+        """Predicted 7-column states and covariances of tracks ``idx`` by ``dt`` (for gating)."""
+        tr = self.tracks
+        if self.config.filter == "imm":
+            xm, pm, c = self.imm.predict(tr.xm[idx], tr.pm[idx], tr.mu[idx], dt)
+            x, p = IMM.combine(xm, pm, c)
+            return x[:, :7], p[:, :7, :7]
+        return self.model.propagate(tr.x[idx], tr.p[idx], dt)
+
+    def _update(self, ti, pj, plots, z, r, spos) -> None:
+        tr = self.tracks
+        dt = plots.time_s[pj] - tr.t_s[ti]
+        mu = None
+        if self.config.filter == "imm":
+            xm, pm, c = self.imm.predict(tr.xm[ti], tr.pm[ti], tr.mu[ti], dt)
+            xm, pm, mu = self.imm.update(xm, pm, c, z[pj], r[pj], spos[pj])
+            tr.xm[ti], tr.pm[ti], tr.mu[ti] = xm, pm, mu
+            x8, p8 = IMM.combine(xm, pm, mu)
+            x, p = x8[:, :7], p8[:, :7, :7]
+        elif self.config.filter == "ckf":
+            x, p = ckf_predict(self.model, tr.x[ti], tr.p[ti], dt)
+            x, p, _, _ = ckf_update(x, p, z[pj], r[pj], spos[pj])
+        else:
+            x, p = self.model.propagate(tr.x[ti], tr.p[ti], dt)
+            x, p, _, _ = ekf_update(x, p, z[pj], r[pj], spos[pj])
+        x[:, 6] = np.clip(x[:, 6], 0.0, 50.0)
+        tr.x[ti], tr.p[ti], tr.t_s[ti] = x, p, plots.time_s[pj]
+        tr.hits[ti] += 1
+        rcs = self._rcs_dbsm(plots.take(pj))
+        known = np.isfinite(rcs)
+        old = tr.rcs_dbsm[ti]
+        tr.rcs_dbsm[ti] = np.where(
+            known, np.where(np.isfinite(old), 0.8 * old + 0.2 * rcs, rcs), old
+        )
+        promote = (tr.status[ti] == TENTATIVE) & (tr.hits[ti] >= self.config.confirm_hits)
+        tr.status[ti[promote]] = CONFIRMED
+        for k in range(ti.size):
+            i, j = ti[k], pj[k]
+            self.updates.append(
+                TrackUpdate(
+                    int(tr.id[i]),
+                    float(plots.time_s[j]),
+                    x[k].copy(),
+                    p[k].copy(),
+                    bool(tr.status[i] == CONFIRMED),
+                    int(plots.sensor[j]),
+                    int(plots.truth_id[j]),
+                    None if mu is None else tuple(float(v) for v in mu[k]),
+                    int(tr.hits[i]),
+                    float(tr.rcs_dbsm[i]),
+                )
+            )
+
+    def _rcs_dbsm(self, plots) -> np.ndarray:
+        """RCS (dBsm) implied by each plot's SNR through its radar's range equation."""
+        out = np.full(len(plots), np.nan)
+        for k, sensor in enumerate(self.sensors):
+            if sensor.reference is None:
+                continue
+            sel = plots.sensor == k
+            r_ref, rcs_ref, snr_ref = sensor.reference
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[sel] = (
+                    plots.snr_db[sel]
+                    - snr_ref
+                    + 10 * np.log10(rcs_ref)
+                    - 40 * np.log10(r_ref / plots.range_m[sel])
+                )
+        return out
+
+    # --- track start -----------------------------------------------------------------
+
+    def _start_tracks(self, plots, z, spos) -> None:
+        from opencram.sense.plots import plots_to_enu
+
+        cfg = self.config
+        if not len(plots):
+            return
+        pos = plots_to_enu(plots, self.sensor_pos)
+        cov = _position_cov(plots, self.sensors)
+        t = plots.time_s
+        pool = self._pool
+        if pool is not None:
+            keep = pool["t"] > t.max() - cfg.init_window_s
+            pool = {k: v[keep] for k, v in pool.items()}
+        used_new = np.zeros(len(plots), dtype=bool)
+        if pool is not None and pool["t"].size:
+            dt = t[:, None] - pool["t"][None, :]
+            dp = pos[:, None, :] - pool["pos"][None, :, :]
+            speed = np.linalg.norm(dp, axis=-1) / np.where(dt > 0, dt, np.inf)
+            ok = (dt >= cfg.init_min_dt_s) & (speed >= cfg.init_speed_mps[0])
+            ok &= speed <= cfg.init_speed_mps[1]
+            # with Doppler, the pair's velocity must agree with the new plot's range rate
+            rr = plots.range_rate_mps
+            has_rr = ~np.isnan(rr)
+            if has_rr.any():
+                los = (pos - spos) / np.maximum(plots.range_m, 1.0)[:, None]
+                v_pair = dp / np.where(dt > 0, dt, np.inf)[..., None]
+                radial = np.einsum("nkd,nd->nk", v_pair, los)
+                sig = np.array([self.sensors[i].sigma_range_rate_mps or 0.0 for i in plots.sensor])
+                tol = 3.0 * sig + 0.1 * np.abs(rr) + 15.0  # gravity and noise over the pair
+                ok &= ~has_rr[:, None] | (np.abs(radial - rr[:, None]) <= tol[:, None])
+            # every plausible pair (up to init_candidates per new plot, nearest first) starts
+            # a tentative track: in a salvo the nearest earlier plot is often another round,
+            # so the tracks that keep finding plots decide (and duplicates are merged)
+            dist = np.where(ok, np.linalg.norm(dp, axis=-1), np.inf)
+            k = min(cfg.init_candidates, dist.shape[1])
+            near = np.argsort(dist, axis=1)[:, :k]
+            ni = np.repeat(np.arange(dist.shape[0]), k)
+            pk = near.reshape(-1)
+            good = np.isfinite(dist[ni, pk])
+            ni, pk = ni[good], pk[good]
+            if ni.size:
+                dtt = dt[ni, pk]
+                vel = dp[ni, pk] / dtt[:, None]
+                vel[:, 2] -= 0.5 * 9.80665 * dtt  # first-order gravity correction
+                x = np.zeros((ni.size, DIM))
+                x[:, 0:3], x[:, 3:6], x[:, 6] = pos[ni], vel, cfg.kappa_prior
+                p = np.zeros((ni.size, DIM, DIM))
+                p[:, 0:3, 0:3] = cov[ni]
+                p[:, 0:3, 3:6] = cov[ni] / dtt[:, None, None]
+                p[:, 3:6, 0:3] = p[:, 0:3, 3:6]
+                p[:, 3:6, 3:6] = (cov[ni] + pool["cov"][pk]) / dtt[:, None, None] ** 2
+                p[:, 3:6, 3:6] += np.eye(3) * (5.0 + 9.80665 * dtt[:, None, None]) ** 2
+                p[:, 6, 6] = cfg.kappa_prior_sd**2
+                ids = np.arange(self._next_id, self._next_id + ni.size)
+                self._next_id += ni.size
+                xm, pm, mu = self.imm.init(x, p)
+                new = TrackTable(
+                    id=ids,
+                    x=x,
+                    p=p,
+                    t_s=t[ni],
+                    status=np.zeros(ni.size, dtype=np.int8),
+                    hits=np.full(ni.size, 2, dtype=np.int64),
+                    born_s=t[ni],
+                    xm=xm,
+                    pm=pm,
+                    mu=mu,
+                    rcs_dbsm=np.full(ni.size, np.nan),
+                )
+                self.tracks.append(new)
+                used_new[ni] = True
+        fresh = {"t": t[~used_new], "pos": pos[~used_new], "cov": cov[~used_new]}
+        if pool is None:
+            self._pool = fresh
+        else:
+            self._pool = {k: np.concatenate([pool[k], fresh[k]]) for k in pool}
+
+    # --- deletion ---------------------------------------------------------------------
+
+    def _duplicates(self, now_s: float) -> np.ndarray:
+        tr = self.tracks
+        x, p = self.model.propagate(tr.x, tr.p, now_s - tr.t_s)
+        return _duplicate_mask(x, p, tr.hits, tr.status, self.config.merge_chi2)
+
+    def _maintain(self, now_s: float) -> None:
+        cfg = self.config
+        tr = self.tracks
+        if not len(tr):
+            return
+        stale_tent = (tr.status == TENTATIVE) & (now_s - tr.born_s > cfg.confirm_window_s)
+        coasted = (tr.status == CONFIRMED) & (now_s - tr.t_s > cfg.coast_s)
+        x_now = self.model.propagate_state(tr.x, now_s - tr.t_s)
+        landed = (x_now[:, 2] < cfg.ground_margin_m) | (tr.x[:, 2] < cfg.ground_margin_m)
+        gone = stale_tent | coasted | landed | self._duplicates(now_s)
+        for i in np.flatnonzero(gone & (tr.status == CONFIRMED)):
+            reason = "landed" if landed[i] else ("coasted" if coasted[i] else "merged")
+            self.deleted.append((int(tr.id[i]), now_s, reason))
+        tr.keep(~gone)
+
+
+def _duplicate_mask(x, p, hits, status, merge_chi2) -> np.ndarray:
+    """Tracks that repeat another (same position within the gate, velocities within 3
+    sigma): of each such pair, keep the confirmed one, then the one with more plots."""
+    n = x.shape[0]
+    if n < 2:
+        return np.zeros(n, dtype=bool)
+    dp = x[:, None, :3] - x[None, :, :3]
+    s = p[:, None, :3, :3] + p[None, :, :3, :3]
+    d2 = np.einsum("ijk,ijk->ij", dp, np.linalg.solve(s, dp[..., None])[..., 0])
+    dv = x[:, None, 3:6] - x[None, :, 3:6]
+    sv = p[:, None, 3:6, 3:6] + p[None, :, 3:6, 3:6]
+    dv2 = np.einsum("ijk,ijk->ij", dv, np.linalg.solve(sv, dv[..., None])[..., 0])
+    same = (d2 < merge_chi2) & (dv2 < 3.0 * merge_chi2)
+    np.fill_diagonal(same, False)
+    rank = status.astype(float) * 1e6 + hits - np.arange(n) * 1e-9  # older rows win ties
+    worse = same & (rank[:, None] < rank[None, :])
+    return worse.any(axis=1)
+
+
+def _position_cov(plots, sensors) -> np.ndarray:
+    """ENU position covariance (n, 3, 3) of plots from their polar noise."""
+    r, az, el = plots.range_m, plots.az_rad, plots.el_rad
+    sr = np.array([sensors[i].sigma_range_m for i in plots.sensor])
+    sa = np.array([sensors[i].sigma_az_rad for i in plots.sensor])
+    se = np.array([sensors[i].sigma_el_rad for i in plots.sensor])
+    ca, sa_, ce, se_ = np.cos(az), np.sin(az), np.cos(el), np.sin(el)
+    # d(e, n, u) / d(r, az, el) for e = r ce sa, n = r ce ca, u = r se
+    j = np.zeros((r.size, 3, 3))
+    j[:, 0] = np.stack([ce * sa_, r * ce * ca, -r * se_ * sa_], -1)
+    j[:, 1] = np.stack([ce * ca, -r * ce * sa_, -r * se_ * ca], -1)
+    j[:, 2] = np.stack([se_, np.zeros_like(r), r * ce], -1)
+    d = np.zeros((r.size, 3, 3))
+    d[:, 0, 0], d[:, 1, 1], d[:, 2, 2] = sr**2, sa**2, se**2
+    return j @ d @ np.swapaxes(j, 1, 2)

@@ -1,0 +1,69 @@
+"""Radar measurements of a track state: range, azimuth, elevation, and range rate.
+
+``z = [range_m, az_rad, el_rad, range_rate_mps]`` seen from a sensor at ``sensor_enu_m``;
+azimuth clockwise from north, elevation above the local horizontal (of the site frame: over
+a few km the tilt between the sensor's and the site's horizontal is below 1 mrad and is
+neglected). A plot without range rate carries NaN there; its row then gets a huge variance
+and a zero innovation, so one batched update serves both kinds of plot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MEAS_DIM = 4
+NO_INFO_VAR = 1e12
+
+
+def predict_measurement(x: np.ndarray, sensor_enu_m: np.ndarray) -> np.ndarray:
+    """h(x) (m, 4) for states (m, >=6) and sensor positions (m, 3)."""
+    d = x[:, 0:3] - sensor_enu_m
+    horiz = np.hypot(d[:, 0], d[:, 1])
+    rng = np.sqrt(horiz**2 + d[:, 2] ** 2)
+    az = np.mod(np.arctan2(d[:, 0], d[:, 1]), 2 * np.pi)
+    el = np.arctan2(d[:, 2], horiz)
+    rr = np.einsum("ij,ij->i", d, x[:, 3:6]) / np.maximum(rng, 1e-9)
+    return np.stack([rng, az, el, rr], axis=-1)
+
+
+def measurement_jacobian(x: np.ndarray, sensor_enu_m: np.ndarray, dim: int = 7) -> np.ndarray:
+    """H = dh/dx (m, 4, dim)."""
+    d = x[:, 0:3] - sensor_enu_m
+    v = x[:, 3:6]
+    de, dn, du = d[:, 0], d[:, 1], d[:, 2]
+    h2 = np.maximum(de**2 + dn**2, 1e-12)
+    hz = np.sqrt(h2)
+    r2 = h2 + du**2
+    r = np.sqrt(r2)
+    m = x.shape[0]
+    jac = np.zeros((m, MEAS_DIM, dim))
+    jac[:, 0, 0:3] = d / r[:, None]
+    jac[:, 1, 0] = dn / h2
+    jac[:, 1, 1] = -de / h2
+    jac[:, 2, 0] = -de * du / (r2 * hz)
+    jac[:, 2, 1] = -dn * du / (r2 * hz)
+    jac[:, 2, 2] = hz / r2
+    rr = np.einsum("ij,ij->i", d, v) / r
+    jac[:, 3, 0:3] = (v - (rr / r)[:, None] * d) / r[:, None]
+    jac[:, 3, 3:6] = d / r[:, None]
+    return jac
+
+
+def innovation(z: np.ndarray, z_pred: np.ndarray) -> np.ndarray:
+    """z - h(x) with the azimuth wrapped to (-pi, pi] and absent range rates zeroed."""
+    nu = z - z_pred
+    nu[..., 1] = np.mod(nu[..., 1] + np.pi, 2 * np.pi) - np.pi
+    nu[..., 3] = np.where(np.isnan(z[..., 3]), 0.0, nu[..., 3])
+    return nu
+
+
+def noise_cov(sig_r, sig_az, sig_el, sig_rr, has_rr) -> np.ndarray:
+    """Diagonal R (m, 4, 4); rows without range rate get an uninformative variance."""
+    sig_r = np.asarray(sig_r, dtype=float)
+    m = sig_r.shape[0]
+    out = np.zeros((m, MEAS_DIM, MEAS_DIM))
+    out[:, 0, 0] = sig_r**2
+    out[:, 1, 1] = np.asarray(sig_az) ** 2
+    out[:, 2, 2] = np.asarray(sig_el) ** 2
+    out[:, 3, 3] = np.where(has_rr, np.asarray(sig_rr) ** 2, NO_INFO_VAR)
+    return out

@@ -1,0 +1,244 @@
+"""Motion models for tracking, batched over tracks.
+
+The ballistic state of a track is ``x = [e, n, u, ve, vn, vu, kappa]`` (ENU metres, m/s)
+with ``kappa`` the drag parameter ``Cd A / m`` in cm²/kg (1e-4 m²/kg): a radar cannot know
+a round's drag, so it is estimated. Dynamics::
+
+    dp/dt = v
+    dv/dt = -0.5 rho(u) (kappa * 1e-4) |v| v - g z
+    dkappa/dt = 0 (+ random walk)
+
+``propagate`` integrates the state with RK4 in substeps and the covariance with the
+second-order transition matrix ``I + A h + A^2 h^2 / 2`` of the Jacobian ``A``, adding
+piecewise-constant white-acceleration noise on velocity and a random walk on kappa.
+Every function takes arrays of shape (n, 7) and (n, 7, 7) and per-track step lengths (n,).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from opencram.physics.atmosphere import G0_MPS2
+from opencram.physics.environment import Environment
+
+DIM = 7
+KAPPA_SCALE = 1e-4  # state units (cm²/kg) to m²/kg
+MAX_SUBSTEP_S = 0.25
+
+
+@dataclass(frozen=True)
+class BallisticModel:
+    """Ballistic motion with an estimated drag parameter.
+
+    ``q_acc_mps2`` is the spectral density scale of the white acceleration noise (m/s^2 per
+    sqrt(s)); ``q_kappa`` the random-walk rate of kappa (cm²/kg per sqrt(s)).
+    """
+
+    env: Environment = field(default_factory=Environment)
+    q_acc_mps2: float = 2.0
+    q_kappa: float = 0.05
+
+    def air_density(self, up_m):
+        rho, _, _ = self.env.air(up_m)
+        d_rho = (self.env.air(up_m + 1.0)[0] - self.env.air(up_m - 1.0)[0]) / 2.0
+        return rho, d_rho
+
+    def deriv(self, x: np.ndarray) -> np.ndarray:
+        """dx/dt for states (m, 7)."""
+        rho, _ = self.air_density(x[:, 2])
+        v = x[:, 3:6]
+        speed = np.sqrt(np.einsum("ij,ij->i", v, v))
+        k = 0.5 * rho * x[:, 6] * KAPPA_SCALE * speed
+        out = np.zeros_like(x)
+        out[:, 0:3] = v
+        out[:, 3:6] = -k[:, None] * v
+        out[:, 5] -= G0_MPS2
+        return out
+
+    @property
+    def dim(self) -> int:
+        return DIM
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        """A = d(dx/dt)/dx, shape (m, 7, 7)."""
+        m, dim = x.shape
+        rho, d_rho = self.air_density(x[:, 2])
+        v = x[:, 3:6]
+        speed = np.maximum(np.sqrt(np.einsum("ij,ij->i", v, v)), 1e-6)
+        kap = x[:, 6] * KAPPA_SCALE
+        a = np.zeros((m, dim, dim))
+        a[:, 0, 3] = a[:, 1, 4] = a[:, 2, 5] = 1.0
+        # d(dv/dt)/dv = -0.5 rho kappa (|v| I + v v^T / |v|)
+        outer = v[:, :, None] * v[:, None, :] / speed[:, None, None]
+        a[:, 3:6, 3:6] = (-0.5 * rho * kap)[:, None, None] * (
+            speed[:, None, None] * np.eye(3) + outer
+        )
+        a[:, 3:6, 2] = (-0.5 * d_rho * kap * speed)[:, None] * v
+        a[:, 3:6, 6] = (-0.5 * rho * KAPPA_SCALE * speed)[:, None] * v
+        return a
+
+    def process_noise(self, h: np.ndarray, dim: int = DIM) -> np.ndarray:
+        """Q (m, dim, dim) for step lengths h (m,)."""
+        q = self.q_acc_mps2**2
+        m = h.shape[0]
+        out = np.zeros((m, dim, dim))
+        i3 = np.eye(3)
+        out[:, 0:3, 0:3] = (q * h**3 / 3.0)[:, None, None] * i3
+        out[:, 0:3, 3:6] = (q * h**2 / 2.0)[:, None, None] * i3
+        out[:, 3:6, 0:3] = out[:, 0:3, 3:6]
+        out[:, 3:6, 3:6] = (q * h)[:, None, None] * i3
+        out[:, 6, 6] = self.q_kappa**2 * h
+        return out
+
+    def step_state(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """One RK4 step of the state for step lengths h (m,)."""
+        hc = h[:, None]
+        k1 = self.deriv(x)
+        k2 = self.deriv(x + 0.5 * hc * k1)
+        k3 = self.deriv(x + 0.5 * hc * k2)
+        k4 = self.deriv(x + hc * k3)
+        return x + hc / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+    def propagate_state(self, x: np.ndarray, dt_s: np.ndarray) -> np.ndarray:
+        """States (m, 7) advanced by dt_s (m,) (may be negative: backwards in time)."""
+        dt = np.asarray(dt_s, dtype=float)
+        n_sub = max(1, int(np.ceil(np.max(np.abs(dt), initial=0.0) / MAX_SUBSTEP_S)))
+        h = dt / n_sub
+        for _ in range(n_sub):
+            x = self.step_state(x, h)
+        return x
+
+    def propagate(self, x: np.ndarray, p: np.ndarray, dt_s: np.ndarray):
+        """EKF prediction of states (m, d) and covariances (m, d, d) by dt_s (m,)."""
+        return propagate_ekf(self, x, p, dt_s)
+
+
+def propagate_ekf(model, x: np.ndarray, p: np.ndarray, dt_s: np.ndarray):
+    """EKF prediction with any model exposing ``deriv``, ``jacobian``, ``process_noise``:
+    RK4 on the state and ``I + A h + (A h)^2 / 2`` on the covariance, in substeps."""
+    dt = np.asarray(dt_s, dtype=float)
+    n_sub = max(1, int(np.ceil(np.max(np.abs(dt), initial=0.0) / MAX_SUBSTEP_S)))
+    h = dt / n_sub
+    dim = x.shape[1]
+    eye = np.eye(dim)
+    q = model.process_noise(np.abs(h), dim)
+    for _ in range(n_sub):
+        a = model.jacobian(x)
+        ah = a * h[:, None, None]
+        phi = eye + ah + 0.5 * ah @ ah
+        hc = h[:, None]
+        k1 = model.deriv(x)
+        k2 = model.deriv(x + 0.5 * hc * k1)
+        k3 = model.deriv(x + 0.5 * hc * k2)
+        k4 = model.deriv(x + hc * k3)
+        x = x + hc / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+        p = phi @ p @ np.swapaxes(phi, 1, 2) + q
+    return x, 0.5 * (p + np.swapaxes(p, 1, 2))
+
+
+@dataclass(frozen=True)
+class ConstantVelocityModel:
+    """Nearly constant velocity: white acceleration noise, the extra states held."""
+
+    q_acc_mps2: float = 1.0
+
+    def deriv(self, x):
+        out = np.zeros_like(x)
+        out[:, 0:3] = x[:, 3:6]
+        return out
+
+    def jacobian(self, x):
+        m, dim = x.shape
+        a = np.zeros((m, dim, dim))
+        a[:, 0, 3] = a[:, 1, 4] = a[:, 2, 5] = 1.0
+        return a
+
+    def process_noise(self, h, dim=DIM):
+        return _white_acc_noise(h, dim, self.q_acc_mps2)
+
+
+@dataclass(frozen=True)
+class CoordinatedTurnModel:
+    """Horizontal coordinated turn at the estimated rate ``omega`` (state column 7, rad/s)
+    with level-ish vertical motion; needs an 8-column state."""
+
+    q_acc_mps2: float = 1.0
+    q_omega_radps: float = 0.02
+
+    def deriv(self, x):
+        out = np.zeros_like(x)
+        w = x[:, 7]
+        out[:, 0:3] = x[:, 3:6]
+        out[:, 3] = -w * x[:, 4]
+        out[:, 4] = w * x[:, 3]
+        return out
+
+    def jacobian(self, x):
+        m, dim = x.shape
+        a = np.zeros((m, dim, dim))
+        a[:, 0, 3] = a[:, 1, 4] = a[:, 2, 5] = 1.0
+        w = x[:, 7]
+        a[:, 3, 4] = -w
+        a[:, 3, 7] = -x[:, 4]
+        a[:, 4, 3] = w
+        a[:, 4, 7] = x[:, 3]
+        return a
+
+    def process_noise(self, h, dim=DIM + 1):
+        out = _white_acc_noise(h, dim, self.q_acc_mps2)
+        out[:, 7, 7] = self.q_omega_radps**2 * h
+        return out
+
+
+def _white_acc_noise(h, dim, q_acc):
+    q = q_acc**2
+    m = h.shape[0]
+    out = np.zeros((m, dim, dim))
+    i3 = np.eye(3)
+    out[:, 0:3, 0:3] = (q * h**3 / 3.0)[:, None, None] * i3
+    out[:, 0:3, 3:6] = (q * h**2 / 2.0)[:, None, None] * i3
+    out[:, 3:6, 0:3] = out[:, 0:3, 3:6]
+    out[:, 3:6, 3:6] = (q * h)[:, None, None] * i3
+    return out
+
+
+def propagate_to_height(
+    model: BallisticModel,
+    x: np.ndarray,
+    height_up_m: float = 0.0,
+    *,
+    backward: bool = False,
+    max_time_s: float = 200.0,
+    step_s: float = 0.25,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fly ballistic states (m, >=7) forward (or backward in time) until they cross
+    ``height_up_m`` descending (ascending, going backward). Returns the states at the
+    crossing (m, d), the signed time to reach it (m,), and whether it was reached (m,).
+    The crossing is interpolated linearly inside the last step.
+    """
+    x = np.array(x, dtype=float, copy=True)
+    m = x.shape[0]
+    sign = -1.0 if backward else 1.0
+    t = np.zeros(m)
+    done = np.zeros(m, dtype=bool)
+    out = x.copy()
+    active = np.arange(m)
+    cur = x
+    for _ in range(int(np.ceil(max_time_s / step_s))):
+        if active.size == 0:
+            break
+        nxt = model.step_state(cur, np.full(active.size, sign * step_s))
+        crossed = (nxt[:, 2] <= height_up_m) & (cur[:, 2] > height_up_m)
+        if crossed.any():
+            c = np.flatnonzero(crossed)
+            f = (cur[c, 2] - height_up_m) / (cur[c, 2] - nxt[c, 2])
+            ids = active[c]
+            out[ids] = cur[c] + f[:, None] * (nxt[c] - cur[c])
+            t[ids] += sign * f * step_s
+            done[ids] = True
+        keep = ~crossed
+        t[active[keep]] += sign * step_s
+        active, cur = active[keep], nxt[keep]
+    return out, t, done

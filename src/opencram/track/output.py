@@ -1,0 +1,101 @@
+"""The track output file (``opencram track --out`` and ``tracks.json`` in a run folder).
+
+Schema: docs/track-output.schema.json. Only tracks that were confirmed are listed; each
+lists its updates (all of them with ``history``, else only the last), including the
+updates before confirmation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from opencram import __version__
+from opencram.geo import LocalFrame
+from opencram.track.classify import classify
+from opencram.track.manager import Tracker, TrackUpdate
+
+
+def _r(x: float, nd: int) -> float:
+    v = round(float(x), nd)
+    return 0.0 if v == 0 else v
+
+
+def track_classes(tracker: Tracker, by_track: dict[int, list[TrackUpdate]]) -> dict[int, str]:
+    """Class of each track from its last update."""
+    ids = sorted(by_track)
+    if not ids:
+        return {}
+    last = [by_track[i][-1] for i in ids]
+    x = np.array([u.x for u in last])
+    mu = None if last[0].mode_prob is None else np.array([u.mode_prob for u in last])
+    cls = classify(
+        x,
+        np.array([u.n_updates for u in last]),
+        mu,
+        np.array([u.rcs_dbsm for u in last]),
+        tracker.model,
+    )
+    return {i: str(c) for i, c in zip(ids, cls, strict=True)}
+
+
+def confirmed_updates(tracker: Tracker) -> dict[int, list[TrackUpdate]]:
+    by_track: dict[int, list[TrackUpdate]] = defaultdict(list)
+    for u in tracker.updates:
+        by_track[u.track_id].append(u)
+    return {k: v for k, v in by_track.items() if any(u.confirmed for u in v)}
+
+
+def build_track_output(
+    tracker: Tracker,
+    frame: LocalFrame,
+    *,
+    history: bool,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    by_track = confirmed_updates(tracker)
+    classes = track_classes(tracker, by_track)
+    tracks = []
+    for tid in sorted(by_track):
+        ups = by_track[tid] if history else by_track[tid][-1:]
+        x = np.array([u.x for u in ups])
+        lat, lon, alt = frame.to_geodetic(x[:, :3])
+        lat, lon, alt = np.atleast_1d(lat), np.atleast_1d(lon), np.atleast_1d(alt)
+        updates = []
+        for k, u in enumerate(ups):
+            updates.append(
+                {
+                    "time_s": _r(u.t_s, 6),
+                    "lat": _r(lat[k], 7),
+                    "lon": _r(lon[k], 7),
+                    "alt_m": _r(alt[k], 2),
+                    "vel_enu_mps": [_r(v, 3) for v in u.x[3:6]],
+                    "pos_sigma_m": _r(np.sqrt(np.trace(u.p[:3, :3])), 3),
+                    "kappa_cm2pkg": _r(u.x[6], 4),
+                    "sensor": tracker.sensors[u.sensor].id,
+                    "confirmed": u.confirmed,
+                }
+            )
+        allu = by_track[tid]
+        tracks.append(
+            {
+                "id": int(tid),
+                "class": classes[tid],
+                "first_time_s": _r(allu[0].t_s, 6),
+                "last_time_s": _r(allu[-1].t_s, 6),
+                "n_updates": len(allu),
+                "updates": updates,
+            }
+        )
+    out: dict[str, Any] = {
+        "opencram_version": __version__,
+        "frame": {"lat": frame.lat_deg, "lon": frame.lon_deg, "alt_m": frame.alt_m},
+        "filter": tracker.config.filter,
+        "late_plots_dropped": tracker.n_late_dropped,
+        "tracks": tracks,
+    }
+    if extra:
+        out.update(extra)
+    return out
