@@ -345,3 +345,29 @@ def test_sensor_specs_from_scenario_put_ground_sensors_at_the_site_altitude(tmp_
     frame = LocalFrame(33.3, 44.4, 34.0)
     pos = sensor_positions_enu_m(specs, frame)
     np.testing.assert_allclose(pos[1], frame.to_enu(33.31, 44.40, 60.0))
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_plot_csv_read_in_small_chunks_gives_the_same_plots_and_line_numbers(
+    tmp_path, monkeypatch, quoted
+):
+    import opencram.sense.plots as plots_module
+
+    ids = ['say "hi"', "lcmr-2"] if quoted else IDS
+    plots = sample_plots(40, seed=3)
+    path = tmp_path / "p.csv"
+    write_plots_csv(path, plots, ids)
+    whole, _ = read_plots_csv(path, ids)
+    monkeypatch.setattr(plots_module, "_CHUNK_ROWS", 7)
+    chunked, _ = read_plots_csv(path, ids)
+    assert_same_plots(whole, chunked)
+    lines = path.read_text().splitlines()
+    lines[20] = lines[20].replace(",", ",,", 1)  # line 21: one cell too many
+    lines[33] = "abc" + lines[33][lines[33].index(",") :]  # line 34: bad time
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError) as exc:
+        read_plots_csv(path, ids)
+    assert exc.value.problems[0].startswith(f"{path}:21: expected 7 columns")
+    assert exc.value.problems[0].endswith("found 8 (and 1 more bad rows)")
+    back, skipped = read_plots_csv(path, ids, skip_bad=True)
+    assert (len(back), skipped) == (38, 2)

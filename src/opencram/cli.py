@@ -52,7 +52,37 @@ def run(
                 else "still in flight at end"
             )
             out.print(f"  {t['id']:<14} {t['type']:<18} {where}")
-        out.print(f"wrote {res.folder}/ (summary.json, events.jsonl, report.html)")
+        names = sorted(p.name for p in res.folder.iterdir() if not p.name.startswith("."))
+        out.print(f"wrote {res.folder}/ ({', '.join(names)})")
+
+
+@app.command()
+def track(
+    plots_csv: Annotated[Path, typer.Argument(help="Plot CSV (docs/interfaces.md).")],
+    sensors: Annotated[Path, typer.Option("--sensors", help="Sensors YAML file.")],
+    out_json: Annotated[Path, typer.Option("--out", help="Track output JSON file.")],
+    history: Annotated[bool, typer.Option("--history", help="List every update.")] = False,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Skip malformed rows and count them.")
+    ] = False,
+    filter_name: Annotated[
+        str, typer.Option("--filter", help="imm (default), ekf or ckf.")
+    ] = "imm",
+) -> None:
+    """Track recorded radar plots and write the tracks as JSON."""
+    from opencram.track.offline import track_files
+
+    if filter_name not in ("imm", "ekf", "ckf"):
+        raise UserError(f"--filter: must be imm, ekf or ckf, not '{filter_name}'")
+    res = track_files(
+        plots_csv, sensors, out_json, history=history, skip_bad=skip_bad, filter_name=filter_name
+    )
+    classes = [t["class"] for t in res.output["tracks"]]
+    counts = ", ".join(f"{classes.count(c)} {c}" for c in sorted(set(classes))) or "none"
+    bad = f", {res.n_bad} bad rows skipped" if skip_bad else ""
+    out.print(
+        f"{res.n_plots} plots{bad}; {len(classes)} confirmed tracks ({counts}); wrote {out_json}"
+    )
 
 
 @scenario_app.command("validate")

@@ -92,6 +92,24 @@ def map_figure(result: RunResult):
             textcoords="offset points",
             color="#d62728",
         )
+    if result.plots is not None and len(result.plots):
+        from opencram.sense.plots import plots_to_enu
+
+        pe = plots_to_enu(result.plots, np.array([r.pos_enu_m for r in result.tracker.sensors]))
+        fa = result.plots.truth_id < 0
+        ax.plot(pe[~fa, 0] / 1000, pe[~fa, 1] / 1000, ".", color="#7f7f7f", ms=1.5, zorder=1)
+        if fa.any():
+            ax.plot(pe[fa, 0] / 1000, pe[fa, 1] / 1000, "x", color="#bcbd22", ms=2.5, zorder=1)
+    for tid, x in track_lines(result).items():
+        ax.plot(x[:, 0] / 1000, x[:, 1] / 1000, color="#1f77b4", lw=1.4, alpha=0.8)
+        ax.annotate(
+            f"T{tid}",
+            (x[-1, 0] / 1000, x[-1, 1] / 1000),
+            fontsize=6.5,
+            color="#1f77b4",
+            xytext=(-12, -9),
+            textcoords="offset points",
+        )
     for a_id, path in zip(world.aircraft_ids, world.aircraft_paths, strict=True):
         v = path.vertices_enu_m / 1000.0
         ax.plot(v[:, 0], v[:, 1], color="#17becf", lw=1.2, ls="--")
@@ -111,8 +129,41 @@ def map_figure(result: RunResult):
     ax.set_aspect("equal")
     ax.set_xlabel("east of site origin (km)")
     ax.set_ylabel("north of site origin (km)")
-    ax.set_title(f"{s.name}: zones, true trajectories and impacts")
+    title = "zones, true trajectories and impacts"
+    if result.tracker is not None:
+        title += ", radar plots and tracks"
+    ax.set_title(f"{s.name}: {title}")
     ax.grid(True, lw=0.3)
+    return fig
+
+
+def track_lines(result: RunResult) -> dict[int, np.ndarray]:
+    """Confirmed tracks' updated positions (k, 3) by track id."""
+    if result.tracker is None:
+        return {}
+    from opencram.track.output import confirmed_updates
+
+    return {
+        tid: np.array([u.x[:3] for u in ups])
+        for tid, ups in confirmed_updates(result.tracker).items()
+    }
+
+
+def gospa_figure(result: RunResult):
+    from opencram.analysis.tracking import GOSPA_C_M, score_run
+
+    score = score_run(result.world, result.tracker, result.end_s)
+    g = score.gospa
+    fig, ax = plt.subplots(figsize=(8.5, 3.2))
+    ax.plot(g.t_s, g.distance, color="k", lw=1.3, label="GOSPA")
+    ax.plot(g.t_s, np.sqrt(np.maximum(g.localisation, 0)), lw=1, label="localisation part")
+    ax.plot(g.t_s, np.sqrt(g.missed), lw=1, label="missed part")
+    ax.plot(g.t_s, np.sqrt(g.false), lw=1, label="false part")
+    ax.set_xlabel("time since scenario start (s)")
+    ax.set_ylabel("m")
+    ax.set_title(f"GOSPA over time (c = {GOSPA_C_M:g} m, p = 2)")
+    ax.grid(True, lw=0.3)
+    ax.legend(fontsize=7)
     return fig
 
 
@@ -186,6 +237,32 @@ def render_report(result: RunResult, summary: dict[str, Any]) -> str:
     )
     zrows = [[html.escape(z["name"]), z["kind"], str(z["impacts"])] for z in summary["zones"]]
     ztable = _table(zrows, ["zone", "kind", "impacts"])
+    tracking_html = ""
+    if result.tracker is not None and "tracking" in summary:
+        tk = summary["tracking"]
+        g_png = _png(gospa_figure(result))
+        trows = [
+            [
+                html.escape(t["id"]),
+                _fmt(t["tracking"]["first_plot_s"], 1, " s"),
+                _fmt(t["tracking"]["first_confirmed_s"], 1, " s"),
+                ", ".join(f"T{i}" for i in t["tracking"]["track_ids"]) or "&ndash;",
+                html.escape(
+                    ", ".join(
+                        tk["track_classes"].get(str(i), "?") for i in t["tracking"]["track_ids"]
+                    )
+                    or "&ndash;"
+                ),
+            ]
+            for t in summary["threats"]
+        ]
+        tracking_html = f"""<h2>Sensing and tracking</h2>
+<p>{tk["plots"]} plots ({tk["false_plots"]} false), {tk["confirmed_tracks"]} confirmed tracks
+({html.escape(tk["filter"].upper())} filter). Mean GOSPA {tk["mean_gospa_m"]:.1f} m,
+position RMSE {_fmt(tk["position_rmse_m"], 1, " m")}, {tk["breaks"]} track breaks,
+{tk["swaps"]} swaps.</p>
+{_table(trows, ["threat", "first plot", "first confirmed track", "tracks", "class"])}
+<img alt="GOSPA over time" src="data:image/png;base64,{g_png}">"""
     tot = summary["totals"]
     kpis = "".join(
         f'<span class="kpi"><b>{v}</b>{html.escape(k)}</span>'
@@ -210,13 +287,16 @@ t = {summary["end_time_s"]:.1f} s. opencram {html.escape(summary["opencram_versi
 <img alt="map of zones, trajectories and impacts" src="data:image/png;base64,{map_png}">
 <p class="note">Local ENU frame at the site origin (+). Red: protected zones; purple: no-fire;
 amber: warning zones. Black dots: launch points; red crosses: impacts; blue triangles: radars;
-green squares: guns; dashed cyan: friendly aircraft.</p>
+green squares: guns; dashed cyan: friendly aircraft; grey dots: radar plots; blue lines with
+T-numbers: confirmed tracks.</p>
 <h2>Altitude over time</h2>
 <img alt="altitude over time" src="data:image/png;base64,{alt_png}">
 <h2>Threats</h2>
 {table}
+{tracking_html}
 <h2>Zones</h2>
 {ztable}
-<p class="note">Not yet in this report: sensing, tracks, warnings and intercepts (later stages).</p>
+<p class="note">Not yet in this report: impact and origin prediction, warnings and intercepts
+(later stages).</p>
 </body></html>
 """

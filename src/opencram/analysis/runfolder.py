@@ -16,7 +16,7 @@ import yaml
 
 from opencram.analysis.report import render_report
 from opencram.analysis.summary import build_summary
-from opencram.c2.engine import RunResult, run
+from opencram.c2.engine import RunResult, end_time_s, run
 from opencram.c2.world import compile_world
 from opencram.errors import UserError
 from opencram.fileio import atomic_write_json, atomic_write_text
@@ -35,6 +35,24 @@ def events_jsonl(result: RunResult) -> str:
     return "".join(e.model_dump_json() + "\n" for e in result.events)
 
 
+def write_tracking_files(folder: Path, result: RunResult) -> None:
+    from opencram.sense.plots import (
+        sensor_specs_from_scenario,
+        write_plots_csv,
+        write_sensors_yaml,
+    )
+    from opencram.track.output import build_track_output
+
+    world = result.world
+    ids = [r.id for r in result.tracker.sensors]
+    write_plots_csv(folder / "plots.csv", result.plots, ids)
+    write_sensors_yaml(folder / "sensors.yaml", sensor_specs_from_scenario(world.scenario))
+    atomic_write_json(
+        folder / "tracks.json",
+        build_track_output(result.tracker, world.frame, history=True),
+    )
+
+
 def execute(
     scenario: str, out_dir: Path | None = None, seed: int | None = None, *, progress: bool = True
 ) -> RunOutput:
@@ -43,8 +61,9 @@ def execute(
     if folder.exists() and not folder.is_dir():
         raise UserError(f"--out {folder}: exists and is not a folder")
     world = compile_world(loaded, seed)
-    with DelayedProgress(f"simulating {loaded.scenario.name}", 1.0, enabled=progress) as bar:
-        result = run(world, on_tick=lambda t, end: bar.update(t / end if end else 1.0))
+    end = end_time_s(world)
+    with DelayedProgress(f"simulating {loaded.scenario.name} (s)", end, enabled=progress) as bar:
+        result = run(world, on_tick=lambda t, _end: bar.update(t))
     summary = build_summary(result)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -54,6 +73,8 @@ def execute(
             folder / "scenario.yaml",
             yaml.safe_dump(loaded.scenario.model_dump(mode="json"), sort_keys=False),
         )
+        if result.tracker is not None:
+            write_tracking_files(folder, result)
         atomic_write_text(folder / "report.html", render_report(result, summary))
     except OSError as exc:
         raise UserError(f"--out {folder}: cannot write: {exc.strerror or exc}") from None

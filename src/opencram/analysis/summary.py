@@ -78,11 +78,13 @@ def build_summary(result: RunResult) -> dict[str, Any]:
                 "zones": list(im.zones) if im else [],
             }
         )
+    if result.tracker is not None:
+        _add_tracking(result, threats)
     hits: dict[str, int] = {z.name: 0 for z in s.zones}
     for t in threats:
         for z in t["zones"]:
             hits[z] += 1
-    return {
+    out = {
         "opencram_version": __version__,
         "scenario": s.name,
         "source": world.source,
@@ -103,4 +105,46 @@ def build_summary(result: RunResult) -> dict[str, Any]:
                 )
             ),
         },
+    }
+    if result.tracker is not None:
+        out["tracking"] = tracking_summary(result)
+    return out
+
+
+def _add_tracking(result: RunResult, threats: list[dict[str, Any]]) -> None:
+    """Per threat: when it was first seen by a radar and first held by a confirmed track."""
+    plots = result.plots
+    ups = result.tracker.updates
+    for i, t in enumerate(threats):
+        seen = plots.time_s[plots.truth_id == i] if plots is not None else np.zeros(0)
+        conf = [u for u in ups if u.truth_id == i and u.confirmed]
+        t["tracking"] = {
+            "first_plot_s": _r(seen.min(), 4) if seen.size else None,
+            "first_confirmed_s": _r(min(u.t_s for u in conf), 4) if conf else None,
+            "track_ids": sorted({u.track_id for u in conf}),
+        }
+
+
+def tracking_summary(result: RunResult) -> dict[str, Any]:
+    """Tracker performance of the run: plots, tracks, classes, GOSPA, breaks, swaps, RMSE."""
+    from opencram.analysis.tracking import GOSPA_C_M, score_run
+    from opencram.track.output import confirmed_updates, track_classes
+
+    tracker = result.tracker
+    score = score_run(result.world, tracker, result.end_s)
+    by_track = confirmed_updates(tracker)
+    classes = track_classes(tracker, by_track)
+    plots = result.plots
+    return {
+        "filter": tracker.config.filter,
+        "plots": len(plots),
+        "false_plots": int(np.sum(plots.truth_id < 0)),
+        "confirmed_tracks": len(by_track),
+        "track_classes": {str(k): v for k, v in sorted(classes.items())},
+        "gospa_c_m": GOSPA_C_M,
+        "mean_gospa_m": _r(score.mean_gospa_m, 3),
+        "breaks": int(score.breaks),
+        "swaps": int(score.swaps),
+        "position_rmse_m": _r(score.rmse_m, 3),
+        "late_plots_dropped": tracker.n_late_dropped,
     }

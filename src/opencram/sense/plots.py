@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from math import isfinite
 from pathlib import Path
 from typing import Annotated, Any
@@ -166,71 +166,95 @@ def write_plots_csv(path: str | Path, plots: Plots, sensor_ids: Sequence[str]) -
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
-@dataclass
-class _Table:
-    """The cells of a plot CSV: per column the text of every well-shaped row, and per row
-    (well-shaped or not) its line number and field count."""
-
-    header: list[str]
-    header_line: int
-    columns: dict[str, Sequence[str]]
-    line_no: np.ndarray
-    n_fields: np.ndarray
+_CHUNK_ROWS = 100_000  # rows parsed at a time, to bound memory on large files
 
 
-def _read_table(path: Path, label: str) -> _Table:
+def _has_quotes(path: Path) -> bool:
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            if b'"' in block:
+                return True
+    return False
+
+
+def _chunks(path: Path, label: str) -> Iterator:
+    """Read a plot CSV in chunks of rows. Yields the checked header first, then per chunk:
+    line numbers and field counts of its non-blank rows ``(m,)``, and per column the cells
+    of the rows with the right field count. Files without quotes are split with str.split
+    (fast); files with quotes go through the csv module."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        quoted = _has_quotes(path)
+        fh = path.open(encoding="utf-8-sig", newline="")
     except FileNotFoundError:
         raise UserError(f"{label}: file not found") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{label}: not UTF-8 text") from None
     except OSError as exc:
         raise UserError(f"{label}: cannot read: {exc.strerror or exc}") from None
-    if '"' in text:
-        return _read_table_quoted(text, label)
-    lines = text.splitlines()
-    rows = [i for i, s in enumerate(lines) if s.strip()]
-    if not rows:
-        raise UserError(f"{label}: empty file; expected a header line {_HEADER_HELP}")
-    header = [c.strip() for c in lines[rows[0]].split(",")]
-    _check_header(header, label, rows[0] + 1)
-    body = [lines[i] for i in rows[1:]]
-    n_fields = np.fromiter((s.count(",") + 1 for s in body), dtype=np.int64, count=len(body))
-    k = len(header)
-    ok = n_fields == k
-    good = body if ok.all() else [s for s, o in zip(body, ok.tolist(), strict=True) if o]
-    flat = ",".join(good).split(",") if good else []
-    columns = {name: flat[j::k] for j, name in enumerate(header)}
-    return _Table(header, rows[0] + 1, columns, np.asarray(rows[1:]) + 1, n_fields)
-
-
-def _read_table_quoted(text: str, label: str) -> _Table:
-    """Slower path for files with quoted cells (which may hold commas or line breaks)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    header_line = 0
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    try:
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if header is None:
-                header, header_line = [c.strip() for c in row], reader.line_num
-            else:
-                rows.append(row)
-                lines.append(reader.line_num)
-    except csv.Error as exc:
-        raise UserError(f"{label}:{reader.line_num}: not valid CSV: {exc}") from None
+    with fh:
+        records = _quoted_records(fh, label) if quoted else _plain_records(fh)
+        header: list[str] | None = None
+        try:
+            for line_no, rows in records:
+                if header is None:
+                    header = [c.strip() for c in _fields(rows[0])]
+                    _check_header(header, label, int(line_no[0]))
+                    yield header
+                    line_no, rows = line_no[1:], rows[1:]
+                k = len(header)
+                counts = (r.count(",") + 1 for r in rows) if not quoted else map(len, rows)
+                n_fields = np.fromiter(counts, np.int64, len(rows))
+                ok = n_fields == k
+                good = (
+                    rows if ok.all() else [r for r, o in zip(rows, ok.tolist(), strict=True) if o]
+                )
+                yield line_no, n_fields, _columns(good, k)
+        except UnicodeDecodeError:
+            raise UserError(f"{label}: not UTF-8 text") from None
     if header is None:
         raise UserError(f"{label}: empty file; expected a header line {_HEADER_HELP}")
-    _check_header(header, label, header_line)
-    n_fields = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-    good = [r for r in rows if len(r) == len(header)]
-    cells = list(zip(*good, strict=True)) if good else [()] * len(header)
-    columns = dict(zip(header, cells, strict=True))
-    return _Table(header, header_line, columns, np.asarray(lines, dtype=np.int64), n_fields)
+
+
+def _plain_records(fh) -> Iterator[tuple[np.ndarray, list[str]]]:
+    """Non-blank lines (without line ends) with their line numbers, in chunks."""
+    first = 1
+    while raw := list(islice(fh, _CHUNK_ROWS)):
+        lines = [s.rstrip("\r\n") for s in raw]
+        keep = [i for i, s in enumerate(lines) if s.strip()]
+        if keep:
+            yield first + np.asarray(keep, dtype=np.int64), [lines[i] for i in keep]
+        first += len(raw)
+
+
+def _quoted_records(fh, label: str) -> Iterator[tuple[np.ndarray, list[list[str]]]]:
+    """Non-blank rows parsed by the csv module, with the line each ends on, in chunks."""
+    reader = csv.reader(fh)
+    rows: list[list[str]] = []
+    line_no: list[int] = []
+    try:
+        for row in reader:
+            if row and (len(row) > 1 or row[0].strip()):
+                rows.append(row)
+                line_no.append(reader.line_num)
+                if len(rows) == _CHUNK_ROWS:
+                    yield np.asarray(line_no, dtype=np.int64), rows
+                    rows, line_no = [], []
+    except csv.Error as exc:
+        raise UserError(f"{label}:{reader.line_num}: not valid CSV: {exc}") from None
+    if rows:
+        yield np.asarray(line_no, dtype=np.int64), rows
+
+
+def _fields(row: str | list[str]) -> list[str]:
+    return row.split(",") if isinstance(row, str) else row
+
+
+def _columns(rows: list, k: int) -> list[Sequence[str]]:
+    """Cells by column of rows that all have ``k`` fields."""
+    if not rows:
+        return [[] for _ in range(k)]
+    if isinstance(rows[0], str):
+        flat = ",".join(rows).split(",")
+        return [flat[j::k] for j in range(k)]
+    return [list(c) for c in zip(*rows, strict=True)]
 
 
 def _check_header(header: list[str], label: str, line: int) -> None:
@@ -269,6 +293,28 @@ def _parse_column(cells: Sequence[str], optional: bool) -> tuple[np.ndarray, np.
     return values, problem
 
 
+def _parse_chunk(
+    header: list[str], columns: list[Sequence[str]], index: dict[str, int]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Values by column name, and problem codes ``(columns, rows)`` in file column order."""
+    n = len(columns[0])
+    values: dict[str, np.ndarray] = {}
+    problem = np.zeros((len(header), n), dtype=np.int8)
+    for j, (name, cells) in enumerate(zip(header, columns, strict=True)):
+        if name == "sensor":
+            names, inverse = np.unique(np.asarray(cells, dtype=str), return_inverse=True)
+            known = np.array([index.get(s.strip(), -1) for s in names.tolist()], np.int64)
+            values[name] = known[inverse.reshape(-1)] if n else np.zeros(0, np.int64)
+            problem[j] = np.where(values[name] < 0, _OUT_OF_RANGE, 0)
+            continue
+        values[name], problem[j] = _parse_column(cells, name in OPTIONAL_COLUMNS)
+        if name in _LIMITS:
+            lo, hi, _ = _LIMITS[name]
+            v = values[name]
+            problem[j][(problem[j] == 0) & ((v < lo) | (v > hi))] = _OUT_OF_RANGE
+    return values, problem
+
+
 def _problem_text(name: str, cell: str, code: int) -> str:
     s = cell.strip()
     if code == _NOT_NUMBER:
@@ -278,6 +324,38 @@ def _problem_text(name: str, cell: str, code: int) -> str:
     if code == _NOT_FINITE:
         return f"'{s}' is not a finite number"
     return f"'{s}' {_LIMITS[name][2]}"
+
+
+def _first_problem(
+    label: str,
+    header: list[str],
+    line_no: np.ndarray,
+    n_fields: np.ndarray,
+    columns: list[Sequence[str]],
+    problem: np.ndarray,
+    sensor_ids: Sequence[str],
+) -> str:
+    """The one-line message for the first bad row of a chunk."""
+    shape_ok = n_fields == len(header)
+    row_bad = problem.any(axis=0)
+    good_pos = np.flatnonzero(shape_ok)
+    first_value = int(good_pos[np.argmax(row_bad)]) if row_bad.any() else len(shape_ok)
+    bad_shape = np.flatnonzero(~shape_ok)
+    if bad_shape.size and bad_shape[0] < first_value:
+        i = int(bad_shape[0])
+        return (
+            f"{label}:{line_no[i]}: expected {len(header)} columns "
+            f"({','.join(header)}), found {n_fields[i]}"
+        )
+    r = int(np.argmax(row_bad))
+    j = int(np.argmax(problem[:, r] > 0))
+    name = header[j]
+    cell = columns[j][r]
+    if name == "sensor":
+        msg = f"unknown sensor id '{cell.strip()}' (known: {', '.join(sensor_ids) or 'none'})"
+    else:
+        msg = _problem_text(name, cell, int(problem[j, r]))
+    return f"{label}:{line_no[first_value]}: {name}: {msg}"
 
 
 def read_plots_csv(
@@ -300,74 +378,45 @@ def read_plots_csv(
     index = {s: k for k, s in enumerate(sensor_ids)}
     if len(index) != len(sensor_ids):
         raise ValueError("read_plots_csv: sensor_ids has duplicates")
-    table = _read_table(Path(path), label)
-    header = table.header
-    shape_ok = table.n_fields == len(header)
-    n = int(shape_ok.sum())
-
-    values: dict[str, np.ndarray] = {}
-    problem = np.zeros((len(header), n), dtype=np.int8)  # per column (file order) and row
-    for j, name in enumerate(header):
-        cells = table.columns[name]
-        if name == "sensor":
-            names, inverse = np.unique(np.asarray(cells, dtype=str), return_inverse=True)
-            known = np.array([index.get(s.strip(), -1) for s in names.tolist()], np.int64)
-            values[name] = known[inverse.reshape(-1)] if n else np.zeros(0, np.int64)
-            problem[j] = np.where(values[name] < 0, _OUT_OF_RANGE, 0)
-            continue
-        values[name], problem[j] = _parse_column(cells, name in OPTIONAL_COLUMNS)
-        if name in _LIMITS:
-            lo, hi, _ = _LIMITS[name]
-            v = values[name]
-            problem[j][(problem[j] == 0) & ((v < lo) | (v > hi))] = _OUT_OF_RANGE
-    row_bad = problem.any(axis=0)
-    n_bad = int((~shape_ok).sum() + row_bad.sum())
+    chunks = _chunks(Path(path), label)
+    header: list[str] = next(chunks)
+    parts: list[dict[str, np.ndarray]] = []
+    n_bad = 0
+    first = ""
+    for line_no, n_fields, columns in chunks:
+        values, problem = _parse_chunk(header, columns, index)
+        row_bad = problem.any(axis=0)
+        bad = int((n_fields != len(header)).sum() + row_bad.sum())
+        if bad and not n_bad:
+            first = _first_problem(label, header, line_no, n_fields, columns, problem, sensor_ids)
+        n_bad += bad
+        if skip_bad or not n_bad:
+            parts.append({name: v[~row_bad] for name, v in values.items()})
     if n_bad and not skip_bad:
         more = f" (and {n_bad - 1} more bad rows)" if n_bad > 1 else ""
-        raise UserError(_first_problem(label, table, problem, sensor_ids) + more)
+        raise UserError(first + more)
 
-    keep = ~row_bad
-    col = {name: v[keep] for name, v in values.items()}
-    absent = np.full(int(keep.sum()), np.nan)
-    time_s, sensor = col["time_s"], col["sensor"]
+    def column(name: str) -> np.ndarray:
+        if name not in header:
+            return np.full(sum(len(p["time_s"]) for p in parts), np.nan)
+        if not parts:
+            return np.zeros(0, np.int64 if name == "sensor" else float)
+        return np.concatenate([p[name] for p in parts])
+
+    time_s, sensor = column("time_s"), column("sensor")
     lag_s = np.zeros(len(sensor_ids)) if latency_s is None else np.asarray(latency_s, float)
     plots = Plots(
         time_s=time_s,
         sensor=sensor,
-        range_m=col["range_m"],
-        az_rad=np.radians(col["azimuth_deg"]),
-        el_rad=np.radians(col["elevation_deg"]),
-        range_rate_mps=col.get("range_rate_mps", absent),
-        snr_db=col.get("snr_db", absent),
+        range_m=column("range_m"),
+        az_rad=np.radians(column("azimuth_deg")),
+        el_rad=np.radians(column("elevation_deg")),
+        range_rate_mps=column("range_rate_mps"),
+        snr_db=column("snr_db"),
         arrival_s=time_s + lag_s[sensor] if len(sensor) else time_s,
         truth_id=np.full(len(sensor), -1),
     )
     return plots.sorted_by("time_s"), n_bad
-
-
-def _first_problem(label: str, table: _Table, problem: np.ndarray, sensor_ids) -> str:
-    """The one-line message for the first bad row of a plot CSV."""
-    header = table.header
-    shape_ok = table.n_fields == len(header)
-    row_bad = problem.any(axis=0)
-    good_pos = np.flatnonzero(shape_ok)
-    first_value = int(good_pos[np.argmax(row_bad)]) if row_bad.any() else len(shape_ok)
-    bad_shape = np.flatnonzero(~shape_ok)
-    if bad_shape.size and bad_shape[0] < first_value:
-        i = int(bad_shape[0])
-        return (
-            f"{label}:{table.line_no[i]}: expected {len(header)} columns "
-            f"({','.join(header)}), found {table.n_fields[i]}"
-        )
-    r = int(np.argmax(row_bad))
-    j = int(np.argmax(problem[:, r] > 0))
-    name = header[j]
-    cell = table.columns[name][r]
-    if name == "sensor":
-        msg = f"unknown sensor id '{cell.strip()}' (known: {', '.join(sensor_ids) or 'none'})"
-    else:
-        msg = _problem_text(name, cell, int(problem[j, r]))
-    return f"{label}:{table.line_no[first_value]}: {name}: {msg}"
 
 
 # --- sensors YAML ------------------------------------------------------------------------
