@@ -68,9 +68,11 @@ class AircraftLeft(Event):
 
 
 class TrackUpdated(Event):
-    """A confirmed track updated by a plot: its estimate and class."""
+    """A confirmed track updated by a plot: its estimate and class. ``t_s`` is when the
+    system knew it (the engine tick); ``measured_s`` the time of the plot."""
 
     kind: Literal["track"] = "track"
+    measured_s: float
     track_id: int
     track_class: str
     sensor: str

@@ -103,7 +103,8 @@ class TrackStage:
                 self.classes[u.track_id] = str(cls[k])
                 events.append(
                     TrackUpdated(
-                        t_s=round(u.t_s, 4),
+                        t_s=round(t_s, 4),
+                        measured_s=round(u.t_s, 4),
                         track_id=u.track_id,
                         track_class=str(cls[k]),
                         sensor=tr.sensors[u.sensor].id,
@@ -116,7 +117,7 @@ class TrackStage:
                         ballistic_prob=None if u.mode_prob is None else round(u.mode_prob[0], 4),
                     )
                 )
-        for tid, t_del, reason in tr.deleted[self._seen_deleted :]:
-            events.append(TrackDropped(t_s=round(t_del, 4), track_id=tid, reason=reason))
+        for tid, _t_del, reason in tr.deleted[self._seen_deleted :]:
+            events.append(TrackDropped(t_s=round(t_s, 4), track_id=tid, reason=reason))
         self._seen_deleted = len(tr.deleted)
         return events

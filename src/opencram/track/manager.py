@@ -153,36 +153,44 @@ class Tracker:
             self._buffer.append(plots)
 
     def advance(self, now_s: float) -> None:
-        """Process every queued plot measured before ``now_s - max latency``."""
-        self._flush(now_s - self.max_latency_s)
+        """Process every queued plot measured before ``now_s - max latency``, then end
+        tracks that have coasted too long or landed by then."""
+        until = now_s - self.max_latency_s
+        self._flush(until)
+        self._maintain(until)
 
     def finish(self) -> None:
         """Process everything still queued (end of a recording)."""
         self._flush(np.inf)
 
     def _flush(self, until_s: float) -> None:
+        """Process the queued plots of every whole window (of ``window_s`` on an absolute time
+        grid) that ends by ``until_s``; so the result does not depend on how plots were
+        chunked on arrival."""
         from opencram.sense.plots import Plots
 
         if not self._buffer:
             return
+        w = self.config.window_s
         allp = Plots.concat(self._buffer).sorted_by("time_s")
         late = allp.time_s < self._processed_to_s
         if late.any():  # older than what was already processed: beyond the latency
             self.n_late_dropped += int(late.sum())
             allp = allp.take(np.flatnonzero(~late))
-        ready = allp.time_s < until_s
+        cut = np.floor(until_s / w) * w if np.isfinite(until_s) else np.inf
+        ready = allp.time_s < cut
         rest = allp.take(np.flatnonzero(~ready))
         self._buffer = [rest] if len(rest) else []
         todo = allp.take(np.flatnonzero(ready))
         if not len(todo):
             return
-        w = self.config.window_s
-        start = todo.time_s[0]
-        k = np.floor((todo.time_s - start) / w).astype(np.int64)
-        for win in np.unique(k):
-            sel = np.flatnonzero(k == win)
+        k = np.floor(todo.time_s / w).astype(np.int64)
+        bounds = np.flatnonzero(np.diff(k)) + 1
+        for sel in np.split(np.arange(len(todo)), bounds):
             self._process_window(todo.take(sel))
-        self._processed_to_s = float(todo.time_s[-1])
+        self._processed_to_s = (
+            float((k[-1] + 1) * w) if np.isfinite(cut) else float(todo.time_s[-1])
+        )
 
     # --- one window ------------------------------------------------------------------
 

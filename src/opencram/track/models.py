@@ -103,11 +103,9 @@ class BallisticModel:
 
     def propagate_state(self, x: np.ndarray, dt_s: np.ndarray) -> np.ndarray:
         """States (m, 7) advanced by dt_s (m,) (may be negative: backwards in time)."""
-        dt = np.asarray(dt_s, dtype=float)
-        n_sub = max(1, int(np.ceil(np.max(np.abs(dt), initial=0.0) / MAX_SUBSTEP_S)))
-        h = dt / n_sub
-        for _ in range(n_sub):
-            x = self.step_state(x, h)
+        n_i, h_i = substeps(dt_s)
+        for k in range(int(n_i.max(initial=0))):
+            x = self.step_state(x, np.where(k < n_i, h_i, 0.0))
         return x
 
     def propagate(self, x: np.ndarray, p: np.ndarray, dt_s: np.ndarray):
@@ -115,16 +113,23 @@ class BallisticModel:
         return propagate_ekf(self, x, p, dt_s)
 
 
+def substeps(dt_s) -> tuple[np.ndarray, np.ndarray]:
+    """Per-track substep count and length: at most MAX_SUBSTEP_S each, so a track's result
+    does not depend on which other tracks share its batch."""
+    dt = np.asarray(dt_s, dtype=float)
+    n = np.maximum(1, np.ceil(np.abs(dt) / MAX_SUBSTEP_S)).astype(np.int64)
+    return n, dt / n
+
+
 def propagate_ekf(model, x: np.ndarray, p: np.ndarray, dt_s: np.ndarray):
     """EKF prediction with any model exposing ``deriv``, ``jacobian``, ``process_noise``:
     RK4 on the state and ``I + A h + (A h)^2 / 2`` on the covariance, in substeps."""
-    dt = np.asarray(dt_s, dtype=float)
-    n_sub = max(1, int(np.ceil(np.max(np.abs(dt), initial=0.0) / MAX_SUBSTEP_S)))
-    h = dt / n_sub
+    n_i, h_i = substeps(dt_s)
     dim = x.shape[1]
     eye = np.eye(dim)
-    q = model.process_noise(np.abs(h), dim)
-    for _ in range(n_sub):
+    for k in range(int(n_i.max(initial=0))):
+        h = np.where(k < n_i, h_i, 0.0)  # each track takes its own number of substeps
+        q = model.process_noise(np.abs(h), dim)
         a = model.jacobian(x)
         ah = a * h[:, None, None]
         phi = eye + ah + 0.5 * ah @ ah
