@@ -99,6 +99,16 @@ class Environment:
         a = a_tab[i] + f * (a_tab[i + 1] - a_tab[i])
         return rho, a, self.wind.at(alt)
 
+    def density_and_gradient(self, up_m):
+        """Density (kg/m^3) and its height derivative (kg/m^4) at ENU heights, from the same
+        table as :meth:`air` (the derivative is the table's slope)."""
+        alt = self.site_alt_m + np.asarray(up_m, dtype=float)
+        rho_tab, _ = _air_table(self.temperature_offset_k)
+        x = (np.clip(alt, AIR_TABLE_MIN_M, AIR_TABLE_MAX_M) - AIR_TABLE_MIN_M) / AIR_TABLE_STEP_M
+        i = np.minimum(x.astype(np.intp), rho_tab.size - 2)
+        slope = rho_tab[i + 1] - rho_tab[i]
+        return rho_tab[i] + (x - i) * slope, slope / AIR_TABLE_STEP_M
+
 
 AIR_TABLE_MIN_M = -1_000.0
 AIR_TABLE_MAX_M = 80_000.0

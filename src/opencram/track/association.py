@@ -20,27 +20,68 @@ def gate_costs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
     scored against the track's innovation covariance at ``t_ref``. A plot without range
     rate is gated on three degrees of freedom, one with it on four. Cost is ``d² + ln det S``
     inside the chi-square gate of probability ``gate_prob`` and ``inf`` outside.
+
+    Only pairs that a k-d tree finds within a conservative Euclidean bound of each other are
+    scored (a necessary condition of the gate), so the cost grows with the pairs that can
+    associate, not with tracks times plots.
     """
     n, m = x_ref.shape[0], z.shape[0]
+    cost = np.full((n, m), np.inf)
+    d2_all = np.full((n, m), np.inf)
     if n == 0 or m == 0:
-        return np.full((n, m), np.inf), np.full((n, m), np.inf)
-    dt = t_plot[None, :] - t_ref  # (1, m)
-    xp = np.repeat(x_ref[:, None, :], m, axis=1)  # (n, m, 7)
-    xp[:, :, 0:3] += xp[:, :, 3:6] * dt[:, :, None]
-    flat = xp.reshape(n * m, -1)
-    spos = np.broadcast_to(sensor_enu_m[None, :, :], (n, m, 3)).reshape(n * m, 3)
-    zp = predict_measurement(flat, spos).reshape(n, m, 4)
-    nu = innovation(np.broadcast_to(z[None, :, :], (n, m, 4)).copy(), zp)
-    h = measurement_jacobian(flat, spos, x_ref.shape[1]).reshape(n, m, 4, -1)
-    s = h @ p_ref[:, None, :, :] @ np.swapaxes(h, -1, -2) + r[None, :, :, :]
-    d2 = np.einsum("nmi,nmi->nm", nu, np.linalg.solve(s, nu[..., None])[..., 0])
-    has_rr = ~np.isnan(z[:, 3])
+        return cost, d2_all
+    ti, pj = candidate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob)
+    if ti.size == 0:
+        return cost, d2_all
+    dt = t_plot[pj] - t_ref
+    xp = x_ref[ti].copy()
+    xp[:, 0:3] += xp[:, 3:6] * dt[:, None]
+    spos = sensor_enu_m[pj]
+    nu = innovation(z[pj].copy(), predict_measurement(xp, spos))
+    h = measurement_jacobian(xp, spos, x_ref.shape[1])
+    s = h @ p_ref[ti] @ np.swapaxes(h, -1, -2) + r[pj]
+    d2 = np.einsum("ki,ki->k", nu, np.linalg.solve(s, nu[..., None])[..., 0])
+    has_rr = ~np.isnan(z[pj, 3])
     gate = np.where(has_rr, chi2.ppf(gate_prob, 4), chi2.ppf(gate_prob, 3))
-    # drop the uninformative range-rate row's constant from the cost
-    _, logdet = np.linalg.slogdet(s[..., :3, :3])
-    logdet = logdet + np.where(has_rr[None, :], np.log(s[..., 3, 3]), 0.0)
-    cost = np.where(d2 <= gate[None, :], d2 + logdet, np.inf)
-    return cost, d2
+    # leave the uninformative range-rate row's constant out of the cost
+    _, logdet = np.linalg.slogdet(s[:, :3, :3])
+    logdet = logdet + np.where(has_rr, np.log(s[:, 3, 3]), 0.0)
+    d2_all[ti, pj] = d2
+    cost[ti, pj] = np.where(d2 <= gate, d2 + logdet, np.inf)
+    return cost, d2_all
+
+
+def candidate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
+    """(track, plot) index pairs whose Euclidean distance could pass the gate.
+
+    A pair passes the chi-square gate only if the position difference is within
+    ``sqrt(gate * (largest eigenvalue of P_pos + largest plot position variance))`` plus the
+    distance the track moves to the plot's time; the tree query uses that bound per track.
+    """
+    from scipy.spatial import cKDTree
+
+    rng = z[:, 0]
+    cos_el = np.cos(z[:, 2])
+    plot_pos = sensor_enu_m + rng[:, None] * np.stack(
+        [cos_el * np.sin(z[:, 1]), cos_el * np.cos(z[:, 1]), np.sin(z[:, 2])], axis=-1
+    )
+    # plot position variance: range noise and the cross-range size of the angle noise
+    plot_var = np.max(
+        np.stack([r[:, 0, 0], (rng**2) * r[:, 1, 1], (rng**2) * r[:, 2, 2]], axis=-1), axis=1
+    )
+    track_var = np.linalg.eigvalsh(p_ref[:, :3, :3])[:, -1]
+    gate = chi2.ppf(gate_prob, 4)
+    max_dt = np.max(np.abs(t_plot - t_ref))
+    speed = np.linalg.norm(x_ref[:, 3:6], axis=1)
+    radius = np.sqrt(gate * (track_var + plot_var.max())) + speed * max_dt + 1.0
+    tree = cKDTree(plot_pos)
+    hits = tree.query_ball_point(x_ref[:, :3], radius)
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    if counts.sum() == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    ti = np.repeat(np.arange(len(hits)), counts)
+    pj = np.fromiter((j for h in hits for j in h), dtype=np.intp, count=int(counts.sum()))
+    return ti, pj
 
 
 def gnn_assign(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -118,6 +118,75 @@ class TrackUpdate:
     rcs_dbsm: float = float("nan")  # running RCS estimate from plot SNR, if known
 
 
+class UpdateLog:
+    """Every filter update, stored as one batch of arrays per frame (no per-track objects
+    on the hot path); indexing or iterating gives :class:`TrackUpdate` records."""
+
+    def __init__(self) -> None:
+        self._batches: list[dict[str, np.ndarray | None]] = []
+        self._offsets: list[int] = []
+        self._n = 0
+
+    def append_batch(self, **arrays) -> None:
+        self._batches.append(arrays)
+        self._offsets.append(self._n)
+        self._n += len(arrays["track_id"])
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _record(self, b: dict, k: int) -> TrackUpdate:
+        mu = b["mode_prob"]
+        return TrackUpdate(
+            int(b["track_id"][k]),
+            float(b["t_s"][k]),
+            b["x"][k].copy(),
+            b["p"][k].copy(),
+            bool(b["confirmed"][k]),
+            int(b["sensor"][k]),
+            int(b["truth_id"][k]),
+            None if mu is None else tuple(float(v) for v in mu[k]),
+            int(b["n_updates"][k]),
+            float(b["rcs_dbsm"][k]),
+        )
+
+    def __iter__(self):
+        for b in self._batches:
+            for k in range(len(b["track_id"])):
+                yield self._record(b, k)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            start, stop, step = idx.indices(self._n)
+            if step != 1:
+                return list(self)[idx]
+            out = []
+            first = max(0, int(np.searchsorted(self._offsets, start, side="right")) - 1)
+            for bi in range(first, len(self._batches)):
+                b, off = self._batches[bi], self._offsets[bi]
+                if off >= stop:
+                    break
+                for k in range(max(start - off, 0), min(stop - off, len(b["track_id"]))):
+                    out.append(self._record(b, k))
+            return out
+        if idx < 0:
+            idx += self._n
+        bi = int(np.searchsorted(self._offsets, idx, side="right")) - 1
+        return self._record(self._batches[bi], idx - self._offsets[bi])
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, list):
+            return list(self) == other
+        return NotImplemented
+
+    def arrays(self, name: str) -> np.ndarray:
+        """One field of every update, concatenated (e.g. ``arrays("t_s")``)."""
+        parts = [b[name] for b in self._batches]
+        if not parts:
+            return np.zeros(0)
+        return np.concatenate(parts)
+
+
 class Tracker:
     """Feed plots with :meth:`add` (any order within the latency), call :meth:`advance`
     with the current time; read :attr:`tracks` and :attr:`updates`."""
@@ -137,7 +206,7 @@ class Tracker:
         self.sensor_pos = np.array([s.pos_enu_m for s in sensors], dtype=float).reshape(-1, 3)
         self.max_latency_s = max((s.latency_s for s in sensors), default=0.0)
         self.tracks = TrackTable()
-        self.updates: list[TrackUpdate] = []
+        self.updates = UpdateLog()
         self.deleted: list[tuple[int, float, str]] = []  # (track id, time, reason)
         self.n_late_dropped = 0
         self._next_id = 1
@@ -276,22 +345,18 @@ class Tracker:
         )
         promote = (tr.status[ti] == TENTATIVE) & (tr.hits[ti] >= self.config.confirm_hits)
         tr.status[ti[promote]] = CONFIRMED
-        for k in range(ti.size):
-            i, j = ti[k], pj[k]
-            self.updates.append(
-                TrackUpdate(
-                    int(tr.id[i]),
-                    float(plots.time_s[j]),
-                    x[k].copy(),
-                    p[k].copy(),
-                    bool(tr.status[i] == CONFIRMED),
-                    int(plots.sensor[j]),
-                    int(plots.truth_id[j]),
-                    None if mu is None else tuple(float(v) for v in mu[k]),
-                    int(tr.hits[i]),
-                    float(tr.rcs_dbsm[i]),
-                )
-            )
+        self.updates.append_batch(
+            track_id=tr.id[ti],
+            t_s=plots.time_s[pj],
+            x=x,
+            p=p,
+            confirmed=tr.status[ti] == CONFIRMED,
+            sensor=plots.sensor[pj],
+            truth_id=plots.truth_id[pj],
+            mode_prob=mu,
+            n_updates=tr.hits[ti],
+            rcs_dbsm=tr.rcs_dbsm[ti],
+        )
 
     def _rcs_dbsm(self, plots) -> np.ndarray:
         """RCS (dBsm) implied by each plot's SNR through its radar's range equation."""
@@ -392,9 +457,12 @@ class Tracker:
     # --- deletion ---------------------------------------------------------------------
 
     def _duplicates(self, now_s: float) -> np.ndarray:
+        """Duplicate tracks, compared at ``now_s`` (positions moved on linearly: tracks
+        updated within the same window are at most a scan apart)."""
         tr = self.tracks
-        x, p = self.model.propagate(tr.x, tr.p, now_s - tr.t_s)
-        return _duplicate_mask(x, p, tr.hits, tr.status, self.config.merge_chi2)
+        x = tr.x.copy()
+        x[:, :3] += x[:, 3:6] * (now_s - tr.t_s)[:, None]
+        return _duplicate_mask(x, tr.p, tr.hits, tr.status, self.config.merge_chi2)
 
     def _maintain(self, now_s: float) -> None:
         cfg = self.config
@@ -414,21 +482,32 @@ class Tracker:
 
 def _duplicate_mask(x, p, hits, status, merge_chi2) -> np.ndarray:
     """Tracks that repeat another (same position within the gate, velocities within 3
-    sigma): of each such pair, keep the confirmed one, then the one with more plots."""
+    sigma): of each such pair, keep the confirmed one, then the one with more plots.
+    Candidate pairs come from a k-d tree on position."""
+    from scipy.spatial import cKDTree
+
     n = x.shape[0]
+    out = np.zeros(n, dtype=bool)
     if n < 2:
-        return np.zeros(n, dtype=bool)
-    dp = x[:, None, :3] - x[None, :, :3]
-    s = p[:, None, :3, :3] + p[None, :, :3, :3]
-    d2 = np.einsum("ijk,ijk->ij", dp, np.linalg.solve(s, dp[..., None])[..., 0])
-    dv = x[:, None, 3:6] - x[None, :, 3:6]
-    sv = p[:, None, 3:6, 3:6] + p[None, :, 3:6, 3:6]
-    dv2 = np.einsum("ijk,ijk->ij", dv, np.linalg.solve(sv, dv[..., None])[..., 0])
+        return out
+    var = np.linalg.eigvalsh(p[:, :3, :3])[:, -1]
+    radius = np.sqrt(merge_chi2 * 2.0 * var.max())
+    pairs = cKDTree(x[:, :3]).query_pairs(radius, output_type="ndarray")
+    if pairs.size == 0:
+        return out
+    i, j = pairs[:, 0], pairs[:, 1]
+    dp = x[i, :3] - x[j, :3]
+    d2 = np.einsum(
+        "kd,kd->k", dp, np.linalg.solve(p[i, :3, :3] + p[j, :3, :3], dp[..., None])[..., 0]
+    )
+    dv = x[i, 3:6] - x[j, 3:6]
+    sv = p[i, 3:6, 3:6] + p[j, 3:6, 3:6]
+    dv2 = np.einsum("kd,kd->k", dv, np.linalg.solve(sv, dv[..., None])[..., 0])
     same = (d2 < merge_chi2) & (dv2 < 3.0 * merge_chi2)
-    np.fill_diagonal(same, False)
     rank = status.astype(float) * 1e6 + hits - np.arange(n) * 1e-9  # older rows win ties
-    worse = same & (rank[:, None] < rank[None, :])
-    return worse.any(axis=1)
+    i, j = i[same], j[same]
+    out[np.where(rank[i] < rank[j], i, j)] = True
+    return out
 
 
 def _position_cov(plots, sensors) -> np.ndarray:

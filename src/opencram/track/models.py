@@ -25,7 +25,7 @@ from opencram.physics.environment import Environment
 
 DIM = 7
 KAPPA_SCALE = 1e-4  # state units (cm²/kg) to m²/kg
-MAX_SUBSTEP_S = 0.25
+MAX_SUBSTEP_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,8 @@ class BallisticModel:
     q_kappa: float = 0.05
 
     def air_density(self, up_m):
-        rho, _, _ = self.env.air(up_m)
-        d_rho = (self.env.air(up_m + 1.0)[0] - self.env.air(up_m - 1.0)[0]) / 2.0
-        return rho, d_rho
+        """Density and its height derivative at ENU heights."""
+        return self.env.density_and_gradient(up_m)
 
     def deriv(self, x: np.ndarray) -> np.ndarray:
         """dx/dt for states (m, 7)."""
