@@ -47,6 +47,9 @@ def tracker_config(world: World) -> TrackerConfig:
         confirm_window_s=t.confirm_window_s,
         coast_s=t.coast_s,
         gate_prob=t.gate_prob,
+        association=t.association,
+        detection_prob=t.detection_prob,
+        clutter_density=t.clutter_density,
     )
 
 

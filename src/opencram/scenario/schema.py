@@ -237,10 +237,19 @@ class Tracking(Model):
     """Tracker settings (see docs/architecture.md, track stage)."""
 
     filter: Literal["imm", "ekf", "ckf"] = "imm"
+    association: Literal["gnn", "jpda"] = "gnn"
+    detection_prob: Annotated[float, _between(0.01, 0.999)] = 0.9
+    clutter_density: Positive = 1e-5
     confirm_hits: Annotated[int, Field(ge=2, le=20)] = 5
     confirm_window_s: Positive = 3.5
     coast_s: Positive = 3.5
     gate_prob: Annotated[float, _between(0.5, 0.999999)] = 0.999
+
+    @model_validator(mode="after")
+    def _jpda_with_ekf(self) -> Tracking:
+        if self.association == "jpda" and self.filter != "ekf":
+            raise ValueError("association 'jpda' works with filter 'ekf'")
+        return self
 
 
 class Simulation(Model):

@@ -11,28 +11,26 @@ from opencram.track.measurement import innovation, measurement_jacobian, predict
 BIG = 1e9
 
 
-def gate_costs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
-    """Association cost (n tracks, m plots) and squared Mahalanobis distances.
+def gate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
+    """Scored candidate pairs: track and plot indices (k,); squared Mahalanobis distance and
+    log determinant of the innovation covariance on all measured components; the same two
+    on (range, azimuth, elevation) alone; and whether the pair is in the gate.
 
     Every track is predicted once to the frame's reference time ``t_ref``; for each pair its
     position is then moved linearly to the plot's own time (a rotating radar sees targets at
     different instants), and the innovation in (range, azimuth, elevation, range rate) is
     scored against the track's innovation covariance at ``t_ref``. A plot without range
-    rate is gated on three degrees of freedom, one with it on four. Cost is ``d² + ln det S``
-    inside the chi-square gate of probability ``gate_prob`` and ``inf`` outside.
-
-    Only pairs that a k-d tree finds within a conservative Euclidean bound of each other are
-    scored (a necessary condition of the gate), so the cost grows with the pairs that can
-    associate, not with tracks times plots.
+    rate is gated on three degrees of freedom, one with it on four. Only pairs that a k-d
+    tree finds within a conservative Euclidean bound are scored (a necessary condition of
+    the gate), so the cost grows with the pairs that can associate, not with tracks × plots.
     """
-    n, m = x_ref.shape[0], z.shape[0]
-    cost = np.full((n, m), np.inf)
-    d2_all = np.full((n, m), np.inf)
-    if n == 0 or m == 0:
-        return cost, d2_all
+    empty_i = np.zeros(0, dtype=np.intp)
+    empty_f = np.zeros(0)
+    if x_ref.shape[0] == 0 or z.shape[0] == 0:
+        return empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, np.zeros(0, dtype=bool)
     ti, pj = candidate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob)
     if ti.size == 0:
-        return cost, d2_all
+        return empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, np.zeros(0, dtype=bool)
     dt = t_plot[pj] - t_ref
     xp = x_ref[ti].copy()
     xp[:, 0:3] += xp[:, 3:6] * dt[:, None]
@@ -41,13 +39,29 @@ def gate_costs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
     h = measurement_jacobian(xp, spos, x_ref.shape[1])
     s = h @ p_ref[ti] @ np.swapaxes(h, -1, -2) + r[pj]
     d2 = np.einsum("ki,ki->k", nu, np.linalg.solve(s, nu[..., None])[..., 0])
+    s3 = s[:, :3, :3]
+    d2_3 = np.einsum("ki,ki->k", nu[:, :3], np.linalg.solve(s3, nu[:, :3, None])[..., 0])
+    _, logdet3 = np.linalg.slogdet(s3)
     has_rr = ~np.isnan(z[pj, 3])
     gate = np.where(has_rr, chi2.ppf(gate_prob, 4), chi2.ppf(gate_prob, 3))
-    # leave the uninformative range-rate row's constant out of the cost
-    _, logdet = np.linalg.slogdet(s[:, :3, :3])
-    logdet = logdet + np.where(has_rr, np.log(s[:, 3, 3]), 0.0)
+    logdet = np.where(has_rr, np.linalg.slogdet(s)[1], logdet3)
+    return ti, pj, d2, logdet, d2_3, logdet3, d2 <= gate
+
+
+def gate_costs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
+    """Association cost (n tracks, m plots) for global nearest neighbour, and the squared
+    Mahalanobis distances: ``d² + ln det S`` inside the gate (see :func:`gate_pairs`),
+    ``inf`` outside."""
+    n, m = x_ref.shape[0], z.shape[0]
+    cost = np.full((n, m), np.inf)
+    d2_all = np.full((n, m), np.inf)
+    ti, pj, d2, logdet, _, _, ok = gate_pairs(
+        x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob
+    )
+    if ti.size == 0:
+        return cost, d2_all
     d2_all[ti, pj] = d2
-    cost[ti, pj] = np.where(d2 <= gate, d2 + logdet, np.inf)
+    cost[ti, pj] = np.where(ok, d2 + logdet, np.inf)
     return cost, d2_all
 
 

@@ -25,11 +25,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from opencram.track.association import gate_costs, gnn_assign
+from opencram.track.association import gate_costs, gate_pairs, gnn_assign
 from opencram.track.ckf import ckf_predict, ckf_update
 from opencram.track.ekf import ekf_update
 from opencram.track.imm import IMM, IMM_DIM
-from opencram.track.measurement import noise_cov
+from opencram.track.jpda import association_marginals, pda_update
+from opencram.track.measurement import (
+    innovation,
+    measurement_jacobian,
+    noise_cov,
+    predict_measurement,
+)
 from opencram.track.models import DIM, BallisticModel
 
 TENTATIVE, CONFIRMED = 0, 1
@@ -54,6 +60,9 @@ class TrackerSensor:
 @dataclass(frozen=True)
 class TrackerConfig:
     filter: str = "imm"  # "ekf", "ckf" (ballistic only) or "imm" (ballistic, CV, CT)
+    association: str = "gnn"  # "gnn" or "jpda" (JPDA updates with the EKF)
+    detection_prob: float = 0.9  # JPDA: probability a track's object is detected per scan
+    clutter_density: float = 1e-5  # JPDA: false plots per m·rad² of range-azimuth-elevation
     gate_prob: float = 0.999  # chi-square gate probability (3 or 4 degrees of freedom)
     confirm_hits: int = 5  # M plots (the two that start a track count) of ...
     confirm_window_s: float = 3.5  # ... N scans (in time)
@@ -203,6 +212,8 @@ class Tracker:
             q_acc_mps2=self.config.q_acc_mps2, q_kappa=self.config.q_kappa
         )
         self.imm = IMM(ballistic=self.model)
+        if self.config.association == "jpda" and self.config.filter != "ekf":
+            raise ValueError("JPDA association works with the ekf filter")
         self.sensor_pos = np.array([s.pos_enu_m for s in sensors], dtype=float).reshape(-1, 3)
         self.max_latency_s = max((s.latency_s for s in sensors), default=0.0)
         self.tracks = TrackTable()
@@ -294,6 +305,14 @@ class Tracker:
             t_ref = float(np.median(plots.time_s))
             tr = self.tracks
             x_ref, p_ref = self._predict(np.arange(len(tr)), t_ref - tr.t_s)
+            if cfg.association == "jpda":
+                assigned_plot = self._update_jpda(x_ref, p_ref, t_ref, plots, z, r, spos)
+                self._start_tracks(
+                    plots.take(np.flatnonzero(~assigned_plot)),
+                    z[~assigned_plot],
+                    spos[~assigned_plot],
+                )
+                return
             cost, _ = gate_costs(x_ref, p_ref, t_ref, z, r, spos, plots.time_s, cfg.gate_prob)
             # confirmed tracks choose first; tentative ones share what is left
             conf = tr.status == CONFIRMED
@@ -308,6 +327,42 @@ class Tracker:
         self._start_tracks(
             plots.take(np.flatnonzero(~assigned_plot)), z[~assigned_plot], spos[~assigned_plot]
         )
+
+    def _update_jpda(self, x_ref, p_ref, t_ref, plots, z, r, spos) -> np.ndarray:
+        """JPDA: marginal association probabilities by belief propagation, then a PDA update
+        of every track with gated plots. Returns which plots are taken (probability >= 0.5
+        of belonging to some track); the rest may start tracks."""
+        cfg = self.config
+        tr = self.tracks
+        n, m = len(tr), len(plots)
+        ti, pj, _, _, d2_3, logdet3, ok = gate_pairs(
+            x_ref, p_ref, t_ref, z, r, spos, plots.time_s, cfg.gate_prob
+        )
+        ti, pj, d2_3, logdet3 = ti[ok], pj[ok], d2_3[ok], logdet3[ok]
+        taken = np.zeros(m, dtype=bool)
+        if ti.size == 0:
+            return taken
+        pd, pg = cfg.detection_prob, cfg.gate_prob
+        density = np.exp(-0.5 * d2_3 - 0.5 * logdet3 - 1.5 * np.log(2 * np.pi))
+        w = pd * density / (cfg.clutter_density * (1.0 - pd * pg))
+        beta, beta0 = association_marginals(ti, pj, w, n, m)
+        taken = np.bincount(pj, beta, minlength=m) >= 0.5
+        # each track is updated at the time of its most probable plot
+        order = np.lexsort((-beta, ti))
+        first = np.r_[True, ti[order][1:] != ti[order][:-1]]
+        best = order[first]  # pair index of each updated track's best plot
+        upd = ti[best]
+        row_of = np.full(n, -1)
+        row_of[upd] = np.arange(upd.size)
+        dt = plots.time_s[pj[best]] - tr.t_s[upd]
+        x, p = self.model.propagate(tr.x[upd], tr.p[upd], dt)
+        s_best = spos[pj[best]]
+        h = measurement_jacobian(x, s_best, x.shape[1])
+        rows = row_of[ti]
+        nu = innovation(z[pj].copy(), predict_measurement(x[rows], s_best[rows]))
+        x, p = pda_update(x, p, h, r[pj[best]], nu, rows, beta, beta0[upd])
+        self._commit(upd, pj[best], plots, x, p, None)
+        return taken
 
     def _predict(self, idx, dt):
         """Predicted 7-column states and covariances of tracks ``idx`` by ``dt`` (for gating)."""
@@ -334,6 +389,12 @@ class Tracker:
         else:
             x, p = self.model.propagate(tr.x[ti], tr.p[ti], dt)
             x, p, _, _ = ekf_update(x, p, z[pj], r[pj], spos[pj])
+        self._commit(ti, pj, plots, x, p, mu)
+
+    def _commit(self, ti, pj, plots, x, p, mu) -> None:
+        """Store updated states of tracks ``ti`` made from plots ``pj``; count hits, RCS,
+        confirmation, and log the updates."""
+        tr = self.tracks
         x[:, 6] = np.clip(x[:, 6], 0.0, 50.0)
         tr.x[ti], tr.p[ti], tr.t_s[ti] = x, p, plots.time_s[pj]
         tr.hits[ti] += 1
