@@ -69,7 +69,7 @@ def test_pda_with_one_certain_plot_is_the_ekf_update():
     a = rng.normal(size=(7, 7))
     p = (a @ a.T + np.eye(7) * 30)[None]
     spos = np.zeros((1, 3))
-    z = [*predict_measurement(x, spos), [12.0, 0.001, -0.002, 0.5]]
+    z = predict_measurement(x, spos) + np.array([[12.0, 1e-3, -2e-3, 0.5]])
     r = np.diag([100.0, 4e-6, 4e-6, 1.0])[None]
     xe, pe, _, _ = ekf_update(x, p, z, r, spos)
     h = measurement_jacobian(x, spos)
