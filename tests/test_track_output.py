@@ -55,6 +55,36 @@ def test_track_command_on_the_run_plots(cli, run_folder, tmp_path):
     assert r.returncode == 0, r.stderr
     doc = json.loads(out.read_text())
     assert doc["filter"] == "ekf" and all(len(t["updates"]) > 20 for t in doc["tracks"])
+    r = cli(
+        "track",
+        str(run_folder / "plots.csv"),
+        "--sensors",
+        str(run_folder / "sensors.yaml"),
+        "--out",
+        str(out),
+        "--filter",
+        "ekf",
+        "--association",
+        "jpda",
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["association"] == "jpda" and len(doc["tracks"]) == 6
+    r = cli(
+        "track",
+        str(run_folder / "plots.csv"),
+        "--sensors",
+        str(run_folder / "sensors.yaml"),
+        "--out",
+        str(out),
+        "--association",
+        "jpda",
+    )
+    assert (
+        r.returncode == 2
+        and r.stderr.strip() == "error: --association jpda: works with --filter ekf"
+    )
 
 
 def test_track_command_bad_rows(cli, run_folder, tmp_path):

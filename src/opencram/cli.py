@@ -68,14 +68,27 @@ def track(
     filter_name: Annotated[
         str, typer.Option("--filter", help="imm (default), ekf or ckf.")
     ] = "imm",
+    association: Annotated[
+        str, typer.Option("--association", help="gnn (default) or jpda (with --filter ekf).")
+    ] = "gnn",
 ) -> None:
     """Track recorded radar plots and write the tracks as JSON."""
     from opencram.track.offline import track_files
 
     if filter_name not in ("imm", "ekf", "ckf"):
         raise UserError(f"--filter: must be imm, ekf or ckf, not '{filter_name}'")
+    if association not in ("gnn", "jpda"):
+        raise UserError(f"--association: must be gnn or jpda, not '{association}'")
+    if association == "jpda" and filter_name != "ekf":
+        raise UserError("--association jpda: works with --filter ekf")
     res = track_files(
-        plots_csv, sensors, out_json, history=history, skip_bad=skip_bad, filter_name=filter_name
+        plots_csv,
+        sensors,
+        out_json,
+        history=history,
+        skip_bad=skip_bad,
+        filter_name=filter_name,
+        association=association,
     )
     classes = [t["class"] for t in res.output["tracks"]]
     counts = ", ".join(f"{classes.count(c)} {c}" for c in sorted(set(classes))) or "none"

@@ -53,6 +53,7 @@ def track_files(
     history: bool = False,
     skip_bad: bool = False,
     filter_name: str = "imm",
+    association: str = "gnn",
 ) -> OfflineResult:
     specs = read_sensors_yaml(sensors_yaml)
     frame = LocalFrame(specs[0].lat, specs[0].lon, specs[0].alt_m)
@@ -60,7 +61,7 @@ def track_files(
     plots, n_bad = read_plots_csv(
         plots_csv, [s.id for s in specs], skip_bad=skip_bad, latency_s=[s.latency_s for s in specs]
     )
-    tracker = Tracker(sensors, TrackerConfig(filter=filter_name))
+    tracker = Tracker(sensors, TrackerConfig(filter=filter_name, association=association))
     tracker.add(plots)
     tracker.finish()
     out = build_track_output(

@@ -93,6 +93,7 @@ def build_track_output(
         "opencram_version": __version__,
         "frame": {"lat": frame.lat_deg, "lon": frame.lon_deg, "alt_m": frame.alt_m},
         "filter": tracker.config.filter,
+        "association": tracker.config.association,
         "late_plots_dropped": tracker.n_late_dropped,
         "tracks": tracks,
     }
