@@ -91,6 +91,59 @@ class TrackDropped(Event):
     reason: str
 
 
+class Ellipse95(BaseModel):
+    """A 95 % ground ellipse: semi-axes in metres, orientation = azimuth of the major axis,
+    clockwise from true north, in [0, 180)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    semi_major_m: float
+    semi_minor_m: float
+    orientation_deg: float
+
+
+class ImpactPredicted(Event):
+    """Where and when a confirmed ballistic track will hit the ground, with its 95 % ellipse;
+    refreshed on every update of the track."""
+
+    kind: Literal["impact_predicted"] = "impact_predicted"
+    track_id: int
+    track_class: str
+    impact_time_s: float
+    time_to_impact_s: float
+    lat: float
+    lon: float
+    alt_m: float
+    ellipse95: Ellipse95
+    cov_en_m2: tuple[float, float, float]  # (var east, cov east-north, var north)
+
+
+class OriginEstimated(Event):
+    """The *respond* report: estimated launch point and time of a ballistic track, with its
+    95 % ellipse, for the search for the launch site."""
+
+    kind: Literal["respond"] = "respond"
+    track_id: int
+    track_class: str
+    launch_time_s: float
+    lat: float
+    lon: float
+    alt_m: float
+    ellipse95: Ellipse95
+
+
+class ZoneAlert(Event):
+    """A warning zone's alert state: ``raised`` when the probability that a threat lands in
+    the zone (grown by its lethal radius) passes the threshold, ``updated`` while it stays
+    up, ``cleared`` (the all-clear) after impact or when the probability falls."""
+
+    kind: Literal["zone_alert"] = "zone_alert"
+    zone: str
+    state: Literal["raised", "updated", "cleared"]
+    probability: float
+    track_ids: list[int]
+    time_to_impact_s: float | None = None
+
+
 class RunFinished(Event):
     kind: Literal["run_finished"] = "run_finished"
     n_impacts: int
@@ -105,6 +158,9 @@ AnyEvent = Annotated[
     | AircraftLeft
     | TrackUpdated
     | TrackDropped
+    | ImpactPredicted
+    | OriginEstimated
+    | ZoneAlert
     | RunFinished,
     Field(discriminator="kind"),
 ]
