@@ -37,6 +37,8 @@ class RunResult:
     end_s: float
     plots: Plots | None = None  # every simulated plot, by measurement time
     tracker: Tracker | None = None
+    predictions: list | None = None  # PredictStage.log
+    alert_history: tuple | None = None  # (times, zone names, probabilities (k, z))
 
 
 def tracker_config(world: World) -> TrackerConfig:
@@ -89,13 +91,15 @@ def run(world: World, on_tick: Callable[[float, float], None] | None = None) -> 
         )
     ]
     a_end = np.array([p.end_s for p in world.aircraft_paths])
-    sense = track = None
+    sense = track = predict = warn = None
     if s.sensors:
-        from opencram.c2.stages import SenseStage, TrackStage
+        from opencram.c2.stages import PredictStage, SenseStage, TrackStage, WarnStage
 
         # sensing draws from its own stream, so adding a radar never changes the truth
         sense = SenseStage(world, np.random.default_rng([world.seed, 1]))
         track = TrackStage(world, sense.radars, tracker_config(world))
+        predict = PredictStage(world, track.tracker)
+        warn = WarnStage(world, s.warning.threshold)
     n_ticks = int(np.ceil(t_end / dt))
     t_prev = -np.inf
     next_sample = 0.0
@@ -142,6 +146,8 @@ def run(world: World, on_tick: Callable[[float, float], None] | None = None) -> 
             )
         if sense is not None and track is not None:
             tick.extend(track.step(t, sense.step(t)))
+            tick.extend(predict.step(t, track.new_confirmed, track.new_dropped))
+            tick.extend(warn.step(t, predict.current))
         tick.sort(key=lambda e: e.t_s)
         events.extend(tick)
         if on_tick is not None:
@@ -157,6 +163,14 @@ def run(world: World, on_tick: Callable[[float, float], None] | None = None) -> 
         t_end,
         plots=None if sense is None else sense.recorded(),
         tracker=None if track is None else track.tracker,
+        predictions=None if sense is None else predict.log,
+        alert_history=None
+        if sense is None
+        else (
+            np.array(warn.board.history_t),
+            warn.board.names,
+            np.array(warn.board.history_p).reshape(-1, len(warn.board.names)),
+        ),
     )
 
 

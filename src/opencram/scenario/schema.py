@@ -252,6 +252,13 @@ class Tracking(Model):
         return self
 
 
+class Warning(Model):
+    """Localised warning: a warning zone is alerted when the probability that a threat
+    lands in it (grown by the threat's lethal radius) reaches ``threshold``."""
+
+    threshold: Annotated[float, _between(0.001, 0.99)] = 0.02
+
+
 class Simulation(Model):
     dt_s: Annotated[float, _between(0.001, 1.0)] = 0.05
     duration_s: Annotated[float, _between(1, 36_000)] = 180.0
@@ -272,4 +279,5 @@ class Scenario(Model):
     aircraft: list[Aircraft] = []
     environment: Environment = Environment()
     tracking: Tracking = Tracking()
+    warning: Warning = Warning()
     simulation: Simulation = Simulation()

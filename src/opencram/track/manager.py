@@ -76,7 +76,7 @@ class TrackerConfig:
     kappa_prior_sd: float = 1.5
     ground_margin_m: float = -30.0  # predicted below this height: the round has landed
     window_s: float = 0.5  # processing window of measurement time
-    q_acc_mps2: float = 2.0
+    q_acc_mps2: float = 1.0
     q_kappa: float = 0.05
 
 

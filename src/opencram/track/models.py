@@ -218,7 +218,8 @@ def propagate_to_height(
     step_s: float = 0.25,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fly ballistic states (m, >=7) forward (or backward in time) until they cross
-    ``height_up_m`` descending (ascending, going backward). Returns the states at the
+    ``height_up_m`` (scalar or per state) descending (ascending, going backward). Returns
+    the states at the
     crossing (m, d), the signed time to reach it (m,), and whether it was reached (m,).
     The crossing is interpolated linearly inside the last step.
     """
@@ -230,14 +231,16 @@ def propagate_to_height(
     out = x.copy()
     active = np.arange(m)
     cur = x
+    hgt = np.broadcast_to(np.asarray(height_up_m, dtype=float), (m,))
     for _ in range(int(np.ceil(max_time_s / step_s))):
         if active.size == 0:
             break
         nxt = model.step_state(cur, np.full(active.size, sign * step_s))
-        crossed = (nxt[:, 2] <= height_up_m) & (cur[:, 2] > height_up_m)
+        h = hgt[active]
+        crossed = (nxt[:, 2] <= h) & (cur[:, 2] > h)
         if crossed.any():
             c = np.flatnonzero(crossed)
-            f = (cur[c, 2] - height_up_m) / (cur[c, 2] - nxt[c, 2])
+            f = (cur[c, 2] - h[c]) / (cur[c, 2] - nxt[c, 2])
             ids = active[c]
             out[ids] = cur[c] + f[:, None] * (nxt[c] - cur[c])
             t[ids] += sign * f * step_s
