@@ -5,6 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test bench lint format clean
+.PHONY: tak-server-venv tak-server-venv-if-possible
+
+# taky, the TAK server that tests/test_against_taky.py talks to, pins an old Flask and
+# imports pkg_resources, so it gets its own virtual environment (ignored by git).
+TAKY_VENV := .venv-taky
+TAKY_STAMP := $(TAKY_VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
@@ -16,7 +22,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/opencram run green-zone --out runs/green-zone
 
-test: $(STAMP)
+test: $(STAMP) tak-server-venv-if-possible
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -31,4 +37,24 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) runs build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-taky runs build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+
+tak-server-venv: $(TAKY_STAMP)
+
+$(TAKY_STAMP):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
+	rm -rf $(TAKY_VENV)
+	$(PYTHON) -m venv $(TAKY_VENV)
+	echo '*' > $(TAKY_VENV)/.gitignore
+	$(TAKY_VENV)/bin/python -m pip install --quiet "setuptools<82" taky || { rm -rf $(TAKY_VENV); exit 1; }
+	touch $(TAKY_STAMP)
+
+# `make test` builds the taky environment; where that fails the taky tests skip, except
+# in CI (CI set), where it is an error.
+tak-server-venv-if-possible:
+	@$(MAKE) --no-print-directory tak-server-venv || { \
+	  if [ -n "$$CI" ] && [ "$$CI" != "false" ] && [ "$$CI" != "0" ]; then \
+	    echo "error: could not build $(TAKY_VENV) (taky TAK server) in CI"; exit 1; \
+	  else \
+	    echo "warning: could not build $(TAKY_VENV); the taky tests will be skipped"; \
+	  fi; }

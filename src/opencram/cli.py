@@ -180,6 +180,61 @@ def threats_show(threat_id: Annotated[str, typer.Argument(help="Threat id.")]) -
         out.print(f"  {key}: {entry.get('title', '?')} <{entry.get('url', '')}>")
 
 
+tak_app = typer.Typer(
+    help="Cursor on Target for TAK: tracks, impact and origin ellipses, zone alerts.",
+    no_args_is_help=True,
+)
+app.add_typer(tak_app, name="tak")
+
+
+@tak_app.command("send")
+def tak_send(
+    run_folder: Annotated[Path, typer.Argument(help="Run folder written by 'opencram run'.")],
+    url: Annotated[
+        str, typer.Option("--url", help="TAK server: tcp://HOST:PORT or udp://HOST:PORT.")
+    ] = "tcp://127.0.0.1:8087",
+    epoch: Annotated[
+        str, typer.Option("--epoch", help="UTC date-time of scenario time 0 (ISO 8601).")
+    ] = "2021-12-19T00:00:00Z",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the CoT XML, one message per line.")
+    ] = False,
+    timeout_s: Annotated[
+        float, typer.Option("--timeout", help="Give up sending after this many seconds.", min=0.1)
+    ] = 10.0,
+) -> None:
+    """Send a run's events to a TAK server as Cursor on Target (marked as simulation)."""
+    import re
+    from collections import Counter
+
+    from opencram.interop.cot import parse_epoch
+    from opencram.interop.tak import check_url, run_folder_cot, send_cot
+
+    try:
+        epoch_dt = parse_epoch(epoch)
+    except ValueError:
+        raise UserError(
+            f"--epoch {epoch}: not an ISO 8601 date-time, e.g. 2021-12-19T00:00:00Z"
+        ) from None
+    if not dry_run:
+        check_url(url)
+    messages = run_folder_cot(run_folder, epoch=epoch_dt, simulated=True)
+    if dry_run:
+        for msg in messages:
+            sys.stdout.write(msg.decode("utf-8") + "\n")
+        return
+    if not messages:
+        out.print(
+            f"no tracks, predictions or alerts in {run_folder / 'events.jsonl'}; nothing sent",
+            markup=False,
+        )
+        return
+    send_cot(messages, url, timeout_s=timeout_s)
+    kinds = Counter(re.search(rb' type="([^"]+)"', m).group(1).decode() for m in messages)
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    out.print(f"sent {len(messages)} CoT messages ({counts}) to {url}", markup=False)
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line each and exit status 2.
 

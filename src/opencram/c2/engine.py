@@ -169,7 +169,9 @@ def run(world: World, on_tick: Callable[[float, float], None] | None = None) -> 
         else (
             np.array(warn.board.history_t),
             warn.board.names,
-            np.array(warn.board.history_p).reshape(-1, len(warn.board.names)),
+            np.array(warn.board.history_p, dtype=float).reshape(
+                len(warn.board.history_t), len(warn.board.names)
+            ),
         ),
     )
 

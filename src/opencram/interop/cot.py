@@ -1,0 +1,507 @@
+"""Cursor on Target (CoT 2.0) messages built from opencram's typed events.
+
+Pure functions: events in, XML ``bytes`` out (one ``<event>`` element per message, UTF-8,
+no XML declaration, no line breaks), so the same messages can be printed, logged or sent
+to a TAK server (:mod:`opencram.interop.tak`). What is sent and why is described in
+docs/interop-cot.md.
+
+Times: an event's ``t_s`` is seconds from scenario start; the CoT ``time`` and ``start``
+are ``epoch + t_s`` as UTC xs:dateTime with milliseconds, ``stale`` a type-dependent time
+later (see the ``*_STALE_S`` constants).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from opencram.c2.events import (
+    Ellipse95,
+    Event,
+    ImpactPredicted,
+    OriginEstimated,
+    TrackUpdated,
+    ZoneAlert,
+)
+
+# The night of the green-zone scenario's reported attack (18-19 December 2021).
+DEFAULT_EPOCH = datetime(2021, 12, 19, tzinfo=UTC)
+
+UID_PREFIX = "opencram"
+
+# CoT types
+TYPE_HOSTILE_AIR_WEAPON = "a-h-A-W"
+TYPE_UNKNOWN_AIR = "a-u-A"
+TYPE_ELLIPSE = "u-d-c-c"
+TYPE_POLYGON = "u-d-f"
+TYPE_ALERT = "b-a-o-tbl"
+TYPE_ALERT_CANCEL = "b-a-o-can"
+
+# how
+HOW_PREDICTED = "m-p"
+HOW_ESTIMATED = "h-e"
+
+# Track classes (opencram.track.classify.CLASSES) and their CoT types. A rocket, mortar
+# or artillery round in flight has no CoT code of its own: the nearest is a hostile air
+# weapon. A class we cannot vouch for as hostile (aircraft) is unknown air, never
+# friendly.
+TRACK_TYPES = {
+    "rocket": TYPE_HOSTILE_AIR_WEAPON,
+    "mortar": TYPE_HOSTILE_AIR_WEAPON,
+    "artillery": TYPE_HOSTILE_AIR_WEAPON,
+    "drone": TYPE_HOSTILE_AIR_WEAPON,
+    "unknown": TYPE_HOSTILE_AIR_WEAPON,
+    "aircraft": TYPE_UNKNOWN_AIR,
+}
+
+# How long each message stays valid after its time, in seconds.
+TRACK_STALE_S = 10.0  # a few radar scans: a track that stops updating fades quickly
+IMPACT_STALE_AFTER_S = 30.0  # after the predicted impact time
+ORIGIN_STALE_S = 3600.0  # the search for the launch site lasts
+ZONE_STALE_AFTER_S = 30.0  # after the expected impact; 60 s when that time is unknown
+ZONE_STALE_UNKNOWN_S = 60.0
+ALERT_STALE_S = 120.0
+
+UNKNOWN_ERROR_M = 9999999.0  # CoT's "not known" for ce and le
+
+
+def argb(a: int, r: int, g: int, b: int) -> int:
+    """A colour as TAK writes it: the 32-bit ARGB word as a signed integer."""
+    for c in (a, r, g, b):
+        if not 0 <= c <= 255:
+            raise ValueError(f"colour component {c} is not in 0..255")
+    word = (a << 24) | (r << 16) | (g << 8) | b
+    return word - (1 << 32) if word >= 1 << 31 else word
+
+
+IMPACT_STROKE = argb(255, 255, 96, 0)  # orange
+IMPACT_FILL = argb(80, 255, 96, 0)
+ORIGIN_STROKE = argb(255, 255, 0, 255)  # magenta
+ORIGIN_FILL = argb(64, 255, 0, 255)
+ZONE_STROKE = argb(255, 255, 0, 0)  # red
+ZONE_FILL = argb(96, 255, 0, 0)
+
+
+# --- times and names ----------------------------------------------------------------------
+
+
+def parse_epoch(text: str) -> datetime:
+    """An ISO 8601 date-time (``Z`` or an offset; no zone means UTC) as an aware UTC time."""
+    s = text.strip()
+    if s.endswith(("Z", "z")):
+        s = s[:-1] + "+00:00"
+    dt = datetime.fromisoformat(s)  # ValueError if malformed
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _as_epoch(epoch: datetime | str) -> datetime:
+    if isinstance(epoch, str):
+        return parse_epoch(epoch)
+    return epoch.replace(tzinfo=UTC) if epoch.tzinfo is None else epoch.astimezone(UTC)
+
+
+def cot_time(epoch: datetime, t_s: float) -> str:
+    """``epoch + t_s`` as a CoT xs:dateTime in UTC with milliseconds."""
+    dt = _as_epoch(epoch) + timedelta(seconds=float(t_s))
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def slug(name: str) -> str:
+    """A zone name as a uid part: lower case, runs of other characters as one hyphen."""
+    s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return s or "zone"
+
+
+def track_uid(track_id: int) -> str:
+    return f"{UID_PREFIX}-track-{track_id}"
+
+
+def impact_uid(track_id: int) -> str:
+    return f"{UID_PREFIX}-impact-{track_id}"
+
+
+def origin_uid(track_id: int) -> str:
+    return f"{UID_PREFIX}-origin-{track_id}"
+
+
+def zone_uid(zone: str, part: int = 0) -> str:
+    base = f"{UID_PREFIX}-zone-{slug(zone)}"
+    return base if part == 0 else f"{base}-{part + 1}"
+
+
+def alert_uid(zone: str) -> str:
+    return f"{UID_PREFIX}-alert-{slug(zone)}"
+
+
+# --- building blocks ----------------------------------------------------------------------
+
+
+def _num(x: float, digits: int) -> str:
+    """A fixed-point number without a negative zero."""
+    s = f"{x:.{digits}f}"
+    return s[1:] if s.startswith("-") and float(s) == 0 else s
+
+
+def _event(
+    uid: str,
+    cot_type: str,
+    how: str,
+    epoch: datetime,
+    t_s: float,
+    stale_s: float,
+    *,
+    simulated: bool,
+) -> ET.Element:
+    """The ``<event>`` root; ``stale_s`` is seconds after ``t_s`` (0 = stale at once)."""
+    attrs = {
+        "version": "2.0",
+        "uid": uid,
+        "type": cot_type,
+        "how": how,
+        "time": cot_time(epoch, t_s),
+        "start": cot_time(epoch, t_s),
+        "stale": cot_time(epoch, t_s + max(0.0, stale_s)),
+    }
+    if simulated:
+        attrs["opex"] = "s"
+    return ET.Element("event", attrs)
+
+
+def _point(
+    ev: ET.Element,
+    lat: float,
+    lon: float,
+    hae: float,
+    ce: float = UNKNOWN_ERROR_M,
+    le: float = UNKNOWN_ERROR_M,
+) -> None:
+    ET.SubElement(
+        ev,
+        "point",
+        {
+            "lat": _num(lat, 7),
+            "lon": _num(lon, 7),
+            "hae": _num(hae, 1),
+            "ce": _num(ce, 1),
+            "le": _num(le, 1),
+        },
+    )
+
+
+def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
+    el = ET.SubElement(parent, tag, attrs)
+    el.text = text
+    return el
+
+
+def _colours(detail: ET.Element, stroke: int, fill: int, weight: float = 2.0) -> None:
+    ET.SubElement(detail, "strokeColor", {"value": str(stroke)})
+    ET.SubElement(detail, "strokeWeight", {"value": f"{weight:.1f}"})
+    ET.SubElement(detail, "fillColor", {"value": str(fill)})
+
+
+def _bytes(ev: ET.Element) -> bytes:
+    return ET.tostring(ev, encoding="unicode", short_empty_elements=True).encode("utf-8")
+
+
+def course_speed(vel_enu_mps: Sequence[float]) -> tuple[float, float]:
+    """Course over ground (degrees clockwise from true north, in [0, 360)) and horizontal
+    speed (m/s) from an East-North-Up velocity. A velocity with no horizontal part has
+    course 0."""
+    ve, vn = float(vel_enu_mps[0]), float(vel_enu_mps[1])
+    speed = math.hypot(ve, vn)
+    if speed < 1e-9:
+        return 0.0, 0.0
+    course = math.degrees(math.atan2(ve, vn)) % 360.0
+    return (0.0 if course >= 359.9995 else course), speed
+
+
+# --- one message per event kind -----------------------------------------------------------
+
+
+def track_cot(
+    ev: TrackUpdated, *, epoch: datetime | str = DEFAULT_EPOCH, simulated: bool = False
+) -> bytes:
+    """A track point: hostile air weapon (or unknown air for class aircraft)."""
+    epoch = _as_epoch(epoch)
+    cot_type = TRACK_TYPES.get(ev.track_class, TYPE_HOSTILE_AIR_WEAPON)
+    root = _event(
+        track_uid(ev.track_id),
+        cot_type,
+        HOW_PREDICTED,
+        epoch,
+        ev.t_s,
+        TRACK_STALE_S,
+        simulated=simulated,
+    )
+    _point(root, ev.lat, ev.lon, ev.alt_m, ev.pos_sigma_m, ev.pos_sigma_m)
+    detail = ET.SubElement(root, "detail")
+    course, speed = course_speed(ev.vel_enu_mps)
+    ET.SubElement(detail, "track", {"course": _num(course, 1), "speed": _num(speed, 1)})
+    ET.SubElement(detail, "contact", {"callsign": f"{ev.track_class.upper()} T{ev.track_id}"})
+    bp = "" if ev.ballistic_prob is None else f"; ballistic probability {ev.ballistic_prob:.2f}"
+    _text(
+        detail,
+        "remarks",
+        f"opencram track {ev.track_id}: class {ev.track_class}; sensor {ev.sensor}; "
+        f"measured t={ev.measured_s:.2f} s; climb {ev.vel_enu_mps[2]:+.1f} m/s; "
+        f"position sigma {ev.pos_sigma_m:.1f} m{bp}",
+    )
+    return _bytes(root)
+
+
+def _ellipse(detail: ET.Element, e: Ellipse95) -> None:
+    shape = ET.SubElement(detail, "shape")
+    ET.SubElement(
+        shape,
+        "ellipse",
+        {
+            "major": _num(e.semi_major_m, 1),
+            "minor": _num(e.semi_minor_m, 1),
+            "angle": _num(e.orientation_deg % 180.0, 1),
+        },
+    )
+
+
+def impact_cot(
+    ev: ImpactPredicted, *, epoch: datetime | str = DEFAULT_EPOCH, simulated: bool = False
+) -> bytes:
+    """The predicted impact point with its 95 % ground ellipse (``u-d-c-c``)."""
+    epoch = _as_epoch(epoch)
+    stale_at = max(ev.impact_time_s, ev.t_s) + IMPACT_STALE_AFTER_S
+    root = _event(
+        impact_uid(ev.track_id),
+        TYPE_ELLIPSE,
+        HOW_PREDICTED,
+        epoch,
+        ev.t_s,
+        stale_at - ev.t_s,
+        simulated=simulated,
+    )
+    _point(root, ev.lat, ev.lon, ev.alt_m)
+    detail = ET.SubElement(root, "detail")
+    _ellipse(detail, ev.ellipse95)
+    _colours(detail, IMPACT_STROKE, IMPACT_FILL)
+    ET.SubElement(detail, "contact", {"callsign": f"IMPACT T{ev.track_id}"})
+    e = ev.ellipse95
+    _text(
+        detail,
+        "remarks",
+        f"predicted impact of track {ev.track_id} ({ev.track_class}) in "
+        f"{ev.time_to_impact_s:.1f} s, at {cot_time(epoch, ev.impact_time_s)}; 95 % ellipse "
+        f"semi-axes {e.semi_major_m:.0f} m x {e.semi_minor_m:.0f} m, major axis "
+        f"{e.orientation_deg:.0f} deg from true north",
+    )
+    return _bytes(root)
+
+
+def origin_cot(
+    ev: OriginEstimated, *, epoch: datetime | str = DEFAULT_EPOCH, simulated: bool = False
+) -> bytes:
+    """The estimated launch point with its 95 % ground ellipse (``u-d-c-c``)."""
+    epoch = _as_epoch(epoch)
+    root = _event(
+        origin_uid(ev.track_id),
+        TYPE_ELLIPSE,
+        HOW_ESTIMATED,
+        epoch,
+        ev.t_s,
+        ORIGIN_STALE_S,
+        simulated=simulated,
+    )
+    _point(root, ev.lat, ev.lon, ev.alt_m)
+    detail = ET.SubElement(root, "detail")
+    _ellipse(detail, ev.ellipse95)
+    _colours(detail, ORIGIN_STROKE, ORIGIN_FILL)
+    ET.SubElement(detail, "contact", {"callsign": f"ORIGIN T{ev.track_id}"})
+    e = ev.ellipse95
+    _text(
+        detail,
+        "remarks",
+        f"estimated launch point of track {ev.track_id} ({ev.track_class}), launched at "
+        f"{cot_time(epoch, ev.launch_time_s)}; 95 % ellipse semi-axes {e.semi_major_m:.0f} m x "
+        f"{e.semi_minor_m:.0f} m, major axis {e.orientation_deg:.0f} deg from true north",
+    )
+    return _bytes(root)
+
+
+Ring = Sequence[tuple[float, float]]
+
+
+def _as_rings(value: Ring | Sequence[Ring]) -> list[list[tuple[float, float]]]:
+    """One ring of (lat, lon) pairs, or several rings, as a list of rings."""
+    items = list(value)
+    if not items:
+        return []
+    first = items[0]
+    one_ring = len(first) == 2 and all(isinstance(c, int | float) for c in first)
+    rings = [items] if one_ring else items
+    return [[(float(p[0]), float(p[1])) for p in ring] for ring in rings]
+
+
+def _open_ring(ring: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The ring without a repeated closing vertex."""
+    return ring[:-1] if len(ring) > 1 and ring[0] == ring[-1] else ring
+
+
+def _centroid(ring: list[tuple[float, float]]) -> tuple[float, float]:
+    """Area centroid of a small (lat, lon) ring; the vertex mean if it has no area."""
+    pts = _open_ring(ring)
+    lat0, lon0 = pts[0]
+    a = cx = cy = 0.0
+    for (y1, x1), (y2, x2) in zip(pts, pts[1:] + pts[:1], strict=True):
+        x1, y1, x2, y2 = x1 - lon0, y1 - lat0, x2 - lon0, y2 - lat0
+        cross = x1 * y2 - x2 * y1
+        a += cross
+        cx += (x1 + x2) * cross
+        cy += (y1 + y2) * cross
+    if abs(a) < 1e-18:
+        return (
+            sum(p[0] for p in pts) / len(pts),
+            sum(p[1] for p in pts) / len(pts),
+        )
+    return lat0 + cy / (3.0 * a), lon0 + cx / (3.0 * a)
+
+
+def zone_polygon_cot(
+    zone: str,
+    ring: Ring,
+    t_s: float,
+    stale_s: float,
+    *,
+    part: int = 0,
+    remarks: str = "",
+    epoch: datetime | str = DEFAULT_EPOCH,
+    simulated: bool = False,
+) -> bytes:
+    """A warning zone as a closed free-form polygon (``u-d-f``), red-filled."""
+    epoch = _as_epoch(epoch)
+    pts = _open_ring(_as_rings(ring)[0])
+    if len(pts) < 3:
+        raise ValueError(f"zone '{zone}': a polygon needs at least 3 points")
+    root = _event(
+        zone_uid(zone, part),
+        TYPE_POLYGON,
+        HOW_PREDICTED,
+        epoch,
+        t_s,
+        stale_s,
+        simulated=simulated,
+    )
+    lat, lon = _centroid(pts)
+    _point(root, lat, lon, 0.0)
+    detail = ET.SubElement(root, "detail")
+    for la, lo in [*pts, pts[0]]:
+        ET.SubElement(detail, "link", {"point": f"{_num(la, 7)},{_num(lo, 7)}"})
+    _colours(detail, ZONE_STROKE, ZONE_FILL, weight=3.0)
+    ET.SubElement(detail, "contact", {"callsign": zone})
+    ET.SubElement(detail, "labels_on", {"value": "true"})
+    if remarks:
+        _text(detail, "remarks", remarks)
+    return _bytes(root)
+
+
+def zone_alert_cot(
+    ev: ZoneAlert,
+    rings: Ring | Sequence[Ring],
+    *,
+    epoch: datetime | str = DEFAULT_EPOCH,
+    simulated: bool = False,
+) -> list[bytes]:
+    """A zone alert: the zone's polygon(s), plus a 911-style alert when ``raised`` or its
+    cancel when ``cleared`` (the cleared polygon is sent already stale, which removes it)."""
+    epoch = _as_epoch(epoch)
+    all_rings = _as_rings(rings)
+    if not all_rings:
+        raise ValueError(f"zone '{ev.zone}': no polygon")
+    tracks = ", ".join(str(i) for i in ev.track_ids) or "none"
+    tti = "" if ev.time_to_impact_s is None else f"; impact in {ev.time_to_impact_s:.1f} s"
+    if ev.state == "cleared":
+        stale_s = 0.0
+        remarks = f"ALL CLEAR {ev.zone}"
+    else:
+        stale_s = (
+            ZONE_STALE_UNKNOWN_S
+            if ev.time_to_impact_s is None
+            else max(0.0, ev.time_to_impact_s) + ZONE_STALE_AFTER_S
+        )
+        remarks = (
+            f"INCOMING {ev.zone}: probability {ev.probability:.2f} that a threat lands "
+            f"in the zone; tracks {tracks}{tti}"
+        )
+    out = [
+        zone_polygon_cot(
+            ev.zone,
+            ring,
+            ev.t_s,
+            stale_s,
+            part=k,
+            remarks=remarks,
+            epoch=epoch,
+            simulated=simulated,
+        )
+        for k, ring in enumerate(all_rings)
+    ]
+    if ev.state == "updated":
+        return out
+    lat, lon = _centroid(_open_ring(all_rings[0]))
+    raised = ev.state == "raised"
+    root = _event(
+        alert_uid(ev.zone),
+        TYPE_ALERT if raised else TYPE_ALERT_CANCEL,
+        HOW_PREDICTED,
+        epoch,
+        ev.t_s,
+        ALERT_STALE_S,
+        simulated=simulated,
+    )
+    _point(root, lat, lon, 0.0)
+    detail = ET.SubElement(root, "detail")
+    ET.SubElement(
+        detail, "link", {"uid": zone_uid(ev.zone), "type": TYPE_POLYGON, "relation": "p-p"}
+    )
+    ET.SubElement(detail, "contact", {"callsign": ev.zone})
+    if raised:
+        _text(detail, "emergency", ev.zone, type="911 Alert")
+    else:
+        _text(detail, "emergency", ev.zone, cancel="true")
+    _text(detail, "remarks", remarks)
+    out.append(_bytes(root))
+    return out
+
+
+# --- a whole run --------------------------------------------------------------------------
+
+COT_EVENT_KINDS = (TrackUpdated, ImpactPredicted, OriginEstimated, ZoneAlert)
+
+
+def events_to_cot(
+    events: Iterable[Event],
+    zone_rings: dict[str, Ring | Sequence[Ring]],
+    *,
+    epoch: datetime | str = DEFAULT_EPOCH,
+    simulated: bool = False,
+) -> list[bytes]:
+    """CoT messages for the CoT-able events (tracks, impact and origin ellipses, zone
+    alerts), in event order. ``zone_rings`` maps each zone name to its (lat, lon) ring, or
+    to a list of rings for a zone of several parts; a ``ZoneAlert`` for a zone missing from
+    it raises ``KeyError``."""
+    epoch = _as_epoch(epoch)
+    out: list[bytes] = []
+    for ev in events:
+        if isinstance(ev, TrackUpdated):
+            out.append(track_cot(ev, epoch=epoch, simulated=simulated))
+        elif isinstance(ev, ImpactPredicted):
+            out.append(impact_cot(ev, epoch=epoch, simulated=simulated))
+        elif isinstance(ev, OriginEstimated):
+            out.append(origin_cot(ev, epoch=epoch, simulated=simulated))
+        elif isinstance(ev, ZoneAlert):
+            if ev.zone not in zone_rings:
+                raise KeyError(ev.zone)
+            out.extend(zone_alert_cot(ev, zone_rings[ev.zone], epoch=epoch, simulated=simulated))
+    return out
