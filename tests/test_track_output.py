@@ -24,6 +24,11 @@ def test_run_folder_tracks_json_follows_the_schema(run_folder):
     assert len(doc["tracks"]) == 6
     assert {t["class"] for t in doc["tracks"]} == {"mortar"}
     assert all(len(t["updates"]) == t["n_updates"] for t in doc["tracks"])
+    # every update of a mortar track carries an impact and an origin with 95 % ellipses
+    last = [t["updates"][-1] for t in doc["tracks"]]
+    assert all(u["impact"] and u["origin"] for u in last)
+    assert all(u["impact"]["ellipse95"]["semi_major_m"] < 30 for u in last)
+    assert all(u["origin"]["time_s"] < u["time_s"] < u["impact"]["time_s"] for u in last)
 
 
 def test_track_command_on_the_run_plots(cli, run_folder, tmp_path):

@@ -110,6 +110,7 @@ def map_figure(result: RunResult):
             xytext=(-12, -9),
             textcoords="offset points",
         )
+    _draw_ellipses(ax, result)
     for a_id, path in zip(world.aircraft_ids, world.aircraft_paths, strict=True):
         v = path.vertices_enu_m / 1000.0
         ax.plot(v[:, 0], v[:, 1], color="#17becf", lw=1.2, ls="--")
@@ -133,6 +134,97 @@ def map_figure(result: RunResult):
     if result.tracker is not None:
         title += ", radar plots and tracks"
     ax.set_title(f"{s.name}: {title}")
+    ax.grid(True, lw=0.3)
+    return fig
+
+
+def _latest_ground_events(result: RunResult, kind: str) -> dict:
+    out = {}
+    for e in result.events:
+        if e.kind == kind:
+            out[e.track_id] = e
+    return out
+
+
+def _ellipse_xy(world, e, n: int = 60) -> np.ndarray:
+    """Outline (n, 2) in km of an event's 95 % ellipse in the local frame."""
+    c = world.frame.to_enu(e.lat, e.lon, world.scenario.site.alt_m)
+    a, b = e.ellipse95.semi_major_m, e.ellipse95.semi_minor_m
+    th = np.radians(e.ellipse95.orientation_deg)
+    major = np.array([np.sin(th), np.cos(th)])  # azimuth clockwise from north
+    minor = np.array([np.cos(th), -np.sin(th)])
+    s = np.linspace(0, 2 * np.pi, n)
+    pts = c[:2] + np.outer(a * np.cos(s), major) + np.outer(b * np.sin(s), minor)
+    return pts / 1000.0
+
+
+def _draw_ellipses(ax, result: RunResult) -> None:
+    """First and last impact ellipses and last origin ellipse of every track."""
+    world = result.world
+    first: dict = {}
+    for e in result.events:
+        if e.kind == "impact_predicted":
+            first.setdefault(e.track_id, e)
+    for e in first.values():
+        xy = _ellipse_xy(world, e)
+        ax.plot(xy[:, 0], xy[:, 1], color="#ff7f0e", lw=0.8, ls=":")
+    for e in _latest_ground_events(result, "impact_predicted").values():
+        xy = _ellipse_xy(world, e)
+        ax.plot(xy[:, 0], xy[:, 1], color="#ff7f0e", lw=1.4)
+    for e in _latest_ground_events(result, "respond").values():
+        xy = _ellipse_xy(world, e)
+        ax.plot(xy[:, 0], xy[:, 1], color="#e377c2", lw=1.4)
+        c = xy.mean(axis=0)
+        ax.annotate(
+            f"origin T{e.track_id}",
+            (c[0], c[1]),
+            fontsize=6.5,
+            color="#e377c2",
+            xytext=(5, -10),
+            textcoords="offset points",
+        )
+
+
+def alert_figure(result: RunResult):
+    """Alert timeline per warning zone, with the impacts in each zone."""
+    from opencram.warn.metrics import alert_episodes
+
+    world = result.world
+    times, names, p = result.alert_history
+    eps = alert_episodes(times, p, world.scenario.warning.threshold)
+    fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(names) + 1.4))
+    end = float(times[-1]) if len(times) else result.end_s
+    for z, t0, t1 in eps:
+        ax.barh(z, min(t1, end) - t0, left=t0, color="#d62728", alpha=0.6, height=0.6)
+    t_imp = world.truth.impact_times()
+    pts = world.truth.impact_points()
+    for i in range(len(world.truth.rounds)):
+        if not np.isfinite(t_imp[i]):
+            continue
+        for zname in world.zones.zones_at(pts[i, 0], pts[i, 1]):
+            if zname in names:
+                ax.plot(t_imp[i], names.index(zname), marker="x", color="k", ms=8, mew=2)
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels(names, fontsize=7)
+    ax.set_xlim(0, end)
+    ax.set_xlabel("time since scenario start (s)")
+    ax.set_title("Alerts per warning zone (red) and impacts (x)")
+    ax.grid(True, axis="x", lw=0.3)
+    return fig
+
+
+def trade_off_figure(rows: list[dict]):
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fa = [r["false_alerts"] for r in rows]
+    wt = [r["mean_warning_s"] if r["mean_warning_s"] is not None else np.nan for r in rows]
+    ax.plot(fa, wt, "o-")
+    for r, x, y in zip(rows, fa, wt, strict=True):
+        ax.annotate(
+            f"{r['threshold']:g}", (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points"
+        )
+    ax.set_xlabel("false alerts (zone episodes with no impact)")
+    ax.set_ylabel("mean warning time (s)")
+    ax.set_title("Threshold trade-off (labels: threshold)")
     ax.grid(True, lw=0.3)
     return fig
 
@@ -263,6 +355,27 @@ position RMSE {_fmt(tk["position_rmse_m"], 1, " m")}, {tk["breaks"]} track break
 {tk["swaps"]} swaps.</p>
 {_table(trows, ["threat", "first plot", "first confirmed track", "tracks", "class"])}
 <img alt="GOSPA over time" src="data:image/png;base64,{g_png}">"""
+    warn_html = ""
+    if "warning" in summary:
+        w = summary["warning"]
+        a_png = _png(alert_figure(result))
+        t_png = _png(trade_off_figure(w["trade_off"]))
+        wrows = [
+            [html.escape(x["zone"]), html.escape(x["threat"]), _fmt(x["warning_s"], 1, " s")]
+            for x in w["warning_times_s"]
+        ]
+        missed = ", ".join(f"{m['zone']} ({m['threat']})" for m in w["missed_warnings"])
+        false = ", ".join(f"{f['zone']} at {f['raised_s']:.1f} s" for f in w["false_alerts"])
+        warn_html = f"""<h2>Prediction and warning</h2>
+<p>Map: dotted orange, each track's first impact ellipse (95 %); solid orange, its last;
+magenta, its last point-of-origin ellipse. Alerts go to warning zones whose probability of
+an impact (zone grown by the threat's lethal radius) reaches {w["threshold"]:g}.</p>
+{_table(wrows, ["zone hit", "threat", "warning time"])}
+<p>Missed warnings: {html.escape(missed) or "none"}. False alerts: {html.escape(false) or "none"}.
+Alerted zone area {w["alerted_zone_area_km2"]:.2f} km²
+({w["alerted_area_time_km2s"]:.0f} km²·s).</p>
+<img alt="alert timeline" src="data:image/png;base64,{a_png}">
+<img alt="threshold trade-off" src="data:image/png;base64,{t_png}">"""
     tot = summary["totals"]
     kpis = "".join(
         f'<span class="kpi"><b>{v}</b>{html.escape(k)}</span>'
@@ -288,15 +401,15 @@ t = {summary["end_time_s"]:.1f} s. opencram {html.escape(summary["opencram_versi
 <p class="note">Local ENU frame at the site origin (+). Red: protected zones; purple: no-fire;
 amber: warning zones. Black dots: launch points; red crosses: impacts; blue triangles: radars;
 green squares: guns; dashed cyan: friendly aircraft; grey dots: radar plots; blue lines with
-T-numbers: confirmed tracks.</p>
+T-numbers: confirmed tracks; orange: impact ellipses; magenta: origin ellipses.</p>
 <h2>Altitude over time</h2>
 <img alt="altitude over time" src="data:image/png;base64,{alt_png}">
 <h2>Threats</h2>
 {table}
 {tracking_html}
+{warn_html}
 <h2>Zones</h2>
 {ztable}
-<p class="note">Not yet in this report: impact and origin prediction, warnings and intercepts
-(later stages).</p>
+<p class="note">Not yet in this report: intercepts (a later stage).</p>
 </body></html>
 """

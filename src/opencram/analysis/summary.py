@@ -108,6 +108,7 @@ def build_summary(result: RunResult) -> dict[str, Any]:
     }
     if result.tracker is not None:
         out["tracking"] = tracking_summary(result)
+        out["warning"] = warning_summary(result)
     return out
 
 
@@ -147,4 +148,23 @@ def tracking_summary(result: RunResult) -> dict[str, Any]:
         "swaps": int(score.swaps),
         "position_rmse_m": _r(score.rmse_m, 3),
         "late_plots_dropped": tracker.n_late_dropped,
+    }
+
+
+def warning_summary(result: RunResult) -> dict[str, Any]:
+    """Alerts of the run: warning time per zone hit, missed warnings, false alerts, alerted
+    area, and the threshold trade-off replayed on the run."""
+    from opencram.warn.metrics import score_warnings, trade_off
+
+    s = score_warnings(result)
+    return {
+        "threshold": s.threshold,
+        "warning_times_s": [
+            {"zone": z, "threat": t, "warning_s": _r(w, 3)} for z, t, w in s.warning_times_s
+        ],
+        "missed_warnings": [{"zone": z, "threat": t} for z, t in s.missed],
+        "false_alerts": [{"zone": z, "raised_s": _r(t, 3)} for z, t in s.false_alerts],
+        "alerted_zone_area_km2": _r(s.alerted_zone_area_km2, 4),
+        "alerted_area_time_km2s": _r(s.alerted_area_time_km2s, 3),
+        "trade_off": trade_off(result),
     }

@@ -77,7 +77,7 @@ class TrackerConfig:
     ground_margin_m: float = -30.0  # predicted below this height: the round has landed
     window_s: float = 0.5  # processing window of measurement time
     q_acc_mps2: float = 1.0
-    q_kappa: float = 0.01
+    q_kappa: float = 0.05
 
 
 @dataclass

@@ -48,6 +48,67 @@ def confirmed_updates(tracker: Tracker) -> dict[int, list[TrackUpdate]]:
     return {k: v for k, v in by_track.items() if any(u.confirmed for u in v)}
 
 
+BALLISTIC_CLASSES = ("rocket", "mortar", "artillery", "unknown")
+
+
+def _ground_point(frame, t_s, pos_en, cov_en, ok):
+    from opencram.predict.ground import ellipse95
+
+    if not ok:
+        return None
+    lat, lon, alt = frame.to_geodetic(np.r_[pos_en, 0.0])
+    a, b, o = ellipse95(cov_en[None])
+    return {
+        "time_s": _r(t_s, 3),
+        "lat": _r(lat, 7),
+        "lon": _r(lon, 7),
+        "alt_m": _r(alt, 2),
+        "ellipse95": {
+            "semi_major_m": _r(a[0], 2),
+            "semi_minor_m": _r(b[0], 2),
+            "orientation_deg": _r(o[0], 2),
+        },
+    }
+
+
+def _ground_predictions(tracker, frame, listed, classes):
+    """Impact and origin (dicts or None) for every listed update of a ballistic track,
+    keyed by (track id, index in its listed updates); computed in one batch."""
+    from opencram.predict.ground import predict_impact, predict_origin
+
+    keys, xs, ps, ts = [], [], [], []
+    for tid, ups in listed.items():
+        if classes.get(tid) not in BALLISTIC_CLASSES:
+            continue
+        for k, u in enumerate(ups):
+            if u.mode_prob is not None and u.mode_prob[0] < 0.5:
+                continue
+            keys.append((tid, k))
+            xs.append(u.x)
+            ps.append(u.p)
+            ts.append(u.t_s)
+    if not keys:
+        return {}
+    x, p, t = np.array(xs), np.array(ps), np.array(ts)
+    imp = predict_impact(tracker.model, x, p)
+    org = predict_origin(tracker.model, x, p)
+    out = {}
+    for i, key in enumerate(keys):
+        out[key] = (
+            _ground_point(
+                frame,
+                t[i] + imp.dt_s[i],
+                imp.pos_en_m[i],
+                imp.cov_en_m2[i],
+                bool(imp.ok[i] and imp.dt_s[i] > 0),
+            ),
+            _ground_point(
+                frame, t[i] + org.dt_s[i], org.pos_en_m[i], org.cov_en_m2[i], bool(org.ok[i])
+            ),
+        )
+    return out
+
+
 def build_track_output(
     tracker: Tracker,
     frame: LocalFrame,
@@ -57,9 +118,11 @@ def build_track_output(
 ) -> dict[str, Any]:
     by_track = confirmed_updates(tracker)
     classes = track_classes(tracker, by_track)
+    listed = {tid: (by_track[tid] if history else by_track[tid][-1:]) for tid in by_track}
+    ground = _ground_predictions(tracker, frame, listed, classes)
     tracks = []
     for tid in sorted(by_track):
-        ups = by_track[tid] if history else by_track[tid][-1:]
+        ups = listed[tid]
         x = np.array([u.x for u in ups])
         lat, lon, alt = frame.to_geodetic(x[:, :3])
         lat, lon, alt = np.atleast_1d(lat), np.atleast_1d(lon), np.atleast_1d(alt)
@@ -76,6 +139,8 @@ def build_track_output(
                     "kappa_cm2pkg": _r(u.x[6], 4),
                     "sensor": tracker.sensors[u.sensor].id,
                     "confirmed": u.confirmed,
+                    "impact": ground.get((tid, k), (None, None))[0],
+                    "origin": ground.get((tid, k), (None, None))[1],
                 }
             )
         allu = by_track[tid]

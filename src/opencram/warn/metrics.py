@@ -94,8 +94,8 @@ def trade_off(result, thresholds=TRADE_OFF_THRESHOLDS) -> list[dict]:
         rows.append(
             {
                 "threshold": thr,
-                "mean_warning_s": float(np.mean(wt)) if wt else None,
-                "min_warning_s": float(np.min(wt)) if wt else None,
+                "mean_warning_s": round(float(np.mean(wt)), 3) if wt else None,
+                "min_warning_s": round(float(np.min(wt)), 3) if wt else None,
                 "missed": len(s.missed),
                 "false_alerts": len(s.false_alerts),
                 "alerted_area_time_km2s": round(s.alerted_area_time_km2s, 3),
