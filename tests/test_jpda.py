@@ -85,11 +85,9 @@ def test_jpda_tracks_the_grad_salvo():
     d["tracking"] = {"filter": "ekf", "association": "jpda"}
     res = run(compile_world(parse(yaml.safe_dump(d), "grad")))
     by_track = confirmed_updates(res.tracker)
-    # every round held, by pure tracks; measured: 22 tracks (2 breaks close to the radar,
-    # where angular rates are highest, since the process noise was lowered for calibration)
     truths = {max(set(i := [u.truth_id for u in ups]), key=i.count) for ups in by_track.values()}
     assert truths == set(range(20))
-    assert len(by_track) <= 22
+    assert len(by_track) == 20
     for ups in by_track.values():
         ids = [u.truth_id for u in ups]
         assert max(ids.count(i) for i in set(ids)) / len(ids) >= 0.95
