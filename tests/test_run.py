@@ -89,3 +89,11 @@ def test_cli_user_errors_are_one_line_exit_2(cli, tmp_path):
     assert r.returncode == 2 and "file not found" in r.stderr and "Traceback" not in r.stderr
     r = cli("run", "--seed", "-3")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_live_event_stream_equals_the_event_log(cli, tmp_path):
+    r = cli("run", "mortar-barrage", "--out", str(tmp_path / "m"), "--stream", "-")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (tmp_path / "m" / "events.jsonl").read_text()
+    kinds = {parse_event(line).kind for line in r.stdout.splitlines()}
+    assert {"track", "impact_predicted", "respond", "zone_alert"} <= kinds

@@ -37,11 +37,28 @@ def run(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.", min=0)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    stream: Annotated[
+        str | None,
+        typer.Option("--stream", help="Also stream events as JSON lines to a file, or - (stdout)."),
+    ] = None,
 ) -> None:
     """Simulate a scenario and write its run folder (summary.json, events.jsonl, report.html)."""
     from opencram.analysis.runfolder import execute
 
-    res = execute(scenario, out_dir, seed, progress=not quiet)
+    fh = None
+    if stream == "-":
+        fh = sys.stdout
+        quiet = True  # stdout carries the stream only
+    elif stream is not None:
+        try:
+            fh = open(stream, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise UserError(f"--stream {stream}: cannot open: {exc.strerror}") from None
+    try:
+        res = execute(scenario, out_dir, seed, progress=not quiet, stream=fh)
+    finally:
+        if fh is not None and fh is not sys.stdout:
+            fh.close()
     if not quiet:
         for t in res.summary["threats"]:
             im = t["impact"]

@@ -54,8 +54,15 @@ def write_tracking_files(folder: Path, result: RunResult) -> None:
 
 
 def execute(
-    scenario: str, out_dir: Path | None = None, seed: int | None = None, *, progress: bool = True
+    scenario: str,
+    out_dir: Path | None = None,
+    seed: int | None = None,
+    *,
+    progress: bool = True,
+    stream=None,
 ) -> RunOutput:
+    """Simulate and write the run folder. ``stream``, a text file object, receives every
+    event as a JSON line as soon as the engine produces it (flushed per tick)."""
     loaded = load(scenario)
     folder = Path(out_dir) if out_dir is not None else Path("runs") / loaded.scenario.name
     if folder.exists() and not folder.is_dir():
@@ -63,7 +70,15 @@ def execute(
     world = compile_world(loaded, seed)
     end = end_time_s(world)
     with DelayedProgress(f"simulating {loaded.scenario.name} (s)", end, enabled=progress) as bar:
-        result = run(world, on_tick=lambda t, _end: bar.update(t))
+        on_events = None
+        if stream is not None:
+
+            def on_events(evs, fh=stream):
+                if evs:
+                    fh.write("".join(e.model_dump_json() + "\n" for e in evs))
+                    fh.flush()
+
+        result = run(world, on_tick=lambda t, _end: bar.update(t), on_events=on_events)
     summary = build_summary(result)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -67,8 +67,13 @@ def end_time_s(world: World) -> float:
     return float(min(world.scenario.simulation.duration_s, last + SETTLE_S))
 
 
-def run(world: World, on_tick: Callable[[float, float], None] | None = None) -> RunResult:
-    """Run the world to its end; ``on_tick(t_s, end_s)`` reports progress."""
+def run(
+    world: World,
+    on_tick: Callable[[float, float], None] | None = None,
+    on_events: Callable[[list[Event]], None] | None = None,
+) -> RunResult:
+    """Run the world to its end; ``on_tick(t_s, end_s)`` reports progress and
+    ``on_events(events)`` receives each tick's events as they happen (a live stream)."""
     s = world.scenario
     truth = world.truth
     rounds = truth.rounds
@@ -149,6 +154,8 @@ def run(world: World, on_tick: Callable[[float, float], None] | None = None) -> 
             tick.extend(predict.step(t, track.new_confirmed, track.new_dropped))
             tick.extend(warn.step(t, predict.current))
         tick.sort(key=lambda e: e.t_s)
+        if on_events is not None:
+            on_events(([events[0]] if k == 0 else []) + tick)
         events.extend(tick)
         if on_tick is not None:
             on_tick(t, t_end)
@@ -157,6 +164,8 @@ def run(world: World, on_tick: Callable[[float, float], None] | None = None) -> 
     events.append(
         RunFinished(t_s=round(t_end, 4), n_impacts=landed, n_in_flight=len(rounds) - landed)
     )
+    if on_events is not None:
+        on_events([events[-1]])
     return RunResult(
         world,
         tuple(events),
