@@ -107,10 +107,11 @@ def main() -> None:
             mi, mo = m & r["imp_ok"], m & r["org_ok"]
             if not mi.any():
                 continue
+            ie, oe = r["imp_err"][mi], r["org_err"][mo]
             print(
                 f"  {a:>3}-{b:<3} s               | {mi.sum():4d} | "
-                f"{np.median(r['imp_err'][mi]):7.1f} / {np.percentile(r['imp_err'][mi], 90):7.1f}"
-                f"   | {np.median(r['org_err'][mo]):7.1f} / {np.percentile(r['org_err'][mo], 90):7.1f}"
+                f"{np.median(ie):7.1f} / {np.percentile(ie, 90):7.1f}   | "
+                f"{np.median(oe):7.1f} / {np.percentile(oe, 90):7.1f}"
             )
         m10 = (r["since"] < 10) & r["imp_ok"]
         print(
