@@ -6,9 +6,8 @@ equal weights): each point is flown forward to the ground (impact) or backward t
 launch altitude (origin), and the crossing points and times give the mean and the 2-D
 covariance on the ground. Everything is batched over tracks and points.
 
-For rockets, flying the coasting state backward ignores the boost: the real launch point
-is nearer. :func:`predict_origin` corrects for it with the matched library rocket's burn
-time and burn-out speed (uniform acceleration from rest along the initial flight path).
+For rockets, flying the coasting state backward ignores the boost (docs/benchmarks.md
+gives the resulting origin errors).
 """
 
 from __future__ import annotations
@@ -79,44 +78,10 @@ def predict_impact(
 
 
 def predict_origin(
-    model: BallisticModel,
-    x: np.ndarray,
-    p: np.ndarray,
-    ground_up_m: float = 0.0,
-    *,
-    burn_time_s: np.ndarray | None = None,
-    burnout_speed_mps: np.ndarray | None = None,
+    model: BallisticModel, x: np.ndarray, p: np.ndarray, ground_up_m: float = 0.0
 ) -> GroundPrediction:
-    """Where states (n, 7) came from: flown backward to the launch altitude. For tracks
-    with a boost (``burn_time_s`` > 0), each point is flown back only to the height at
-    which the motor burnt out, then moved back along its flight path by the boost
-    distance ``0.5 * v_burnout * t_burn`` (uniform acceleration from rest)."""
-    n, dim = x.shape
-    if burn_time_s is None or not np.any(np.asarray(burn_time_s) > 0):
-        mean, cov, dt, dt_var, ok, _ = _to_ground(model, x, p, ground_up_m, backward=True)
-        return GroundPrediction(mean, cov, dt, dt_var, ok)
-    tb = np.asarray(burn_time_s, dtype=float)
-    vb = np.asarray(burnout_speed_mps, dtype=float)
-    pts = cubature_points(x, p)
-    pts[:, :, 6] = np.maximum(pts[:, :, 6], 0.0)
-    k = 2 * dim
-    flat = pts.reshape(-1, dim)
-    tb_k = np.repeat(tb, k)
-    vb_k = np.repeat(vb, k)
-    # boost length and its climb, from the flight path angle of each point's velocity
-    v = flat[:, 3:6]
-    sin_g = v[:, 2] / np.maximum(np.linalg.norm(v, axis=1), 1e-6)
-    boost_len = 0.5 * vb_k * tb_k
-    # (a point already below its burn-out height is flown back from where it is)
-    h_burnout = np.minimum(ground_up_m + boost_len * np.maximum(sin_g, 0.0), flat[:, 2] - 1.0)
-    out, t, ok = propagate_to_height(model, flat, h_burnout, backward=True)
-    u = out[:, 3:6] / np.maximum(np.linalg.norm(out[:, 3:6], axis=1), 1e-6)[:, None]
-    boosted = tb_k > 0
-    launch = out[:, :3] - np.where(boosted, boost_len, 0.0)[:, None] * u
-    t = t - np.where(boosted, tb_k, 0.0)
-    en = launch[:, :2].reshape(n, k, 2)
-    mean = en.mean(axis=1)
-    d = en - mean[:, None, :]
-    cov = np.einsum("nki,nkj->nij", d, d) / k
-    tt = t.reshape(n, k)
-    return GroundPrediction(mean, cov, tt.mean(axis=1), tt.var(axis=1), ok.reshape(n, k).all(1))
+    """Where states (n, 7) came from: flown backward in time to the launch altitude. The
+    time is negative (the launch is before the update). A rocket's boost is not modelled:
+    the coasting track is flown back as if it had coasted from the ground."""
+    mean, cov, dt, dt_var, ok, _ = _to_ground(model, x, p, ground_up_m, backward=True)
+    return GroundPrediction(mean, cov, dt, dt_var, ok)
