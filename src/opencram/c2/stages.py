@@ -151,6 +151,27 @@ def _ellipse(cov):
     )
 
 
+DRONE_HORIZON_S = 60.0
+DRONE_CROSS_SIGMA_M = 100.0
+
+
+def drone_corridor(u, t_s: float):
+    """Where a drone may strike within the next ``DRONE_HORIZON_S``: a guided drone has no
+    ballistic impact point, so the ground under its straight-line path over the horizon is
+    treated as the threatened area, as a Gaussian with the spread of a uniform segment
+    along track (L²/12) and ``DRONE_CROSS_SIGMA_M`` across it, plus the track's own
+    position uncertainty. Returns (valid until, mean en, cov en, class)."""
+    v = u.x[3:5]
+    speed = float(np.hypot(*v))
+    along = v / speed if speed > 1e-6 else np.array([0.0, 1.0])
+    length = speed * DRONE_HORIZON_S
+    mean = u.x[:2] + 0.5 * DRONE_HORIZON_S * v
+    outer = np.outer(along, along)
+    cov = (length**2 / 12.0) * outer + DRONE_CROSS_SIGMA_M**2 * (np.eye(2) - outer)
+    cov = cov + u.p[:2, :2]
+    return (t_s + DRONE_HORIZON_S, mean, cov, "drone")
+
+
 class PredictStage:
     """On every update of a confirmed ballistic track: impact point and time, and point of
     origin (the *respond* report), each with its 95 % ellipse."""
@@ -174,6 +195,9 @@ class PredictStage:
             for u, c in updates
             if c in BALLISTIC_CLASSES and (u.mode_prob is None or u.mode_prob[0] >= 0.5)
         ]
+        for u, c in updates:
+            if c == "drone":
+                self.current[u.track_id] = drone_corridor(u, t_s)
         if not ball:
             return []
         x = np.array([u.x for u, _ in ball])
