@@ -77,8 +77,11 @@ def _read(path: Path, label: str) -> str:
         raise UserError(f"{label}: cannot read: {exc}") from None
 
 
-def parse(text: str, label: str = "<scenario>", base_dir: Path | None = None) -> LoadedScenario:
-    """Validate scenario YAML text; ``label`` names it in error messages."""
+def read_yaml_mapping(text: str, label: str, expected: str):
+    """Parse YAML text that must be a mapping; return the data and a map from each field
+    path to its line. A syntax error or another top-level type is a one-line
+    :class:`UserError` naming ``label`` and the line; ``expected`` says what should be
+    there."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -88,8 +91,15 @@ def parse(text: str, label: str = "<scenario>", base_dir: Path | None = None) ->
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UserError(f"{where}: invalid YAML: {problem}") from None
     if not isinstance(data, dict):
-        raise UserError(f"{label}:1: a scenario must be a YAML mapping (name:, site:, ...)")
-    lines = _line_index(node)
+        raise UserError(f"{label}:1: {expected}")
+    return data, _line_index(node)
+
+
+def parse(text: str, label: str = "<scenario>", base_dir: Path | None = None) -> LoadedScenario:
+    """Validate scenario YAML text; ``label`` names it in error messages."""
+    data, lines = read_yaml_mapping(
+        text, label, "a scenario must be a YAML mapping (name:, site:, ...)"
+    )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

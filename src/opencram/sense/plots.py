@@ -25,7 +25,7 @@ from pydantic import Field, ValidationError
 from opencram.errors import UserError
 from opencram.fileio import atomic_write_text
 from opencram.geo import LocalFrame, unit_vector_from_az_el
-from opencram.scenario.load import _MESSAGES, _at, _data_path, _line_index, _suggest
+from opencram.scenario.load import _MESSAGES, _at, _data_path, _suggest, read_yaml_mapping
 from opencram.scenario.schema import (
     Altitude,
     Latitude,
@@ -487,17 +487,7 @@ def read_sensors_yaml(path: str | Path) -> list[SensorSpec]:
         raise UserError(f"{label}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{label}: cannot read: {exc}") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label}:{mark.line + 1}" if mark else label
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"{where}: invalid YAML: {problem}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{label}:1: expected a mapping with a 'sensors:' list")
-    lines = _line_index(node)
+    data, lines = read_yaml_mapping(text, label, "expected a mapping with a 'sensors:' list")
     try:
         parsed = _SensorsFile.model_validate(data)
     except ValidationError as exc:

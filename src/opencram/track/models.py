@@ -80,14 +80,7 @@ class BallisticModel:
 
     def process_noise(self, h: np.ndarray, dim: int = DIM) -> np.ndarray:
         """Q (m, dim, dim) for step lengths h (m,)."""
-        q = self.q_acc_mps2**2
-        m = h.shape[0]
-        out = np.zeros((m, dim, dim))
-        i3 = np.eye(3)
-        out[:, 0:3, 0:3] = (q * h**3 / 3.0)[:, None, None] * i3
-        out[:, 0:3, 3:6] = (q * h**2 / 2.0)[:, None, None] * i3
-        out[:, 3:6, 0:3] = out[:, 0:3, 3:6]
-        out[:, 3:6, 3:6] = (q * h)[:, None, None] * i3
+        out = _white_acc_noise(h, dim, self.q_acc_mps2)
         out[:, 6, 6] = self.q_kappa**2 * h
         return out
 
@@ -197,6 +190,8 @@ class CoordinatedTurnModel:
 
 
 def _white_acc_noise(h, dim, q_acc):
+    """Piecewise white-acceleration noise on position and velocity (Bar-Shalom et al. 2001,
+    6.2.2) for step lengths h (m,), zero on the other states."""
     q = q_acc**2
     m = h.shape[0]
     out = np.zeros((m, dim, dim))
