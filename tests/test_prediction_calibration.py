@@ -67,10 +67,10 @@ def test_impact_ellipses_hold_between_90_and_98_percent(calibration_run):
     assert 0.90 <= inside.mean() <= 0.98, f"{inside.mean():.3f} of true impacts inside"
 
 
-def test_origin_ellipses_are_never_overconfident(calibration_run):
-    """Measured: about 99 % inside, above the 98 % goal (the ellipses are too cautious
-    early in a track and the along-track bias grows later; docs/benchmarks.md)."""
+def test_origin_ellipses_hold_between_90_and_98_percent(calibration_run):
+    """The origin covariance carries an empirical scale fitted on other seeds
+    (opencram.predict.ground.ORIGIN_VARIANCE_SCALE); this seed checks it."""
     c = calibration_run
     ok = c["origin_ok"]
     inside = inside_ellipse95(c["true_origin"][ok], c["origin"][ok], c["origin_cov"][ok])
-    assert inside.mean() >= 0.90, f"{inside.mean():.3f} of true origins inside"
+    assert 0.90 <= inside.mean() <= 0.98, f"{inside.mean():.3f} of true origins inside"
