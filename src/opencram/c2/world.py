@@ -165,6 +165,36 @@ def _enu(frame: LocalFrame, p: GeoPoint, ground_alt_m: float) -> np.ndarray:
     return frame.to_enu(p.lat, p.lon, ground_alt_m if p.alt_m is None else p.alt_m)
 
 
+_AIM_CACHE: dict[bytes, object] = {}
+
+
+def _solve_aim_cached(types, launch, aim, env):
+    """:func:`solve_aim`, remembered for identical inputs: aiming does not depend on the
+    seed, so Monte Carlo runs of one scenario solve it once."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(repr([t.id for t in types]).encode())
+    for a in (launch, aim, env.wind.alt_msl_m, env.wind.vel_enu_mps):
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    h.update(
+        repr(
+            (
+                env.site_alt_m,
+                env.temperature_offset_k,
+                type(env.terrain).__name__,
+                getattr(env.terrain, "up_m", None),
+            )
+        ).encode()
+    )
+    key = h.digest()
+    if key not in _AIM_CACHE:
+        if len(_AIM_CACHE) > 256:
+            _AIM_CACHE.clear()
+        _AIM_CACHE[key] = solve_aim(types, launch, aim, env)
+    return _AIM_CACHE[key]
+
+
 def round_ids(s: Scenario) -> list[tuple[int, str]]:
     """(entry index, id) of every round, salvos expanded: ``ID`` or ``ID-k``."""
     out = []
@@ -195,7 +225,7 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
         types = [lib[s.threats[i].type] for i in aimed]
         launch = np.array([_enu(frame, s.threats[i].launch, ground) for i in aimed])
         aim = np.array([_enu(frame, s.threats[i].aim, ground) for i in aimed])
-        sol = solve_aim(types, launch, aim, env)
+        sol = _solve_aim_cached(types, launch, aim, env)
         for j, i in enumerate(aimed):
             dist = float(np.hypot(*(aim[j, :2] - launch[j, :2])))
             if not sol.reachable[j]:
