@@ -225,6 +225,9 @@ def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
 
     # impact ellipses, origin ellipses and zone warnings: whenever the run predicts them
     impacts = [e for e in events if isinstance(e, ImpactPredicted)]
+    # the green-zone run predicts impacts and origins and raises and clears alerts
+    assert impacts and [e for e in events if isinstance(e, OriginEstimated)]
+    assert {"raised", "cleared"} <= {e.state for e in events if isinstance(e, ZoneAlert)}
     if impacts:
         ellipses = [e for e in by_type(got, "u-d-c-c") if "-impact-" in e.get("uid")]
         assert {e.get("uid") for e in ellipses} == {
