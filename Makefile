@@ -27,6 +27,10 @@ test: $(STAMP) tak-server-venv-if-possible
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_trajectories.py
+	$(BIN)/python benchmarks/bench_tracker_capacity.py --threats 500
+	$(BIN)/python benchmarks/bench_tracker_capacity.py --threats 500 --filter imm
+	$(BIN)/python benchmarks/bench_prediction_accuracy.py
+	$(BIN)/python benchmarks/bench_vs_stonesoup.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
