@@ -69,6 +69,16 @@ def run(
                 else "still in flight at end"
             )
             out.print(f"  {t['id']:<14} {t['type']:<18} {where}")
+        w = res.summary.get("warning")
+        if w is not None:
+            times = ", ".join(
+                f"{x['zone']} {x['warning_s']:.1f} s before {x['threat']}"
+                for x in w["warning_times_s"]
+            )
+            out.print(
+                f"  warnings: {times or 'no zone hit'}; missed {len(w['missed_warnings'])}, "
+                f"false alerts {len(w['false_alerts'])}"
+            )
         names = sorted(p.name for p in res.folder.iterdir() if not p.name.startswith("."))
         out.print(f"wrote {res.folder}/ ({', '.join(names)})")
 
