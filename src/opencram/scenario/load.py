@@ -260,15 +260,19 @@ _MESSAGES = {
 }
 
 
-def _message(err: dict, path: tuple) -> str:
+def pydantic_message(err: dict, path: tuple, model_at=None, messages=None) -> str:
+    """One plain-words message for a pydantic error at data ``path``. ``model_at(path)``
+    finds the model holding the keys at a path (for "did you mean" on unknown keys; the
+    scenario schema by default); ``messages`` adds or overrides messages by error type."""
     kind = err["type"]
+    table = {**_MESSAGES, **(messages or {})}
     if kind == "extra_forbidden":
         key = str(path[-1]) if path else str(err["loc"][-1])
-        model = _model_at(path[:-1])
+        model = (model_at or _model_at)(path[:-1])
         close = _suggest(key, list(model.model_fields)) if model else None
         return "unknown key" + (f" (did you mean '{close}'?)" if close else "")
-    if kind in _MESSAGES:
-        return _MESSAGES[kind]
+    if kind in table:
+        return table[kind]
     msg = err["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
@@ -282,7 +286,7 @@ def _format_errors(exc: ValidationError, data, lines: dict[tuple, int], label: s
     for err in exc.errors(include_url=False):
         keep_last = err["type"] in ("missing", "extra_forbidden")
         path = _data_path(tuple(err["loc"]), data, keep_last)
-        line = _at(label, lines, path, _message(err, path))
+        line = _at(label, lines, path, pydantic_message(err, path))
         if line not in seen:
             seen.add(line)
             out.append(line)

@@ -25,7 +25,7 @@ from pydantic import Field, ValidationError
 from opencram.errors import UserError
 from opencram.fileio import atomic_write_text
 from opencram.geo import LocalFrame, unit_vector_from_az_el
-from opencram.scenario.load import _MESSAGES, _at, _data_path, _suggest, read_yaml_mapping
+from opencram.scenario.load import _at, _data_path, pydantic_message, read_yaml_mapping
 from opencram.scenario.schema import (
     Altitude,
     Latitude,
@@ -461,20 +461,9 @@ def _model_for(path: tuple) -> type[Model]:
 
 
 def _yaml_message(err: dict, path: tuple) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        key = str(path[-1]) if path else str(err["loc"][-1])
-        close = _suggest(key, list(_model_for(path[:-1]).model_fields))
-        return "unknown key" + (f" (did you mean '{close}'?)" if close else "")
-    if kind == "too_short":
-        return "needs at least one sensor"
-    if kind in _MESSAGES:
-        return _MESSAGES[kind]
-    msg = err["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            return msg[len(prefix) :]
-    return msg.replace("Input should be", "must be").replace("Input ", "")
+    return pydantic_message(
+        err, path, model_at=_model_for, messages={"too_short": "needs at least one sensor"}
+    )
 
 
 def read_sensors_yaml(path: str | Path) -> list[SensorSpec]:
