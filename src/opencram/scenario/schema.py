@@ -132,8 +132,12 @@ class Sensor(Model):
 
 
 class Weapon(Model):
-    """A gun. The engage stage (issue 5) uses these figures; defaults describe a land-based
-    Phalanx-like 20 mm gun (see docs/sources)."""
+    """A gun. Defaults describe a land-based Phalanx-like 20 mm gun: 4,500 rounds/min and
+    the 1,550-round drum and -25..+85 degree elevation as publicly reported, a muzzle
+    velocity of the M61's 20 mm ammunition (about 1,050 m/s), and an engagement range in the
+    publicly indicated 1.2-1.9 km (docs/sources/site-and-systems.md, section 5). The round's
+    mass and drag, slew rates, reaction time, self-destruct time, dispersion and dud rate are
+    not public: they are our assumptions, to be varied."""
 
     id: Name
     kind: Literal["gun"] = "gun"
@@ -142,7 +146,7 @@ class Weapon(Model):
     lon: Longitude
     alt_m: Altitude | None = None
     rate_rpm: Positive = 4_500.0
-    muzzle_velocity_mps: Positive = 1_100.0
+    muzzle_velocity_mps: Positive = 1_050.0
     ammo_rounds: Annotated[int, Field(ge=1)] = 1_550
     reload_s: NonNegative = 600.0
     max_range_m: Positive = 2_000.0
@@ -154,6 +158,10 @@ class Weapon(Model):
     self_destruct_s: Positive = 7.0
     dispersion_mrad: Positive = 3.0
     dud_rate: Annotated[float, _between(0, 1)] = 0.05
+    round_mass_kg: Positive = 0.1
+    round_caliber_m: Positive = 0.02
+    round_drag_table: Literal["G1", "G7"] = "G7"
+    round_form_factor: Positive = 1.0
 
 
 class Salvo(Model):

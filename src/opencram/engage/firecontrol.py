@@ -1,0 +1,163 @@
+"""Fire control: the gun's round flight, and where and when a round can meet a threat.
+
+The round is a point mass with a standard drag table (``physics.trajectory.fly``, the same
+integrator as the threats). For each gun the time of flight and drop are tabulated against
+quadrant elevation and time once, then every intercept is solved in batch: find the time
+``t_i`` at which the threat (flown forward ballistically from its track state) is where a
+round fired at ``t_fire`` arrives, ``t_i = t_fire + tof(range to the threat at t_i)``,
+solved by the secant method. The lead angles come from the round's table,
+so drop and drag are included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from opencram.geo import azimuth_rad
+from opencram.physics.drag import table_index
+from opencram.physics.environment import Environment, FlatTerrain
+from opencram.physics.trajectory import ProjectileBatch, fly
+from opencram.scenario.schema import Weapon
+from opencram.track.models import BallisticModel
+
+
+@dataclass(frozen=True)
+class GunModel:
+    """A gun in the local frame, with its round's flight tabulated."""
+
+    id: str
+    pos_enu_m: np.ndarray
+    spec: Weapon
+    # round table: for elevations el_grid (k,), per time t_grid (j,): horizontal range and
+    # height of the round (k, j); the round self-destructs at spec.self_destruct_s
+    el_grid_rad: np.ndarray
+    t_grid_s: np.ndarray
+    range_m: np.ndarray
+    height_m: np.ndarray
+
+    @staticmethod
+    def build(spec: Weapon, pos_enu_m, env: Environment | None = None) -> GunModel:
+        env = env or Environment()
+        # no ground under the gun's rounds while tabulating (they self-destruct in the air)
+        air = Environment(site_alt_m=env.site_alt_m, terrain=FlatTerrain(up_m=-1e5))
+        el = np.radians(np.linspace(spec.min_elevation_deg, spec.max_elevation_deg, 221))
+        n = el.size
+        params = ProjectileBatch(
+            mass_kg=np.full(n, spec.round_mass_kg),
+            area_m2=np.full(n, np.pi / 4 * spec.round_caliber_m**2),
+            form_factor=np.full(n, spec.round_form_factor),
+            drag_table=np.full(n, table_index(spec.round_drag_table)),
+            propellant_kg=np.zeros(n),
+            burn_time_s=np.zeros(n),
+            thrust_n=np.zeros(n),
+        )
+        v0 = spec.muzzle_velocity_mps
+        vel = np.stack([np.zeros(n), v0 * np.cos(el), v0 * np.sin(el)], axis=-1)
+        dt = 0.01
+        f = fly(
+            np.zeros((n, 3)),
+            vel,
+            params,
+            air,
+            dt_s=dt,
+            max_time_s=spec.self_destruct_s,
+            record=True,
+        )
+        t = np.arange(f.pos_enu_m.shape[0]) * dt
+        return GunModel(
+            id=spec.id,
+            pos_enu_m=np.asarray(pos_enu_m, dtype=float),
+            spec=spec,
+            el_grid_rad=el,
+            t_grid_s=t,
+            range_m=f.pos_enu_m[:, :, 1].T.copy(),
+            height_m=f.pos_enu_m[:, :, 2].T.copy(),
+        )
+
+    def solve_round(self, ground_range_m, height_m):
+        """Elevation (rad) and time of flight (s) for the round to reach points at
+        horizontal range and height relative to the gun (arrays of one shape); NaN where
+        out of reach before self-destruct. The lower (direct fire) solution."""
+        gr = np.atleast_1d(np.asarray(ground_range_m, dtype=float))
+        hz = np.atleast_1d(np.asarray(height_m, dtype=float))
+        # for each elevation, the time the round reaches the target's horizontal range
+        k, j = self.range_m.shape
+        idx = np.stack([np.searchsorted(self.range_m[i], gr) for i in range(k)])  # (k, n)
+        valid = idx < j
+        idx = np.clip(idx, 1, j - 1)
+        rows = np.arange(k)[:, None]
+        r0, r1 = self.range_m[rows, idx - 1], self.range_m[rows, idx]
+        frac = np.clip((gr[None, :] - r0) / np.maximum(r1 - r0, 1e-9), 0.0, 1.0)
+        t_at = self.t_grid_s[idx - 1] + frac * (self.t_grid_s[idx] - self.t_grid_s[idx - 1])
+        h_at = self.height_m[rows, idx - 1] + frac * (
+            self.height_m[rows, idx] - self.height_m[rows, idx - 1]
+        )
+        miss = np.where(valid, h_at - hz[None, :], np.nan)  # (k, n), rises with elevation
+        # first elevation bracket where the round passes from below to above the target
+        cross = (miss[:-1] <= 0) & (miss[1:] > 0)  # NaN compares False
+        found = cross.any(axis=0)
+        i = np.argmax(cross, axis=0)
+        cols = np.arange(gr.size)
+        m0, m1 = miss[i, cols], miss[i + 1, cols]
+        w = np.where(found, -m0 / np.where(found, m1 - m0, 1.0), np.nan)
+        el = self.el_grid_rad[i] + w * (self.el_grid_rad[i + 1] - self.el_grid_rad[i])
+        tof = t_at[i, cols] + w * (t_at[i + 1, cols] - t_at[i, cols])
+        return el, tof
+
+
+@dataclass(frozen=True)
+class Intercept:
+    """Per threat: intercept time and point (ENU), the gun's azimuth and elevation, the
+    round's time of flight, slant range, and whether it is feasible for this gun."""
+
+    t_s: np.ndarray
+    pos_enu_m: np.ndarray
+    az_rad: np.ndarray
+    el_rad: np.ndarray
+    tof_s: np.ndarray
+    range_m: np.ndarray
+    feasible: np.ndarray
+
+
+def solve_intercepts(
+    gun: GunModel,
+    model: BallisticModel,
+    x: np.ndarray,
+    t_state_s: np.ndarray,
+    t_fire_s: float,
+    *,
+    iterations: int = 30,
+) -> Intercept:
+    """Where rounds fired by ``gun`` at ``t_fire_s`` meet threats with states ``x`` (n, 7)
+    valid at ``t_state_s`` (n,). Batched over threats."""
+    n = x.shape[0]
+
+    def residual(t):
+        """g(t) = t - t_fire - tof(t): zero where round and threat meet."""
+        p = model.propagate_state(x, t - t_state_s)[:, :3]
+        d = p - gun.pos_enu_m
+        _, tof = gun.solve_round(np.hypot(d[:, 0], d[:, 1]), d[:, 2])
+        return t - t_fire_s - tof
+
+    # secant iteration on g; the plain fixed point t = t_fire + tof(t) oscillates for an
+    # approaching threat, whose time of flight shrinks as the intercept comes later
+    t0 = np.full(n, t_fire_s + 1.0)
+    t1 = np.full(n, t_fire_s + 3.0)
+    g0, g1 = residual(t0), residual(t1)
+    for _ in range(iterations):
+        ok = np.isfinite(g0) & np.isfinite(g1) & (np.abs(g1 - g0) > 1e-12)
+        t2 = np.where(ok, t1 - g1 * (t1 - t0) / np.where(ok, g1 - g0, 1.0), t1)
+        t2 = np.clip(t2, t_fire_s, t_fire_s + gun.spec.self_destruct_s)
+        t0, g0 = t1, g1
+        t1, g1 = t2, residual(t2)
+        if np.all(~np.isfinite(g1) | (np.abs(g1) < 1e-5)):
+            break
+    t_i = t1
+    p = model.propagate_state(x, t_i - t_state_s)[:, :3]
+    d = p - gun.pos_enu_m
+    el, tof = gun.solve_round(np.hypot(d[:, 0], d[:, 1]), d[:, 2])
+    rng = np.linalg.norm(d, axis=1)
+    feasible = np.isfinite(tof) & (rng <= gun.spec.max_range_m) & (p[:, 2] > 0.0)
+    return Intercept(t_i, p, azimuth_rad(d), el, tof, rng, feasible)

@@ -1,0 +1,74 @@
+"""Fire control: the gun's round table and intercept solutions, checked by flying the
+round with the trajectory integrator and the threat with the tracker's model."""
+
+import numpy as np
+import pytest
+
+from opencram.engage.firecontrol import GunModel, solve_intercepts
+from opencram.physics.drag import table_index
+from opencram.physics.environment import Environment, FlatTerrain
+from opencram.physics.trajectory import ProjectileBatch, fly
+from opencram.scenario.schema import Weapon
+from opencram.track.models import BallisticModel
+
+SPEC = Weapon(id="lpws", lat=33.3, lon=44.4)
+GUN = GunModel.build(SPEC, np.array([100.0, -200.0, 0.0]))
+THREATS = np.array(
+    [
+        [0.0, -3000.0, 800.0, 0.0, 250.0, 20.0, 1.5],  # rocket coming north
+        [500.0, -2000.0, 600.0, 0.0, 220.0, -30.0, 1.5],  # descending
+        [-1500.0, 900.0, 1200.0, 60.0, -40.0, -150.0, 2.2],  # mortar bomb diving
+    ]
+)
+
+
+def _round_position(az, el, t):
+    params = ProjectileBatch(
+        mass_kg=np.array([SPEC.round_mass_kg]),
+        area_m2=np.array([np.pi / 4 * SPEC.round_caliber_m**2]),
+        form_factor=np.array([SPEC.round_form_factor]),
+        drag_table=np.array([table_index(SPEC.round_drag_table)]),
+        propellant_kg=np.zeros(1),
+        burn_time_s=np.zeros(1),
+        thrust_n=np.zeros(1),
+    )
+    v0 = SPEC.muzzle_velocity_mps
+    vel = v0 * np.array([[np.cos(el) * np.sin(az), np.cos(el) * np.cos(az), np.sin(el)]])
+    env = Environment(terrain=FlatTerrain(up_m=-1e5))
+    f = fly(GUN.pos_enu_m[None], vel, params, env, dt_s=0.002, max_time_s=t + 0.1, record=True)
+    return f.state_at(np.array([t]))[0][0]
+
+
+def test_round_solution_hits_the_point():
+    pts = np.array([[800.0, 300.0], [1500.0, 500.0], [400.0, 1200.0]])
+    el, tof = GUN.solve_round(pts[:, 0], pts[:, 1])
+    for k in range(3):
+        p = _round_position(0.0, el[k], tof[k]) - GUN.pos_enu_m
+        assert np.hypot(p[0], p[1]) == pytest.approx(pts[k, 0], abs=1.0)
+        assert p[2] == pytest.approx(pts[k, 1], abs=1.0)
+
+
+def test_intercepts_put_round_and_threat_in_the_same_place():
+    model = BallisticModel()
+    sol = solve_intercepts(GUN, model, THREATS, np.zeros(3), t_fire_s=2.0)
+    assert sol.feasible.all()
+    for k in range(3):
+        threat = model.propagate_state(THREATS[k : k + 1], np.array([sol.t_s[k]]))[0, :3]
+        rnd = _round_position(sol.az_rad[k], sol.el_rad[k], sol.tof_s[k])
+        assert np.linalg.norm(rnd - threat) < 3.0
+        assert sol.t_s[k] == pytest.approx(2.0 + sol.tof_s[k])
+
+
+def test_batched_intercepts_equal_one_at_a_time():
+    model = BallisticModel()
+    batch = solve_intercepts(GUN, model, THREATS, np.zeros(3), t_fire_s=2.0)
+    for k in range(3):
+        one = solve_intercepts(GUN, model, THREATS[k : k + 1], np.zeros(1), t_fire_s=2.0)
+        np.testing.assert_allclose(one.pos_enu_m[0], batch.pos_enu_m[k], atol=1e-6)
+        np.testing.assert_allclose(one.el_rad[0], batch.el_rad[k], atol=1e-9)
+
+
+def test_threats_beyond_reach_are_not_feasible():
+    far = np.array([[0.0, -9000.0, 300.0, 0.0, 250.0, 20.0, 1.5]])
+    sol = solve_intercepts(GUN, BallisticModel(), far, np.zeros(1), t_fire_s=0.0)
+    assert not sol.feasible[0]
