@@ -267,7 +267,7 @@ def altitude_figure(result: RunResult):
     ax.set_ylabel("height above site (m)")
     ax.set_title("Altitude over time (truth)")
     ax.grid(True, lw=0.3)
-    if len(ax.lines) <= 12:
+    if 0 < len(ax.lines) <= 12:
         ax.legend(fontsize=7)
     return fig
 
@@ -350,13 +350,13 @@ def render_report(result: RunResult, summary: dict[str, Any]) -> str:
         ]
         tracking_html = f"""<h2>Sensing and tracking</h2>
 <p>{tk["plots"]} plots ({tk["false_plots"]} false), {tk["confirmed_tracks"]} confirmed tracks
-({html.escape(tk["filter"].upper())} filter). Mean GOSPA {tk["mean_gospa_m"]:.1f} m,
+({html.escape(tk["filter"].upper())} filter). Mean GOSPA {_fmt(tk["mean_gospa_m"], 1, " m")},
 position RMSE {_fmt(tk["position_rmse_m"], 1, " m")}, {tk["breaks"]} track breaks,
 {tk["swaps"]} swaps.</p>
 {_table(trows, ["threat", "first plot", "first confirmed track", "tracks", "class"])}
 <img alt="GOSPA over time" src="data:image/png;base64,{g_png}">"""
     warn_html = ""
-    if "warning" in summary:
+    if "warning" in summary and result.alert_history[1]:
         w = summary["warning"]
         a_png = _png(alert_figure(result))
         t_png = _png(trade_off_figure(w["trade_off"]))
