@@ -182,3 +182,17 @@ def test_salvo_ids_and_dispersion_are_seeded():
     assert [r.launch_t_s for r in a.rounds][:3] == [0.0, 2.0, 4.0]
     assert (a.impact_points() == b.impact_points()).all()
     assert not (a.impact_points() == c.impact_points()).all()
+
+
+def test_sensor_and_weapon_limits_must_be_in_order():
+    text = (
+        BASE
+        + """sensors: [{id: r, lat: 33.3, lon: 44.4, range_min_m: 9000, range_max_m: 5000}]
+weapons: [{id: g, lat: 33.3, lon: 44.4, min_elevation_deg: 80, max_elevation_deg: 10}]
+"""
+    )
+    out = problems(text)
+    assert any("sensors[0]: range_min_m must be less than range_max_m" in p for p in out)
+    assert any(
+        "weapons[0]: min_elevation_deg must be less than max_elevation_deg" in p for p in out
+    )

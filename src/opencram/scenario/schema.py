@@ -130,6 +130,14 @@ class Sensor(Model):
     false_alarm_rate_per_scan: NonNegative = 0.0
     latency_s: NonNegative = 0.0
 
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> Sensor:
+        if self.range_min_m >= self.range_max_m:
+            raise ValueError("range_min_m must be less than range_max_m")
+        if self.elevation_min_deg >= self.elevation_max_deg:
+            raise ValueError("elevation_min_deg must be less than elevation_max_deg")
+        return self
+
 
 class Weapon(Model):
     """A gun. Defaults describe a land-based Phalanx-like 20 mm gun: 4,500 rounds/min and
@@ -162,6 +170,12 @@ class Weapon(Model):
     round_caliber_m: Positive = 0.02
     round_drag_table: Literal["G1", "G7"] = "G7"
     round_form_factor: Positive = 1.0
+
+    @model_validator(mode="after")
+    def _elevations_in_order(self) -> Weapon:
+        if self.min_elevation_deg >= self.max_elevation_deg:
+            raise ValueError("min_elevation_deg must be less than max_elevation_deg")
+        return self
 
 
 class Salvo(Model):
