@@ -17,16 +17,17 @@ def test_green_zone_run_folder(tmp_path):
     threats = {t["id"]: t for t in summary["threats"]}
     assert set(threats) == {"rocket-1", "rocket-2"}
     for t in threats.values():
-        assert t["impact"] is not None
-        assert (
-            t["launch"]["lat"]
-            and t["impact"]["lat"]
-            and t["impact"]["time_s"] > t["launch"]["time_s"]
-        )
-    # rocket-1 aimed at the embassy lands in it; rocket-2 lands outside every protected zone
-    assert threats["rocket-1"]["zone"] == "US Embassy"
-    protected = {z["name"] for z in summary["zones"] if z["kind"] == "protected"}
-    assert not set(threats["rocket-2"]["zones"]) & protected
+        assert t["launch"]["lat"] and t["launch"]["time_s"] >= 0
+    # the reported event: one rocket destroyed in the air over the zone, the other not
+    # engaged, landing near the monument outside every protected zone
+    r1, r2 = threats["rocket-1"], threats["rocket-2"]
+    assert r1["outcome"] == "intercepted" and r1["impact"] is None
+    assert r1["intercept"]["alt_m"] > 100 and r1["intercept"]["gun"].startswith("lpws")
+    assert r2["outcome"] == "not_engaged" and r2["impact"] is not None
+    assert "outside the protected zones" in r2["not_engaged_reason"]
+    protected = {z["name"]: z for z in summary["zones"] if z["kind"] == "protected"}
+    assert not set(r2["zones"]) & set(protected)
+    assert r2["zones"] == ["International Zone"]
 
 
 def test_events_are_typed_and_in_time_order(tmp_path):
@@ -37,8 +38,9 @@ def test_events_are_typed_and_in_time_order(tmp_path):
     assert times == sorted(times)
     kinds = [e.kind for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
-    assert kinds.count("launch") == 6 and kinds.count("impact") == 6
-    assert "truth" in kinds
+    killed = sum(1 for e in events if e.kind == "engagement_result" and e.killed)
+    assert kinds.count("launch") == 6 and kinds.count("impact") + killed == 6
+    assert "truth" in kinds and "engagement" in kinds
 
 
 def test_same_seed_gives_byte_identical_summary(tmp_path):

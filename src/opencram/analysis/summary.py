@@ -80,6 +80,7 @@ def build_summary(result: RunResult) -> dict[str, Any]:
         )
     if result.tracker is not None:
         _add_tracking(result, threats)
+    _add_outcomes(result, threats)
     hits: dict[str, int] = {z.name: 0 for z in s.zones}
     for t in threats:
         for z in t["zones"]:
@@ -168,3 +169,57 @@ def warning_summary(result: RunResult) -> dict[str, Any]:
         "alerted_area_time_km2s": _r(s.alerted_area_time_km2s, 3),
         "trade_off": trade_off(result),
     }
+
+
+def _add_outcomes(result: RunResult, threats: list[dict[str, Any]]) -> None:
+    """Per threat: ``intercepted`` (time, place, gun, rounds), ``leaked`` (landed in a
+    protected zone: impact point and zone) or ``not_engaged`` (why), plus every burst."""
+    world = result.world
+    protected = {
+        n for n, k in zip(world.zones.names, world.zones.kinds, strict=True) if k == "protected"
+    }
+    log = result.engagements or []
+    reasons = result.not_engaged or {}
+    kills = result.kills_s
+    for i, t in enumerate(threats):
+        bursts = [b for b in log if b["truth"] == i]
+        t["engagements"] = [
+            {
+                "gun": b["gun"],
+                "track_id": b["track_id"],
+                "fire_s": _r(b["fire_s"], 4),
+                "intercept_s": _r(b["intercept_s"], 4),
+                "rounds": b["rounds"],
+                "p_kill": _r(b["p_kill"], 4),
+                "killed": b["killed"],
+            }
+            for b in bursts
+        ]
+        if kills is not None and np.isfinite(kills[i]):
+            b = next(b for b in bursts if b["killed"] and abs(b["intercept_s"] - kills[i]) < 1e-6)
+            lat, lon, alt = world.frame.to_geodetic(b["pos_enu_m"])
+            t["outcome"] = "intercepted"
+            t["intercept"] = {
+                "time_s": _r(kills[i], 4),
+                "lat": _r(lat, 7),
+                "lon": _r(lon, 7),
+                "alt_m": _r(alt, 2),
+                "gun": b["gun"],
+                "rounds": int(sum(x["rounds"] for x in bursts)),
+            }
+        elif bursts or set(t["zones"]) & protected:
+            t["outcome"] = "leaked"
+            t["leak"] = {
+                "impact": t["impact"],
+                "zone": t["zone"],
+                "engaged": bool(bursts),
+            }
+        else:
+            track_ids = (t.get("tracking") or {}).get("track_ids", [])
+            why = [reasons[k] for k in track_ids if k in reasons]
+            if not world.scenario.weapons:
+                why = ["no weapons in the scenario"]
+            elif not track_ids:
+                why = why or ["never held by a confirmed track"]
+            t["outcome"] = "not_engaged"
+            t["not_engaged_reason"] = why[-1] if why else "not evaluated as a threat"

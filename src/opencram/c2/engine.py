@@ -38,6 +38,9 @@ class RunResult:
     plots: Plots | None = None  # every simulated plot, by measurement time
     tracker: Tracker | None = None
     predictions: list | None = None  # PredictStage.log
+    kills_s: np.ndarray | None = None  # per round: when destroyed in the air (inf: never)
+    engagements: list | None = None  # EngageStage.log
+    not_engaged: dict | None = None  # track id -> why it was not engaged
     alert_history: tuple | None = None  # (times, zone names, probabilities (k, z))
 
 
@@ -96,15 +99,34 @@ def run(
         )
     ]
     a_end = np.array([p.end_s for p in world.aircraft_paths])
-    sense = track = predict = warn = None
+    sense = track = predict = warn = engage = None
+    kills = np.full(len(rounds), np.inf)  # time each round was destroyed in the air
+
+    def state_with_kills(t):
+        pos, vel, act = world.object_state_at(t)
+        tt = np.broadcast_to(np.asarray(t, dtype=float), act.shape)
+        act = act.copy()
+        act[: len(rounds)] &= tt[: len(rounds)] < kills
+        return pos, vel, act
+
     if s.sensors:
-        from opencram.c2.stages import PredictStage, SenseStage, TrackStage, WarnStage
+        from opencram.c2.stages import (
+            EngageStage,
+            PredictStage,
+            SenseStage,
+            TrackStage,
+            WarnStage,
+        )
 
         # sensing draws from its own stream, so adding a radar never changes the truth
-        sense = SenseStage(world, np.random.default_rng([world.seed, 1]))
+        sense = SenseStage(world, np.random.default_rng([world.seed, 1]), state_with_kills)
         track = TrackStage(world, sense.radars, tracker_config(world))
         predict = PredictStage(world, track.tracker)
         warn = WarnStage(world, s.warning.threshold)
+        if s.weapons:
+            engage = EngageStage(
+                world, track.tracker, kills, np.random.default_rng([world.seed, 2])
+            )
     n_ticks = int(np.ceil(t_end / dt))
     t_prev = -np.inf
     next_sample = 0.0
@@ -129,9 +151,9 @@ def run(
                 )
             )
         if t >= next_sample:
-            tick.extend(_truth_samples(world, t))
+            tick.extend(_truth_samples(world, t, kills))
             next_sample += TRUTH_SAMPLE_S
-        for i in np.flatnonzero((impact_t > t_prev) & (impact_t <= t)):
+        for i in np.flatnonzero((impact_t > t_prev) & (impact_t <= t) & (impact_t < kills)):
             lat, lon, alt = _geo(world, impact_p[i])
             zones = world.zones.zones_at(impact_p[i, 0], impact_p[i, 1])
             tick.append(
@@ -153,6 +175,8 @@ def run(
             tick.extend(track.step(t, sense.step(t)))
             tick.extend(predict.step(t, track.new_confirmed, track.new_dropped))
             tick.extend(warn.step(t, predict.current))
+            if engage is not None:
+                tick.extend(engage.step(t, predict.current))
         tick.sort(key=lambda e: e.t_s)
         if on_events is not None:
             on_events(([events[0]] if k == 0 else []) + tick)
@@ -160,7 +184,7 @@ def run(
         if on_tick is not None:
             on_tick(t, t_end)
         t_prev = t
-    landed = int(np.sum(impact_t <= t_end))
+    landed = int(np.sum((impact_t <= t_end) & (impact_t < kills)))
     events.append(
         RunFinished(t_s=round(t_end, 4), n_impacts=landed, n_in_flight=len(rounds) - landed)
     )
@@ -172,6 +196,9 @@ def run(
         t_end,
         plots=None if sense is None else sense.recorded(),
         tracker=None if track is None else track.tracker,
+        kills_s=kills,
+        engagements=None if engage is None else engage.log,
+        not_engaged=None if engage is None else dict(engage.not_engaged),
         predictions=None if sense is None else predict.log,
         alert_history=None
         if sense is None
@@ -185,9 +212,10 @@ def run(
     )
 
 
-def _truth_samples(world: World, t: float) -> list[Event]:
+def _truth_samples(world: World, t: float, kills: np.ndarray) -> list[Event]:
     out: list[Event] = []
     pos, vel, active = world.truth.state_at(t)
+    active = active & (t < kills)
     idx = np.flatnonzero(active)
     if idx.size:
         lat, lon, alt = _geo(world, pos[idx])

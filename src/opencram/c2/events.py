@@ -144,6 +144,33 @@ class ZoneAlert(Event):
     time_to_impact_s: float | None = None
 
 
+class EngagementStarted(Event):
+    """A gun commits a burst on a track: when it fires, where the rounds meet the threat,
+    how many rounds, and the burst's kill probability."""
+
+    kind: Literal["engagement"] = "engagement"
+    gun: str
+    track_id: int
+    fire_s: float
+    intercept_s: float
+    lat: float
+    lon: float
+    alt_m: float
+    rounds: int
+    p_kill: float
+    ammo_left: int
+
+
+class EngagementResult(Event):
+    """Kill assessment after the intercept time: destroyed, or still flying (the track
+    goes on) and free to be engaged again."""
+
+    kind: Literal["engagement_result"] = "engagement_result"
+    gun: str
+    track_id: int
+    killed: bool
+
+
 class RunFinished(Event):
     kind: Literal["run_finished"] = "run_finished"
     n_impacts: int
@@ -161,6 +188,8 @@ AnyEvent = Annotated[
     | ImpactPredicted
     | OriginEstimated
     | ZoneAlert
+    | EngagementStarted
+    | EngagementResult
     | RunFinished,
     Field(discriminator="kind"),
 ]

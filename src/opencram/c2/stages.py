@@ -10,6 +10,8 @@ import numpy as np
 
 from opencram.c2.events import (
     Ellipse95,
+    EngagementResult,
+    EngagementStarted,
     Event,
     ImpactPredicted,
     OriginEstimated,
@@ -44,9 +46,10 @@ def tracker_sensors(radars: list[RadarModel]) -> list[TrackerSensor]:
 class SenseStage:
     """Every radar scans on its own clock; plots reach the tracker after their latency."""
 
-    def __init__(self, world: World, rng: np.random.Generator) -> None:
+    def __init__(self, world: World, rng: np.random.Generator, truth_fn=None) -> None:
         s = world.scenario
         self.world = world
+        self.truth_fn = truth_fn or world.object_state_at
         self.rng = rng
         self.radars = [RadarModel.from_schema(x, world.frame, s.site.alt_m) for x in s.sensors]
         self.next_scan_s = np.zeros(len(self.radars))
@@ -62,7 +65,7 @@ class SenseStage:
                 p = scan(
                     radar,
                     float(self.next_scan_s[i]),
-                    self.world.object_state_at,
+                    self.truth_fn,
                     self.rcs,
                     self.ids,
                     self.rng,
@@ -293,3 +296,241 @@ class WarnStage:
                 )
             )
         return events
+
+
+DECISION_INTERVAL_S = 0.5  # how often threat evaluation and assignment run
+
+
+class EngageStage:
+    """Threat evaluation, weapon assignment and bursts for the scenario's guns.
+
+    Each tick: resolve bursts whose intercept time has come (the kill was drawn when the
+    burst was committed, from the engage stream of the seeded generator), reload guns, then
+    evaluate the current ballistic threats against the protected zones, solve intercepts
+    from every free gun, drop pairs with a friendly aircraft near the line of fire, and
+    assign guns to threats (opencram.engage.tewa). A destroyed round stops in the truth
+    (``kills``), so the radars lose it and its track ends."""
+
+    def __init__(self, world: World, tracker: Tracker, kills: np.ndarray, rng) -> None:
+        from opencram.engage.firecontrol import GunModel
+
+        s = world.scenario
+        self.world = world
+        self.tracker = tracker
+        self.kills = kills
+        self.rng = rng
+        self.cfg = s.engagement
+        self.guns = [
+            GunModel.build(
+                w,
+                world.frame.to_enu(w.lat, w.lon, s.site.alt_m if w.alt_m is None else w.alt_m),
+                world.env,
+            )
+            for w in s.weapons
+        ]
+        g = len(self.guns)
+        self.ammo = np.array([w.ammo_rounds for w in s.weapons], dtype=np.int64)
+        self.ready_s = np.zeros(g)
+        self.reload_at = np.full(g, np.inf)
+        self.az = np.zeros(g)
+        self.el = np.zeros(g)
+        self.active: dict[int, dict] = {}  # track id -> the burst in the air
+        self.assessing: dict[int, float] = {}  # track id -> intercept time of its last burst
+        self._next_decision_s = 0.0
+        self.log: list[dict] = []  # every burst, for the outcomes
+        self.not_engaged: dict[int, str] = {}  # track id -> latest reason
+        self.protected = np.array(
+            [i for i, k in enumerate(world.zones.kinds) if k == "protected"], dtype=np.intp
+        )
+
+    def _resolve(self, t_s: float) -> list[Event]:
+        out: list[Event] = []
+        for tid in [k for k, b in self.active.items() if b["intercept_s"] <= t_s]:
+            b = self.active.pop(tid)
+            if b["killed"] and b["truth"] >= 0 and b["intercept_s"] < self.kills[b["truth"]]:
+                self.kills[b["truth"]] = b["intercept_s"]
+            b["resolved"] = True
+            self.assessing[tid] = b["intercept_s"]
+            out.append(
+                EngagementResult(
+                    t_s=round(t_s, 4), gun=b["gun"], track_id=tid, killed=bool(b["killed"])
+                )
+            )
+        return out
+
+    def _friendly_near(self, gun_pos, aim_pos, t0: float, t1: float) -> bool:
+        """Is a friendly aircraft within the clearance of the line of fire (extended to the
+        self-destruct range) while the rounds fly?"""
+        w = self.world
+        if not w.aircraft_paths:
+            return False
+        seg = aim_pos - gun_pos
+        length = np.linalg.norm(seg)
+        u = seg / max(length, 1e-9)
+        for t in np.linspace(t0, t1, 5):
+            pos, _, act = w.object_state_at(t)
+            air = pos[len(w.truth.rounds) :][act[len(w.truth.rounds) :]]
+            if not len(air):
+                continue
+            d = air - gun_pos
+            along = np.clip(d @ u, 0.0, 2.0 * length)
+            off = np.linalg.norm(d - along[:, None] * u, axis=1)
+            if np.any(off < self.cfg.friendly_clearance_m):
+                return True
+        return False
+
+    def step(self, t_s: float, current: dict) -> list[Event]:
+        from opencram.engage.firecontrol import solve_intercepts
+        from opencram.engage.tewa import (
+            assign,
+            burst_kill_probability,
+            round_hit_probability,
+            threat_priority,
+        )
+        from opencram.warn.alerts import lethal_radius_m, zone_probabilities
+
+        events = self._resolve(t_s)
+        if not self.guns or t_s < self._next_decision_s:
+            return events
+        self._next_decision_s = t_s + DECISION_INTERVAL_S
+        refill = self.reload_at <= t_s
+        if refill.any():
+            for g in np.flatnonzero(refill):
+                self.ammo[g] = self.world.scenario.weapons[g].ammo_rounds
+            self.reload_at[refill] = np.inf
+        tr = self.tracker.tracks
+        live = {int(i): k for k, i in enumerate(tr.id)}
+        # kill assessment: a track engaged before is engaged again only once a plot after
+        # the intercept shows the threat still flying
+        assessed = {
+            tid: bool(tr.t_s[live[tid]] > t_int + 0.2)
+            for tid, t_int in self.assessing.items()
+            if tid in live
+        }
+        ids = [
+            tid
+            for tid, v in current.items()
+            if v[3] != "drone"
+            and tid in live
+            and tid not in self.active
+            and assessed.get(tid, True)
+            and v[0] > t_s
+        ]
+        if not ids:
+            return events
+        mean = np.array([current[i][1] for i in ids])
+        cov = np.array([current[i][2] for i in ids])
+        radius = np.array([lethal_radius_m(current[i][3]) for i in ids])
+        tti = np.array([current[i][0] - t_s for i in ids])
+        zones = self.world.zones
+        p = zone_probabilities(zones, self.protected, mean, cov, radius)
+        p_any = 1.0 - np.prod(1.0 - p, axis=1) if p.shape[1] else np.zeros(len(ids))
+        worth = p_any >= self.cfg.threshold
+        for k, tid in enumerate(ids):
+            if not worth[k]:
+                self.not_engaged[tid] = (
+                    f"predicted to land outside the protected zones (P = {p_any[k]:.3f})"
+                )
+        cand = [k for k in range(len(ids)) if worth[k]]
+        free = [g for g in range(len(self.guns)) if self.ready_s[g] <= t_s and self.ammo[g] > 0]
+        if not cand or not free:
+            for k in cand:
+                reason = "no gun free" if not free else None
+                if reason:
+                    self.not_engaged[ids[k]] = reason
+            return events
+        prio = threat_priority(p[cand], zones.values[self.protected], tti[cand])
+        rows = np.array([live[ids[k]] for k in cand])
+        x, t_state = tr.x[rows], tr.t_s[rows]
+        pos_sigma = np.sqrt(np.trace(tr.p[rows][:, :3, :3], axis1=1, axis2=2) / 3.0)
+        value = np.zeros((len(free), len(cand)))
+        plans = {}
+        for a, g in enumerate(free):
+            gun = self.guns[g]
+            spec = gun.spec
+            first = solve_intercepts(gun, self.tracker.model, x, t_state, t_s + spec.reaction_s)
+            slew = np.maximum(
+                np.abs(np.angle(np.exp(1j * (first.az_rad - self.az[g]))))
+                / np.radians(spec.slew_az_dps),
+                np.abs(first.el_rad - self.el[g]) / np.radians(spec.slew_el_dps),
+            )
+            t_fire = t_s + spec.reaction_s + np.nan_to_num(slew, nan=0.0)
+            sol = solve_intercepts(gun, self.tracker.model, x, t_state, t_fire)
+            t_imp = np.array([current[ids[k]][0] for k in cand])
+            ok = sol.feasible & (sol.t_s < t_imp - 0.5)
+            ok &= sol.pos_enu_m[:, 2] >= self.cfg.min_intercept_alt_m
+            n_rounds = int(min(self.ammo[g], round(spec.rate_rpm / 60.0 * self.cfg.burst_s)))
+            ph = round_hit_probability(
+                sol.range_m, spec.dispersion_mrad, pos_sigma, self.cfg.target_radius_m
+            )
+            pk = burst_kill_probability(ph, n_rounds, self.cfg.p_kill_given_hit)
+            for b, k in enumerate(cand):
+                if not ok[b]:
+                    self.not_engaged.setdefault(ids[k], "no feasible intercept for the guns")
+                    continue
+                if self._friendly_near(gun.pos_enu_m, sol.pos_enu_m[b], t_fire[b], sol.t_s[b]):
+                    self.not_engaged[ids[k]] = f"friendly aircraft in {gun.id}'s line of fire"
+                    continue
+                value[a, b] = prio[b] * pk[b]
+                plans[(a, b)] = (float(t_fire[b]), sol, b, n_rounds, float(pk[b]))
+        for a, b in assign(value):
+            g, k = free[a], cand[b]
+            tid = ids[k]
+            t_fire, sol, j, n, pk = plans[(a, b)]
+            gun = self.guns[g]
+            killed = bool(self.rng.random() < pk)
+            truth = self._truth_of(tid)
+            self.active[tid] = {
+                "gun": gun.id,
+                "intercept_s": float(sol.t_s[j]),
+                "killed": killed,
+                "truth": truth,
+                "resolved": False,
+            }
+            self.ammo[g] -= n
+            self.ready_s[g] = t_fire + self.cfg.burst_s
+            if self.ammo[g] <= 0:
+                self.reload_at[g] = self.ready_s[g] + gun.spec.reload_s
+                self.ready_s[g] = self.reload_at[g]
+            self.az[g], self.el[g] = float(sol.az_rad[j]), float(sol.el_rad[j])
+            self.not_engaged.pop(tid, None)
+            lat, lon, alt = self.world.frame.to_geodetic(sol.pos_enu_m[j])
+            self.log.append(
+                {
+                    "gun": gun.id,
+                    "track_id": tid,
+                    "truth": truth,
+                    "decided_s": t_s,
+                    "fire_s": t_fire,
+                    "intercept_s": float(sol.t_s[j]),
+                    "pos_enu_m": sol.pos_enu_m[j].copy(),
+                    "rounds": n,
+                    "p_kill": pk,
+                    "killed": killed,
+                    "ammo_left": int(self.ammo[g]),
+                }
+            )
+            events.append(
+                EngagementStarted(
+                    t_s=round(t_s, 4),
+                    gun=gun.id,
+                    track_id=tid,
+                    fire_s=round(t_fire, 4),
+                    intercept_s=round(float(sol.t_s[j]), 4),
+                    lat=round(float(lat), 7),
+                    lon=round(float(lon), 7),
+                    alt_m=round(float(alt), 2),
+                    rounds=n,
+                    p_kill=round(pk, 4),
+                    ammo_left=int(self.ammo[g]),
+                )
+            )
+        return events
+
+    def _truth_of(self, track_id: int) -> int:
+        """The real object a track follows (simulation only: where the burst really goes)."""
+        ids = self.tracker.updates.arrays("track_id")
+        truth = self.tracker.updates.arrays("truth_id")
+        mine = truth[ids == track_id][-5:]
+        mine = mine[mine >= 0]
+        return int(np.bincount(mine).argmax()) if mine.size else -1

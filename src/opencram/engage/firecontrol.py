@@ -126,13 +126,14 @@ def solve_intercepts(
     model: BallisticModel,
     x: np.ndarray,
     t_state_s: np.ndarray,
-    t_fire_s: float,
+    t_fire_s,
     *,
     iterations: int = 30,
 ) -> Intercept:
-    """Where rounds fired by ``gun`` at ``t_fire_s`` meet threats with states ``x`` (n, 7)
-    valid at ``t_state_s`` (n,). Batched over threats."""
+    """Where rounds fired by ``gun`` at ``t_fire_s`` (scalar or per threat) meet threats
+    with states ``x`` (n, 7) valid at ``t_state_s`` (n,). Batched over threats."""
     n = x.shape[0]
+    t_fire_s = np.broadcast_to(np.asarray(t_fire_s, dtype=float), (n,))
 
     def residual(t):
         """g(t) = t - t_fire - tof(t): zero where round and threat meet."""
@@ -143,8 +144,8 @@ def solve_intercepts(
 
     # secant iteration on g; the plain fixed point t = t_fire + tof(t) oscillates for an
     # approaching threat, whose time of flight shrinks as the intercept comes later
-    t0 = np.full(n, t_fire_s + 1.0)
-    t1 = np.full(n, t_fire_s + 3.0)
+    t0 = t_fire_s + 1.0
+    t1 = t_fire_s + 3.0
     g0, g1 = residual(t0), residual(t1)
     for _ in range(iterations):
         ok = np.isfinite(g0) & np.isfinite(g1) & (np.abs(g1 - g0) > 1e-12)

@@ -281,6 +281,18 @@ class Warning(Model):
     threshold: Annotated[float, _between(0.001, 0.99)] = 0.02
 
 
+class Engagement(Model):
+    """Threat evaluation and the burst model (docs: opencram.engage.tewa). The target
+    radius and kill-given-hit probability are our assumptions, not public figures."""
+
+    threshold: Annotated[float, _between(0.001, 1.0)] = 0.2
+    burst_s: Positive = 1.0
+    target_radius_m: Positive = 1.0
+    p_kill_given_hit: Annotated[float, _between(0.0, 1.0)] = 0.3
+    min_intercept_alt_m: NonNegative = 50.0
+    friendly_clearance_m: NonNegative = 300.0
+
+
 class Simulation(Model):
     dt_s: Annotated[float, _between(0.001, 1.0)] = 0.05
     duration_s: Annotated[float, _between(1, 36_000)] = 180.0
@@ -302,4 +314,5 @@ class Scenario(Model):
     environment: Environment = Environment()
     tracking: Tracking = Tracking()
     warning: Warning = Warning()
+    engagement: Engagement = Engagement()
     simulation: Simulation = Simulation()

@@ -50,9 +50,10 @@ def score_warnings(result, threshold: float | None = None) -> WarningScore:
     t_imp = world.truth.impact_times()
     pts = world.truth.impact_points()
     warned, missed, used = [], [], set()
+    kills = getattr(result, "kills_s", None)
     for i, r in enumerate(world.truth.rounds):
-        if not np.isfinite(t_imp[i]):
-            continue
+        if not np.isfinite(t_imp[i]) or (kills is not None and kills[i] < t_imp[i]):
+            continue  # never landed, or destroyed in the air
         for z in world.zones.zones_at(pts[i, 0], pts[i, 1]):
             if z not in zone_col:
                 continue
