@@ -1,0 +1,99 @@
+"""Engagement rules on small hand-made scenarios: a threat headed for open ground, a friendly
+helicopter in the line of fire, a gun that runs dry; and the burst model."""
+
+import numpy as np
+import pytest
+import yaml
+
+from opencram.c2.engine import run
+from opencram.c2.world import compile_world
+from opencram.engage.tewa import assign, burst_kill_probability, round_hit_probability
+from opencram.scenario.load import parse
+
+EMBASSY = [[33.30111, 44.39117], [33.30111, 44.40083], [33.29689, 44.40083], [33.29689, 44.39117]]
+
+
+def _scenario(**extra):
+    doc = {
+        "name": "engage-test",
+        "site": {"lat": 33.307577, "lon": 44.390259, "alt_m": 34.0},
+        "zones": [{"name": "Embassy", "kind": "protected", "value": 10, "polygon": EMBASSY}],
+        "sensors": [{"id": "r1", "lat": 33.2985, "lon": 44.3945}],
+        "weapons": [{"id": "g1", "lat": 33.3000, "lon": 44.3935}],
+        "threats": [
+            {
+                "id": "rk",
+                "type": "rocket-107mm",
+                "launch": {"lat": 33.25139, "lon": 44.39194},
+                "aim": {"lat": 33.299, "lon": 44.396},
+            }
+        ],
+        "simulation": {"duration_s": 90, "seed": 7},
+    }
+    doc.update(extra)
+    return run(compile_world(parse(yaml.safe_dump(doc), "engage-test")))
+
+
+def test_a_threat_to_the_embassy_is_engaged():
+    res = _scenario()
+    assert res.engagements, "the gun should engage a rocket aimed at the embassy"
+    b = res.engagements[0]
+    assert b["gun"] == "g1" and b["rounds"] == 75 and 0 < b["p_kill"] <= 1
+    assert b["intercept_s"] > b["fire_s"] > b["decided_s"]
+
+
+def test_a_threat_headed_for_open_ground_is_not_engaged():
+    threats = [
+        {
+            "id": "far",
+            "type": "rocket-107mm",
+            "launch": {"lat": 33.25139, "lon": 44.39194},
+            "aim": {"lat": 33.2900, "lon": 44.3700},  # 2.5 km west of the embassy
+        }
+    ]
+    res = _scenario(threats=threats)
+    assert not res.engagements
+    assert any("outside the protected zones" in r for r in res.not_engaged.values())
+
+
+def test_no_fire_with_a_friendly_helicopter_in_the_line_of_fire():
+    # a helicopter hovering (slowly circling) between the gun and the rocket's approach
+    heli = {
+        "id": "heli",
+        "speed_mps": 5,
+        "waypoints": [
+            {"lat": 33.2935, "lon": 44.3945, "alt_m": 334},
+            {"lat": 33.2925, "lon": 44.3950, "alt_m": 334},
+            {"lat": 33.2935, "lon": 44.3955, "alt_m": 334},
+        ],
+    }
+    res = _scenario(aircraft=[heli])
+    assert not res.engagements
+    assert any("friendly aircraft" in r for r in res.not_engaged.values())
+
+
+def test_a_gun_that_runs_dry_reloads_before_firing_again():
+    threats = [
+        {
+            "id": "rk",
+            "type": "rocket-107mm",
+            "launch": {"lat": 33.25139, "lon": 44.39194},
+            "aim": {"lat": 33.299, "lon": 44.396},
+            "salvo": {"count": 3, "interval_s": 3.0},
+        }
+    ]
+    weapons = [{"id": "g1", "lat": 33.3000, "lon": 44.3935, "ammo_rounds": 75, "reload_s": 600}]
+    res = _scenario(threats=threats, weapons=weapons)
+    assert len(res.engagements) == 1  # one burst of 75 empties the drum
+    assert res.engagements[0]["ammo_left"] == 0
+    assert any(r == "no gun free" for r in res.not_engaged.values())
+
+
+def test_burst_model():
+    p = round_hit_probability(np.array([500.0, 2000.0]), 3.0, 5.0, 1.0)
+    assert p[0] > p[1] > 0
+    assert burst_kill_probability(0.0, 75, 0.3) == 0.0
+    assert burst_kill_probability(p[0], 75, 0.3) == pytest.approx(1 - (1 - p[0] * 0.3) ** 75)
+    # each gun takes the threat where it adds most value
+    assert sorted(assign(np.array([[0.9, 0.1], [0.8, 0.2]]))) == [(0, 0), (1, 1)]
+    assert assign(np.zeros((2, 2))) == []
