@@ -28,6 +28,8 @@ def test_green_zone_run_folder(tmp_path):
     protected = {z["name"]: z for z in summary["zones"] if z["kind"] == "protected"}
     assert not set(r2["zones"]) & set(protected)
     assert r2["zones"] == ["International Zone"]
+    html = (folder / "report.html").read_text()
+    assert "<h2>Engagements</h2>" in html and "intercepted" in html
 
 
 def test_events_are_typed_and_in_time_order(tmp_path):

@@ -111,6 +111,18 @@ def map_figure(result: RunResult):
             textcoords="offset points",
         )
     _draw_ellipses(ax, result)
+    for b in result.engagements or []:
+        x, y = b["pos_enu_m"][:2] / 1000.0
+        ax.plot(
+            x,
+            y,
+            marker="*" if b["killed"] else "o",
+            ms=11 if b["killed"] else 5,
+            color="#2ca02c",
+            mec="k",
+            mew=0.6,
+            zorder=5,
+        )
     for a_id, path in zip(world.aircraft_ids, world.aircraft_paths, strict=True):
         v = path.vertices_enu_m / 1000.0
         ax.plot(v[:, 0], v[:, 1], color="#17becf", lw=1.2, ls="--")
@@ -355,6 +367,48 @@ position RMSE {_fmt(tk["position_rmse_m"], 1, " m")}, {tk["breaks"]} track break
 {tk["swaps"]} swaps.</p>
 {_table(trows, ["threat", "first plot", "first confirmed track", "tracks", "class"])}
 <img alt="GOSPA over time" src="data:image/png;base64,{g_png}">"""
+    engage_html = ""
+    if result.engagements is not None:
+        orows = []
+        for t in summary["threats"]:
+            o = t.get("outcome", "")
+            if o == "intercepted":
+                i = t["intercept"]
+                detail = (
+                    f"at {i['time_s']:.1f} s, {i['alt_m']:.0f} m up, by {i['gun']}, "
+                    f"{i['rounds']} rounds"
+                )
+            elif o == "leaked":
+                detail = f"landed in {t['leak']['zone']}" + (
+                    " (engaged)" if t["leak"]["engaged"] else " (not engaged)"
+                )
+            else:
+                detail = t.get("not_engaged_reason", "")
+            orows.append([html.escape(t["id"]), html.escape(o), html.escape(detail)])
+        brows = [
+            [
+                html.escape(b["gun"]),
+                f"T{b['track_id']}",
+                _fmt(b["fire_s"], 1, " s"),
+                _fmt(b["intercept_s"], 1, " s"),
+                str(b["rounds"]),
+                f"{b['p_kill']:.2f}",
+                "destroyed" if b["killed"] else "survived",
+                str(b["ammo_left"]),
+            ]
+            for b in result.engagements
+        ]
+        engage_html = f"""<h2>Engagements</h2>
+{_table(orows, ["threat", "outcome", "detail"])}
+<p>Bursts (green on the map: star, destroyed; dot, survived):</p>
+{
+            _table(
+                brows,
+                ["gun", "track", "fire", "intercept", "rounds", "P(kill)", "result", "ammo left"],
+            )
+            if brows
+            else "<p>No gun fired.</p>"
+        }"""
     warn_html = ""
     if "warning" in summary and result.alert_history[1]:
         w = summary["warning"]
@@ -410,6 +464,7 @@ T-numbers: confirmed tracks; orange: impact ellipses; magenta: origin ellipses.<
 {warn_html}
 <h2>Zones</h2>
 {ztable}
-<p class="note">Not yet in this report: intercepts (a later stage).</p>
+{engage_html}
+<p class="note">Not yet in this report: dud and debris footprints (a later stage).</p>
 </body></html>
 """
