@@ -97,3 +97,66 @@ def test_burst_model():
     # each gun takes the threat where it adds most value
     assert sorted(assign(np.array([[0.9, 0.1], [0.8, 0.2]]))) == [(0, 0), (1, 1)]
     assert assign(np.zeros((2, 2))) == []
+
+
+NORTH_AREA = [[33.318, 44.33], [33.318, 44.48], [33.40, 44.48], [33.40, 44.33]]
+FROM_NORTH = [
+    {
+        "id": "rk",
+        "type": "rocket-107mm",
+        "launch": {"lat": 33.3480, "lon": 44.3960},
+        "aim": {"lat": 33.299, "lon": 44.396},
+    }
+]
+
+
+def _dud_points(res):
+    from opencram.engage.collateral import dud_impacts
+    from opencram.engage.firecontrol import GunModel
+
+    w = res.world
+    spec = w.scenario.weapons[0]
+    gun = GunModel.build(spec, w.frame.to_enu(spec.lat, spec.lon, w.scenario.site.alt_m), w.env)
+    az = np.array([b["az_rad"] for b in res.engagements])
+    el = np.array([b["el_rad"] for b in res.engagements])
+    return dud_impacts(gun, az, el, w.env)[0]
+
+
+def test_no_fire_while_duds_would_fall_on_a_no_fire_zone():
+    zones = [
+        {"name": "Embassy", "kind": "protected", "value": 10, "polygon": EMBASSY},
+        {"name": "City", "kind": "no-fire", "polygon": NORTH_AREA},
+    ]
+    free = _scenario(zones=zones[:1], threats=FROM_NORTH)
+    held = _scenario(zones=zones, threats=FROM_NORTH)
+    assert free.engagements
+    # fire towards the city is held; if the gun fires at all, it is later, once its duds
+    # would fall elsewhere
+    city = held.world.zones.polygons_enu[1]
+    import shapely
+
+    free_duds = _dud_points(free)
+    assert shapely.contains_xy(city, free_duds[:, 0], free_duds[:, 1]).any()
+    if held.engagements:
+        duds = _dud_points(held)
+        assert not shapely.contains_xy(city, duds[:, 0], duds[:, 1]).any()
+        assert held.engagements[0]["fire_s"] > free.engagements[0]["fire_s"]
+
+
+def test_footprint_on_a_valuable_protected_zone_outweighs_a_cheap_target():
+    zones = [
+        {"name": "Depot", "kind": "protected", "value": 1, "polygon": EMBASSY},
+        {"name": "Hospital district", "kind": "protected", "value": 50, "polygon": NORTH_AREA},
+    ]
+    cheap = _scenario(zones=zones, threats=FROM_NORTH)
+    import shapely
+
+    hospital = cheap.world.zones.polygons_enu[1]
+    if cheap.engagements:
+        duds = _dud_points(cheap)
+        assert not shapely.contains_xy(hospital, duds[:, 0], duds[:, 1]).any()
+    # with a valuable target the same shots are worth their duds
+    zones[0]["value"] = 500
+    dear = _scenario(zones=zones, threats=FROM_NORTH)
+    assert dear.engagements
+    assert not cheap.engagements or cheap.engagements[0]["fire_s"] > dear.engagements[0]["fire_s"]

@@ -464,9 +464,13 @@ class EngageStage:
                 sol.range_m, spec.dispersion_mrad, pos_sigma, self.cfg.target_radius_m
             )
             pk = burst_kill_probability(ph, n_rounds, self.cfg.p_kill_given_hit)
+            withhold = self._collateral(gun, sol, x, t_state, n_rounds, p[cand], ok)
             for b, k in enumerate(cand):
                 if not ok[b]:
                     self.not_engaged.setdefault(ids[k], "no feasible intercept for the guns")
+                    continue
+                if withhold[b]:
+                    self.not_engaged[ids[k]] = withhold[b]
                     continue
                 if self._friendly_near(gun.pos_enu_m, sol.pos_enu_m[b], t_fire[b], sol.t_s[b]):
                     self.not_engaged[ids[k]] = f"friendly aircraft in {gun.id}'s line of fire"
@@ -504,6 +508,8 @@ class EngageStage:
                     "fire_s": t_fire,
                     "intercept_s": float(sol.t_s[j]),
                     "pos_enu_m": sol.pos_enu_m[j].copy(),
+                    "az_rad": float(sol.az_rad[j]),
+                    "el_rad": float(sol.el_rad[j]),
                     "rounds": n,
                     "p_kill": pk,
                     "killed": killed,
@@ -526,6 +532,45 @@ class EngageStage:
                 )
             )
         return events
+
+    def _collateral(self, gun, sol, x, t_state, n_rounds, p_protected, ok) -> list:
+        """Per candidate: a reason to withhold fire (str) or '' (opencram.engage.collateral)."""
+        from opencram.engage.collateral import (
+            DEBRIS_RADIUS_M,
+            debris_impacts,
+            dud_impacts,
+            touches,
+        )
+
+        zones = self.world.zones
+        out = [""] * len(ok)
+        idx = np.flatnonzero(ok)
+        if not idx.size:
+            return out
+        duds, spread = dud_impacts(gun, sol.az_rad[idx], sol.el_rad[idx], self.world.env)
+        x_int = self.tracker.model.propagate_state(x[idx], sol.t_s[idx] - t_state[idx])
+        debris = debris_impacts(self.tracker.model, x_int)
+        nofire = np.array([i for i, k in enumerate(zones.kinds) if k == "no-fire"], dtype=np.intp)
+        for pts, rad, what in ((duds, spread, "dud rounds"), (debris, DEBRIS_RADIUS_M, "debris")):
+            hit = touches(zones, nofire, pts, rad)
+            for j in np.flatnonzero(hit.any(axis=1)):
+                name = zones.names[nofire[np.flatnonzero(hit[j])[0]]]
+                out[idx[j]] = f"withheld: {what} would fall on no-fire zone {name}"
+        values = zones.values[self.protected]
+        dud_touch = touches(zones, self.protected, duds, spread)
+        debris_touch = touches(zones, self.protected, debris, DEBRIS_RADIUS_M)
+        harm_fire = (
+            dud_touch * (n_rounds * gun.spec.dud_rate * self.cfg.dud_harm)
+            + debris_touch * self.cfg.debris_harm
+        ) @ values
+        harm_hold = p_protected[idx] @ values
+        for j in np.flatnonzero(harm_fire > harm_hold):
+            if not out[idx[j]]:
+                out[idx[j]] = (
+                    f"withheld: expected harm of duds and debris ({harm_fire[j]:.2f}) exceeds "
+                    f"that of the threat landing ({harm_hold[j]:.2f})"
+                )
+        return out
 
     def _truth_of(self, track_id: int) -> int:
         """The real object a track follows (simulation only: where the burst really goes)."""

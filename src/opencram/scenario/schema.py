@@ -291,6 +291,8 @@ class Engagement(Model):
     p_kill_given_hit: Annotated[float, _between(0.0, 1.0)] = 0.3
     min_intercept_alt_m: NonNegative = 50.0
     friendly_clearance_m: NonNegative = 300.0
+    dud_harm: NonNegative = 0.01
+    debris_harm: NonNegative = 0.3
 
 
 class Simulation(Model):

@@ -1,0 +1,73 @@
+"""Collateral: where the rounds that fail to self-destruct and the threat's debris fall, and
+the rule that withholds fire when that harm would exceed the harm of letting the threat land.
+
+Footprints, per (gun, threat) pair, batched:
+
+* duds: a round whose self-destruct fails flies on to the ground; the nominal round (the
+  burst's azimuth and elevation) is flown to the ground with the round's drag, and the duds
+  spread around its impact by the gun's dispersion times the ground range;
+* debris: what is left of a destroyed threat falls on along the threat's ballistic path from
+  the intercept point; the debris field is taken as a disc of ``DEBRIS_RADIUS_M`` around
+  where that path meets the ground.
+
+Rule (configurable in the scenario's ``engagement`` section): the expected harm of firing is
+``sum over zones of value * (n_rounds * dud_rate * dud_harm * [dud disc touches zone]
++ debris_harm * [debris disc touches zone])``; the expected harm of holding is ``sum over
+zones of value * P(threat lands in zone)``. Fire is withheld when the first exceeds the
+second, and always when a footprint touches a no-fire zone. ``dud_harm`` and
+``debris_harm`` (harm of one dud round, and of a debris field, relative to a threat's
+impact) are our assumptions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from opencram.geo import unit_vector_from_az_el
+from opencram.physics.drag import table_index
+from opencram.physics.environment import Environment
+from opencram.physics.trajectory import ProjectileBatch, fly
+from opencram.track.models import BallisticModel, propagate_to_height
+from opencram.warn.zones import ZoneSet
+
+DEBRIS_RADIUS_M = 100.0
+
+
+def dud_impacts(gun, az_rad, el_rad, env: Environment | None = None):
+    """Ground points (n, 2) where nominal duds of bursts at (az, el) (n,) land, and the
+    spread radius (n,) from dispersion."""
+    spec = gun.spec
+    n = np.size(az_rad)
+    params = ProjectileBatch(
+        mass_kg=np.full(n, spec.round_mass_kg),
+        area_m2=np.full(n, np.pi / 4 * spec.round_caliber_m**2),
+        form_factor=np.full(n, spec.round_form_factor),
+        drag_table=np.full(n, table_index(spec.round_drag_table)),
+        propellant_kg=np.zeros(n),
+        burn_time_s=np.zeros(n),
+        thrust_n=np.zeros(n),
+    )
+    vel = unit_vector_from_az_el(az_rad, el_rad).reshape(n, 3) * spec.muzzle_velocity_mps
+    pos = np.tile(gun.pos_enu_m, (n, 1))
+    f = fly(pos, vel, params, env or Environment(), dt_s=0.05, max_time_s=300.0)
+    pts = np.where(f.landed[:, None], f.impact_pos_enu_m[:, :2], np.nan)
+    ground_range = np.linalg.norm(pts - gun.pos_enu_m[:2], axis=1)
+    return pts, ground_range * spec.dispersion_mrad * 1e-3 * 3.0
+
+
+def debris_impacts(model: BallisticModel, x_at_intercept: np.ndarray):
+    """Where the threat's debris meets the ground (n, 2), flying on from the intercept."""
+    out, _, ok = propagate_to_height(model, x_at_intercept, 0.0)
+    return np.where(ok[:, None], out[:, :2], np.nan)
+
+
+def touches(zones: ZoneSet, zone_idx: np.ndarray, pts: np.ndarray, radius) -> np.ndarray:
+    """(n, z): does the disc of ``radius`` around each point reach each zone? NaN points
+    (nothing lands) touch nothing."""
+    n = pts.shape[0]
+    out = np.zeros((n, zone_idx.size), dtype=bool)
+    ok = np.all(np.isfinite(pts), axis=1)
+    if ok.any() and zone_idx.size:
+        d = zones.distance_m(pts[ok, 0], pts[ok, 1])[:, zone_idx]
+        out[ok] = d <= np.broadcast_to(np.asarray(radius, dtype=float), (n,))[ok][:, None]
+    return out
