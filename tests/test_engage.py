@@ -160,3 +160,25 @@ def test_footprint_on_a_valuable_protected_zone_outweighs_a_cheap_target():
     dear = _scenario(zones=zones, threats=FROM_NORTH)
     assert dear.engagements
     assert not cheap.engagements or cheap.engagements[0]["fire_s"] > dear.engagements[0]["fire_s"]
+
+
+def test_no_fire_sector_of_a_gun():
+    from opencram.c2.stages import in_sectors
+    from opencram.scenario.schema import Sector
+
+    wrap = [Sector(from_deg=350, to_deg=20)]
+    assert in_sectors(np.radians(5.0), wrap) and in_sectors(np.radians(355.0), wrap)
+    assert not in_sectors(np.radians(180.0), wrap)
+    # the gun may not fire into its southern half (east, clockwise through south, to west),
+    # and the rocket comes from the south: it is never engaged
+    weapons = [
+        {
+            "id": "g1",
+            "lat": 33.3000,
+            "lon": 44.3935,
+            "no_fire_sectors": [{"from_deg": 90, "to_deg": 270}],
+        }
+    ]
+    res = _scenario(weapons=weapons)
+    assert not res.engagements
+    assert any("no-fire sector of g1" in r for r in res.not_engaged.values())

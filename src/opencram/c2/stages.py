@@ -301,6 +301,16 @@ class WarnStage:
 DECISION_INTERVAL_S = 0.5  # how often threat evaluation and assignment run
 
 
+def in_sectors(az_rad: float, sectors) -> bool:
+    """Is an azimuth inside any of a gun's no-fire sectors (clockwise from ``from_deg``)?"""
+    az = float(np.degrees(az_rad)) % 360.0
+    for sec in sectors:
+        width = (sec.to_deg - sec.from_deg) % 360.0
+        if (az - sec.from_deg) % 360.0 <= width:
+            return True
+    return False
+
+
 class EngageStage:
     """Threat evaluation, weapon assignment and bursts for the scenario's guns.
 
@@ -471,6 +481,9 @@ class EngageStage:
                     continue
                 if withhold[b]:
                     self.not_engaged[ids[k]] = withhold[b]
+                    continue
+                if in_sectors(sol.az_rad[b], spec.no_fire_sectors):
+                    self.not_engaged[ids[k]] = f"line of fire in a no-fire sector of {gun.id}"
                     continue
                 if self._friendly_near(gun.pos_enu_m, sol.pos_enu_m[b], t_fire[b], sol.t_s[b]):
                     self.not_engaged[ids[k]] = f"friendly aircraft in {gun.id}'s line of fire"

@@ -139,6 +139,13 @@ class Sensor(Model):
         return self
 
 
+class Sector(Model):
+    """Azimuths from ``from_deg`` clockwise to ``to_deg`` (it may wrap through north)."""
+
+    from_deg: AzimuthDeg
+    to_deg: AzimuthDeg
+
+
 class Weapon(Model):
     """A gun. Defaults describe a land-based Phalanx-like 20 mm gun: 4,500 rounds/min and
     the 1,550-round drum and -25..+85 degree elevation as publicly reported, a muzzle
@@ -170,6 +177,7 @@ class Weapon(Model):
     round_caliber_m: Positive = 0.02
     round_drag_table: Literal["G1", "G7"] = "G7"
     round_form_factor: Positive = 1.0
+    no_fire_sectors: list[Sector] = []
 
     @model_validator(mode="after")
     def _elevations_in_order(self) -> Weapon:
