@@ -62,12 +62,19 @@ def run(
     if not quiet:
         for t in res.summary["threats"]:
             im = t["impact"]
-            where = (
-                f"impact t={im['time_s']:.1f} s at {im['lat']:.5f}, {im['lon']:.5f} "
-                f"-> {t['zone'] or 'open ground'}"
-                if im
-                else "still in flight at end"
-            )
+            if t.get("outcome") == "intercepted":
+                i = t["intercept"]
+                where = (
+                    f"intercepted t={i['time_s']:.1f} s by {i['gun']}, {i['alt_m']:.0f} m up "
+                    f"({i['rounds']} rounds)"
+                )
+            elif im:
+                where = (
+                    f"impact t={im['time_s']:.1f} s at {im['lat']:.5f}, {im['lon']:.5f} "
+                    f"-> {t['zone'] or 'open ground'}"
+                )
+            else:
+                where = "still in flight at end"
             out.print(f"  {t['id']:<14} {t['type']:<18} {where}")
         w = res.summary.get("warning")
         if w is not None:
