@@ -66,6 +66,7 @@ def test_report_is_self_contained(tmp_path):
 def test_cli_run_and_scenario_commands(cli, tmp_path):
     r = cli("run", "mortar-barrage", "--out", str(tmp_path / "m"), "--seed", "4")
     assert r.returncode == 0, r.stderr
+    assert "intercepted t=" in r.stdout and "impact t=" in r.stdout
     assert json.loads((tmp_path / "m" / "summary.json").read_text())["seed"] == 4
     r = cli("scenario", "list")
     assert r.returncode == 0 and "green-zone" in r.stdout and "grad-salvo" in r.stdout
