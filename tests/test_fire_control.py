@@ -4,10 +4,9 @@ round with the trajectory integrator and the threat with the tracker's model."""
 import numpy as np
 import pytest
 
-from opencram.engage.firecontrol import GunModel, solve_intercepts
-from opencram.physics.drag import table_index
+from opencram.engage.firecontrol import GunModel, round_params, solve_intercepts
 from opencram.physics.environment import Environment, FlatTerrain
-from opencram.physics.trajectory import ProjectileBatch, fly
+from opencram.physics.trajectory import fly
 from opencram.scenario.schema import Weapon
 from opencram.track.models import BallisticModel
 
@@ -23,15 +22,7 @@ THREATS = np.array(
 
 
 def _round_position(az, el, t):
-    params = ProjectileBatch(
-        mass_kg=np.array([SPEC.round_mass_kg]),
-        area_m2=np.array([np.pi / 4 * SPEC.round_caliber_m**2]),
-        form_factor=np.array([SPEC.round_form_factor]),
-        drag_table=np.array([table_index(SPEC.round_drag_table)]),
-        propellant_kg=np.zeros(1),
-        burn_time_s=np.zeros(1),
-        thrust_n=np.zeros(1),
-    )
+    params = round_params(SPEC, 1)
     v0 = SPEC.muzzle_velocity_mps
     vel = v0 * np.array([[np.cos(el) * np.sin(az), np.cos(el) * np.cos(az), np.sin(el)]])
     env = Environment(terrain=FlatTerrain(up_m=-1e5))

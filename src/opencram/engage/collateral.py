@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from opencram.engage.firecontrol import round_params
 from opencram.geo import unit_vector_from_az_el
-from opencram.physics.drag import table_index
 from opencram.physics.environment import Environment
-from opencram.physics.trajectory import ProjectileBatch, fly
+from opencram.physics.trajectory import fly
 from opencram.track.models import BallisticModel, propagate_to_height
 from opencram.warn.zones import ZoneSet
 
@@ -38,15 +38,7 @@ def dud_impacts(gun, az_rad, el_rad, env: Environment | None = None):
     spread radius (n,) from dispersion."""
     spec = gun.spec
     n = np.size(az_rad)
-    params = ProjectileBatch(
-        mass_kg=np.full(n, spec.round_mass_kg),
-        area_m2=np.full(n, np.pi / 4 * spec.round_caliber_m**2),
-        form_factor=np.full(n, spec.round_form_factor),
-        drag_table=np.full(n, table_index(spec.round_drag_table)),
-        propellant_kg=np.zeros(n),
-        burn_time_s=np.zeros(n),
-        thrust_n=np.zeros(n),
-    )
+    params = round_params(spec, n)
     vel = unit_vector_from_az_el(az_rad, el_rad).reshape(n, 3) * spec.muzzle_velocity_mps
     pos = np.tile(gun.pos_enu_m, (n, 1))
     f = fly(pos, vel, params, env or Environment(), dt_s=0.05, max_time_s=300.0)

@@ -23,6 +23,19 @@ from opencram.scenario.schema import Weapon
 from opencram.track.models import BallisticModel
 
 
+def round_params(spec: Weapon, n: int) -> ProjectileBatch:
+    """Physical parameters of ``n`` of the gun's rounds (unpowered, standard drag table)."""
+    return ProjectileBatch(
+        mass_kg=np.full(n, spec.round_mass_kg),
+        area_m2=np.full(n, np.pi / 4 * spec.round_caliber_m**2),
+        form_factor=np.full(n, spec.round_form_factor),
+        drag_table=np.full(n, table_index(spec.round_drag_table)),
+        propellant_kg=np.zeros(n),
+        burn_time_s=np.zeros(n),
+        thrust_n=np.zeros(n),
+    )
+
+
 @dataclass(frozen=True)
 class GunModel:
     """A gun in the local frame, with its round's flight tabulated."""
@@ -44,15 +57,7 @@ class GunModel:
         air = Environment(site_alt_m=env.site_alt_m, terrain=FlatTerrain(up_m=-1e5))
         el = np.radians(np.linspace(spec.min_elevation_deg, spec.max_elevation_deg, 221))
         n = el.size
-        params = ProjectileBatch(
-            mass_kg=np.full(n, spec.round_mass_kg),
-            area_m2=np.full(n, np.pi / 4 * spec.round_caliber_m**2),
-            form_factor=np.full(n, spec.round_form_factor),
-            drag_table=np.full(n, table_index(spec.round_drag_table)),
-            propellant_kg=np.zeros(n),
-            burn_time_s=np.zeros(n),
-            thrust_n=np.zeros(n),
-        )
+        params = round_params(spec, n)
         v0 = spec.muzzle_velocity_mps
         vel = np.stack([np.zeros(n), v0 * np.cos(el), v0 * np.sin(el)], axis=-1)
         dt = 0.01
