@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from opencram.c2.controls import OperatorControls
 from opencram.c2.events import (
     AircraftLeft,
     Event,
     Impact,
     Launch,
+    OperatorAction,
     RunFinished,
     RunStarted,
     TruthState,
@@ -74,9 +76,12 @@ def run(
     world: World,
     on_tick: Callable[[float, float], None] | None = None,
     on_events: Callable[[list[Event]], None] | None = None,
+    controls: OperatorControls | None = None,
 ) -> RunResult:
     """Run the world to its end; ``on_tick(t_s, end_s)`` reports progress and
-    ``on_events(events)`` receives each tick's events as they happen (a live stream)."""
+    ``on_events(events)`` receives each tick's events as they happen (a live stream).
+    ``controls`` carries operator actions from another thread (opencram.c2.controls);
+    they are applied at the start of the next tick."""
     s = world.scenario
     truth = world.truth
     rounds = truth.rounds
@@ -101,6 +106,7 @@ def run(
     a_end = np.array([p.end_s for p in world.aircraft_paths])
     sense = track = predict = warn = engage = None
     kills = np.full(len(rounds), np.inf)  # time each round was destroyed in the air
+    controls = controls if controls is not None else OperatorControls()
 
     def state_with_kills(t):
         pos, vel, act = world.object_state_at(t)
@@ -125,14 +131,14 @@ def run(
         warn = WarnStage(world, s.warning.threshold)
         if s.weapons:
             engage = EngageStage(
-                world, track.tracker, kills, np.random.default_rng([world.seed, 2])
+                world, track.tracker, kills, np.random.default_rng([world.seed, 2]), controls
             )
     n_ticks = int(np.ceil(t_end / dt))
     t_prev = -np.inf
     next_sample = 0.0
     for k in range(n_ticks + 1):
         t = min(k * dt, t_end)
-        tick: list[Event] = []
+        tick: list[Event] = apply_actions(controls, t, world, track, warn)
         for i in np.flatnonzero((launch_t > t_prev) & (launch_t <= t)):
             r = rounds[i]
             lat, lon, alt = _geo(world, r.launch_enu_m)
@@ -174,7 +180,13 @@ def run(
         if sense is not None and track is not None:
             tick.extend(track.step(t, sense.step(t)))
             tick.extend(predict.step(t, track.new_confirmed, track.new_dropped))
-            tick.extend(warn.step(t, predict.current))
+            friendly = controls.friendly_tracks
+            warned = {k: v for k, v in predict.current.items() if k not in friendly}
+            alerts = warn.step(t, warned)
+            for e in alerts:
+                if e.state == "cleared":
+                    controls.acknowledged.discard(e.zone)
+            tick.extend(alerts)
             if engage is not None:
                 tick.extend(engage.step(t, predict.current))
         tick.sort(key=lambda e: e.t_s)
@@ -210,6 +222,43 @@ def run(
             ),
         ),
     )
+
+
+def apply_actions(controls: OperatorControls, t_s: float, world: World, track, warn) -> list:
+    """Apply the operator's queued actions at tick ``t_s``; one OperatorAction each."""
+    out = []
+    guns = [w.id for w in world.scenario.weapons]
+    for action, target in controls.drain():
+        ok, note = True, ""
+        if action in ("weapons_hold", "weapons_free"):
+            if target != "*" and target not in guns:
+                ok, note = False, f"no gun {target!r}"
+            else:
+                chosen = guns if target == "*" else [target]
+                if action == "weapons_hold":
+                    controls.weapons_hold.update(chosen)
+                else:
+                    controls.weapons_hold.difference_update(chosen)
+        elif action == "mark_friendly":
+            live = set() if track is None else {int(i) for i in track.tracker.tracks.id}
+            if not target.lstrip("-").isdigit():
+                ok, note = False, f"track id {target!r} is not an integer"
+            elif int(target) not in live:
+                ok, note = False, f"no live track {target}"
+            else:
+                controls.friendly_tracks.add(int(target))
+        else:  # ack_alert
+            names = [] if warn is None else warn.board.names
+            if target not in names:
+                ok, note = False, f"no warning zone {target!r}"
+            elif not warn.board.active[names.index(target)]:
+                ok, note = False, f"no alert on {target}"
+            else:
+                controls.acknowledged.add(target)
+        out.append(
+            OperatorAction(t_s=round(t_s, 4), action=action, target=target, accepted=ok, note=note)
+        )
+    return out
 
 
 def _truth_samples(world: World, t: float, kills: np.ndarray) -> list[Event]:

@@ -144,9 +144,20 @@ class ZoneAlert(Event):
     time_to_impact_s: float | None = None
 
 
+class Footprint(BaseModel):
+    """A ground footprint of an engagement: where the rounds that fail to self-destruct
+    (``dud``) or the destroyed threat's debris (``debris``) would come down, as a disc."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["dud", "debris"]
+    lat: float
+    lon: float
+    radius_m: float
+
+
 class EngagementStarted(Event):
     """A gun commits a burst on a track: when it fires, where the rounds meet the threat,
-    how many rounds, and the burst's kill probability."""
+    how many rounds, the burst's kill probability, and the collateral footprints."""
 
     kind: Literal["engagement"] = "engagement"
     gun: str
@@ -159,6 +170,38 @@ class EngagementStarted(Event):
     rounds: int
     p_kill: float
     ammo_left: int
+    footprints: list[Footprint] = []
+
+
+class EngagementWithheld(Event):
+    """Fire on a track is withheld by a safety rule (collateral, no-fire zone or sector,
+    a friendly aircraft, weapons hold). Emitted when the reason for a track changes."""
+
+    kind: Literal["engagement_withheld"] = "engagement_withheld"
+    gun: str | None
+    track_id: int
+    reason: str
+    footprints: list[Footprint] = []
+
+
+class GunStatus(Event):
+    """A gun's state changed: ``ready``, ``engaging`` (a burst committed or in the air),
+    ``reloading``, ``hold`` (weapons hold by the operator) or ``empty``."""
+
+    kind: Literal["gun"] = "gun"
+    gun: str
+    state: Literal["ready", "engaging", "reloading", "hold", "empty"]
+    ammo: int
+
+
+class OperatorAction(Event):
+    """An operator's action as the engine applied it (or refused it, with the reason)."""
+
+    kind: Literal["operator"] = "operator"
+    action: Literal["ack_alert", "weapons_hold", "weapons_free", "mark_friendly"]
+    target: str
+    accepted: bool = True
+    note: str = ""
 
 
 class EngagementResult(Event):
@@ -190,6 +233,9 @@ AnyEvent = Annotated[
     | ZoneAlert
     | EngagementStarted
     | EngagementResult
+    | EngagementWithheld
+    | GunStatus
+    | OperatorAction
     | RunFinished,
     Field(discriminator="kind"),
 ]

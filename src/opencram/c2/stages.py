@@ -12,7 +12,10 @@ from opencram.c2.events import (
     Ellipse95,
     EngagementResult,
     EngagementStarted,
+    EngagementWithheld,
     Event,
+    Footprint,
+    GunStatus,
     ImpactPredicted,
     OriginEstimated,
     TrackDropped,
@@ -321,7 +324,10 @@ class EngageStage:
     assign guns to threats (opencram.engage.tewa). A destroyed round stops in the truth
     (``kills``), so the radars lose it and its track ends."""
 
-    def __init__(self, world: World, tracker: Tracker, kills: np.ndarray, rng) -> None:
+    def __init__(
+        self, world: World, tracker: Tracker, kills: np.ndarray, rng, controls=None
+    ) -> None:
+        from opencram.c2.controls import OperatorControls
         from opencram.engage.firecontrol import GunModel
 
         s = world.scenario
@@ -352,6 +358,59 @@ class EngageStage:
         self.protected = np.array(
             [i for i, k in enumerate(world.zones.kinds) if k == "protected"], dtype=np.intp
         )
+        self.controls = controls if controls is not None else OperatorControls()
+        self.gun_state: list[str | None] = [None] * g  # last GunStatus sent per gun
+        self.withheld: dict[int, str] = {}  # track id -> last EngagementWithheld reason
+        self._withhold_now: dict[int, tuple[str | None, str, list]] = {}
+
+    def _footprints(self, pts, radius, kind: str) -> list[list[Footprint]]:
+        """Footprint records (one list per point, empty where nothing lands) from ground
+        points (n, 2) in ENU."""
+        n = pts.shape[0]
+        radius = np.broadcast_to(np.asarray(radius, dtype=float), (n,))
+        enu = np.column_stack([np.nan_to_num(pts), np.zeros(n)])
+        lat, lon, _ = self.world.frame.to_geodetic(enu)
+        good = np.all(np.isfinite(pts), axis=1)
+        return [
+            [
+                Footprint(
+                    kind=kind,
+                    lat=round(float(lat[i]), 7),
+                    lon=round(float(lon[i]), 7),
+                    radius_m=round(float(radius[i]), 1),
+                )
+            ]
+            if good[i]
+            else []
+            for i in range(n)
+        ]
+
+    def _withhold(self, tid: int, gun: str | None, reason: str, footprints=()) -> None:
+        """Record a safety rule holding fire on a track (reported once per reason)."""
+        self.not_engaged[tid] = reason
+        self._withhold_now[tid] = (gun, reason, list(footprints))
+
+    def _gun_events(self, t_s: float) -> list[Event]:
+        """GunStatus for each gun whose state changed."""
+        out: list[Event] = []
+        busy = {b["gun"] for b in self.active.values()}
+        for g, gun in enumerate(self.guns):
+            if gun.id in self.controls.weapons_hold:
+                state = "hold"
+            elif np.isfinite(self.reload_at[g]) and t_s < self.reload_at[g]:
+                state = "reloading"
+            elif self.ammo[g] <= 0:
+                state = "empty"
+            elif self.ready_s[g] > t_s or gun.id in busy:
+                state = "engaging"
+            else:
+                state = "ready"
+            if state != self.gun_state[g]:
+                self.gun_state[g] = state
+                out.append(
+                    GunStatus(t_s=round(t_s, 4), gun=gun.id, state=state, ammo=int(self.ammo[g]))
+                )
+        return out
 
     def _resolve(self, t_s: float) -> list[Event]:
         out: list[Event] = []
@@ -400,8 +459,10 @@ class EngageStage:
         from opencram.warn.alerts import lethal_radius_m, zone_probabilities
 
         events = self._resolve(t_s)
-        if not self.guns or t_s < self._next_decision_s:
+        if not self.guns:
             return events
+        if t_s < self._next_decision_s:
+            return events + self._gun_events(t_s)
         self._next_decision_s = t_s + DECISION_INTERVAL_S
         refill = self.reload_at <= t_s
         if refill.any():
@@ -417,17 +478,22 @@ class EngageStage:
             for tid, t_int in self.assessing.items()
             if tid in live
         }
+        friendly = self.controls.friendly_tracks
+        for tid in current:
+            if tid in friendly:
+                self.not_engaged[tid] = "marked friendly by the operator"
         ids = [
             tid
             for tid, v in current.items()
             if v[3] != "drone"
+            and tid not in friendly
             and tid in live
             and tid not in self.active
             and assessed.get(tid, True)
             and v[0] > t_s
         ]
         if not ids:
-            return events
+            return events + self._finish_decision(t_s)
         mean = np.array([current[i][1] for i in ids])
         cov = np.array([current[i][2] for i in ids])
         radius = np.array([lethal_radius_m(current[i][3]) for i in ids])
@@ -442,13 +508,20 @@ class EngageStage:
                     f"predicted to land outside the protected zones (P = {p_any[k]:.3f})"
                 )
         cand = [k for k in range(len(ids)) if worth[k]]
-        free = [g for g in range(len(self.guns)) if self.ready_s[g] <= t_s and self.ammo[g] > 0]
+        hold = self.controls.weapons_hold
+        free = [
+            g
+            for g in range(len(self.guns))
+            if self.ready_s[g] <= t_s and self.ammo[g] > 0 and self.guns[g].id not in hold
+        ]
         if not cand or not free:
+            all_held = all(gun.id in hold for gun in self.guns)
             for k in cand:
-                reason = "no gun free" if not free else None
-                if reason:
-                    self.not_engaged[ids[k]] = reason
-            return events
+                if all_held:
+                    self._withhold(ids[k], None, "weapons hold (operator)")
+                else:
+                    self.not_engaged[ids[k]] = "no gun free"
+            return events + self._finish_decision(t_s)
         prio = threat_priority(p[cand], zones.values[self.protected], tti[cand])
         rows = np.array([live[ids[k]] for k in cand])
         x, t_state = tr.x[rows], tr.t_s[rows]
@@ -474,26 +547,26 @@ class EngageStage:
                 sol.range_m, spec.dispersion_mrad, pos_sigma, self.cfg.target_radius_m
             )
             pk = burst_kill_probability(ph, n_rounds, self.cfg.p_kill_given_hit)
-            withhold = self._collateral(gun, sol, x, t_state, n_rounds, p[cand], ok)
+            withhold, prints = self._collateral(gun, sol, x, t_state, n_rounds, p[cand], ok)
             for b, k in enumerate(cand):
                 if not ok[b]:
                     self.not_engaged.setdefault(ids[k], "no feasible intercept for the guns")
                     continue
                 if withhold[b]:
-                    self.not_engaged[ids[k]] = withhold[b]
+                    self._withhold(ids[k], gun.id, withhold[b], prints[b])
                     continue
                 if in_sectors(sol.az_rad[b], spec.no_fire_sectors):
-                    self.not_engaged[ids[k]] = f"line of fire in a no-fire sector of {gun.id}"
+                    self._withhold(ids[k], gun.id, f"line of fire in a no-fire sector of {gun.id}")
                     continue
                 if self._friendly_near(gun.pos_enu_m, sol.pos_enu_m[b], t_fire[b], sol.t_s[b]):
-                    self.not_engaged[ids[k]] = f"friendly aircraft in {gun.id}'s line of fire"
+                    self._withhold(ids[k], gun.id, f"friendly aircraft in {gun.id}'s line of fire")
                     continue
                 value[a, b] = prio[b] * pk[b]
-                plans[(a, b)] = (float(t_fire[b]), sol, b, n_rounds, float(pk[b]))
+                plans[(a, b)] = (float(t_fire[b]), sol, b, n_rounds, float(pk[b]), prints[b])
         for a, b in assign(value):
             g, k = free[a], cand[b]
             tid = ids[k]
-            t_fire, sol, j, n, pk = plans[(a, b)]
+            t_fire, sol, j, n, pk, fp = plans[(a, b)]
             gun = self.guns[g]
             killed = bool(self.rng.random() < pk)
             truth = self._truth_of(tid)
@@ -511,6 +584,8 @@ class EngageStage:
                 self.ready_s[g] = self.reload_at[g]
             self.az[g], self.el[g] = float(sol.az_rad[j]), float(sol.el_rad[j])
             self.not_engaged.pop(tid, None)
+            self._withhold_now.pop(tid, None)
+            self.withheld.pop(tid, None)
             lat, lon, alt = self.world.frame.to_geodetic(sol.pos_enu_m[j])
             self.log.append(
                 {
@@ -527,6 +602,7 @@ class EngageStage:
                     "p_kill": pk,
                     "killed": killed,
                     "ammo_left": int(self.ammo[g]),
+                    "footprints": fp,
                 }
             )
             events.append(
@@ -542,9 +618,29 @@ class EngageStage:
                     rounds=n,
                     p_kill=round(pk, 4),
                     ammo_left=int(self.ammo[g]),
+                    footprints=fp,
                 )
             )
-        return events
+        return events + self._finish_decision(t_s)
+
+    def _finish_decision(self, t_s: float) -> list[Event]:
+        """After a decision: EngagementWithheld for tracks whose safety reason changed,
+        and GunStatus for guns whose state changed."""
+        out: list[Event] = []
+        for tid, (gun, reason, prints) in sorted(self._withhold_now.items()):
+            if self.withheld.get(tid) != reason:
+                self.withheld[tid] = reason
+                out.append(
+                    EngagementWithheld(
+                        t_s=round(t_s, 4),
+                        gun=gun,
+                        track_id=tid,
+                        reason=reason,
+                        footprints=prints,
+                    )
+                )
+        self._withhold_now = {}
+        return out + self._gun_events(t_s)
 
     def _collateral(self, gun, sol, x, t_state, n_rounds, p_protected, ok) -> list:
         """Per candidate: a reason to withhold fire (str) or '' (opencram.engage.collateral)."""
@@ -557,12 +653,17 @@ class EngageStage:
 
         zones = self.world.zones
         out = [""] * len(ok)
+        prints: list[list[Footprint]] = [[] for _ in range(len(ok))]
         idx = np.flatnonzero(ok)
         if not idx.size:
-            return out
+            return out, prints
         duds, spread = dud_impacts(gun, sol.az_rad[idx], sol.el_rad[idx], self.world.env)
         x_int = self.tracker.model.propagate_state(x[idx], sol.t_s[idx] - t_state[idx])
         debris = debris_impacts(self.tracker.model, x_int)
+        dud_fp = self._footprints(duds, spread, "dud")
+        debris_fp = self._footprints(debris, DEBRIS_RADIUS_M, "debris")
+        for j, i in enumerate(idx):
+            prints[i] = dud_fp[j] + debris_fp[j]
         nofire = np.array([i for i, k in enumerate(zones.kinds) if k == "no-fire"], dtype=np.intp)
         for pts, rad, what in ((duds, spread, "dud rounds"), (debris, DEBRIS_RADIUS_M, "debris")):
             hit = touches(zones, nofire, pts, rad)
@@ -583,7 +684,7 @@ class EngageStage:
                     f"withheld: expected harm of duds and debris ({harm_fire[j]:.2f}) exceeds "
                     f"that of the threat landing ({harm_hold[j]:.2f})"
                 )
-        return out
+        return out, prints
 
     def _truth_of(self, track_id: int) -> int:
         """The real object a track follows (simulation only: where the burst really goes)."""
