@@ -269,6 +269,11 @@ def tak_send(
     out.print(f"sent {len(messages)} CoT messages ({counts}) to {url}", markup=False)
 
 
+from opencram.interop.export import export_command  # noqa: E402
+
+app.command("export")(export_command)
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line each and exit status 2.
 

@@ -1,0 +1,258 @@
+"""CZML export of a run for Cesium, built with czml3.
+
+A CZML document is a JSON list of packets; the first (``id: "document"``) sets the clock
+to the run's span. Time-dynamic packets: each threat's true flight, each friendly aircraft
+and each confirmed track is a sampled ``position`` (``[t, lon, lat, height, ...]`` with
+``t`` in seconds from the packet's ``epoch``, scenario time 0) with a ``path``; each 95 %
+impact or origin ellipse is a polygon packet available from its prediction until the next
+one of the same track; impacts, intercepts and collateral footprints are available from
+their time to the end of the run. Heights are above the WGS-84 ellipsoid, as the events
+carry them (Cesium's default globe is that ellipsoid); ground shapes are drawn at the site
+altitude.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from czml3 import Document, Packet
+from czml3.enums import ClockRanges, ClockSteps, LabelStyles
+from czml3.properties import (
+    Clock,
+    Color,
+    Label,
+    Material,
+    Path,
+    Point,
+    Polygon,
+    PolylineMaterial,
+    Position,
+    PositionList,
+    SolidColorMaterial,
+)
+from czml3.types import TimeInterval
+
+from opencram.interop.cot import slug
+from opencram.interop.runview import Path4, RunView, circle_ring, ellipse_ring
+
+RGBA = {
+    "protected": (214, 39, 40),
+    "no-fire": (148, 103, 189),
+    "warning": (255, 191, 0),
+    "threat": (214, 39, 40),
+    "aircraft": (23, 190, 207),
+    "track": (31, 119, 180),
+    "impact_ellipse": (255, 127, 14),
+    "origin_ellipse": (227, 119, 194),
+    "intercept": (44, 160, 44),
+    "dud": (140, 86, 75),
+    "debris": (127, 127, 127),
+    "withheld": (0, 0, 0),
+    "site": (68, 68, 68),
+}
+
+
+def _color(key: str, alpha: int = 255) -> Color:
+    return Color(rgba=[*RGBA[key], alpha])
+
+
+def _fill(key: str, alpha: int) -> Material:
+    return Material(solidColor=SolidColorMaterial(color=_color(key, alpha)))
+
+
+def _interval(epoch: datetime, t0: float, t1: float) -> TimeInterval:
+    return TimeInterval(start=epoch + timedelta(seconds=t0), end=epoch + timedelta(seconds=t1))
+
+
+def _ground_polygon(lats, lons, key: str, alpha: int, height_m: float, outline_key=None):
+    deg: list[float] = []
+    for a, o in zip(lats, lons, strict=True):
+        deg += [round(float(o), 7), round(float(a), 7), 0.0]
+    return Polygon(
+        positions=PositionList(cartographicDegrees=deg),
+        material=_fill(key, alpha),
+        outline=True,
+        outlineColor=_color(outline_key or key),
+        height=height_m,
+    )
+
+
+def _moving(p: Path4, epoch: datetime, key: str, description: str) -> Packet:
+    samples: list[float] = []
+    for t, a, o, h in zip(p.t_s, p.lat, p.lon, p.alt_m, strict=True):
+        samples += [round(float(t), 4), round(float(o), 7), round(float(a), 7), round(float(h), 2)]
+    return Packet(
+        id=f"{p.kind}-{p.id}",
+        name=p.id,
+        description=description,
+        availability=_interval(epoch, float(p.t_s[0]), float(p.t_s[-1])),
+        position=Position(epoch=epoch, cartographicDegrees=samples),
+        path=Path(
+            material=PolylineMaterial(solidColor=SolidColorMaterial(color=_color(key))),
+            width=2.0,
+            leadTime=0.0,
+            trailTime=float(p.t_s[-1] - p.t_s[0]) + 1.0,
+        ),
+        point=Point(color=_color(key), pixelSize=7.0),
+        label=Label(
+            text=p.id, font="11pt sans-serif", style=LabelStyles.FILL, fillColor=_color(key)
+        ),
+    )
+
+
+def _static_point(pid, name, lat, lon, alt, key, epoch=None, t0=None, t1=None, text=""):
+    kw = {}
+    if epoch is not None:
+        kw["availability"] = _interval(epoch, t0, t1)
+    return Packet(
+        id=pid,
+        name=name,
+        description=text or None,
+        position=Position(
+            cartographicDegrees=[round(float(lon), 7), round(float(lat), 7), round(float(alt), 2)]
+        ),
+        point=Point(color=_color(key), pixelSize=8.0),
+        label=Label(
+            text=name, font="10pt sans-serif", style=LabelStyles.FILL, fillColor=_color(key)
+        ),
+        **kw,
+    )
+
+
+def build_czml(view: RunView, epoch: datetime) -> Document:
+    s = view.scenario
+    ground = s.site.alt_m
+    end = max(view.end_s, 1.0)
+    packets = [
+        Packet(
+            id="document",
+            name=f"opencram: {s.name}",
+            version="1.0",
+            clock=Clock(
+                interval=_interval(epoch, 0.0, end),
+                currentTime=epoch,
+                multiplier=1.0,
+                range=ClockRanges.LOOP_STOP,
+                step=ClockSteps.SYSTEM_CLOCK_MULTIPLIER,
+            ),
+        )
+    ]
+    for z in s.zones:
+        for i, r in enumerate(view.zone_rings[z.name]):
+            la, lo = zip(*r, strict=True)
+            packets.append(
+                Packet(
+                    id=f"zone-{slug(z.name)}-{i}",
+                    name=z.name,
+                    description=f"{z.kind} zone, value {z.value:g}",
+                    polygon=_ground_polygon(la, lo, z.kind, 70, ground),
+                )
+            )
+    for lm in s.landmarks:
+        packets.append(
+            _static_point(f"landmark-{slug(lm.name)}", lm.name, lm.lat, lm.lon, ground, "site")
+        )
+    for sen in s.sensors:
+        packets.append(
+            _static_point(
+                f"sensor-{sen.id}", sen.id, sen.lat, sen.lon, ground, "track", text="radar"
+            )
+        )
+    for w in s.weapons:
+        packets.append(
+            _static_point(f"weapon-{w.id}", w.id, w.lat, w.lon, ground, "intercept", text="gun")
+        )
+    threats = {t["id"]: t for t in view.summary["threats"]}
+    for p in view.threat_paths():
+        if len(p.t_s) < 2:
+            continue
+        outcome = threats.get(p.id, {}).get("outcome", "unknown")
+        packets.append(_moving(p, epoch, "threat", f"{p.label}; outcome: {outcome}"))
+    for p in view.aircraft_paths():
+        if len(p.t_s) >= 2:
+            packets.append(_moving(p, epoch, "aircraft", "friendly aircraft"))
+    for p in view.track_paths():
+        if len(p.t_s) >= 2:
+            packets.append(_moving(p, epoch, "track", f"confirmed track, class {p.label}"))
+    for e in view.of_kind("impact"):
+        packets.append(
+            _static_point(
+                f"impact-{e.threat_id}",
+                f"impact {e.threat_id}",
+                e.lat,
+                e.lon,
+                e.alt_m,
+                "threat",
+                epoch,
+                e.t_s,
+                end,
+                f"{e.speed_mps:.0f} m/s; zones: {', '.join(e.zones) or 'none'}",
+            )
+        )
+    for kind, key in (("impact_predicted", "impact_ellipse"), ("respond", "origin_ellipse")):
+        for tid, evs in sorted(view.predictions(kind).items()):
+            for i, e in enumerate(evs):
+                el = e.ellipse95
+                la, lo = ellipse_ring(
+                    e.lat, e.lon, el.semi_major_m, el.semi_minor_m, el.orientation_deg
+                )
+                t1 = evs[i + 1].t_s if i + 1 < len(evs) else end
+                packets.append(
+                    Packet(
+                        id=f"{key.replace('_', '-')}-T{tid}-{i}",
+                        name=f"T{tid} {key.replace('_', ' ')}",
+                        description=(
+                            f"95 % ellipse {el.semi_major_m:.0f} x {el.semi_minor_m:.0f} m, "
+                            f"major axis {el.orientation_deg:.0f} deg"
+                        ),
+                        availability=_interval(epoch, e.t_s, max(t1, e.t_s)),
+                        polygon=_ground_polygon(la, lo, key, 50, ground),
+                    )
+                )
+    bursts = view.bursts()
+    for i, b in enumerate(bursts):
+        res = {True: "destroyed", False: "survived", None: "not assessed"}[b.killed]
+        packets.append(
+            _static_point(
+                f"intercept-{i}",
+                f"{b.gun}: {res}",
+                b.lat,
+                b.lon,
+                b.alt_m,
+                "intercept",
+                epoch,
+                b.intercept_s,
+                max(end, b.intercept_s),
+                f"{b.gun} on T{b.track_id} ({b.threat_id}): fired t={b.fire_s:.1f} s, "
+                f"{b.rounds} rounds, P(kill) {b.p_kill:.2f}, {b.ammo_left} left",
+            )
+        )
+    items = [(b.fire_s, b.gun, b.track_id, f, False) for b in bursts for f in b.footprints]
+    items += [
+        (w.t_s, w.gun, w.track_id, f, True)
+        for w in view.withheld()
+        for f in (getattr(w, "footprints", ()) or ())
+    ]
+    for i, (t, gun, tid, f, held) in enumerate(items):
+        la, lo = circle_ring(f.lat, f.lon, f.radius_m)
+        packets.append(
+            Packet(
+                id=f"footprint-{i}",
+                name=f"{f.kind} T{tid}" + (" (withheld)" if held else ""),
+                description=f"{gun or 'no gun'}; radius {f.radius_m:.0f} m",
+                availability=_interval(epoch, t, max(end, t)),
+                polygon=_ground_polygon(
+                    la,
+                    lo,
+                    f.kind,
+                    15 if held else 90,
+                    ground,
+                    outline_key="withheld" if held else None,
+                ),
+            )
+        )
+    return Document(packets=packets)
+
+
+def czml_text(view: RunView, epoch: datetime) -> str:
+    return build_czml(view, epoch).dumps() + "\n"

@@ -1,0 +1,97 @@
+"""``opencram export RUN_FOLDER --format kml|czml|geojson|all [--out PATH]``.
+
+Reads a run folder from disk (so old runs can be exported too) and writes each format
+atomically. With one format, ``--out`` is the file (default ``RUN_FOLDER/exports/run.EXT``);
+with ``all`` it is a folder (default ``RUN_FOLDER/exports``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from opencram.errors import UserError
+from opencram.fileio import atomic_write_text
+
+if TYPE_CHECKING:
+    from opencram.interop.runview import RunView
+
+FORMATS = {"kml": "kml", "czml": "czml", "geojson": "geojson"}
+
+
+def render(view: RunView, fmt: str, epoch: datetime) -> str:
+    if fmt == "kml":
+        from opencram.interop.kml import kml_text
+
+        return kml_text(view, epoch)
+    if fmt == "czml":
+        from opencram.interop.czml import czml_text
+
+        return czml_text(view, epoch)
+    if fmt == "geojson":
+        from opencram.interop.geojson import geojson_text
+
+        return geojson_text(view)
+    raise UserError(f"--format: must be kml, czml, geojson or all, not '{fmt}'")
+
+
+def export_run(
+    folder: str | Path, fmt: str = "all", out: str | Path | None = None, epoch=None
+) -> list[Path]:
+    """Write the run's exports; returns the files written."""
+    from opencram.interop.cot import DEFAULT_EPOCH
+    from opencram.interop.runview import load_run
+
+    if fmt not in (*FORMATS, "all"):
+        raise UserError(f"--format: must be kml, czml, geojson or all, not '{fmt}'")
+    epoch = epoch or DEFAULT_EPOCH
+    view = load_run(folder)
+    fmts = list(FORMATS) if fmt == "all" else [fmt]
+    if fmt == "all":
+        dest = Path(out) if out is not None else Path(folder) / "exports"
+        if dest.exists() and not dest.is_dir():
+            raise UserError(f"--out {dest}: exists and is not a folder (--format all writes one)")
+        paths = [dest / f"run.{FORMATS[f]}" for f in fmts]
+    else:
+        p = Path(out) if out is not None else Path(folder) / "exports" / f"run.{FORMATS[fmt]}"
+        if p.is_dir():
+            raise UserError(f"--out {p}: is a folder; give a file name for --format {fmt}")
+        paths = [p]
+    written = []
+    for f, p in zip(fmts, paths, strict=True):
+        text = render(view, f, epoch)
+        try:
+            atomic_write_text(p, text)
+        except OSError as exc:
+            raise UserError(f"--out {p}: cannot write: {exc.strerror or exc}") from None
+        written.append(p)
+    return written
+
+
+def export_command(
+    run_folder: Annotated[Path, typer.Argument(help="Run folder written by 'opencram run'.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="kml, czml, geojson or all.")] = "all",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="File (one format) or folder (all); default RUN_FOLDER/exports/."
+        ),
+    ] = None,
+    epoch: Annotated[
+        str, typer.Option("--epoch", help="UTC date-time of scenario time 0 (ISO 8601).")
+    ] = "2021-12-19T00:00:00Z",
+) -> None:
+    """Export a run as KML (Google Earth), CZML (Cesium) and/or GeoJSON."""
+    from opencram.interop.cot import parse_epoch
+
+    try:
+        epoch_dt = parse_epoch(epoch)
+    except ValueError:
+        raise UserError(
+            f"--epoch {epoch}: not an ISO 8601 date-time, e.g. 2021-12-19T00:00:00Z"
+        ) from None
+    for p in export_run(run_folder, fmt, out, epoch_dt):
+        typer.echo(f"wrote {p} ({p.stat().st_size:,} bytes)")

@@ -1,0 +1,202 @@
+"""GeoJSON export of a run (RFC 7946): zones, launch points, true trajectories, impacts,
+the last 95 % impact and origin ellipse of every track, intercepts, and collateral
+footprints (dud and debris discs, fired or withheld).
+
+Every feature carries ``properties.feature`` naming what it is, so a GIS can filter on it.
+Coordinates are ``[lon, lat]`` (or ``[lon, lat, height]`` with the height above the WGS-84
+ellipsoid, for airborne points and lines); polygon exterior rings run counter-clockwise, as
+RFC 7946 section 3.1.6 asks.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from opencram.interop.runview import RunView, circle_ring, ellipse_ring
+
+ND = 7  # decimals of a degree (about 1 cm)
+
+
+def _pt(lat, lon, alt=None) -> list[float]:
+    p = [round(float(lon), ND), round(float(lat), ND)]
+    if alt is not None:
+        p.append(round(float(alt), 2))
+    return p
+
+
+def _ring(lats, lons) -> list[list[float]]:
+    """A closed counter-clockwise ring from (lat, lon) vertices."""
+    lats, lons = np.asarray(lats, float), np.asarray(lons, float)
+    # shoelace sign in (lon, lat): positive is counter-clockwise
+    area2 = np.sum(lons * np.roll(lats, -1) - np.roll(lons, -1) * lats)
+    if area2 < 0:
+        lats, lons = lats[::-1], lons[::-1]
+    pts = [_pt(a, o) for a, o in zip(lats, lons, strict=True)]
+    if pts[0] != pts[-1]:
+        pts.append(pts[0])
+    return pts
+
+
+def _feature(geometry: dict, **props: Any) -> dict:
+    return {"type": "Feature", "geometry": geometry, "properties": props}
+
+
+def _polygon(lats, lons) -> dict:
+    return {"type": "Polygon", "coordinates": [_ring(lats, lons)]}
+
+
+def footprint_features(view: RunView) -> list[dict]:
+    """Dud and debris discs of every burst fired, and of every withheld engagement."""
+    out = []
+    for b in view.bursts():
+        for f in b.footprints:
+            la, lo = circle_ring(f.lat, f.lon, f.radius_m)
+            out.append(
+                _feature(
+                    _polygon(la, lo),
+                    feature="footprint",
+                    kind=f.kind,
+                    withheld=False,
+                    gun=b.gun,
+                    track_id=b.track_id,
+                    threat=b.threat_id,
+                    t_s=b.fire_s,
+                    center=_pt(f.lat, f.lon),
+                    radius_m=f.radius_m,
+                )
+            )
+    for w in view.withheld():
+        for f in getattr(w, "footprints", ()) or ():
+            la, lo = circle_ring(f.lat, f.lon, f.radius_m)
+            out.append(
+                _feature(
+                    _polygon(la, lo),
+                    feature="footprint",
+                    kind=f.kind,
+                    withheld=True,
+                    gun=w.gun,
+                    track_id=w.track_id,
+                    threat=view.track_threat().get(w.track_id),
+                    t_s=w.t_s,
+                    reason=w.reason,
+                    center=_pt(f.lat, f.lon),
+                    radius_m=f.radius_m,
+                )
+            )
+    return out
+
+
+def build_geojson(view: RunView) -> dict:
+    feats: list[dict] = []
+    kinds = view.zone_kinds
+    values = {z.name: z.value for z in view.scenario.zones}
+    for name, rings in view.zone_rings.items():
+        polys = [[_ring([p[0] for p in r], [p[1] for p in r])] for r in rings]
+        geom = (
+            {"type": "Polygon", "coordinates": polys[0]}
+            if len(polys) == 1
+            else {"type": "MultiPolygon", "coordinates": polys}
+        )
+        feats.append(
+            _feature(geom, feature="zone", name=name, kind=kinds[name], value=values[name])
+        )
+    for lm in view.scenario.landmarks:
+        feats.append(_feature({"type": "Point", "coordinates": _pt(lm.lat, lm.lon)},
+                              feature="landmark", name=lm.name))  # fmt: skip
+    for s in view.scenario.sensors:
+        feats.append(_feature({"type": "Point", "coordinates": _pt(s.lat, s.lon)},
+                              feature="sensor", name=s.id))  # fmt: skip
+    for w in view.scenario.weapons:
+        feats.append(_feature({"type": "Point", "coordinates": _pt(w.lat, w.lon)},
+                              feature="weapon", name=w.id))  # fmt: skip
+    threats = {t["id"]: t for t in view.summary["threats"]}
+    for e in view.of_kind("launch"):
+        feats.append(
+            _feature(
+                {"type": "Point", "coordinates": _pt(e.lat, e.lon)},
+                feature="launch",
+                threat=e.threat_id,
+                type=e.threat_type,
+                t_s=e.t_s,
+            )
+        )
+    for p in view.threat_paths():
+        if len(p.t_s) < 2:
+            continue
+        coords = [_pt(a, o, h) for a, o, h in zip(p.lat, p.lon, p.alt_m, strict=True)]
+        t = threats.get(p.id, {})
+        feats.append(
+            _feature(
+                {"type": "LineString", "coordinates": coords},
+                feature="trajectory",
+                threat=p.id,
+                type=p.label,
+                outcome=t.get("outcome"),
+                t_start_s=float(p.t_s[0]),
+                t_end_s=float(p.t_s[-1]),
+            )
+        )
+    for e in view.of_kind("impact"):
+        feats.append(
+            _feature(
+                {"type": "Point", "coordinates": _pt(e.lat, e.lon)},
+                feature="impact",
+                threat=e.threat_id,
+                t_s=e.t_s,
+                speed_mps=e.speed_mps,
+                zones=list(e.zones),
+            )
+        )
+    owner = view.track_threat()
+    for kind, label in (("impact_predicted", "impact_ellipse"), ("respond", "origin_ellipse")):
+        for tid, evs in sorted(view.predictions(kind).items()):
+            e = evs[-1]
+            el = e.ellipse95
+            la, lo = ellipse_ring(
+                e.lat, e.lon, el.semi_major_m, el.semi_minor_m, el.orientation_deg
+            )
+            props = {
+                "feature": label,
+                "track_id": tid,
+                "threat": owner.get(tid),
+                "t_s": e.t_s,
+                "center": _pt(e.lat, e.lon),
+                "semi_major_m": el.semi_major_m,
+                "semi_minor_m": el.semi_minor_m,
+                "orientation_deg": el.orientation_deg,
+                "probability": 0.95,
+            }
+            if kind == "impact_predicted":
+                props["impact_time_s"] = e.impact_time_s
+            else:
+                props["launch_time_s"] = e.launch_time_s
+            feats.append(_feature(_polygon(la, lo), **props))
+    for b in view.bursts():
+        feats.append(
+            _feature(
+                {"type": "Point", "coordinates": _pt(b.lat, b.lon, b.alt_m)},
+                feature="intercept",
+                gun=b.gun,
+                track_id=b.track_id,
+                threat=b.threat_id,
+                fire_s=b.fire_s,
+                t_s=b.intercept_s,
+                rounds=b.rounds,
+                p_kill=b.p_kill,
+                killed=b.killed,
+                ammo_left=b.ammo_left,
+            )
+        )
+    feats.extend(footprint_features(view))
+    return {
+        "type": "FeatureCollection",
+        "name": view.scenario.name,
+        "features": feats,
+    }
+
+
+def geojson_text(view: RunView) -> str:
+    return json.dumps(build_geojson(view), separators=(",", ":"), allow_nan=False) + "\n"
