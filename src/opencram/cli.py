@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from opencram.cli_console import console as console_command
 from opencram.errors import UserError
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ scenario_app = typer.Typer(help="Validate, list and show scenarios.", no_args_is
 threats_app = typer.Typer(help="The threat library.", no_args_is_help=True)
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(threats_app, name="threats")
+app.command("console")(console_command)
 out = Console(soft_wrap=True)
 
 

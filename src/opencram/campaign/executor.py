@@ -1,0 +1,174 @@
+"""Running campaign tasks: in this process, over local processes, or on a Ray cluster.
+
+Every executor calls the same pure function (:func:`opencram.campaign.worker.run_task`),
+so the same tasks give the same rows whichever runs them; only the order in which results
+arrive differs (the store sorts them).
+
+- ``inline``: one after the other in this process (debugging, tests).
+- ``local``: a :class:`concurrent.futures.ProcessPoolExecutor` with the ``forkserver``
+  start method (no fork of a parent holding threads or a rich console). Workers ignore
+  SIGINT, so Ctrl-C reaches only the parent, which stops submitting and saves what has
+  finished. If a worker process dies (killed, out of memory) the runs it held are tried
+  once more in a fresh pool, then recorded as failed.
+- ``ray``: ``ray.init(address=...)`` joins an existing cluster (or, without an address,
+  starts a local instance with ``workers`` CPUs); each run is a Ray task.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from opencram.campaign.worker import Task, run_task
+from opencram.errors import UserError
+
+OnResult = Callable[[dict[str, Any]], None]
+EXECUTORS = ("local", "ray", "inline")
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def execute(
+    tasks: list[Task],
+    on_result: OnResult,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+) -> None:
+    """Run ``tasks``, calling ``on_result`` in this process with each result as it comes."""
+    workers = workers or default_workers()
+    if executor == "inline":
+        for t in tasks:
+            on_result(run_task(t))
+    elif executor == "local":
+        _run_local(tasks, on_result, workers)
+    elif executor == "ray":
+        _run_ray(tasks, on_result, workers, address)
+    else:
+        raise UserError(f"--executor {executor}: must be one of {', '.join(EXECUTORS)}")
+
+
+def _failed(task: Task, error: str) -> dict[str, Any]:
+    return {
+        "run": {
+            "layout": task.layout,
+            "run": task.run,
+            "seed": task.seed,
+            "status": "failed",
+            "error": error,
+            "variant": None,
+        },
+        "threats": [],
+    }
+
+
+# ---- local processes ---------------------------------------------------------------------
+
+
+def _worker_init() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # warm the imports once per process, not inside the first run's timing
+    import opencram.analysis.summary
+    import opencram.c2.engine
+    import opencram.c2.stages  # noqa: F401
+
+
+def _run_local(tasks: list[Task], on_result: OnResult, workers: int) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = mp.get_context("forkserver")
+    queue = list(reversed(tasks))
+    attempts: dict[tuple[str, int], int] = {}
+    depth = 2 * workers  # tasks in flight: enough to keep workers busy, few to lose
+    while queue:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+        inflight: dict = {}
+        broken = False
+        try:
+            while queue or inflight:
+                while queue and len(inflight) < depth and not broken:
+                    t = queue.pop()
+                    attempts[(t.layout, t.run)] = attempts.get((t.layout, t.run), 0) + 1
+                    try:
+                        inflight[pool.submit(run_task, t)] = t
+                    except BrokenProcessPool:
+                        queue.append(t)
+                        broken = True
+                if not inflight:
+                    break
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for f in done:
+                    t = inflight.pop(f)
+                    try:
+                        res = f.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        if attempts[(t.layout, t.run)] >= 2:
+                            on_result(_failed(t, "worker process died (twice) during this run"))
+                        else:
+                            queue.append(t)
+                        continue
+                    on_result(res)
+                if broken and not inflight:
+                    break
+        finally:
+            # on Ctrl-C: drop what has not started; running tasks end with their process
+            pool.shutdown(wait=not broken, cancel_futures=True)
+
+
+# ---- Ray ---------------------------------------------------------------------------------
+
+
+def _run_ray(tasks: list[Task], on_result: OnResult, workers: int, address: str | None) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise UserError("--executor ray: Ray is not installed; pip install 'ray>=2.9,<3'") from None
+    started = False
+    if not ray.is_initialized():
+        try:
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = f"--address {address}" if address else "--executor ray"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"{where}: cannot start or reach Ray: {first}") from None
+        started = True
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=1)(run_task)
+        cpus = int(ray.cluster_resources().get("CPU", workers)) or 1
+        depth = 2 * cpus
+        queue = list(reversed(tasks))
+        inflight: dict = {}
+        while queue or inflight:
+            while queue and len(inflight) < depth:
+                t = queue.pop()
+                inflight[remote.remote(t)] = t
+            done, _ = ray.wait(list(inflight), num_returns=1)
+            for ref in done:
+                t = inflight.pop(ref)
+                try:
+                    res = ray.get(ref)
+                except Exception as exc:  # the worker died or Ray failed the task
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    res = _failed(t, f"{type(exc).__name__} in Ray: {first}"[:2000])
+                on_result(res)
+    except KeyboardInterrupt:
+        for ref in list(locals().get("inflight", {})):
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,257 @@
+"""The campaign summary: what the runs say about protection, warning and cost, per layout,
+and the layouts ranked.
+
+Figures per layout (a "salvo" is one run's attack):
+
+- probability of intercept (all threats, and threats that would have hit a protected zone)
+  and probability that a threat leaks into a protected zone, each with a Wilson 95 %
+  interval (``scipy.stats.binomtest``); threats of one run are counted as independent;
+- leakers per salvo (mean, distribution, chance of at least one) and leakers by zone;
+- warning time (zone hit by a landing threat: time from the alert to the impact):
+  distribution and a bootstrap 95 % interval on its median (``scipy.stats.bootstrap``);
+- false alerts per run and as a share of all alerts raised; missed warnings;
+- ammunition: rounds per burst, per threat engaged and per kill;
+- horizontal error of the impact and origin predictions at fixed times before impact.
+
+Layouts are ranked by mean leakers per salvo, then by the median warning time (longer is
+better). Because every layout runs the same seeds (common random numbers), each layout
+is also compared with the best one run by run: the mean difference in leakers per salvo
+with a bootstrap interval over runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20211219
+
+
+def _r(x: Any, nd: int = 4) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    v = round(x, nd)
+    return 0.0 if v == 0 else v
+
+
+def wilson(k: int, n: int) -> dict[str, Any]:
+    """Proportion ``k/n`` with its Wilson score interval."""
+    from scipy.stats import binomtest
+
+    if n == 0:
+        return {"k": 0, "n": 0, "p": None, "ci95": [None, None]}
+    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    return {"k": int(k), "n": int(n), "p": _r(k / n), "ci95": [_r(ci.low), _r(ci.high)]}
+
+
+def bootstrap_ci(x: np.ndarray, statistic=np.median) -> list[float | None]:
+    """Percentile bootstrap interval of ``statistic`` over the values ``x`` (seeded)."""
+    from scipy.stats import bootstrap
+
+    x = np.asarray(x, dtype=float)
+    if x.size == 0:
+        return [None, None]
+    if x.size == 1 or np.ptp(x) == 0:
+        v = _r(statistic(x), 3)
+        return [v, v]
+    seed_kw = (
+        {"rng": np.random.default_rng(BOOTSTRAP_SEED)}
+        if "rng" in inspect.signature(bootstrap).parameters
+        else {"random_state": np.random.default_rng(BOOTSTRAP_SEED)}
+    )
+    res = bootstrap(
+        (x,),
+        statistic,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        confidence_level=CONFIDENCE,
+        method="percentile",
+        vectorized=True,
+        axis=-1,
+        **seed_kw,
+    )
+    return [_r(res.confidence_interval.low, 3), _r(res.confidence_interval.high, 3)]
+
+
+def _dist(x: np.ndarray, nd: int = 3) -> dict[str, Any]:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return {"n": 0}
+    q = np.percentile(x, [5, 50, 90, 95])
+    return {
+        "n": int(x.size),
+        "mean": _r(x.mean(), nd),
+        "min": _r(x.min(), nd),
+        "p5": _r(q[0], nd),
+        "median": _r(q[1], nd),
+        "p90": _r(q[2], nd),
+        "p95": _r(q[3], nd),
+        "max": _r(x.max(), nd),
+    }
+
+
+def _col(t: pa.Table, name: str) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in t.column(name).to_pylist()], float)
+
+
+def _filter(t: pa.Table, column: str, value) -> pa.Table:
+    import pyarrow.compute as pc
+
+    return t.filter(pc.equal(t.column(column), value))
+
+
+def layout_summary(runs: pa.Table, threats: pa.Table) -> dict[str, Any]:
+    """Summary of one layout's rows."""
+    from opencram.campaign.worker import LEADS_S
+
+    status = runs.column("status").to_pylist()
+    ok = [i for i, s in enumerate(status) if s == "ok"]
+    failed = [
+        {"run": r, "seed": s, "error": e}
+        for r, s, e, st in zip(
+            runs.column("run").to_pylist(),
+            runs.column("seed").to_pylist(),
+            runs.column("error").to_pylist(),
+            status,
+            strict=True,
+        )
+        if st != "ok"
+    ]
+    rok = runs.take(ok)
+    n_runs = len(ok)
+    outcome = threats.column("outcome").to_pylist()
+    threatening = threats.column("threatened_protected").to_pylist()
+    leaked = threats.column("leaked_protected").to_pylist()
+    n = len(outcome)
+    icp = [o == "intercepted" for o in outcome]
+    leakers = _col(rok, "leakers_protected")
+    by_zone: dict[str, int] = {}
+    for z in threats.column("leak_zone").to_pylist():
+        if z is not None:
+            by_zone[z] = by_zone.get(z, 0) + 1
+    counts = np.bincount(leakers.astype(int)) if leakers.size else np.zeros(0, int)
+    warn = np.array([w for ws in threats.column("warning_times_s").to_pylist() for w in ws], float)
+    missed = int(np.nansum(_col(rok, "missed_warnings")))
+    false_alerts = _col(rok, "false_alerts")
+    raised = _col(rok, "alerts_raised")
+    bursts = _col(rok, "bursts")
+    rounds = _col(rok, "rounds_fired")
+    t_bursts = _col(threats, "bursts")
+    t_rounds = _col(threats, "rounds_fired")
+    kills = int(sum(icp))
+    detect = _col(threats, "first_plot_s") - _col(threats, "launch_time_s")
+    prediction = {}
+    for lead in (*(f"{x:g}s" for x in LEADS_S), "first"):
+        prediction[lead] = {
+            "impact_err_m": _dist(_col(threats, f"impact_err_m_{lead}"), 1),
+            "origin_err_m": _dist(_col(threats, f"origin_err_m_{lead}"), 1),
+        }
+    return {
+        "runs": {"total": len(status), "ok": n_runs, "failed": len(failed)},
+        "failed_runs": failed[:20],
+        "threats": n,
+        "p_intercept": wilson(sum(icp), n),
+        "p_intercept_threatening": wilson(
+            sum(i and t for i, t in zip(icp, threatening, strict=True)), sum(threatening)
+        ),
+        "p_leak_protected": wilson(sum(leaked), n),
+        "leakers_per_salvo": {
+            "mean": _r(leakers.mean()) if n_runs else None,
+            "mean_ci95": bootstrap_ci(leakers, np.mean) if n_runs else [None, None],
+            "distribution": {str(k): int(c) for k, c in enumerate(counts)},
+            "p_any": wilson(int(np.sum(leakers > 0)), n_runs),
+        },
+        "leakers_by_zone": {
+            z: {"count": c, "per_salvo": _r(c / n_runs) if n_runs else None}
+            for z, c in sorted(by_zone.items())
+        },
+        "warning_time_s": {
+            **_dist(warn),
+            "median_ci95": bootstrap_ci(warn),
+            "missed_warnings": missed,
+        },
+        "false_alerts": {
+            "per_run": _r(np.mean(false_alerts)) if n_runs else None,
+            "total": int(np.nansum(false_alerts)),
+            "share_of_alerts": wilson(int(np.nansum(false_alerts)), int(np.nansum(raised))),
+        },
+        "ammunition": {
+            "rounds_total": int(np.nansum(rounds)),
+            "bursts_total": int(np.nansum(bursts)),
+            "rounds_per_burst": _r(np.nansum(rounds) / np.nansum(bursts), 2)
+            if np.nansum(bursts)
+            else None,
+            "rounds_per_threat_engaged": _r(np.mean(t_rounds[t_bursts > 0]), 2)
+            if np.any(t_bursts > 0)
+            else None,
+            "rounds_per_kill": _r(np.nansum(rounds) / kills, 2) if kills else None,
+        },
+        "first_detection_after_launch_s": _dist(detect),
+        "prediction_error": prediction,
+    }
+
+
+def summarize(
+    runs: pa.Table, threats: pa.Table, layouts: list[str], settings: dict[str, Any]
+) -> dict[str, Any]:
+    """The campaign summary (summary.json) with the layouts ranked."""
+    per = {}
+    leak_runs: dict[str, dict[int, float]] = {}
+    for name in layouts:
+        r = _filter(runs, "layout", name)
+        t = _filter(threats, "layout", name)
+        per[name] = layout_summary(r, t)
+        ok = [s == "ok" for s in r.column("status").to_pylist()]
+        leak_runs[name] = {
+            run: float(v)
+            for run, v, good in zip(
+                r.column("run").to_pylist(), _col(r, "leakers_protected"), ok, strict=True
+            )
+            if good
+        }
+
+    def key(name: str):
+        s = per[name]
+        mean = s["leakers_per_salvo"]["mean"]
+        med = s["warning_time_s"].get("median")
+        return (math.inf if mean is None else mean, -(med if med is not None else -math.inf))
+
+    order = sorted(layouts, key=key)
+    ranking = []
+    best = order[0] if order else None
+    for rank, name in enumerate(order, 1):
+        s = per[name]
+        entry = {
+            "rank": rank,
+            "layout": name,
+            "leakers_per_salvo": s["leakers_per_salvo"]["mean"],
+            "leakers_per_salvo_ci95": s["leakers_per_salvo"]["mean_ci95"],
+            "p_leak_protected": s["p_leak_protected"]["p"],
+            "p_leak_protected_ci95": s["p_leak_protected"]["ci95"],
+            "median_warning_s": s["warning_time_s"].get("median"),
+            "median_warning_s_ci95": s["warning_time_s"]["median_ci95"],
+        }
+        if name != best:
+            common = sorted(set(leak_runs[name]) & set(leak_runs[best]))
+            d = np.array([leak_runs[name][k] - leak_runs[best][k] for k in common])
+            entry["vs_best"] = {
+                "layout": best,
+                "paired_runs": len(common),
+                "mean_extra_leakers_per_salvo": _r(d.mean()) if d.size else None,
+                "ci95": bootstrap_ci(d, np.mean),
+            }
+        ranking.append(entry)
+    return {
+        "settings": settings,
+        "ranking": ranking,
+        "layouts": per,
+    }
