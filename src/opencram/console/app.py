@@ -1,0 +1,195 @@
+"""The console's web app (FastAPI): the page, a websocket of events, and the controls.
+
+Routes:
+
+* ``GET /`` the page; ``/static/*`` its script and style (all served from this package:
+  the page needs no network).
+* ``GET /api/state``: the clock, the control state and the map features.
+* ``GET /api/events?since=N``: the events from the N-th on (the websocket is the live path).
+* ``POST /api/control`` ``{"op": "pause"|"resume"|"step"|"speed", "value": number}``.
+* ``POST /api/action`` ``{"action": "ack_alert"|"weapons_hold"|"weapons_free"|
+  "mark_friendly", "target": "..."}``: queued for the running simulation, which applies
+  and logs it (an ``operator`` event) at its next tick. 202; 409 in a replay.
+* ``WS /ws``: first ``{"type": "hello", "map": ..., "state": ...}``, then the backlog and
+  every new tick as ``{"type": "events", "events": [...]}`` and the clock as
+  ``{"type": "state", ...}``.
+
+Security: when a token is configured (always, off loopback: see
+:func:`opencram.cli_console`), every request must carry it, as the ``X-Opencram-Token``
+header, an ``Authorization: Bearer`` header, a ``token`` query parameter, or the cookie
+set when the page is opened with ``?token=``. HTTP requests without it get 401; a
+websocket without it is closed before it opens (HTTP 403). Independently of the token,
+state-changing requests and websockets whose ``Origin`` is not this server are refused
+(403), so another web site open in the same browser cannot drive a loopback console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict
+from starlette.requests import HTTPConnection
+
+from opencram.console.session import Session
+
+TOKEN_HEADER = "x-opencram-token"
+TOKEN_COOKIE = "opencram_token"
+TOKEN_QUERY = "token"
+
+
+class ControlRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    op: str
+    value: float | None = None
+
+
+class ActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: str
+    target: str
+
+
+def presented_token(conn: HTTPConnection) -> str | None:
+    auth = conn.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return (
+        conn.headers.get(TOKEN_HEADER)
+        or conn.query_params.get(TOKEN_QUERY)
+        or conn.cookies.get(TOKEN_COOKIE)
+    )
+
+
+def token_ok(conn: HTTPConnection, token: str | None) -> bool:
+    if token is None:
+        return True
+    given = presented_token(conn)
+    return given is not None and secrets.compare_digest(given.encode(), token.encode())
+
+
+def same_origin(conn: HTTPConnection) -> bool:
+    """True unless the request names an Origin other than the host it was sent to."""
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True  # not sent by a browser page (curl, tests, same-origin GET)
+    return urlsplit(origin).netloc.lower() == conn.headers.get("host", "").lower()
+
+
+def _static_text(name: str) -> str:
+    return resources.files("opencram.console").joinpath("static", name).read_text("utf-8")
+
+
+def create_app(session: Session, token: str | None = None, start: bool = True) -> FastAPI:
+    """The app for one session. ``token``: required on every request when set.
+    ``start``: start the session's worker when the app starts (else call session.start())."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if start:
+            session.start()
+        try:
+            yield
+        finally:
+            session.stop()
+
+    app = FastAPI(title="opencram console", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.session = session
+    static_dir = resources.files("opencram.console").joinpath("static")
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        if not token_ok(request, token):
+            return JSONResponse(
+                {"detail": "access token required (open the URL printed by opencram console)"},
+                status_code=401,
+            )
+        if request.method not in ("GET", "HEAD") and not same_origin(request):
+            return JSONResponse({"detail": "cross-origin request refused"}, status_code=403)
+        return await call_next(request)
+
+    app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(request: Request) -> Response:
+        resp = HTMLResponse(_static_text("index.html"))
+        resp.headers["Cache-Control"] = "no-store"
+        if token is not None and request.query_params.get(TOKEN_QUERY):
+            # the middleware has checked it; later requests (script, style) carry the cookie
+            resp.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+        return resp
+
+    @app.get("/api/state")
+    def get_state() -> dict[str, Any]:
+        return {**session.state(), "map": session.map}
+
+    @app.get("/api/events")
+    def get_events(since: int = 0) -> dict[str, Any]:
+        backlog = session.backlog
+        return {"next": len(backlog), "events": backlog[max(0, since) :]}
+
+    @app.post("/api/control")
+    def post_control(req: ControlRequest) -> dict[str, Any]:
+        try:
+            session.control(req.op, req.value)
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return session.state()
+
+    @app.post("/api/action", status_code=202)
+    def post_action(req: ActionRequest) -> dict[str, Any]:
+        try:
+            session.operator(req.action, req.target)
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        except PermissionError as exc:
+            raise HTTPException(409, str(exc)) from None
+        return {"queued": True, "action": req.action, "target": req.target}
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        if not token_ok(websocket, token) or not same_origin(websocket):
+            await websocket.close(code=1008)  # before accept: the handshake gets HTTP 403
+            return
+        await websocket.accept()
+        queue: asyncio.Queue = asyncio.Queue()
+        backlog = session.subscribe(asyncio.get_running_loop(), queue)
+        try:
+            await websocket.send_json(
+                {"type": "hello", "map": session.map, "state": session.state()}
+            )
+            if backlog:
+                await websocket.send_json({"type": "events", "events": backlog})
+            await websocket.send_json(session.state())
+            reader = asyncio.create_task(_drain_client(websocket))
+            while not reader.done():
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    await websocket.send_json(getter.result())
+                else:
+                    getter.cancel()
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            session.unsubscribe(queue)
+            with contextlib.suppress(Exception):
+                await websocket.close()
+
+    return app
+
+
+async def _drain_client(websocket: WebSocket) -> None:
+    """Read (and ignore) what the browser sends until it disconnects: the controls go
+    through the REST routes, so each has an HTTP status for its outcome."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.receive_text()

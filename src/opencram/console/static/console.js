@@ -1,0 +1,435 @@
+// opencram console: draws the run from the server's websocket and sends operator actions.
+// No libraries and no network beyond this server: the map is SVG drawn from the scenario's
+// vector features in the local East-North-Up frame (metres), never from map tiles.
+"use strict";
+
+const TAIL_POINTS = 40; // track history shown on the map
+const LOG_MAX = 600;
+const token = new URLSearchParams(location.search).get("token");
+
+// ---------------------------------------------------------------- state from the server
+let map = null; // static features: zones, landmarks, sensors, guns
+let state = {}; // clock and control state
+let model = emptyModel();
+
+function emptyModel() {
+  return {
+    tracks: new Map(), // id -> {id, cls, e, n, alt, speed, tail, impact, origin, dropped}
+    alerts: new Map(), // zone -> zone_alert event
+    guns: new Map(), // id -> {state, ammo}
+    impacts: [], // [{e, n, id}]
+    kills: [], // engagement results with killed: [{e, n, track}]
+    planned: new Map(), // track id -> last engagement (intercept point, footprints)
+    truth: new Map(), // object id -> truth event
+    logCount: 0,
+  };
+}
+
+function esc(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+const $ = (sel) => document.querySelector(sel);
+const fmt = (x, d = 0) => (x === null || x === undefined ? "-" : Number(x).toFixed(d));
+
+// ---------------------------------------------------------------- events into the model
+function logLine(ev, text, extra = "") {
+  const li = document.createElement("li");
+  li.className = `k-${ev.kind} ${extra}`.trim();
+  li.dataset.kind = ev.kind;
+  li.innerHTML = `<span class="t">${fmt(ev.t_s, 2)}</span>${esc(text)}`;
+  const log = $("#log");
+  log.prepend(li);
+  model.logCount++;
+  while (log.children.length > LOG_MAX) log.lastChild.remove();
+}
+
+function apply(ev) {
+  const m = model;
+  switch (ev.kind) {
+    case "run_started":
+      logLine(ev, `run started: ${ev.scenario} (seed ${ev.seed}, ${ev.n_threats} threats, ${ev.n_aircraft} aircraft)`);
+      break;
+    case "launch":
+      logLine(ev, `launch: ${ev.threat_id} (${ev.threat_type})`);
+      break;
+    case "truth":
+      m.truth.set(ev.object_id, ev);
+      break;
+    case "track": {
+      let t = m.tracks.get(ev.track_id);
+      if (!t) {
+        t = { id: ev.track_id, tail: [] };
+        m.tracks.set(ev.track_id, t);
+        logLine(ev, `new track ${ev.track_id}: ${ev.track_class}`);
+      }
+      const [ve, vn, vu] = ev.vel_enu_mps;
+      Object.assign(t, {
+        cls: ev.track_class, e: ev.e_m, n: ev.n_m, alt: ev.alt_m, t_s: ev.t_s,
+        speed: Math.hypot(ve, vn, vu), sigma: ev.pos_sigma_m, dropped: false,
+      });
+      t.tail.push([ev.e_m, ev.n_m]);
+      if (t.tail.length > TAIL_POINTS) t.tail.shift();
+      break;
+    }
+    case "track_dropped": {
+      const t = m.tracks.get(ev.track_id);
+      if (t) {
+        t.dropped = true;
+        t.impact = null;
+        t.origin = null;
+      }
+      logLine(ev, `track ${ev.track_id} dropped (${ev.reason})`);
+      break;
+    }
+    case "impact_predicted": {
+      const t = m.tracks.get(ev.track_id);
+      if (t) t.impact = ev;
+      break;
+    }
+    case "respond": {
+      const t = m.tracks.get(ev.track_id);
+      if (t) t.origin = ev;
+      break;
+    }
+    case "zone_alert":
+      if (ev.state === "cleared") {
+        m.alerts.delete(ev.zone);
+        logLine(ev, `all clear: ${ev.zone}`);
+      } else {
+        if (ev.state === "raised") {
+          const tti = ev.time_to_impact_s === null ? "" : `, impact in ${fmt(ev.time_to_impact_s, 1)} s`;
+          logLine(ev, `ALERT ${ev.zone}: p=${fmt(ev.probability * 100, 0)} % (tracks ${ev.track_ids.join(", ")}${tti})`);
+        }
+        m.alerts.set(ev.zone, ev);
+      }
+      break;
+    case "engagement":
+      m.planned.set(ev.track_id, ev);
+      logLine(ev, `${ev.gun} engages track ${ev.track_id}: ${ev.rounds} rounds at t=${fmt(ev.fire_s, 1)} s, ` +
+        `intercept t=${fmt(ev.intercept_s, 1)} s at ${fmt(ev.alt_m)} m, Pk ${fmt(ev.p_kill * 100)} %`);
+      break;
+    case "engagement_result":
+      if (ev.killed) {
+        const p = m.planned.get(ev.track_id);
+        if (p) m.kills.push({ e: p.e_m, n: p.n_m, track: ev.track_id });
+        logLine(ev, `intercept: track ${ev.track_id} destroyed by ${ev.gun}`, "kill");
+      } else {
+        logLine(ev, `miss: track ${ev.track_id} survived ${ev.gun}'s burst`);
+      }
+      m.planned.delete(ev.track_id);
+      break;
+    case "engagement_withheld":
+      logLine(ev, `fire withheld${ev.gun ? ` (${ev.gun})` : ""} on track ${ev.track_id}: ${ev.reason}`);
+      break;
+    case "gun":
+      m.guns.set(ev.gun, { state: ev.state, ammo: ev.ammo });
+      logLine(ev, `${ev.gun}: ${ev.state}, ${ev.ammo} rounds`);
+      break;
+    case "operator":
+      logLine(ev, `operator: ${ev.action} ${ev.target} ${ev.accepted ? "(done)" : `refused: ${ev.note}`}`,
+        ev.accepted ? "" : "refused");
+      break;
+    case "impact":
+      m.impacts.push({ e: ev.e_m, n: ev.n_m, id: ev.threat_id });
+      logLine(ev, `IMPACT ${ev.threat_id} in ${ev.zones.length ? ev.zones.join(", ") : "open ground"}`);
+      break;
+    case "aircraft_left":
+      m.truth.delete(ev.aircraft_id);
+      logLine(ev, `aircraft ${ev.aircraft_id} left`);
+      break;
+    case "run_finished":
+      logLine(ev, `run finished: ${ev.n_impacts} impacts, ${ev.n_in_flight} not landed`);
+      break;
+    default:
+      break;
+  }
+  // threats that have landed or been destroyed are no longer in the truth picture
+  if (ev.kind === "impact") m.truth.delete(ev.threat_id);
+}
+
+// ---------------------------------------------------------------- the map (SVG)
+const view = { cx: 0, cy: 0, mpp: 10, auto: true }; // centre (E, N) and metres per pixel
+
+function toScreen(e, n, w, h) {
+  return [w / 2 + (e - view.cx) / view.mpp, h / 2 - (n - view.cy) / view.mpp];
+}
+
+function bounds(withDynamic) {
+  const pts = [];
+  if (map) {
+    for (const z of map.zones) for (const r of z.rings) for (const p of r) pts.push(p);
+    for (const l of map.landmarks) pts.push([l.e_m, l.n_m]);
+    for (const g of map.guns) pts.push([g.e_m - g.range_m, g.n_m - g.range_m], [g.e_m + g.range_m, g.n_m + g.range_m]);
+  }
+  if (withDynamic) {
+    for (const t of model.tracks.values()) if (!t.dropped) for (const p of t.tail) pts.push(p);
+    for (const t of model.tracks.values()) if (t.origin && !t.dropped) pts.push([t.origin.e_m, t.origin.n_m]);
+  }
+  if (!pts.length) return null;
+  const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+}
+
+function fit(withDynamic) {
+  const b = bounds(withDynamic);
+  const svg = $("#map");
+  if (!b || !svg.clientWidth) return;
+  view.cx = (b[0] + b[2]) / 2;
+  view.cy = (b[1] + b[3]) / 2;
+  view.mpp = Math.max((b[2] - b[0]) / (svg.clientWidth - 60), (b[3] - b[1]) / (svg.clientHeight - 60), 0.5);
+}
+
+function ring(r, w, h) {
+  return r.map((p) => toScreen(p[0], p[1], w, h).map((v) => v.toFixed(1)).join(",")).join(" ");
+}
+
+function ellipse(ev, cls, w, h) {
+  if (!ev || ev.e_m === undefined) return "";
+  const [x, y] = toScreen(ev.e_m, ev.n_m, w, h);
+  const a = Math.max(ev.ellipse95.semi_major_m / view.mpp, 1.5);
+  const b = Math.max(ev.ellipse95.semi_minor_m / view.mpp, 1.5);
+  // orientation: azimuth of the major axis, clockwise from north; SVG rotates clockwise
+  // from +x (east) on a screen whose y points south, so the angle is azimuth - 90.
+  const rot = ev.ellipse95.orientation_deg - 90;
+  return `<ellipse class="${cls}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" rx="${a.toFixed(1)}" ry="${b.toFixed(1)}" transform="rotate(${rot.toFixed(1)} ${x.toFixed(1)} ${y.toFixed(1)})"/>`;
+}
+
+const GUN_COLOURS = { ready: "#49c46b", engaging: "#ffa53a", reloading: "#8a8ad8", hold: "#ff4d4d", empty: "#777" };
+
+function drawMap() {
+  const svg = $("#map");
+  const w = svg.clientWidth, h = svg.clientHeight;
+  if (!map || !w) return;
+  if (view.auto) fit(true);
+  const out = [];
+  const alerted = model.alerts;
+  const acked = new Set(state.acknowledged || []);
+  for (const z of map.zones) {
+    const cls = `zone ${z.kind}${alerted.has(z.name) ? " alerted" : ""}${acked.has(z.name) ? " acked" : ""}`;
+    for (const r of z.rings) out.push(`<polygon class="${cls}" data-zone="${esc(z.name)}" points="${ring(r, w, h)}"><title>${esc(z.name)} (${z.kind})</title></polygon>`);
+  }
+  for (const z of map.zones) {
+    const r = z.rings[0];
+    const cx = r.reduce((s, p) => s + p[0], 0) / r.length, cy = r.reduce((s, p) => s + p[1], 0) / r.length;
+    const [x, y] = toScreen(cx, cy, w, h);
+    const xs = r.map((p) => p[0]);
+    const widthPx = (Math.max(...xs) - Math.min(...xs)) / view.mpp;
+    if (widthPx > z.name.length * 6.5) out.push(`<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" text-anchor="middle">${esc(z.name)}</text>`);
+  }
+  for (const g of map.guns) {
+    const [x, y] = toScreen(g.e_m, g.n_m, w, h);
+    out.push(`<circle class="range" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${(g.range_m / view.mpp).toFixed(1)}"/>`);
+  }
+  for (const l of map.landmarks) {
+    const [x, y] = toScreen(l.e_m, l.n_m, w, h);
+    out.push(`<circle class="landmark" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="3"/><text x="${(x + 6).toFixed(1)}" y="${(y + 4).toFixed(1)}">${esc(l.name)}</text>`);
+  }
+  for (const s of map.sensors) {
+    const [x, y] = toScreen(s.e_m, s.n_m, w, h);
+    out.push(`<path class="sensor" d="M${x.toFixed(1)},${(y - 7).toFixed(1)} l6,11 h-12z"><title>radar ${esc(s.id)}</title></path>`);
+  }
+  for (const g of map.guns) {
+    const [x, y] = toScreen(g.e_m, g.n_m, w, h);
+    const st = (model.guns.get(g.id) || { state: "ready" }).state;
+    out.push(`<rect class="gun" data-gun="${esc(g.id)}" x="${(x - 5).toFixed(1)}" y="${(y - 5).toFixed(1)}" width="10" height="10" fill="${GUN_COLOURS[st] || "#ccc"}"><title>${esc(g.id)}: ${st}</title></rect>`);
+    out.push(`<text x="${(x + 8).toFixed(1)}" y="${(y + 12).toFixed(1)}">${esc(g.id)}</text>`);
+  }
+  for (const t of model.tracks.values()) {
+    if (t.dropped) continue;
+    out.push(ellipse(t.impact, "ell-impact", w, h));
+    out.push(ellipse(t.origin, "ell-origin", w, h));
+  }
+  for (const p of model.planned.values()) {
+    for (const f of p.footprints || []) {
+      const [x, y] = toScreen(f.e_m, f.n_m, w, h);
+      out.push(`<circle class="footprint" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${Math.max(f.radius_m / view.mpp, 2).toFixed(1)}"><title>${f.kind} footprint</title></circle>`);
+    }
+  }
+  if ($("#show-truth").checked) {
+    for (const o of model.truth.values()) {
+      const [x, y] = toScreen(o.e_m, o.n_m, w, h);
+      out.push(`<circle class="truth" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="2.5"><title>truth ${esc(o.object_id)}</title></circle>`);
+    }
+  }
+  const friendly = new Set(state.friendly_tracks || []);
+  for (const t of model.tracks.values()) {
+    if (t.dropped) continue;
+    out.push(`<polyline class="tail" points="${ring(t.tail, w, h)}"/>`);
+    const [x, y] = toScreen(t.e, t.n, w, h);
+    out.push(`<circle class="trk${friendly.has(t.id) ? " friendly" : ""}" data-track="${t.id}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/>`);
+    out.push(`<text class="trk-label" x="${(x + 8).toFixed(1)}" y="${(y - 6).toFixed(1)}">T${t.id} ${esc(t.cls)} ${fmt(t.alt)} m</text>`);
+  }
+  for (const k of model.kills) {
+    const [x, y] = toScreen(k.e, k.n, w, h);
+    out.push(`<path class="kill-mark" d="M${x},${y - 9} l3,6 6,1 -4.5,4 1,6 -5.5,-3 -5.5,3 1,-6 -4.5,-4 6,-1z"><title>track ${k.track} destroyed</title></path>`);
+  }
+  for (const i of model.impacts) {
+    const [x, y] = toScreen(i.e, i.n, w, h);
+    out.push(`<path class="impact-mark" d="M${x - 6},${y - 6} l12,12 M${x + 6},${y - 6} l-12,12"><title>impact ${esc(i.id)}</title></path>`);
+  }
+  svg.innerHTML = out.join("");
+  const bar = niceScale(view.mpp * 120);
+  $("#scale").textContent = `scale: ${(bar / view.mpp).toFixed(0)} px = ${bar >= 1000 ? `${bar / 1000} km` : `${bar} m`}`;
+}
+
+function niceScale(m) {
+  const p = 10 ** Math.floor(Math.log10(m));
+  for (const k of [5, 2, 1]) if (k * p <= m) return k * p;
+  return p;
+}
+
+// pan and zoom
+(function interact() {
+  const svg = $("#map");
+  let drag = null;
+  svg.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const r = svg.getBoundingClientRect();
+    const px = e.clientX - r.left - r.width / 2, py = e.clientY - r.top - r.height / 2;
+    const k = e.deltaY > 0 ? 1.2 : 1 / 1.2;
+    view.cx += px * view.mpp * (1 - k);
+    view.cy -= py * view.mpp * (1 - k);
+    view.mpp *= k;
+    view.auto = false;
+    schedule();
+  }, { passive: false });
+  svg.addEventListener("mousedown", (e) => { drag = [e.clientX, e.clientY]; });
+  window.addEventListener("mouseup", () => { drag = null; });
+  window.addEventListener("mousemove", (e) => {
+    if (!drag) return;
+    view.cx -= (e.clientX - drag[0]) * view.mpp;
+    view.cy += (e.clientY - drag[1]) * view.mpp;
+    drag = [e.clientX, e.clientY];
+    view.auto = false;
+    schedule();
+  });
+  window.addEventListener("resize", schedule);
+})();
+
+// ---------------------------------------------------------------- panels
+function drawPanels() {
+  $("#scenario").textContent = state.scenario || "-";
+  $("#mode").textContent = state.mode === "replay" ? "REPLAY" : "LIVE";
+  const st = state.paused && state.status === "running" ? "paused" : state.status || "?";
+  const s = $("#status");
+  s.textContent = st + (state.error ? `: ${state.error}` : "");
+  s.className = `chip ${st}`;
+  $("#clock").textContent = `T+ ${fmt(state.t_s, 1)} s / ${fmt(state.end_s, 0)} s`;
+  const sp = $("#speed");
+  if (document.activeElement !== sp && state.speed !== undefined) {
+    const v = String(state.speed);
+    if (![...sp.options].some((o) => o.value === v)) sp.add(new Option(`${v}\u00d7`, v));
+    sp.value = v;
+  }
+  const live = state.mode !== "replay";
+  for (const b of document.querySelectorAll("#btn-hold-all, #btn-free-all")) b.disabled = !live;
+
+  const held = new Set(state.weapons_hold || []);
+  const guns = (map ? map.guns : []).map((g) => {
+    const gs = model.guns.get(g.id) || { state: "ready", ammo: g.ammo };
+    const btn = held.has(g.id)
+      ? `<button class="free" data-action="weapons_free" data-target="${esc(g.id)}" ${live ? "" : "disabled"}>Weapons free</button>`
+      : `<button class="hold" data-action="weapons_hold" data-target="${esc(g.id)}" ${live ? "" : "disabled"}>Weapons hold</button>`;
+    return `<div class="gun" data-gun="${esc(g.id)}"><b>${esc(g.id)}</b><span class="state ${gs.state}">${gs.state}</span><span>${gs.ammo} rds${held.has(g.id) ? " &middot; HOLD" : ""}</span>${btn}</div>`;
+  });
+  setHtml("#guns", guns.join("") || '<p class="empty">no guns</p>');
+
+  const acked = new Set(state.acknowledged || []);
+  const alerts = [...model.alerts.values()].map((a) => {
+    const ack = acked.has(a.zone);
+    const tti = a.time_to_impact_s === null ? "" : `${fmt(a.time_to_impact_s, 1)} s`;
+    return `<div class="alert${ack ? " acked" : ""}" data-zone="${esc(a.zone)}"><span><b>${esc(a.zone)}</b> &middot; tracks ${a.track_ids.join(", ")} ${tti ? `&middot; impact in ${tti}` : ""}</span>` +
+      `<span class="p">${fmt(a.probability * 100)} %</span>` +
+      (ack ? "<span>acknowledged</span>" : `<button class="ack" data-action="ack_alert" data-target="${esc(a.zone)}" ${live ? "" : "disabled"}>Ack</button>`) + "</div>";
+  });
+  setHtml("#alerts", alerts.join("") || '<p class="empty">no zone alerted</p>');
+
+  const friendly = new Set(state.friendly_tracks || []);
+  const rows = [...model.tracks.values()].sort((a, b) => a.id - b.id).map((t) => {
+    const tti = t.impact && !t.dropped ? `${fmt(t.impact.impact_time_s - state.t_s, 1)} s` : "-";
+    const status = t.dropped ? "dropped" : friendly.has(t.id) ? "friendly" : model.planned.has(t.id) ? "engaged" : "live";
+    const btn = !t.dropped && !friendly.has(t.id) && live
+      ? `<button class="friendly" data-action="mark_friendly" data-target="${t.id}">Friendly</button>` : "";
+    return `<tr data-track="${t.id}" class="${status}"><td>${t.id}</td><td>${esc(t.cls)}</td><td class="num">${fmt(t.alt)}</td>` +
+      `<td class="num">${fmt(t.speed)}</td><td class="num">${tti}</td><td>${status}</td><td>${btn}</td></tr>`;
+  });
+  setHtml("#tracks tbody", rows.join(""));
+}
+
+function setHtml(sel, html) {
+  const el = $(sel);
+  if (el.innerHTML !== html) el.innerHTML = html;
+}
+
+let pending = false;
+function schedule() {
+  if (pending) return;
+  pending = true;
+  requestAnimationFrame(() => {
+    pending = false;
+    drawPanels();
+    drawMap();
+  });
+}
+
+// ---------------------------------------------------------------- talking to the server
+function headers() {
+  const h = { "Content-Type": "application/json" };
+  if (token) h["X-Opencram-Token"] = token;
+  return h;
+}
+
+async function post(path, body) {
+  const r = await fetch(path, { method: "POST", headers: headers(), body: JSON.stringify(body) });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) toast(`${path}: ${data.detail || r.status}`);
+  else if (data.type === "state") { state = data; schedule(); }
+  return r.ok;
+}
+
+function toast(text) {
+  const t = $("#toast");
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 5000);
+}
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${proto}//${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ""}`);
+  ws.onmessage = (msg) => {
+    const data = JSON.parse(msg.data);
+    if (data.type === "hello") {
+      map = data.map;
+      state = data.state;
+      model = emptyModel();
+      $("#log").innerHTML = "";
+      view.auto = true;
+    } else if (data.type === "events") {
+      for (const ev of data.events) apply(ev);
+    } else if (data.type === "state") {
+      state = data;
+    }
+    schedule();
+  };
+  ws.onclose = () => {
+    state = { ...state, status: "disconnected" };
+    schedule();
+    setTimeout(connect, 2000);
+  };
+}
+
+document.addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-action]");
+  if (b) post("/api/action", { action: b.dataset.action, target: b.dataset.target });
+});
+$("#btn-resume").onclick = () => post("/api/control", { op: "resume" });
+$("#btn-pause").onclick = () => post("/api/control", { op: "pause" });
+$("#btn-step").onclick = () => post("/api/control", { op: "step", value: 1 });
+$("#speed").onchange = (e) => post("/api/control", { op: "speed", value: Number(e.target.value) });
+$("#btn-hold-all").onclick = () => post("/api/action", { action: "weapons_hold", target: "*" });
+$("#btn-free-all").onclick = () => post("/api/action", { action: "weapons_free", target: "*" });
+$("#btn-fit").onclick = () => { view.auto = true; schedule(); };
+$("#show-truth").onchange = schedule;
+connect();
