@@ -6,11 +6,16 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test bench lint format clean
 .PHONY: tak-server-venv tak-server-venv-if-possible
+.PHONY: asterix-decoder-venv asterix-decoder-venv-if-possible
 
 # taky, the TAK server that tests/test_against_taky.py talks to, pins an old Flask and
 # imports pkg_resources, so it gets its own virtual environment (ignored by git).
 TAKY_VENV := .venv-taky
 TAKY_STAMP := $(TAKY_VENV)/.installed
+# asterix-decoder, the independent ASTERIX decoder that tests/test_against_asterix_decoder.py
+# checks our output with, imports as `asterix` like libasterix, so it lives apart.
+ASTERIX_VENV := .venv-asterix
+ASTERIX_STAMP := $(ASTERIX_VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
@@ -22,7 +27,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/opencram run green-zone --out runs/green-zone
 
-test: $(STAMP) tak-server-venv-if-possible
+test: $(STAMP) tak-server-venv-if-possible asterix-decoder-venv-if-possible
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -41,7 +46,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .venv-taky runs build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-taky .venv-asterix runs build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
 
 tak-server-venv: $(TAKY_STAMP)
 
@@ -61,4 +66,24 @@ tak-server-venv-if-possible:
 	    echo "error: could not build $(TAKY_VENV) (taky TAK server) in CI"; exit 1; \
 	  else \
 	    echo "warning: could not build $(TAKY_VENV); the taky tests will be skipped"; \
+	  fi; }
+
+asterix-decoder-venv: $(ASTERIX_STAMP)
+
+$(ASTERIX_STAMP):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
+	rm -rf $(ASTERIX_VENV)
+	$(PYTHON) -m venv $(ASTERIX_VENV)
+	echo '*' > $(ASTERIX_VENV)/.gitignore
+	$(ASTERIX_VENV)/bin/python -m pip install --quiet "asterix-decoder>=0.7.11,<0.8" || { rm -rf $(ASTERIX_VENV); exit 1; }
+	$(ASTERIX_VENV)/bin/python -c "import asterix; asterix.parse(bytes.fromhex('300006800001'))" || { rm -rf $(ASTERIX_VENV); exit 1; }
+	touch $(ASTERIX_STAMP)
+
+# Like the taky environment: where it cannot be built the decoder tests skip, except in CI.
+asterix-decoder-venv-if-possible:
+	@$(MAKE) --no-print-directory asterix-decoder-venv || { \
+	  if [ -n "$$CI" ] && [ "$$CI" != "false" ] && [ "$$CI" != "0" ]; then \
+	    echo "error: could not build $(ASTERIX_VENV) (asterix-decoder) in CI"; exit 1; \
+	  else \
+	    echo "warning: could not build $(ASTERIX_VENV); the asterix-decoder tests will be skipped"; \
 	  fi; }

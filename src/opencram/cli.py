@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from opencram import cli_serve
 from opencram.cli_console import console as console_command
 from opencram.errors import UserError
 
@@ -28,6 +29,8 @@ threats_app = typer.Typer(help="The threat library.", no_args_is_help=True)
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(threats_app, name="threats")
 app.command("console")(console_command)
+app.command("serve")(cli_serve.serve)
+app.command("replay")(cli_serve.replay)
 out = Console(soft_wrap=True)
 
 
@@ -43,6 +46,10 @@ def run(
         str | None,
         typer.Option("--stream", help="Also stream events as JSON lines to a file, or - (stdout)."),
     ] = None,
+    export_asterix: Annotated[
+        Path | None,
+        typer.Option("--export-asterix", help="Also write the plots as an ASTERIX CAT048 recording."),
+    ] = None,
 ) -> None:
     """Simulate a scenario and write its run folder (summary.json, events.jsonl, report.html)."""
     from opencram.analysis.runfolder import execute
@@ -57,7 +64,9 @@ def run(
         except OSError as exc:
             raise UserError(f"--stream {stream}: cannot open: {exc.strerror}") from None
     try:
-        res = execute(scenario, out_dir, seed, progress=not quiet, stream=fh)
+        res = execute(
+            scenario, out_dir, seed, progress=not quiet, stream=fh, export_asterix=export_asterix
+        )
     finally:
         if fh is not None and fh is not sys.stdout:
             fh.close()

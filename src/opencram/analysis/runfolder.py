@@ -53,6 +53,18 @@ def write_tracking_files(folder: Path, result: RunResult) -> None:
     )
 
 
+def write_asterix_recording(path: Path, result: RunResult) -> None:
+    """The run's plots as a CAT048 recording (opencram.interop.asterix, docs/interfaces.md)."""
+    from opencram.interop.asterix import export_recording
+    from opencram.sense.plots import sensor_specs_from_scenario
+
+    specs = sensor_specs_from_scenario(result.world.scenario)
+    try:
+        export_recording(path, result.plots, [s.alt_m for s in specs], simulated=True)
+    except OSError as exc:
+        raise UserError(f"--export-asterix {path}: cannot write: {exc.strerror or exc}") from None
+
+
 def execute(
     scenario: str,
     out_dir: Path | None = None,
@@ -60,6 +72,7 @@ def execute(
     *,
     progress: bool = True,
     stream=None,
+    export_asterix: Path | None = None,
 ) -> RunOutput:
     """Simulate and write the run folder. ``stream``, a text file object, receives every
     event as a JSON line as soon as the engine produces it (flushed per tick)."""
@@ -90,6 +103,8 @@ def execute(
         )
         if result.tracker is not None:
             write_tracking_files(folder, result)
+        if export_asterix is not None:
+            write_asterix_recording(Path(export_asterix), result)
         atomic_write_text(folder / "report.html", render_report(result, summary))
     except OSError as exc:
         raise UserError(f"--out {folder}: cannot write: {exc.strerror or exc}") from None

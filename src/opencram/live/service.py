@@ -1,0 +1,383 @@
+"""The live service's processing core, independent of sockets: plots in (through
+:class:`~opencram.live.ingest.Ingest`), and per step the events, CoT messages and CAT062
+datagrams to publish. ``opencram.live.server`` wires it to UDP, TCP, stdin and websockets.
+
+Time: the service runs on **data time**, the newest measurement time accepted (ASTERIX
+time of day, or the CSV ``time_s``). Plots are processed in the tracker's windows on its
+absolute grid once the clock has passed a window's end by the sensors' largest latency
+plus ``reorder_s`` (plots may arrive that much out of order); a later plot is dropped and
+counted as late. This is exactly how ``opencram track`` processes a file, so a replay gives
+the same tracks. When no input at all has arrived for ``idle_s`` seconds of wall time, the
+clock runs on from there with wall time, so tracks coast and end and the last windows are
+processed (a dropout of every radar at once).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from opencram.c2.events import Event, TrackDropped, TrackUpdated
+from opencram.c2.stages import PredictStage, WarnStage
+from opencram.geo import LocalFrame
+from opencram.interop.asterix import SystemTracks, encode_cat062
+from opencram.live.ingest import Ingest
+from opencram.sense.plots import SensorSpec
+from opencram.track.classify import classify
+from opencram.track.manager import CONFIRMED, Tracker, TrackerConfig, UpdateLog
+from opencram.track.offline import tracker_sensors_from_specs
+from opencram.warn.alerts import DEFAULT_THRESHOLD
+from opencram.warn.zones import ZoneSet
+
+log = logging.getLogger("opencram.live")
+
+ADVICE_INTERVAL_S = 0.5  # data time between engagement advice, as the engine's decisions
+
+
+@dataclass
+class ServeConfig:
+    sac: int = 0  # our radars' SAC; radar k of the sensors file has SIC k + 1
+    system_sac: int = 0  # CAT062 source of the system tracks
+    system_sic: int = 200
+    service_id: int = 1  # I062/015
+    queue_bytes: int = 512 * 1024  # per sensor
+    reorder_s: float = 0.5
+    idle_s: float = 2.0
+    max_jump_s: float = 60.0
+    budget_s: float = 0.05  # decoding time per step
+    stats_every_s: float = 5.0  # wall time between ingest_stats events
+    filter: str = "imm"
+    association: str = "gnn"
+    keep_history: bool = False  # keep every track update (for --out); memory grows
+    simulated: bool = False  # mark CAT062 and CoT output as simulation
+    epoch: datetime = field(
+        default_factory=lambda: datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+
+
+@dataclass
+class StepOutput:
+    events: list[str] = field(default_factory=list)  # JSON lines for the websocket
+    cot: list[bytes] = field(default_factory=list)
+    cat062: list[bytes] = field(default_factory=list)
+
+    def extend(self, other: StepOutput) -> None:
+        self.events += other.events
+        self.cot += other.cot
+        self.cat062 += other.cat062
+
+
+def _live_event(kind: str, t_s: float | None, **fields) -> str:
+    return json.dumps({"kind": kind, "t_s": t_s, **fields}, sort_keys=True, allow_nan=False)
+
+
+class LiveService:
+    def __init__(
+        self,
+        specs: list[SensorSpec],
+        *,
+        zones_source: str | None = None,
+        config: ServeConfig | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.cfg = config or ServeConfig()
+        self.specs = specs
+        self.frame = LocalFrame(specs[0].lat, specs[0].lon, specs[0].alt_m)
+        self.ingest = Ingest(
+            specs,
+            sac=self.cfg.sac,
+            queue_bytes=self.cfg.queue_bytes,
+            max_jump_s=self.cfg.max_jump_s,
+            logger=logger,
+        )
+        self.tracker = Tracker(
+            tracker_sensors_from_specs(specs, self.frame),
+            TrackerConfig(filter=self.cfg.filter, association=self.cfg.association),
+        )
+        zones, guns, engagement, threshold = self._load_zones(zones_source)
+        self.zones = zones
+        world = SimpleNamespace(frame=self.frame, zones=zones)
+        self.predict = PredictStage(world, self.tracker)
+        self.warn = WarnStage(world, threshold)
+        self.advisor = None
+        if guns:
+            from opencram.live.advice import Advisor
+
+            self.advisor = Advisor(guns, zones, engagement, self.frame)
+        self.zone_rings = {n: list(r) for n, r in zip(zones.names, zones.rings_latlon, strict=True)}
+        self.now_s: float | None = None
+        self._last_input_wall: float | None = None
+        self._seen_updates = 0
+        self._seen_deleted = 0
+        self.classes: dict[int, str] = {}
+        self.published: dict[int, float] = {}  # track id -> first published time
+        self.last_state: dict[int, tuple] = {}  # track id -> last published (t, x)
+        self._last_plot_s = np.full(len(specs), np.nan)
+        self._silent = np.zeros(len(specs), dtype=bool)
+        self._next_advice_s = -np.inf
+        self._last_advice: list[dict] = []
+        self._next_stats_wall: float | None = None
+        self.n_steps = 0
+
+    # --- setup ------------------------------------------------------------------------
+
+    def _load_zones(self, source):
+        """Zones, guns and the warning and engagement settings of a scenario (its threats,
+        sensors and aircraft are not used)."""
+        from opencram.scenario.schema import Engagement
+
+        if source is None:
+            return ZoneSet.build([], self.frame, Path.cwd()), [], Engagement(), DEFAULT_THRESHOLD
+        from opencram.c2.world import environment_of
+        from opencram.engage.firecontrol import GunModel
+        from opencram.scenario.load import load
+
+        loaded = load(source)
+        s = loaded.scenario
+        zones = ZoneSet.build(list(s.zones), self.frame, loaded.base_dir)
+        env = environment_of(s)
+        guns = [
+            GunModel.build(
+                w,
+                self.frame.to_enu(w.lat, w.lon, s.site.alt_m if w.alt_m is None else w.alt_m),
+                env,
+            )
+            for w in s.weapons
+        ]
+        return zones, guns, s.engagement, s.warning.threshold
+
+    # --- input ------------------------------------------------------------------------
+
+    def note_input(self, wall_s: float) -> None:
+        self._last_input_wall = wall_s
+        self.ingest.allow_jump = False
+
+    # --- one step ---------------------------------------------------------------------
+
+    def step(self, wall_s: float | None = None) -> StepOutput:
+        """Decode queued input within the time budget, track, predict, warn and advise;
+        return what to publish."""
+        wall_s = time.monotonic() if wall_s is None else wall_s
+        self.n_steps += 1
+        out = StepOutput()
+        batch = self.ingest.drain(self.cfg.budget_s)
+        if len(batch):
+            self.tracker.add(batch)
+            self._note_plots(batch)
+        clock = self.ingest.clock_s
+        if clock is None:
+            return self._stats(out, wall_s)
+        idle = (
+            self._last_input_wall is not None
+            and wall_s - self._last_input_wall > self.cfg.idle_s
+            and not self.ingest.pending()
+        )
+        now = clock
+        if idle:  # nothing arrived for idle_s: from then on the clock runs with wall time
+            now = clock + (wall_s - self._last_input_wall - self.cfg.idle_s)
+            self.ingest.allow_jump = True
+        self.now_s = now if self.now_s is None else max(self.now_s, now)
+        until = self.now_s - self.tracker.max_latency_s - self.cfg.reorder_s
+        self.tracker._flush(until)
+        if idle:
+            self.tracker._maintain(until)
+        out.extend(self._publish(self.now_s))
+        out.extend(self._sensor_status(self.now_s))
+        return self._stats(out, wall_s)
+
+    def finish(self) -> StepOutput:
+        """End of input: process everything queued (as ``opencram track`` does at the end
+        of a file) and publish it."""
+        out = StepOutput()
+        while self.ingest.pending():
+            batch = self.ingest.drain(1.0)
+            if len(batch):
+                self.tracker.add(batch)
+                self._note_plots(batch)
+        self.tracker.finish()
+        if self.ingest.clock_s is not None:
+            self.now_s = max(self.now_s or -np.inf, self.ingest.clock_s)
+            out.extend(self._publish(self.now_s))
+        return out
+
+    def _note_plots(self, batch) -> None:
+        latest = np.full(len(self.specs), -np.inf)
+        np.maximum.at(latest, batch.sensor, batch.time_s)
+        seen = np.isfinite(latest)
+        self._last_plot_s[seen] = np.fmax(self._last_plot_s[seen], latest[seen])
+
+    def _sensor_status(self, now: float) -> StepOutput:
+        """A sensor is reported silent when it has sent no plot for three revisit times
+        (at least 5 s), and active again with its next plot."""
+        out = StepOutput()
+        scan = np.array([s.scan_s or 1.0 for s in self.specs])
+        quiet = now - np.nan_to_num(self._last_plot_s, nan=-np.inf) > np.maximum(3 * scan, 5.0)
+        quiet &= np.isfinite(self._last_plot_s)
+        for k in np.flatnonzero(quiet != self._silent):
+            state = "silent" if quiet[k] else "active"
+            last = self._last_plot_s[k]
+            out.events.append(
+                _live_event(
+                    "sensor_status",
+                    round(now, 4),
+                    sensor=self.specs[k].id,
+                    state=state,
+                    last_plot_s=None if not np.isfinite(last) else round(float(last), 4),
+                )
+            )
+            log.info("sensor %s %s", self.specs[k].id, state)
+        self._silent = quiet
+        return out
+
+    def _stats(self, out: StepOutput, wall_s: float) -> StepOutput:
+        if self._next_stats_wall is None:
+            self._next_stats_wall = wall_s + self.cfg.stats_every_s
+        if wall_s >= self._next_stats_wall:
+            self._next_stats_wall = wall_s + self.cfg.stats_every_s
+            out.events.append(self.stats_event())
+        return out
+
+    def stats_event(self) -> str:
+        st = self.ingest.stats()
+        return _live_event(
+            "ingest_stats",
+            None if self.now_s is None else round(self.now_s, 4),
+            late_plots=int(self.tracker.n_late_dropped),
+            live_tracks=len(self.tracker.tracks),
+            **st,
+        )
+
+    # --- outputs ----------------------------------------------------------------------
+
+    def _publish(self, now: float) -> StepOutput:
+        from opencram.interop.cot import events_to_cot
+
+        out = StepOutput()
+        tr = self.tracker
+        new = tr.updates[self._seen_updates :]
+        self._seen_updates = len(tr.updates)
+        if not self.cfg.keep_history:
+            tr.updates = UpdateLog()
+            self._seen_updates = 0
+        events: list[Event] = []
+        conf = [u for u in new if u.confirmed]
+        new_confirmed = []
+        if conf:
+            x = np.array([u.x for u in conf])
+            mu = None if conf[0].mode_prob is None else np.array([u.mode_prob for u in conf])
+            rcs = np.array([u.rcs_dbsm for u in conf])
+            cls = classify(x, np.array([u.n_updates for u in conf]), mu, rcs, tr.model)
+            lat, lon, alt = self.frame.to_geodetic(x[:, :3])
+            lat, lon, alt = np.atleast_1d(lat), np.atleast_1d(lon), np.atleast_1d(alt)
+            for k, u in enumerate(conf):
+                self.classes[u.track_id] = str(cls[k])
+                new_confirmed.append((u, str(cls[k])))
+                events.append(
+                    TrackUpdated(
+                        t_s=round(now, 4),
+                        measured_s=round(u.t_s, 4),
+                        track_id=u.track_id,
+                        track_class=str(cls[k]),
+                        sensor=tr.sensors[u.sensor].id,
+                        lat=round(float(lat[k]), 7),
+                        lon=round(float(lon[k]), 7),
+                        alt_m=round(float(alt[k]), 2),
+                        vel_enu_mps=tuple(round(float(v), 2) for v in u.x[3:6]),
+                        pos_sigma_m=round(float(np.sqrt(np.trace(u.p[:3, :3]))), 2),
+                        kappa_cm2pkg=round(float(u.x[6]), 4),
+                        ballistic_prob=None if u.mode_prob is None else round(u.mode_prob[0], 4),
+                    )
+                )
+        dropped = []
+        for tid, _t, reason in tr.deleted[self._seen_deleted :]:
+            events.append(TrackDropped(t_s=round(now, 4), track_id=tid, reason=reason))
+            dropped.append(tid)
+        tr.deleted.clear()
+        self._seen_deleted = 0
+        events += self.predict.step(now, new_confirmed, dropped)
+        self.predict.log.clear()
+        events += self.warn.step(now, self.predict.current)
+        self.warn.board.history_t.clear()
+        self.warn.board.history_p.clear()
+        out.events += [e.model_dump_json() for e in events]
+        out.cot += events_to_cot(
+            events, self.zone_rings, epoch=self.cfg.epoch, simulated=self.cfg.simulated
+        )
+        out.cat062 += self._cat062(new_confirmed, dropped, now)
+        for tid in dropped:
+            self.classes.pop(tid, None)
+        if self.advisor is not None and now >= self._next_advice_s:
+            self._next_advice_s = now + ADVICE_INTERVAL_S
+            advice = self.advisor.advise(now, self.predict.current, tr)
+            if _changed(advice, self._last_advice):
+                out.events.append(_live_event("engagement_advice", round(now, 4), advice=advice))
+            self._last_advice = advice
+        return out
+
+    def _cat062(self, new_confirmed, dropped, now: float) -> list[bytes]:
+        """One CAT062 record per confirmed track updated in this step (its latest state),
+        and a last record (TSE) for each published track that ended."""
+        latest = {}
+        for u, _c in new_confirmed:
+            latest[u.track_id] = u
+        rows = []  # (track, time, state, first, last, born, psr age)
+        for tid, u in sorted(latest.items()):
+            first = tid not in self.published
+            if first:
+                self.published[tid] = u.t_s
+            self.last_state[tid] = (u.t_s, u.x.copy())
+            rows.append((tid, u.t_s, u.x, first, False, self.published[tid], now - u.t_s))
+        for tid in dropped:
+            born = self.published.pop(tid, None)
+            if tid in self.last_state:
+                t_s, x = self.last_state.pop(tid)
+                rows.append((tid, t_s, x, False, True, t_s if born is None else born, now - t_s))
+        if not rows:
+            return []
+        x = np.array([r[2] for r in rows])
+        lat, lon, alt = self.frame.to_geodetic(x[:, :3])
+        t = np.array([r[1] for r in rows])
+        first_t = np.array([r[5] for r in rows])
+        tracks = SystemTracks(
+            track_number=np.array([r[0] for r in rows]),
+            tod_s=t,
+            lat_deg=np.atleast_1d(lat),
+            lon_deg=np.atleast_1d(lon),
+            pos_en_m=x[:, :2],
+            vel_enu_mps=x[:, 3:6],
+            alt_m=np.atleast_1d(alt),
+            confirmed=np.ones(len(rows), dtype=bool),
+            first=np.array([r[3] for r in rows]),
+            last=np.array([r[4] for r in rows]),
+            track_age_s=t - first_t,
+            psr_age_s=np.array([r[6] for r in rows]),
+            simulated=self.cfg.simulated,
+            multisensor=len(self.specs) > 1,
+        )
+        return encode_cat062(
+            tracks, sac=self.cfg.system_sac, sic=self.cfg.system_sic, service_id=self.cfg.service_id
+        )
+
+    def track_output(self, extra: dict | None = None) -> dict:
+        """The tracks as ``opencram track --history`` writes them (needs ``keep_history``)."""
+        from opencram.track.output import build_track_output
+
+        return build_track_output(self.tracker, self.frame, history=True, extra=extra)
+
+    def live_track_count(self) -> int:
+        return int(np.count_nonzero(self.tracker.tracks.status == CONFIRMED))
+
+
+def _changed(new: list[dict], old: list[dict]) -> bool:
+    key_new = {(a["gun"], a["track_id"]): a["p_kill"] for a in new}
+    key_old = {(a["gun"], a["track_id"]): a["p_kill"] for a in old}
+    if key_new.keys() != key_old.keys():
+        return True
+    return any(abs(key_new[k] - key_old[k]) >= 0.01 for k in key_new)
