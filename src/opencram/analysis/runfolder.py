@@ -2,7 +2,7 @@
 
 summary.json    per-threat outcome (deterministic for a scenario and seed)
 events.jsonl    the typed event log, one JSON object per line
-report.html     self-contained offline report
+report.html     self-contained offline report (its figures also as figures/*.png)
 scenario.yaml   the scenario as run, for reproduction
 """
 
@@ -14,12 +14,12 @@ from typing import Any
 
 import yaml
 
-from opencram.analysis.report import render_report
+from opencram.analysis.report import build_report
 from opencram.analysis.summary import build_summary
 from opencram.c2.engine import RunResult, end_time_s, run
 from opencram.c2.world import compile_world
 from opencram.errors import UserError
-from opencram.fileio import atomic_write_json, atomic_write_text
+from opencram.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text
 from opencram.progress import DelayedProgress
 from opencram.scenario.load import load
 
@@ -105,7 +105,10 @@ def execute(
             write_tracking_files(folder, result)
         if export_asterix is not None:
             write_asterix_recording(Path(export_asterix), result)
-        atomic_write_text(folder / "report.html", render_report(result, summary))
+        report = build_report(result, summary)
+        for name, png in report.figures.items():
+            atomic_write_bytes(folder / "figures" / f"{name}.png", png)
+        atomic_write_text(folder / "report.html", report.html)
     except OSError as exc:
         raise UserError(f"--out {folder}: cannot write: {exc.strerror or exc}") from None
     return RunOutput(folder, result, summary)
