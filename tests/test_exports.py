@@ -25,8 +25,12 @@ def run(tmp_path_factory):
     paths = export_run(folder, "all", folder / "exp")
     summary = json.loads((folder / "summary.json").read_text())
     events = [parse_event(x) for x in (folder / "events.jsonl").read_text().splitlines()]
-    return {"folder": folder, "paths": {p.suffix[1:]: p for p in paths}, "summary": summary,
-            "events": events}  # fmt: skip
+    return {
+        "folder": folder,
+        "paths": {p.suffix[1:]: p for p in paths},
+        "summary": summary,
+        "events": events,
+    }
 
 
 def _local_area_m2(lons, lats) -> float:
@@ -257,7 +261,10 @@ def test_cli_export_writes_each_format(cli, run, tmp_path):
     r = cli("export", str(run["folder"]), "--out", str(tmp_path / "all"))
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "all").iterdir()) == [
-        "run.czml", "run.geojson", "run.kml"]  # fmt: skip
+        "run.czml",
+        "run.geojson",
+        "run.kml",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -104,14 +104,25 @@ def build_geojson(view: RunView) -> dict:
             _feature(geom, feature="zone", name=name, kind=kinds[name], value=values[name])
         )
     for lm in view.scenario.landmarks:
-        feats.append(_feature({"type": "Point", "coordinates": _pt(lm.lat, lm.lon)},
-                              feature="landmark", name=lm.name))  # fmt: skip
+        feats.append(
+            _feature(
+                {"type": "Point", "coordinates": _pt(lm.lat, lm.lon)},
+                feature="landmark",
+                name=lm.name,
+            )
+        )
     for s in view.scenario.sensors:
-        feats.append(_feature({"type": "Point", "coordinates": _pt(s.lat, s.lon)},
-                              feature="sensor", name=s.id))  # fmt: skip
+        feats.append(
+            _feature(
+                {"type": "Point", "coordinates": _pt(s.lat, s.lon)}, feature="sensor", name=s.id
+            )
+        )
     for w in view.scenario.weapons:
-        feats.append(_feature({"type": "Point", "coordinates": _pt(w.lat, w.lon)},
-                              feature="weapon", name=w.id))  # fmt: skip
+        feats.append(
+            _feature(
+                {"type": "Point", "coordinates": _pt(w.lat, w.lon)}, feature="weapon", name=w.id
+            )
+        )
     threats = {t["id"]: t for t in view.summary["threats"]}
     for e in view.of_kind("launch"):
         feats.append(
