@@ -49,6 +49,19 @@ def _kinds(events, kind):
     return [e for e in events if e.kind == kind]
 
 
+def _cancelled(events) -> set:
+    """(gun, track, decision time) of committed bursts that were cancelled before firing."""
+    out, pending = set(), {}
+    for e in events:
+        if e.kind == "engagement":
+            pending.setdefault((e.gun, e.track_id), []).append(e.t_s)
+        elif e.kind == "engagement_result" and pending.get((e.gun, e.track_id)):
+            t = pending[(e.gun, e.track_id)].pop(0)
+            if getattr(e, "cancelled", ""):
+                out.add((e.gun, e.track_id, t))
+    return out
+
+
 # --- GeoJSON ------------------------------------------------------------------------------
 
 
@@ -116,7 +129,8 @@ def test_geojson_zones_impacts_ellipses_and_footprints(run):
             lon, lat, alt = f["geometry"]["coordinates"][-1]
             assert (lat, lon, alt) == pytest.approx((i["lat"], i["lon"], i["alt_m"]), abs=1e-6)
     # collateral footprints: a dud and a debris disc per burst, radius as in the event
-    fps = [fp for e in bursts for fp in e.footprints]
+    cancelled = _cancelled(run["events"])
+    fps = [fp for e in bursts if (e.gun, e.track_id, e.t_s) not in cancelled for fp in e.footprints]
     assert len(by.get("footprint", [])) == len(fps) >= 2
     assert {f["properties"]["kind"] for f in by["footprint"]} == {"dud", "debris"}
     for f, fp in zip(by["footprint"], fps, strict=True):

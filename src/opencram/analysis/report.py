@@ -297,7 +297,7 @@ def _draw_engagements(ax, world, view: RunView) -> list[np.ndarray]:
     debris discs; withheld engagements dashed and unfilled). Returns their points (km)
     for framing the map."""
     pts: list[np.ndarray] = []
-    bursts = view.bursts()
+    bursts = [b for b in view.bursts() if b.fired]
     for b in bursts:
         for f in b.footprints:
             xy = _disc_xy(world, f.lat, f.lon, f.radius_m)
@@ -377,9 +377,20 @@ def guns_figure(view: RunView):
                 )
                 ax.text(t0, g + 0.3, st, fontsize=6, va="bottom")
         for k, b in enumerate(b for b in bursts if b.gun == gun):
-            colour = {True: "#2ca02c", False: "#ff7f0e", None: "#999999"}[b.killed]
-            ax.barh(g, b.intercept_s - b.fire_s, left=b.fire_s, height=0.5, color=colour)
-            ax.plot(b.intercept_s, g, marker="*" if b.killed else "x", color="k", ms=8)
+            if b.cancelled:
+                ax.barh(
+                    g,
+                    b.intercept_s - b.fire_s,
+                    left=b.fire_s,
+                    height=0.5,
+                    fc="none",
+                    ec="#999999",
+                    hatch="..",
+                )
+            else:
+                colour = {True: "#2ca02c", False: "#ff7f0e", None: "#999999"}[b.killed]
+                ax.barh(g, b.intercept_s - b.fire_s, left=b.fire_s, height=0.5, color=colour)
+                ax.plot(b.intercept_s, g, marker="*" if b.killed else "x", color="k", ms=8)
             ax.annotate(
                 b.threat_id or f"T{b.track_id}",
                 (b.fire_s, g),
@@ -394,8 +405,8 @@ def guns_figure(view: RunView):
     ax.set_yticklabels(guns, fontsize=8)
     ax.set_ylim(len(guns) - 0.4, -0.7)
     ax.set_title(
-        "Engagements per gun: fire to intercept (green: destroyed, orange: survived; "
-        "purple ticks: fire withheld)",
+        "Engagements per gun: fire to intercept (green: destroyed, orange: survived, dotted: "
+        "cancelled;\npurple ticks: fire withheld)",
         fontsize=9,
     )
     ax.grid(True, axis="x", lw=0.3)
@@ -449,7 +460,7 @@ def timeline_figure(view: RunView):
                     t["impact"]["time_s"] - w["warning_s"], row, "|", color="#d62728", ms=14, mew=2
                 )
         for b in bursts:
-            if b.threat_id == t["id"]:
+            if b.threat_id == t["id"] and b.fired:
                 ax.plot([b.fire_s, b.intercept_s], [row + 0.25] * 2, color="#2ca02c", lw=2)
         if t.get("intercept"):
             ax.plot(t1, row, "*", color="#2ca02c", mec="k", mew=0.5, ms=ms + 4)
@@ -563,14 +574,8 @@ def _chronology(view: RunView) -> list[tuple[float, str, str]]:
             what = "alert raised" if e.state == "raised" else "all clear"
             tracks = ", ".join(f"T{k}" for k in e.track_ids)
             rows.append((e.t_s, what, f"{e.zone} (p = {e.probability:.2f}; {tracks or '-'})"))
-        elif e.kind == "engagement":
-            rows.append(
-                (
-                    e.fire_s,
-                    "burst fired",
-                    f"{e.gun} on T{e.track_id}: {e.rounds} rounds, P(kill) {e.p_kill:.2f}",
-                )
-            )
+        elif e.kind == "engagement_result" and getattr(e, "cancelled", ""):
+            rows.append((e.t_s, "burst cancelled", f"{e.gun} on T{e.track_id}: {e.cancelled}"))
         elif e.kind == "engagement_result" and not e.killed:
             rows.append((e.t_s, "burst missed", f"{e.gun} on T{e.track_id}: threat survived"))
         elif e.kind == "engagement_withheld":
@@ -584,6 +589,12 @@ def _chronology(view: RunView) -> list[tuple[float, str, str]]:
             rows.append(
                 (e.t_s, "impact", f"{e.threat_id} in {', '.join(e.zones) or 'open ground'}")
             )
+    for b in view.bursts():
+        what = f"{b.gun} on T{b.track_id}: {b.rounds} rounds, P(kill) {b.p_kill:.2f}"
+        if b.fired:
+            rows.append((b.fire_s, "burst fired", what))
+        else:
+            rows.append((b.decided_s, "burst committed", what))
     rows.sort(key=lambda r: r[0])
     return rows
 
@@ -676,7 +687,10 @@ def build_report(result: RunResult, summary: dict[str, Any]) -> Report:
         ("not engaged", outcomes.count("not_engaged")),
         ("impacts", tot["impacts"]),
         ("in protected zones", tot["impacts_in_protected_zones"]),
-        ("bursts / rounds", f"{len(bursts)} / {sum(b.rounds for b in bursts)}"),
+        (
+            "bursts / rounds fired",
+            f"{sum(b.fired for b in bursts)} / {sum(b.rounds for b in bursts if b.fired)}",
+        ),
         ("shortest warning", f"{min(wt):.1f} s" if wt else "&ndash;"),
     ]
     if "warning" in summary:
@@ -825,15 +839,15 @@ def _engagement_html(view: RunView, figs: dict[str, bytes]) -> str:
     grows = []
     for w in view.scenario.weapons:
         mine = [b for b in bursts if b.gun == w.id]
-        fired = sum(b.rounds for b in mine)
+        fired = sum(b.rounds for b in mine if b.fired)
         states = view.gun_states().get(w.id, [])
         left = states[-1][2] if states else (mine[-1].ammo_left if mine else start[w.id])
         reloads = sum(1 for _, st, _ in states if st == "reloading")
         grows.append(
             [
                 _e(w.id),
-                str(len(mine)),
-                str(sum(1 for b in mine if b.killed)),
+                str(sum(b.fired for b in mine)),
+                str(sum(1 for b in mine if b.killed and b.fired)),
                 str(fired),
                 f"{left} of {start[w.id]}",
                 str(reloads),
@@ -842,10 +856,11 @@ def _engagement_html(view: RunView, figs: dict[str, bytes]) -> str:
     brows = []
     for b in bursts:
         res = {
-            True: '<span class="ok">destroyed</span>',
-            False: '<span class="warn">survived</span>',
-            None: "not assessed",
-        }[b.killed]
+            "destroyed": '<span class="ok">destroyed</span>',
+            "survived": '<span class="warn">survived</span>',
+        }.get(b.result, _e(b.result))
+        if b.cancelled:
+            res += _e(f": {b.cancelled}")
         fp = "; ".join(
             f"{f.kind} {f.radius_m:.0f} m at {f.lat:.5f}, {f.lon:.5f}" for f in b.footprints
         )

@@ -211,7 +211,7 @@ def build_czml(view: RunView, epoch: datetime) -> Document:
                 )
     bursts = view.bursts()
     for i, b in enumerate(bursts):
-        res = {True: "destroyed", False: "survived", None: "not assessed"}[b.killed]
+        res = b.result
         packets.append(
             _static_point(
                 f"intercept-{i}",
@@ -227,7 +227,9 @@ def build_czml(view: RunView, epoch: datetime) -> Document:
                 f"{b.rounds} rounds, P(kill) {b.p_kill:.2f}, {b.ammo_left} left",
             )
         )
-    items = [(b.fire_s, b.gun, b.track_id, f, False) for b in bursts for f in b.footprints]
+    items = [
+        (b.fire_s, b.gun, b.track_id, f, False) for b in bursts if b.fired for f in b.footprints
+    ]
     items += [
         (w.t_s, w.gun, w.track_id, f, True)
         for w in view.withheld()

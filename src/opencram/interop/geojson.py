@@ -52,6 +52,8 @@ def footprint_features(view: RunView) -> list[dict]:
     """Dud and debris discs of every burst fired, and of every withheld engagement."""
     out = []
     for b in view.bursts():
+        if not b.fired:
+            continue  # a cancelled burst fired no rounds
         for f in b.footprints:
             la, lo = circle_ring(f.lat, f.lon, f.radius_m)
             out.append(
@@ -198,6 +200,8 @@ def build_geojson(view: RunView) -> dict:
                 rounds=b.rounds,
                 p_kill=b.p_kill,
                 killed=b.killed,
+                result=b.result,
+                cancelled=b.cancelled or None,
                 ammo_left=b.ammo_left,
             )
         )

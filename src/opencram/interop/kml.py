@@ -198,7 +198,7 @@ def build_kml(view: RunView, epoch: datetime) -> simplekml.Kml:
         fi = kml.newfolder(name="Intercepts")
         kill_style, miss_style = _point_style("intercept", 1.2), _point_style("intercept", 0.6)
         for b in bursts:
-            res = {True: "destroyed", False: "survived", None: "not assessed"}[b.killed]
+            res = b.result
             pt = fi.newpoint(
                 name=f"{b.gun} on {b.threat_id or f'T{b.track_id}'}: {res}",
                 coords=[(b.lon, b.lat, round(b.alt_m - site_alt, 2))],
@@ -214,7 +214,12 @@ def build_kml(view: RunView, epoch: datetime) -> simplekml.Kml:
         fc = kml.newfolder(name="Collateral footprints")
         fstyle = {k: _poly_style(k, 70) for k in ("dud", "debris")}
         wstyle = {k: _poly_style(k, 0, width=2.5, line_key="withheld") for k in ("dud", "debris")}
-        items = [(b.fire_s, b.gun, b.track_id, f, False, "") for b in bursts for f in b.footprints]
+        items = [
+            (b.fire_s, b.gun, b.track_id, f, False, "")
+            for b in bursts
+            if b.fired
+            for f in b.footprints
+        ]
         items += [
             (w.t_s, w.gun, w.track_id, f, True, w.reason)
             for w in withheld

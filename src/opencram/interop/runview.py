@@ -55,6 +55,17 @@ class Burst:
     ammo_left: int
     killed: bool | None  # None: not assessed before the run ended
     footprints: tuple = ()
+    cancelled: str = ""  # why a committed burst was not fired (its rounds kept), if so
+
+    @property
+    def fired(self) -> bool:
+        return not self.cancelled
+
+    @property
+    def result(self) -> str:
+        if self.cancelled:
+            return "cancelled"
+        return {True: "destroyed", False: "survived", None: "not assessed"}[self.killed]
 
 
 @dataclass(frozen=True)
@@ -179,13 +190,16 @@ class RunView:
                         "p_kill": e.p_kill,
                         "ammo_left": e.ammo_left,
                         "killed": None,
+                        "cancelled": "",
                         "footprints": tuple(getattr(e, "footprints", ()) or ()),
                     }
                 )
             elif e.kind == "engagement_result":
                 q = pending.get((e.gun, e.track_id))
                 if q:
-                    rows[q.pop(0)]["killed"] = bool(e.killed)
+                    row = rows[q.pop(0)]
+                    row["killed"] = bool(e.killed)
+                    row["cancelled"] = getattr(e, "cancelled", "") or ""
         return [Burst(**r) for r in rows]
 
     def withheld(self) -> list:
