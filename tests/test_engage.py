@@ -13,7 +13,7 @@ from opencram.scenario.load import parse
 EMBASSY = [[33.30111, 44.39117], [33.30111, 44.40083], [33.29689, 44.40083], [33.29689, 44.39117]]
 
 
-def _scenario(**extra):
+def _doc(**extra):
     doc = {
         "name": "engage-test",
         "site": {"lat": 33.307577, "lon": 44.390259, "alt_m": 34.0},
@@ -31,7 +31,11 @@ def _scenario(**extra):
         "simulation": {"duration_s": 90, "seed": 7},
     }
     doc.update(extra)
-    return run(compile_world(parse(yaml.safe_dump(doc), "engage-test")))
+    return doc
+
+
+def _scenario(**extra):
+    return run(compile_world(parse(yaml.safe_dump(_doc(**extra)), "engage-test")))
 
 
 def test_a_threat_to_the_embassy_is_engaged():
@@ -182,3 +186,55 @@ def test_no_fire_sector_of_a_gun():
     res = _scenario(weapons=weapons)
     assert not res.engagements
     assert any("no-fire sector of g1" in r for r in res.not_engaged.values())
+
+
+def test_no_fire_while_debris_would_fall_on_a_valuable_protected_zone():
+    """The threat heads for a cheap depot; a hospital district lies beside it, out of the
+    threat's lethal reach but inside the debris field of an intercept (a 250 m debris
+    radius). With no duds (dud_rate 0) only the debris footprint can hold fire."""
+    import shapely
+
+    probe = compile_world(parse(yaml.safe_dump(_doc()), "engage-test"))
+    impact = probe.truth.impact_points()[0]
+    frame = probe.frame
+
+    def square(e0, e1, n0, n1):
+        pts = [(e0, n0), (e1, n0), (e1, n1), (e0, n1)]
+        return [
+            [round(float(v), 7) for v in frame.to_geodetic(impact + np.array([e, n, 0.0]))[:2]]
+            for e, n in pts
+        ]
+
+    def zones(hospital_value):
+        return [
+            {"name": "Depot", "kind": "protected", "value": 1, "polygon": square(-60, 60, -60, 60)},
+            {
+                "name": "Hospital",
+                "kind": "protected",
+                "value": hospital_value,
+                "polygon": square(150, 400, -300, 300),
+            },
+        ]
+
+    weapons = [{"id": "g1", "lat": 33.3000, "lon": 44.3935, "dud_rate": 0.0}]
+    wide = {"debris_radius_m": 250.0}
+
+    def go(value):
+        doc = _doc(zones=zones(value), weapons=weapons, engagement=wide)
+        return run(compile_world(parse(yaml.safe_dump(doc), "engage-test")))
+
+    held, free = go(100), go(1)
+    assert free.engagements, "beside a cheap hospital district the gun fires"
+    assert not held.engagements
+    reasons = list(held.not_engaged.values())
+    assert any("expected harm" in r for r in reasons), reasons
+    withheld = [e for e in held.events if e.kind == "engagement_withheld"]
+    assert withheld
+    hospital = held.world.zones.polygons_enu[1]
+    debris = [f for e in withheld for f in e.footprints if f.kind == "debris"]
+    assert debris and not [f for e in withheld for f in e.footprints if f.kind == "dud"]
+    # the debris disc reaches the hospital; the threat's own impact stays out of its reach
+    f = debris[-1]
+    centre = held.world.frame.to_enu(f.lat, f.lon, 0.0)
+    assert shapely.Point(centre[:2]).buffer(f.radius_m).intersects(hospital)
+    assert shapely.Point(impact[:2]).distance(hospital) > 33.0

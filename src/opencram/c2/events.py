@@ -212,6 +212,7 @@ class EngagementResult(Event):
     gun: str
     track_id: int
     killed: bool
+    cancelled: str = ""  # why a committed burst was not fired (rounds kept), if it was not
 
 
 class RunFinished(Event):

@@ -304,6 +304,22 @@ class WarnStage:
 DECISION_INTERVAL_S = 0.5  # how often threat evaluation and assignment run
 
 
+def _radar_times(radar) -> np.ndarray:
+    from opencram.engage.firecontrol import _fit_design
+
+    return _fit_design(radar)[0]
+
+
+def predicted_pos_sigma(p: np.ndarray, dt_s: np.ndarray) -> np.ndarray:
+    """RMS position error per axis (n,) of tracks with covariances ``p`` (n, 7, 7) flown
+    ``dt_s`` (n,) ahead at constant velocity (P_pp + dt (P_pv + P_vp) + dt^2 P_vv). The
+    gun lays on the track at the trigger (EngageStage._fire), so fire control's error at
+    the intercept is the track's error flown over the round's time of flight."""
+    dt = np.asarray(dt_s, dtype=float)[:, None, None]
+    pp = p[:, :3, :3] + dt * (p[:, :3, 3:6] + p[:, 3:6, :3]) + dt**2 * p[:, 3:6, 3:6]
+    return np.sqrt(np.maximum(np.trace(pp, axis1=1, axis2=2), 0.0) / 3.0)
+
+
 def in_sectors(az_rad: float, sectors) -> bool:
     """Is an azimuth inside any of a gun's no-fire sectors (clockwise from ``from_deg``)?"""
     az = float(np.degrees(az_rad)) % 360.0
@@ -359,6 +375,7 @@ class EngageStage:
             [i for i, k in enumerate(world.zones.kinds) if k == "protected"], dtype=np.intp
         )
         self.controls = controls if controls is not None else OperatorControls()
+        self.fc_rng = np.random.default_rng([world.seed, 3])  # the guns' track radars
         self.gun_state: list[str | None] = [None] * g  # last GunStatus sent per gun
         self.withheld: dict[int, str] = {}  # track id -> last EngagementWithheld reason
         self._withhold_now: dict[int, tuple[str | None, str, list]] = {}
@@ -412,9 +429,88 @@ class EngageStage:
                 )
         return out
 
-    def _resolve(self, t_s: float) -> list[Event]:
+    def _fire(self, t_s: float) -> list[Event]:
+        """Bursts whose fire time has come. The gun lays on a fresh fix: its own track
+        radar's (``Weapon.track_radar``) when it has one, else the latest surveillance
+        track. With no track left, or no target in the track radar's gate, the burst is
+        cancelled and its rounds kept. In simulation the burst's real effect is then drawn
+        from the true miss."""
+        from opencram.engage.firecontrol import ThreatMotion, solve_intercepts, track_radar_fix
+
         out: list[Event] = []
-        for tid in [k for k, b in self.active.items() if b["intercept_s"] <= t_s]:
+        tr = self.tracker.tracks
+        live = {int(i): k for k, i in enumerate(tr.id)}
+        for tid, b in list(self.active.items()):
+            if b["fired"] or b["fire_s"] > t_s:
+                continue
+            gun = self.guns[b["g"]]
+            entry = b["log"]
+            radar = gun.spec.track_radar
+            motion = ThreatMotion(self.tracker.model, np.array([entry["drone"]]))
+            reason = "" if tid in live else "track lost before the trigger"
+            if not reason:
+                r = live[tid]
+                x, t_state = tr.x[r : r + 1].copy(), tr.t_s[r : r + 1].copy()
+                if radar is not None:
+                    pred = motion.propagate_state(x, b["fire_s"] - t_state)
+                    j = self._in_gate(pred[0, :3], b["fire_s"], radar.gate_m)
+                    if j < 0:
+                        reason = "no target in the track radar's gate"
+                    else:
+                        times = b["fire_s"] + _radar_times(radar)
+                        seen = np.array([self.world.object_state_at(ti)[0][j] for ti in times])
+                        acc = np.zeros(3)
+                        if not entry["drone"]:
+                            acc = self.tracker.model.deriv(pred)[0, 3:6]
+                        x[0, :6] = track_radar_fix(radar, gun.pos_enu_m, seen, acc, self.fc_rng)
+                        t_state[:] = b["fire_s"]
+            if not reason:
+                sol = solve_intercepts(gun, motion, x, t_state, b["fire_s"])
+                if not (sol.feasible[0] and sol.t_s[0] > b["fire_s"]):
+                    reason = "no intercept from the fix at the trigger"
+            if reason:  # hold the burst: the rounds stay in the drum
+                del self.active[tid]
+                g = b["g"]
+                self.ammo[g] += b["rounds"]
+                self.reload_at[g] = np.inf
+                self.ready_s[g] = t_s
+                entry.update(cancelled=reason, rounds=0, ammo_left=int(self.ammo[g]))
+                out.append(
+                    EngagementResult(
+                        t_s=round(t_s, 4), gun=gun.id, track_id=tid, killed=False, cancelled=reason
+                    )
+                )
+                continue
+            b["fired"] = True
+            b["intercept_s"] = float(sol.t_s[0])
+            entry["intercept_s"] = float(sol.t_s[0])
+            entry["pos_enu_m"] = sol.pos_enu_m[0].copy()
+            entry["az_rad"] = float(sol.az_rad[0])
+            entry["el_rad"] = float(sol.el_rad[0])
+            self.az[b["g"]], self.el[b["g"]] = entry["az_rad"], entry["el_rad"]
+            truth, miss, pk_true = self._true_effect(
+                gun, entry["pos_enu_m"], b["intercept_s"], b["rounds"]
+            )
+            b["truth"] = entry["truth"] = truth
+            b["killed"] = bool(self.rng.random() < pk_true)
+            entry.update(miss_m=miss, p_kill_true=round(pk_true, 6), killed=b["killed"])
+        return out
+
+    def _in_gate(self, pos_enu_m, t_s: float, gate_m: float) -> int:
+        """Simulation: the threat object nearest ``pos_enu_m`` at ``t_s`` within ``gate_m``
+        (what the track radar locks on), or -1."""
+        n_r = len(self.world.truth.rounds)
+        pos, _, act = self.world.object_state_at(t_s)
+        alive = np.flatnonzero(act[:n_r] & (t_s < self.kills))
+        if not alive.size:
+            return -1
+        d = np.linalg.norm(pos[alive] - pos_enu_m, axis=1)
+        k = int(np.argmin(d))
+        return int(alive[k]) if d[k] <= gate_m else -1
+
+    def _resolve(self, t_s: float) -> list[Event]:
+        out: list[Event] = self._fire(t_s)
+        for tid in [k for k, b in self.active.items() if b["fired"] and b["intercept_s"] <= t_s]:
             b = self.active.pop(tid)
             if b["killed"] and b["truth"] >= 0 and b["intercept_s"] < self.kills[b["truth"]]:
                 self.kills[b["truth"]] = b["intercept_s"]
@@ -449,7 +545,11 @@ class EngageStage:
         return False
 
     def step(self, t_s: float, current: dict) -> list[Event]:
-        from opencram.engage.firecontrol import solve_intercepts
+        from opencram.engage.firecontrol import (
+            ThreatMotion,
+            solve_intercepts,
+            track_radar_sigma_m,
+        )
         from opencram.engage.tewa import (
             assign,
             burst_kill_probability,
@@ -485,8 +585,7 @@ class EngageStage:
         ids = [
             tid
             for tid, v in current.items()
-            if v[3] != "drone"
-            and tid not in friendly
+            if tid not in friendly
             and tid in live
             and tid not in self.active
             and assessed.get(tid, True)
@@ -525,29 +624,50 @@ class EngageStage:
         prio = threat_priority(p[cand], zones.values[self.protected], tti[cand])
         rows = np.array([live[ids[k]] for k in cand])
         x, t_state = tr.x[rows], tr.t_s[rows]
-        pos_sigma = np.sqrt(np.trace(tr.p[rows][:, :3, :3], axis1=1, axis2=2) / 3.0)
+        motion = ThreatMotion(
+            self.tracker.model, np.array([current[ids[k]][3] == "drone" for k in cand])
+        )
+        p_state = tr.p[rows]
         value = np.zeros((len(free), len(cand)))
         plans = {}
         for a, g in enumerate(free):
             gun = self.guns[g]
             spec = gun.spec
-            first = solve_intercepts(gun, self.tracker.model, x, t_state, t_s + spec.reaction_s)
+            first = solve_intercepts(gun, motion, x, t_state, t_s + spec.reaction_s)
             slew = np.maximum(
                 np.abs(np.angle(np.exp(1j * (first.az_rad - self.az[g]))))
                 / np.radians(spec.slew_az_dps),
                 np.abs(first.el_rad - self.el[g]) / np.radians(spec.slew_el_dps),
             )
             t_fire = t_s + spec.reaction_s + np.nan_to_num(slew, nan=0.0)
-            sol = solve_intercepts(gun, self.tracker.model, x, t_state, t_fire)
+            sol = solve_intercepts(gun, motion, x, t_state, t_fire)
             t_imp = np.array([current[ids[k]][0] for k in cand])
             ok = sol.feasible & (sol.t_s < t_imp - 0.5)
             ok &= sol.pos_enu_m[:, 2] >= self.cfg.min_intercept_alt_m
             n_rounds = int(min(self.ammo[g], round(spec.rate_rpm / 60.0 * self.cfg.burst_s)))
+            if spec.track_radar is not None:
+                pos_sigma = track_radar_sigma_m(spec.track_radar, sol.range_m, sol.tof_s)
+            else:
+                pos_sigma = predicted_pos_sigma(p_state, sol.tof_s)
             ph = round_hit_probability(
                 sol.range_m, spec.dispersion_mrad, pos_sigma, self.cfg.target_radius_m
             )
             pk = burst_kill_probability(ph, n_rounds, self.cfg.p_kill_given_hit)
-            withhold, prints = self._collateral(gun, sol, x, t_state, n_rounds, p[cand], ok)
+            # shoot-look-shoot timing: a burst below min_burst_pk waits while a later
+            # burst (after this one and a look at its result) would still be feasible
+            weak = ok & (pk < self.cfg.min_burst_pk)
+            if weak.any():
+                look_s = self.cfg.burst_s + DECISION_INTERVAL_S + np.nan_to_num(sol.tof_s)
+                later = solve_intercepts(gun, motion, x, t_state, t_fire + look_s)
+                later_ok = later.feasible & (later.t_s < t_imp - 0.5)
+                later_ok &= later.pos_enu_m[:, 2] >= self.cfg.min_intercept_alt_m
+                wait = weak & later_ok
+                for b in np.flatnonzero(wait):
+                    self.not_engaged[ids[cand[b]]] = (
+                        f"waiting for a better shot (P(kill) {pk[b]:.2f} from {gun.id})"
+                    )
+                ok = ok & ~wait
+            withhold, prints = self._collateral(gun, sol, motion, x, t_state, n_rounds, p[cand], ok)
             for b, k in enumerate(cand):
                 if not ok[b]:
                     self.not_engaged.setdefault(ids[k], "no feasible intercept for the guns")
@@ -568,15 +688,7 @@ class EngageStage:
             tid = ids[k]
             t_fire, sol, j, n, pk, fp = plans[(a, b)]
             gun = self.guns[g]
-            killed = bool(self.rng.random() < pk)
             truth = self._truth_of(tid)
-            self.active[tid] = {
-                "gun": gun.id,
-                "intercept_s": float(sol.t_s[j]),
-                "killed": killed,
-                "truth": truth,
-                "resolved": False,
-            }
             self.ammo[g] -= n
             self.ready_s[g] = t_fire + self.cfg.burst_s
             if self.ammo[g] <= 0:
@@ -599,12 +711,27 @@ class EngageStage:
                     "az_rad": float(sol.az_rad[j]),
                     "el_rad": float(sol.el_rad[j]),
                     "rounds": n,
+                    "drone": bool(motion.straight[j]),
                     "p_kill": pk,
-                    "killed": killed,
+                    "p_kill_true": None,
+                    "miss_m": None,
+                    "killed": False,
                     "ammo_left": int(self.ammo[g]),
                     "footprints": fp,
                 }
             )
+            self.active[tid] = {
+                "gun": gun.id,
+                "g": g,
+                "fire_s": t_fire,
+                "intercept_s": float(sol.t_s[j]),
+                "rounds": n,
+                "fired": False,
+                "killed": False,
+                "truth": truth,
+                "resolved": False,
+                "log": self.log[-1],
+            }
             events.append(
                 EngagementStarted(
                     t_s=round(t_s, 4),
@@ -642,14 +769,14 @@ class EngageStage:
         self._withhold_now = {}
         return out + self._gun_events(t_s)
 
-    def _collateral(self, gun, sol, x, t_state, n_rounds, p_protected, ok) -> list:
+    def _collateral(self, gun, sol, motion, x, t_state, n_rounds, p_protected, ok):
         """Per candidate: a reason to withhold fire (str) or '' (opencram.engage.collateral)."""
         from opencram.engage.collateral import (
-            DEBRIS_RADIUS_M,
             debris_impacts,
             dud_impacts,
             touches,
         )
+        from opencram.engage.firecontrol import ThreatMotion
 
         zones = self.world.zones
         out = [""] * len(ok)
@@ -658,21 +785,29 @@ class EngageStage:
         if not idx.size:
             return out, prints
         duds, spread = dud_impacts(gun, sol.az_rad[idx], sol.el_rad[idx], self.world.env)
-        x_int = self.tracker.model.propagate_state(x[idx], sol.t_s[idx] - t_state[idx])
+        x_int = ThreatMotion(motion.ballistic, motion.straight[idx]).propagate_state(
+            x[idx], sol.t_s[idx] - t_state[idx]
+        )
         debris = debris_impacts(self.tracker.model, x_int)
-        dud_fp = self._footprints(duds, spread, "dud")
-        debris_fp = self._footprints(debris, DEBRIS_RADIUS_M, "debris")
+        if gun.spec.dud_rate > 0:
+            dud_fp = self._footprints(duds, spread, "dud")
+        else:  # every round self-destructs: no dud footprint
+            dud_fp = [[] for _ in idx]
+        debris_fp = self._footprints(debris, self.cfg.debris_radius_m, "debris")
         for j, i in enumerate(idx):
             prints[i] = dud_fp[j] + debris_fp[j]
         nofire = np.array([i for i, k in enumerate(zones.kinds) if k == "no-fire"], dtype=np.intp)
-        for pts, rad, what in ((duds, spread, "dud rounds"), (debris, DEBRIS_RADIUS_M, "debris")):
+        for pts, rad, what in (
+            (duds, spread, "dud rounds"),
+            (debris, self.cfg.debris_radius_m, "debris"),
+        ):
             hit = touches(zones, nofire, pts, rad)
             for j in np.flatnonzero(hit.any(axis=1)):
                 name = zones.names[nofire[np.flatnonzero(hit[j])[0]]]
                 out[idx[j]] = f"withheld: {what} would fall on no-fire zone {name}"
         values = zones.values[self.protected]
         dud_touch = touches(zones, self.protected, duds, spread)
-        debris_touch = touches(zones, self.protected, debris, DEBRIS_RADIUS_M)
+        debris_touch = touches(zones, self.protected, debris, self.cfg.debris_radius_m)
         harm_fire = (
             dud_touch * (n_rounds * gun.spec.dud_rate * self.cfg.dud_harm)
             + debris_touch * self.cfg.debris_harm
@@ -685,6 +820,32 @@ class EngageStage:
                     f"that of the threat landing ({harm_hold[j]:.2f})"
                 )
         return out, prints
+
+    def _true_effect(self, gun, aim_enu_m, t_int_s: float, n_rounds: int):
+        """Simulation only: what the burst really does. The rounds meet whatever threat is
+        truly nearest the aim point at the intercept time (usually the tracked one; after a
+        track swap, another): its index (-1 if none is flying), the miss distance across
+        the line of fire (m) and the burst's real kill probability."""
+        from opencram.engage.tewa import burst_kill_probability, round_hit_probability_offset
+
+        n_r = len(self.world.truth.rounds)
+        pos, _, act = self.world.object_state_at(t_int_s)
+        alive = np.flatnonzero(act[:n_r] & (t_int_s < self.kills))
+        if not alive.size:
+            return -1, float("inf"), 0.0
+        los = aim_enu_m - gun.pos_enu_m
+        rng = float(np.linalg.norm(los))
+        u = los / max(rng, 1e-9)
+        d = pos[alive] - aim_enu_m
+        across = np.linalg.norm(d - (d @ u)[:, None] * u, axis=1)
+        near = np.linalg.norm(d, axis=1)
+        k = int(np.argmin(near))
+        miss = float(across[k])
+        ph = round_hit_probability_offset(
+            miss, rng, gun.spec.dispersion_mrad, self.cfg.target_radius_m
+        )
+        pk = burst_kill_probability(ph, n_rounds, self.cfg.p_kill_given_hit)
+        return int(alive[k]), round(miss, 3), float(pk)
 
     def _truth_of(self, track_id: int) -> int:
         """The real object a track follows (simulation only: where the burst really goes)."""

@@ -7,8 +7,9 @@ Footprints, per (gun, threat) pair, batched:
   burst's azimuth and elevation) is flown to the ground with the round's drag, and the duds
   spread around its impact by the gun's dispersion times the ground range;
 * debris: what is left of a destroyed threat falls on along the threat's ballistic path from
-  the intercept point; the debris field is taken as a disc of ``DEBRIS_RADIUS_M`` around
-  where that path meets the ground.
+  the intercept point; the debris field is taken as a disc of the scenario's
+  ``engagement.debris_radius_m`` (default 100 m, our assumption: we found no public figure)
+  around where that path meets the ground.
 
 Rule (configurable in the scenario's ``engagement`` section): the expected harm of firing is
 ``sum over zones of value * (n_rounds * dud_rate * dud_harm * [dud disc touches zone]
@@ -29,8 +30,6 @@ from opencram.physics.environment import Environment
 from opencram.physics.trajectory import fly
 from opencram.track.models import BallisticModel, propagate_to_height
 from opencram.warn.zones import ZoneSet
-
-DEBRIS_RADIUS_M = 100.0
 
 
 def dud_impacts(gun, az_rad, el_rad, env: Environment | None = None):

@@ -6,7 +6,9 @@ quadrant elevation and time once, then every intercept is solved in batch: find 
 ``t_i`` at which the threat (flown forward ballistically from its track state) is where a
 round fired at ``t_fire`` arrives, ``t_i = t_fire + tof(range to the threat at t_i)``,
 solved by the secant method. The lead angles come from the round's table,
-so drop and drag are included.
+so drop and drag are included. Guided threats (drones) have no ballistic path: over the
+round's short time of flight they are taken to fly straight on at their track velocity
+(:class:`ThreatMotion`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from opencram.geo import azimuth_rad
 from opencram.physics.drag import table_index
 from opencram.physics.environment import Environment, FlatTerrain
 from opencram.physics.trajectory import ProjectileBatch, fly
-from opencram.scenario.schema import Weapon
+from opencram.scenario.schema import TrackRadar, Weapon
 from opencram.track.models import BallisticModel
 
 
@@ -113,6 +115,26 @@ class GunModel:
 
 
 @dataclass(frozen=True)
+class ThreatMotion:
+    """How fire control flies each threat forward: ballistic tracks with the tracker's
+    drag model, and the ``straight`` ones (drones) at constant velocity. It has the
+    ``propagate_state`` of a track model, for states (n, 7) in a fixed order."""
+
+    ballistic: BallisticModel
+    straight: np.ndarray  # (n,) bool
+
+    def propagate_state(self, x: np.ndarray, dt_s) -> np.ndarray:
+        dt = np.broadcast_to(np.asarray(dt_s, dtype=float), (x.shape[0],))
+        out = x.copy()
+        s = self.straight
+        out[s, :3] = x[s, :3] + x[s, 3:6] * dt[s, None]
+        b = ~s
+        if b.any():
+            out[b] = self.ballistic.propagate_state(x[b], dt[b])
+        return out
+
+
+@dataclass(frozen=True)
 class Intercept:
     """Per threat: intercept time and point (ENU), the gun's azimuth and elevation, the
     round's time of flight, slant range, and whether it is feasible for this gun."""
@@ -128,7 +150,7 @@ class Intercept:
 
 def solve_intercepts(
     gun: GunModel,
-    model: BallisticModel,
+    model: BallisticModel | ThreatMotion,
     x: np.ndarray,
     t_state_s: np.ndarray,
     t_fire_s,
@@ -167,3 +189,49 @@ def solve_intercepts(
     rng = np.linalg.norm(d, axis=1)
     feasible = np.isfinite(tof) & (rng <= gun.spec.max_range_m) & (p[:, 2] > 0.0)
     return Intercept(t_i, p, azimuth_rad(d), el, tof, rng, feasible)
+
+
+def _fit_design(radar: TrackRadar) -> tuple[np.ndarray, np.ndarray]:
+    """Sample times (relative to the trigger, <= 0) and the least-squares design matrix of
+    the fit ``p(t) - a t^2 / 2 = p0 + v0 t`` over the radar's track."""
+    n = max(round(radar.track_s * radar.rate_hz) + 1, 2)
+    t = -np.arange(n)[::-1] / radar.rate_hz
+    return t, np.column_stack([np.ones(n), t])
+
+
+def track_radar_fix(radar: TrackRadar, gun_pos_enu_m, pos_enu_m, accel_enu_mps2, rng):
+    """The gun's track-radar estimate of a target's position and velocity at the trigger
+    (6,), from its true positions ``pos_enu_m`` (n, 3) at the sample times of
+    ``_fit_design`` (oldest first). Each sample is measured in range, azimuth and elevation
+    with the radar's noise; the acceleration the fire control expects (gravity and drag
+    from the surveillance track's model, zero for a drone) is taken out, and a straight
+    least-squares fit gives position and velocity at t = 0."""
+    t, a = _fit_design(radar)
+    d = np.asarray(pos_enu_m, dtype=float) - gun_pos_enu_m
+    rng_m = np.linalg.norm(d, axis=1)
+    az = np.arctan2(d[:, 0], d[:, 1])
+    el = np.arcsin(d[:, 2] / np.maximum(rng_m, 1e-9))
+    sa = radar.sigma_angle_mrad * 1e-3
+    rng_m = rng_m + rng.normal(0.0, radar.sigma_range_m, t.size)
+    az = az + rng.normal(0.0, sa, t.size)
+    el = el + rng.normal(0.0, sa, t.size)
+    meas = np.column_stack(
+        [rng_m * np.cos(el) * np.sin(az), rng_m * np.cos(el) * np.cos(az), rng_m * np.sin(el)]
+    )
+    meas = meas - 0.5 * t[:, None] ** 2 * np.asarray(accel_enu_mps2, dtype=float)
+    coef, *_ = np.linalg.lstsq(a, meas, rcond=None)
+    return np.concatenate([coef[0] + gun_pos_enu_m, coef[1]])
+
+
+def track_radar_sigma_m(radar: TrackRadar, range_m, tof_s) -> np.ndarray:
+    """RMS per-axis error (m) of the track-radar fix flown ``tof_s`` ahead, for targets at
+    ``range_m`` (arrays of one shape): the fit's covariance ``sigma^2 (A^T A)^-1`` with
+    ``sigma`` the larger of the range noise and the cross-range noise at that range."""
+    _, a = _fit_design(radar)
+    c = np.linalg.inv(a.T @ a)
+    tof = np.asarray(tof_s, dtype=float)
+    # variance of p0 + v0 tof per unit measurement variance
+    g = np.stack([np.ones_like(tof), tof], axis=-1)
+    unit = np.einsum("...i,ij,...j->...", g, c, g)
+    sigma = np.maximum(radar.sigma_range_m, np.asarray(range_m) * radar.sigma_angle_mrad * 1e-3)
+    return sigma * np.sqrt(unit)

@@ -146,6 +146,21 @@ class Sector(Model):
     to_deg: AzimuthDeg
 
 
+class TrackRadar(Model):
+    """A gun's own fire-control (track) radar. The land-based Phalanx carries Ku-band
+    search and track radars (docs/sources/site-and-systems.md, section 5); their update
+    rate and accuracy are not public, so these figures are our assumptions. Before the
+    trigger the radar tracks the threat for ``track_s`` at ``rate_hz``; the gun lays on
+    that fix rather than on the surveillance track. ``gate_m``: how far from the
+    surveillance track's predicted position the radar looks for its target."""
+
+    rate_hz: Positive = 20.0
+    track_s: Positive = 1.0
+    sigma_range_m: Positive = 2.0
+    sigma_angle_mrad: Positive = 1.0
+    gate_m: Positive = 60.0
+
+
 class Weapon(Model):
     """A gun. Defaults describe a land-based Phalanx-like 20 mm gun: 4,500 rounds/min and
     the 1,550-round drum and -25..+85 degree elevation as publicly reported, a muzzle
@@ -178,6 +193,7 @@ class Weapon(Model):
     round_drag_table: Literal["G1", "G7"] = "G7"
     round_form_factor: Positive = 1.0
     no_fire_sectors: list[Sector] = []
+    track_radar: TrackRadar | None = TrackRadar()
 
     @model_validator(mode="after")
     def _elevations_in_order(self) -> Weapon:
@@ -298,9 +314,11 @@ class Engagement(Model):
     target_radius_m: Positive = 1.0
     p_kill_given_hit: Annotated[float, _between(0.0, 1.0)] = 0.3
     min_intercept_alt_m: NonNegative = 50.0
+    min_burst_pk: Annotated[float, _between(0.0, 1.0)] = 0.1
     friendly_clearance_m: NonNegative = 300.0
     dud_harm: NonNegative = 0.01
     debris_harm: NonNegative = 0.3
+    debris_radius_m: Positive = 100.0
 
 
 class Simulation(Model):
