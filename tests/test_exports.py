@@ -296,3 +296,9 @@ def test_cli_export_mistakes_are_one_line_exit_2(cli, run, tmp_path, args, messa
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.stderr
+
+
+def test_exports_are_deterministic(run, tmp_path):
+    again = export_run(run["folder"], "all", tmp_path / "again")
+    for p in again:
+        assert p.read_bytes() == run["paths"][p.suffix[1:]].read_bytes(), p.name
