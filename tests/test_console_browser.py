@@ -123,6 +123,7 @@ def test_green_zone_tracks_alert_and_intercept_in_the_browser(browser):
         assert "intercept: track" in kill and "destroyed by lpws-" in kill
         assert _log(page, "engagement").count() >= 1
         assert page.locator("#map path.kill-mark").count() == 1
+        page.wait_for_selector("#tracks tbody tr.destroyed")
         ack = _log(page, "operator").first.inner_text()
         assert "ack_alert International Zone (done)" in ack
         assert page.locator("#map ellipse.ell-impact").count() >= 1

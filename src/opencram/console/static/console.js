@@ -25,6 +25,9 @@ function emptyModel() {
   };
 }
 
+// a track still drawn: not dropped, not destroyed
+const shown = (t) => !t.dropped && !t.killed;
+
 function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
@@ -112,6 +115,8 @@ function apply(ev) {
       if (ev.killed) {
         const p = m.planned.get(ev.track_id);
         if (p) m.kills.push({ e: p.e_m, n: p.n_m, track: ev.track_id });
+        const t = m.tracks.get(ev.track_id);
+        if (t) t.killed = true;
         logLine(ev, `intercept: track ${ev.track_id} destroyed by ${ev.gun}`, "kill");
       } else {
         logLine(ev, `miss: track ${ev.track_id} survived ${ev.gun}'s burst`);
@@ -162,8 +167,8 @@ function bounds(withDynamic) {
     for (const g of map.guns) pts.push([g.e_m - g.range_m, g.n_m - g.range_m], [g.e_m + g.range_m, g.n_m + g.range_m]);
   }
   if (withDynamic) {
-    for (const t of model.tracks.values()) if (!t.dropped) for (const p of t.tail) pts.push(p);
-    for (const t of model.tracks.values()) if (t.origin && !t.dropped) pts.push([t.origin.e_m, t.origin.n_m]);
+    for (const t of model.tracks.values()) if (shown(t)) for (const p of t.tail) pts.push(p);
+    for (const t of model.tracks.values()) if (t.origin && shown(t)) pts.push([t.origin.e_m, t.origin.n_m]);
   }
   if (!pts.length) return null;
   const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
@@ -235,7 +240,7 @@ function drawMap() {
     out.push(`<text x="${(x + 8).toFixed(1)}" y="${(y + 12).toFixed(1)}">${esc(g.id)}</text>`);
   }
   for (const t of model.tracks.values()) {
-    if (t.dropped) continue;
+    if (!shown(t)) continue;
     out.push(ellipse(t.impact, "ell-impact", w, h));
     out.push(ellipse(t.origin, "ell-origin", w, h));
   }
@@ -253,7 +258,7 @@ function drawMap() {
   }
   const friendly = new Set(state.friendly_tracks || []);
   for (const t of model.tracks.values()) {
-    if (t.dropped) continue;
+    if (!shown(t)) continue;
     out.push(`<polyline class="tail" points="${ring(t.tail, w, h)}"/>`);
     const [x, y] = toScreen(t.e, t.n, w, h);
     out.push(`<circle class="trk${friendly.has(t.id) ? " friendly" : ""}" data-track="${t.id}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/>`);
@@ -323,42 +328,86 @@ function drawPanels() {
   }
   const live = state.mode !== "replay";
   for (const b of document.querySelectorAll("#btn-hold-all, #btn-free-all")) b.disabled = !live;
+  const over = ["finished", "error", "stopped"].includes(state.status);
+  for (const b of document.querySelectorAll("#btn-resume, #btn-pause, #btn-step")) b.disabled = over;
 
   const held = new Set(state.weapons_hold || []);
+  const dis = live ? "" : " disabled";
   const guns = (map ? map.guns : []).map((g) => {
     const gs = model.guns.get(g.id) || { state: "ready", ammo: g.ammo };
     const btn = held.has(g.id)
-      ? `<button class="free" data-action="weapons_free" data-target="${esc(g.id)}" ${live ? "" : "disabled"}>Weapons free</button>`
-      : `<button class="hold" data-action="weapons_hold" data-target="${esc(g.id)}" ${live ? "" : "disabled"}>Weapons hold</button>`;
-    return `<div class="gun" data-gun="${esc(g.id)}"><b>${esc(g.id)}</b><span class="state ${gs.state}">${gs.state}</span><span>${gs.ammo} rds${held.has(g.id) ? " &middot; HOLD" : ""}</span>${btn}</div>`;
+      ? `<button class="free" data-action="weapons_free" data-target="${esc(g.id)}"${dis}>Weapons free</button>`
+      : `<button class="hold" data-action="weapons_hold" data-target="${esc(g.id)}"${dis}>Weapons hold</button>`;
+    return {
+      key: g.id, cls: "gun", data: { gun: g.id },
+      cells: [`<b>${esc(g.id)}</b>`, `<span class="state ${gs.state}">${gs.state}</span>`,
+        `${gs.ammo} rds${held.has(g.id) ? " &middot; HOLD" : ""}`, btn],
+    };
   });
-  setHtml("#guns", guns.join("") || '<p class="empty">no guns</p>');
+  renderRows("#guns", "div", "span", guns, '<p class="empty">no guns</p>');
 
   const acked = new Set(state.acknowledged || []);
   const alerts = [...model.alerts.values()].map((a) => {
     const ack = acked.has(a.zone);
-    const tti = a.time_to_impact_s === null ? "" : `${fmt(a.time_to_impact_s, 1)} s`;
-    return `<div class="alert${ack ? " acked" : ""}" data-zone="${esc(a.zone)}"><span><b>${esc(a.zone)}</b> &middot; tracks ${a.track_ids.join(", ")} ${tti ? `&middot; impact in ${tti}` : ""}</span>` +
-      `<span class="p">${fmt(a.probability * 100)} %</span>` +
-      (ack ? "<span>acknowledged</span>" : `<button class="ack" data-action="ack_alert" data-target="${esc(a.zone)}" ${live ? "" : "disabled"}>Ack</button>`) + "</div>";
+    // the event's time to impact counts from the event; show it from now
+    const left = a.time_to_impact_s === null ? null : Math.max(a.t_s + a.time_to_impact_s - state.t_s, 0);
+    const tti = left === null ? "" : ` &middot; impact in ${fmt(left, 1)} s`;
+    return {
+      key: a.zone, cls: `alert${ack ? " acked" : ""}`, data: { zone: a.zone },
+      cells: [`<b>${esc(a.zone)}</b> &middot; tracks ${a.track_ids.join(", ")}${tti}`,
+        `<span class="p">${fmt(a.probability * 100)} %</span>`,
+        ack ? "acknowledged" : `<button class="ack" data-action="ack_alert" data-target="${esc(a.zone)}"${dis}>Ack</button>`],
+    };
   });
-  setHtml("#alerts", alerts.join("") || '<p class="empty">no zone alerted</p>');
+  renderRows("#alerts", "div", "span", alerts, '<p class="empty">no zone alerted</p>');
 
   const friendly = new Set(state.friendly_tracks || []);
   const rows = [...model.tracks.values()].sort((a, b) => a.id - b.id).map((t) => {
-    const tti = t.impact && !t.dropped ? `${fmt(t.impact.impact_time_s - state.t_s, 1)} s` : "-";
-    const status = t.dropped ? "dropped" : friendly.has(t.id) ? "friendly" : model.planned.has(t.id) ? "engaged" : "live";
-    const btn = !t.dropped && !friendly.has(t.id) && live
+    const tti = t.impact && shown(t) ? `${fmt(t.impact.impact_time_s - state.t_s, 1)} s` : "-";
+    const status = t.killed ? "destroyed" : t.dropped ? "dropped" : friendly.has(t.id) ? "friendly" : model.planned.has(t.id) ? "engaged" : "live";
+    const btn = shown(t) && !friendly.has(t.id) && live
       ? `<button class="friendly" data-action="mark_friendly" data-target="${t.id}">Friendly</button>` : "";
-    return `<tr data-track="${t.id}" class="${status}"><td>${t.id}</td><td>${esc(t.cls)}</td><td class="num">${fmt(t.alt)}</td>` +
-      `<td class="num">${fmt(t.speed)}</td><td class="num">${tti}</td><td>${status}</td><td>${btn}</td></tr>`;
+    return {
+      key: String(t.id), cls: status, data: { track: String(t.id) },
+      cells: [String(t.id), esc(t.cls), fmt(t.alt), fmt(t.speed), tti, status, btn],
+      cellCls: ["", "", "num", "num", "num", "", ""],
+    };
   });
-  setHtml("#tracks tbody", rows.join(""));
+  renderRows("#tracks tbody", "tr", "td", rows, "");
 }
 
-function setHtml(sel, html) {
-  const el = $(sel);
-  if (el.innerHTML !== html) el.innerHTML = html;
+// Keyed update of a list: rows and cells are reused and a cell is rewritten only when its
+// content changes, so a button under the pointer is not replaced while it is clicked.
+function renderRows(sel, rowTag, cellTag, rows, emptyHtml) {
+  const box = $(sel);
+  const old = new Map();
+  for (const el of [...box.children]) {
+    if (el.dataset.key === undefined) el.remove();
+    else old.set(el.dataset.key, el);
+  }
+  rows.forEach((r, i) => {
+    let el = old.get(r.key);
+    if (el) old.delete(r.key);
+    else {
+      el = document.createElement(rowTag);
+      el.dataset.key = r.key;
+      for (const [k, v] of Object.entries(r.data)) el.dataset[k] = v;
+    }
+    if (el.className !== r.cls) el.className = r.cls;
+    while (el.children.length < r.cells.length) el.appendChild(document.createElement(cellTag));
+    r.cells.forEach((html, j) => {
+      const c = el.children[j];
+      if (c._html !== html) {
+        c.innerHTML = html;
+        c._html = html;
+      }
+      const cc = (r.cellCls && r.cellCls[j]) || "";
+      if (c.className !== cc) c.className = cc;
+    });
+    if (box.children[i] !== el) box.insertBefore(el, box.children[i] || null);
+  });
+  for (const el of old.values()) el.remove();
+  if (!rows.length && emptyHtml) box.innerHTML = emptyHtml;
 }
 
 let pending = false;
