@@ -149,7 +149,7 @@ def test_recording_round_trip_and_bad_files(tmp_path):
     assert read_recording(path) == entries
     data = path.read_bytes()
     (tmp_path / "cut.ast").write_bytes(data[:-1])
-    with pytest.raises(UserError, match="cut.ast: byte .* truncated"):
+    with pytest.raises(UserError, match=r"cut\.ast: byte .* truncated"):
         read_recording(tmp_path / "cut.ast")
     (tmp_path / "x.ast").write_bytes(b"hello")
     with pytest.raises(UserError, match="not an opencram ASTERIX recording"):

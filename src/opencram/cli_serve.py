@@ -119,6 +119,7 @@ def serve(
         filter=filter_name,
     )
     logging.basicConfig(level=logging.INFO, format="opencram serve: %(message)s", stream=sys.stderr)
+    logging.getLogger("websockets").setLevel(logging.WARNING)
     service = LiveService(specs, zones_source=zones, config=config)
 
     def ready(server) -> None:

@@ -6,8 +6,9 @@ Policy (docs/interfaces.md, "Live service"):
 * each sensor has its own queue of raw inputs (datagrams, CSV rows), bounded in bytes;
   when a sensor's queue is full its **oldest** entries are dropped (and counted per
   sensor), so one flooding sensor cannot starve the others, and receiving never blocks;
-* the processing loop takes entries round-robin across sensors within a time budget per
-  tick, decodes them and hands the plots to the tracker;
+* the processing loop takes entries in arrival order (across all queues) within a time
+  budget per tick, decodes them and hands the plots to the tracker; so a backlog never
+  lets one sensor's clock run ahead of another's older, still queued plots;
 * a datagram whose sensor cannot be read from its first bytes goes to one shared queue,
   bounded the same way, and is decoded (and most likely counted as bad) from there.
 """
@@ -99,17 +100,18 @@ class Ingest:
         self.received = Counter()  # datagrams, lines, plots accepted
         self.clock_s: float | None = None  # latest accepted measurement time
         self.allow_jump = False  # set by the service after a silence: resynchronise
-        self._rr = 0  # round-robin start
+        self._seq = 0  # arrival order of queued entries
         self._csv_header: dict[object, list[str]] = {}
 
     # --- receiving (cheap; never blocks) --------------------------------------------
 
     def _enqueue(self, q: int, entry, nbytes: int) -> None:
         dq = self.queues[q]
-        dq.append((entry, nbytes))
+        self._seq += 1
+        dq.append((self._seq, entry, nbytes))
         self.queued_bytes[q] += nbytes
         while self.queued_bytes[q] > self.queue_bytes and len(dq) > 1:
-            _, old = dq.popleft()
+            _, _, old = dq.popleft()
             self.queued_bytes[q] -= old
             self.shed_entries[q] += 1
             self.shed_bytes[q] += old
@@ -201,25 +203,22 @@ class Ingest:
         return sum(len(q) for q in self.queues)
 
     def drain(self, budget_s: float = 0.05, clock: Callable[[], float] = time.perf_counter):
-        """Take queued entries round-robin across sensors until the queues are empty or
-        ``budget_s`` of processing time is spent; return them decoded as one
-        :class:`Plots` batch (not sorted)."""
+        """Take queued entries in arrival order until the queues are empty or ``budget_s``
+        of processing time is spent; return them decoded as one :class:`Plots` batch (not
+        sorted)."""
         start = clock()
         rows: list[tuple] = []
         asx: list = []
-        nq = len(self.queues)
-        while self.pending() and clock() - start < budget_s:
-            for k in range(nq):
-                q = (self._rr + k) % nq
-                if not self.queues[q]:
-                    continue
-                entry, nbytes = self.queues[q].popleft()
-                self.queued_bytes[q] -= nbytes
-                if isinstance(entry, tuple):
-                    rows.append(entry[1])
-                else:
-                    asx.append(self._from_asterix(entry))
-            self._rr = (self._rr + 1) % nq
+        taken = 0
+        while self.pending() and (not taken or clock() - start < budget_s):
+            taken += 1
+            q = min((dq[0][0], k) for k, dq in enumerate(self.queues) if dq)[1]
+            _, entry, nbytes = self.queues[q].popleft()
+            self.queued_bytes[q] -= nbytes
+            if isinstance(entry, tuple):
+                rows.append(entry[1])
+            else:
+                asx.append(self._from_asterix(entry))
         parts = [p for p in asx if p is not None and len(p)]
         if rows:
             a = np.array([r[0] for r in rows]), np.array([r[1] for r in rows], np.int64)
