@@ -21,7 +21,7 @@ with warnings.catch_warnings():  # starlette's notice about its httpx-based clie
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from opencram.console.app import create_app
+from opencram.console.app import LOOPBACK_NAMES, create_app
 
 TOKEN = "s3cret-token-for-tests"
 WAIT_S = 60.0  # generous guard: a hung worker fails the test instead of hanging it
@@ -108,6 +108,25 @@ def test_cross_origin_posts_and_websockets_are_refused(green_paused):
         same = {"Origin": "http://testserver"}
         assert c.post("/api/control", json={"op": "pause"}, headers=same).status_code == 200
         assert green_paused.controls.drain() == []
+
+
+def test_on_loopback_only_loopback_host_names_are_accepted(green_paused):
+    # a page whose own name was pointed at 127.0.0.1 (DNS rebinding) sends that name
+    app = create_app(green_paused, start=False, trusted_hosts=LOOPBACK_NAMES)
+    with TestClient(app, base_url="http://127.0.0.1:8765") as c:
+        assert c.get("/api/state").status_code == 200
+        assert c.get("/api/state", headers={"Host": "localhost:8765"}).status_code == 200
+        rebound = {"Host": "attacker.example:8765", "Origin": "http://attacker.example:8765"}
+        assert c.get("/", headers=rebound).status_code == 403
+        r = c.post("/api/action", json={"action": "weapons_hold", "target": "*"}, headers=rebound)
+        assert r.status_code == 403
+    with (
+        TestClient(app, base_url="http://attacker.example:8765") as c,
+        pytest.raises(WebSocketDisconnect),
+        c.websocket_connect("/ws") as ws,
+    ):
+        ws.receive_json()
+    assert green_paused.controls.drain() == []
 
 
 # --- a live run ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from opencram.console.app import create_app
+from opencram.console.app import LOOPBACK_NAMES, create_app
 from opencram.console.session import Session
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -65,7 +65,11 @@ class _Server:
         self.session = session
         self.port = _free_port()
         config = uvicorn.Config(
-            create_app(session), host="127.0.0.1", port=self.port, log_level="warning"
+            # as `opencram console` on loopback: only loopback names accepted in Host
+            create_app(session, trusted_hosts=LOOPBACK_NAMES),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

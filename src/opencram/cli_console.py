@@ -98,9 +98,10 @@ def console_url(host: str, port: int, token: str | None) -> str:
 def serve(session, host: str, port: int, token: str | None) -> None:
     import uvicorn
 
-    from opencram.console.app import create_app
+    from opencram.console.app import LOOPBACK_NAMES, create_app
 
-    app = create_app(session, token=token)
+    hosts = LOOPBACK_NAMES | {host.strip("[]").lower()} if is_loopback(host) else None
+    app = create_app(session, token=token, trusted_hosts=hosts)
     what = "replay of" if session.mode == "replay" else "live run of"
     print(f"opencram console: {what} {session.name}", flush=True)
     print(f"open {console_url(host, port, token)}  (Ctrl-C to stop)", flush=True)

@@ -20,7 +20,8 @@ header, an ``Authorization: Bearer`` header, a ``token`` query parameter, or the
 set when the page is opened with ``?token=``. HTTP requests without it get 401; a
 websocket without it is closed before it opens (HTTP 403). Independently of the token,
 state-changing requests and websockets whose ``Origin`` is not this server are refused
-(403), so another web site open in the same browser cannot drive a loopback console.
+(403), so another web site open in the same browser cannot drive a loopback console;
+and on loopback only the loopback host names are accepted in ``Host`` (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -88,9 +89,28 @@ def _static_text(name: str) -> str:
     return resources.files("opencram.console").joinpath("static", name).read_text("utf-8")
 
 
-def create_app(session: Session, token: str | None = None, start: bool = True) -> FastAPI:
+def host_allowed(conn: HTTPConnection, hosts: frozenset[str] | None) -> bool:
+    """True when the Host header names one of ``hosts`` (any port), or no list is set."""
+    if hosts is None:
+        return True
+    name = urlsplit("//" + conn.headers.get("host", "")).hostname or ""
+    return name.lower() in hosts
+
+
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def create_app(
+    session: Session,
+    token: str | None = None,
+    start: bool = True,
+    trusted_hosts: frozenset[str] | None = None,
+) -> FastAPI:
     """The app for one session. ``token``: required on every request when set.
-    ``start``: start the session's worker when the app starts (else call session.start())."""
+    ``start``: start the session's worker when the app starts (else call session.start()).
+    ``trusted_hosts``: the only Host header names accepted (the command passes the loopback
+    names when it listens on loopback, which defeats DNS rebinding: a web page whose name
+    has been pointed at 127.0.0.1 still sends its own name as Host)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -107,6 +127,8 @@ def create_app(session: Session, token: str | None = None, start: bool = True) -
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
+        if not host_allowed(request, trusted_hosts):
+            return JSONResponse({"detail": "unexpected Host header"}, status_code=403)
         if not token_ok(request, token):
             return JSONResponse(
                 {"detail": "access token required (open the URL printed by opencram console)"},
@@ -156,7 +178,8 @@ def create_app(session: Session, token: str | None = None, start: bool = True) -
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
-        if not token_ok(websocket, token) or not same_origin(websocket):
+        ok = host_allowed(websocket, trusted_hosts) and same_origin(websocket)
+        if not ok or not token_ok(websocket, token):
             await websocket.close(code=1008)  # before accept: the handshake gets HTTP 403
             return
         await websocket.accept()
