@@ -154,13 +154,26 @@ def test_actions_reach_the_engine_and_are_logged():
         _wait(lambda: session.pacer.t_s >= 1.0, "the step", session)
         assert session.pacer.paused and session.pacer.t_s == pytest.approx(1.0)
         assert not _kinds(session, "launch")  # rocket-1 launches at T+5: still paused
+        # by T+4.5 the friendly helicopter is a confirmed track: the operator marks it
+        c.post("/api/control", json={"op": "step", "value": 3.5})
+        _wait(lambda: session.pacer.t_s >= 4.5 and session.pacer.paused, "the step", session)
+        heli = _kinds(session, "track")[0]["track_id"]
+        ok = c.post("/api/action", json={"action": "mark_friendly", "target": str(heli)})
+        assert ok.status_code == 202
         c.post("/api/control", json={"op": "resume"})
         _wait(lambda: session.status == "finished", "the end of the run", session)
         state = c.get("/api/state").json()
         assert state["weapons_hold"] == ["lpws-1"]
-    acts = {e["action"]: e for e in _kinds(session, "operator")}
-    assert acts["weapons_hold"]["accepted"] and acts["weapons_hold"]["target"] == "lpws-1"
-    assert not acts["mark_friendly"]["accepted"] and "abc" in acts["mark_friendly"]["note"]
+        assert state["friendly_tracks"] == [heli]
+    acts = {(e["action"], e["target"]): e for e in _kinds(session, "operator")}
+    assert len(acts) == 3
+    assert acts[("weapons_hold", "lpws-1")]["accepted"]
+    assert not acts[("mark_friendly", "abc")]["accepted"]
+    assert "abc" in acts[("mark_friendly", "abc")]["note"]
+    marked = acts[("mark_friendly", str(heli))]
+    assert marked["accepted"] and 4.5 <= marked["t_s"] <= 4.55  # the tick after the request
+    later = [e for e in _kinds(session, "zone_alert") if e["t_s"] > marked["t_s"]]
+    assert later and all(heli not in e["track_ids"] for e in later)
     # the held gun never fired; the other one did
     guns = {e["gun"] for e in _kinds(session, "engagement")}
     assert guns == {"lpws-2"}
