@@ -59,7 +59,7 @@ def cd_standard(table_idx, mach) -> np.ndarray:
     last point takes the last value.
     """
     _, cd = _tables()
-    x = np.clip(np.asarray(mach, dtype=float), 0.0, MACH_MAX) / MACH_STEP
+    x = np.minimum(np.maximum(np.asarray(mach, dtype=float), 0.0), MACH_MAX) / MACH_STEP
     i0 = np.minimum(x.astype(np.intp), cd.shape[1] - 2)
     f = x - i0
     row = np.asarray(table_idx, dtype=np.intp)

@@ -532,13 +532,37 @@ class Tracker:
             return
         stale_tent = (tr.status == TENTATIVE) & (now_s - tr.born_s > cfg.confirm_window_s)
         coasted = (tr.status == CONFIRMED) & (now_s - tr.t_s > cfg.coast_s)
-        x_now = self.model.propagate_state(tr.x, now_s - tr.t_s)
-        landed = (x_now[:, 2] < cfg.ground_margin_m) | (tr.x[:, 2] < cfg.ground_margin_m)
+        landed = tr.x[:, 2] < cfg.ground_margin_m
+        # fly on to now only the tracks that could be below the margin by now
+        near = _may_reach_height(self.model, tr.x, now_s - tr.t_s, cfg.ground_margin_m)
+        if near.any():
+            x_now = self.model.propagate_state(tr.x[near], now_s - tr.t_s[near])
+            landed[near] |= x_now[:, 2] < cfg.ground_margin_m
         gone = stale_tent | coasted | landed | self._duplicates(now_s)
         for i in np.flatnonzero(gone & (tr.status == CONFIRMED)):
             reason = "landed" if landed[i] else ("coasted" if coasted[i] else "merged")
             self.deleted.append((int(tr.id[i]), now_s, reason))
         tr.keep(~gone)
+
+
+def _may_reach_height(model, x: np.ndarray, dt_s: np.ndarray, height_m: float) -> np.ndarray:
+    """Tracks (n,) that could be below ``height_m`` after ``dt_s`` of ballistic flight.
+
+    A conservative bound, so skipping the others changes no result: with drag (kappa >= 0)
+    the speed grows by at most g dt, so the vertical acceleration is at most
+    A = g + rho_max kappa |v|max^2 / 2 and the height at dt at least
+    u + v_u dt - A dt^2 / 2; 1 m of slack covers the integrator's error. Tracks with a
+    negative kappa or a negative dt are always flown."""
+    from opencram.physics.atmosphere import G0_MPS2
+    from opencram.track.models import KAPPA_SCALE
+
+    dt = np.asarray(dt_s, dtype=float)
+    rho_max = float(model.env.density_and_gradient(np.array([-1e9]))[0][0])
+    kap = x[:, 6] * KAPPA_SCALE
+    v_max = np.sqrt(np.einsum("ij,ij->i", x[:, 3:6], x[:, 3:6])) + 1.01 * G0_MPS2 * dt
+    acc = 1.01 * G0_MPS2 + 0.5 * rho_max * kap * v_max**2
+    low = x[:, 2] + x[:, 5] * dt - 0.5 * acc * dt**2
+    return (kap < 0) | (dt < 0) | (low < height_m + 1.0)
 
 
 def _duplicate_mask(x, p, hits, status, merge_chi2) -> np.ndarray:

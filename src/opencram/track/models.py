@@ -50,10 +50,11 @@ class BallisticModel:
         v = x[:, 3:6]
         speed = np.sqrt(np.einsum("ij,ij->i", v, v))
         k = 0.5 * rho * x[:, 6] * KAPPA_SCALE * speed
-        out = np.zeros_like(x)
+        out = np.empty_like(x)
         out[:, 0:3] = v
         out[:, 3:6] = -k[:, None] * v
         out[:, 5] -= G0_MPS2
+        out[:, 6:] = 0.0
         return out
 
     @property
