@@ -63,3 +63,60 @@ def test_threats_beyond_reach_are_not_feasible():
     far = np.array([[0.0, -9000.0, 300.0, 0.0, 250.0, 20.0, 1.5]])
     sol = solve_intercepts(GUN, BallisticModel(), far, np.zeros(1), t_fire_s=0.0)
     assert not sol.feasible[0]
+
+
+def test_tabulated_paths_give_the_integrated_intercepts():
+    from opencram.engage.firecontrol import ThreatPaths
+
+    model = BallisticModel()
+    direct = solve_intercepts(GUN, model, THREATS, np.zeros(3), t_fire_s=2.0)
+    paths = ThreatPaths.fly(model, THREATS, np.zeros(3), t_end_s=20.0)
+    tab = solve_intercepts(GUN, model, THREATS, np.zeros(3), t_fire_s=2.0, paths=paths)
+    np.testing.assert_allclose(tab.pos_enu_m, direct.pos_enu_m, atol=0.01)
+    np.testing.assert_allclose(tab.t_s, direct.t_s, atol=1e-4)
+    # between grid points the interpolation follows the integrated flight
+    t = np.array([0.1, 3.37, 11.9])
+    truth = model.propagate_state(THREATS, t)[:, :3]
+    np.testing.assert_allclose(paths.position_at(t), truth, atol=0.01)
+
+
+def test_track_radar_fix_error_matches_its_stated_sigma():
+    from opencram.engage.firecontrol import _fit_design, track_radar_fix, track_radar_sigma_m
+    from opencram.scenario.schema import TrackRadar
+
+    radar = TrackRadar()
+    t, _ = _fit_design(radar)
+    gun = np.array([0.0, 0.0, 0.0])
+    p0, v0, acc = (
+        np.array([300.0, 1200.0, 400.0]),
+        np.array([5.0, -240.0, -90.0]),
+        np.array([0, 0, -9.8]),
+    )
+    truth = p0 + t[:, None] * v0 + 0.5 * t[:, None] ** 2 * acc
+    rng = np.random.default_rng(11)
+    tof = 1.2
+    fixes = np.array([track_radar_fix(radar, gun, truth, acc, rng) for _ in range(3000)])
+    err = fixes[:, :3] + tof * fixes[:, 3:] - (p0 + tof * v0)
+    assert np.abs(err.mean(axis=0)).max() < 0.1  # unbiased
+    rms = np.sqrt((err**2).mean(axis=0))
+    stated = track_radar_sigma_m(radar, np.linalg.norm(p0), tof)
+    # the stated per-axis sigma bounds the worst axis (the larger of range and cross-range
+    # noise) and is within a factor of 2 of the typical axis
+    assert rms.max() <= stated * 1.05
+    assert rms.mean() > stated / 2
+
+
+def test_hit_probability_with_an_offset_against_monte_carlo():
+    from opencram.engage.tewa import round_hit_probability, round_hit_probability_offset
+
+    rng = np.random.default_rng(5)
+    sigma = 1000.0 * 3.0e-3  # 1 km at 3 mrad
+    for miss in (0.0, 2.0, 6.0):
+        pts = rng.normal(0.0, sigma, (400_000, 2)) + np.array([miss, 0.0])
+        mc = np.mean(np.hypot(pts[:, 0], pts[:, 1]) < 1.5)
+        p = round_hit_probability_offset(miss, 1000.0, 3.0, 1.5)
+        assert p == pytest.approx(mc, abs=0.003)
+    # no offset: the same as the centred (Rayleigh) formula with no track error
+    assert round_hit_probability_offset(0.0, 1000.0, 3.0, 1.5) == pytest.approx(
+        round_hit_probability(1000.0, 3.0, 0.0, 1.5)
+    )

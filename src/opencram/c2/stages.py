@@ -547,6 +547,7 @@ class EngageStage:
     def step(self, t_s: float, current: dict) -> list[Event]:
         from opencram.engage.firecontrol import (
             ThreatMotion,
+            ThreatPaths,
             solve_intercepts,
             track_radar_sigma_m,
         )
@@ -628,19 +629,25 @@ class EngageStage:
             self.tracker.model, np.array([current[ids[k]][3] == "drone" for k in cand])
         )
         p_state = tr.p[rows]
+        # fly the candidates ahead once, far enough for every gun's latest look
+        horizon = max(
+            self.guns[g].spec.reaction_s + 2.0 * self.guns[g].spec.self_destruct_s for g in free
+        )
+        horizon += 2.0 + self.cfg.burst_s + DECISION_INTERVAL_S + 1.0
+        paths = ThreatPaths.fly(motion, x, t_state, t_s + horizon)
         value = np.zeros((len(free), len(cand)))
         plans = {}
         for a, g in enumerate(free):
             gun = self.guns[g]
             spec = gun.spec
-            first = solve_intercepts(gun, motion, x, t_state, t_s + spec.reaction_s)
+            first = solve_intercepts(gun, motion, x, t_state, t_s + spec.reaction_s, paths=paths)
             slew = np.maximum(
                 np.abs(np.angle(np.exp(1j * (first.az_rad - self.az[g]))))
                 / np.radians(spec.slew_az_dps),
                 np.abs(first.el_rad - self.el[g]) / np.radians(spec.slew_el_dps),
             )
             t_fire = t_s + spec.reaction_s + np.nan_to_num(slew, nan=0.0)
-            sol = solve_intercepts(gun, motion, x, t_state, t_fire)
+            sol = solve_intercepts(gun, motion, x, t_state, t_fire, paths=paths)
             t_imp = np.array([current[ids[k]][0] for k in cand])
             ok = sol.feasible & (sol.t_s < t_imp - 0.5)
             ok &= sol.pos_enu_m[:, 2] >= self.cfg.min_intercept_alt_m
@@ -658,7 +665,7 @@ class EngageStage:
             weak = ok & (pk < self.cfg.min_burst_pk)
             if weak.any():
                 look_s = self.cfg.burst_s + DECISION_INTERVAL_S + np.nan_to_num(sol.tof_s)
-                later = solve_intercepts(gun, motion, x, t_state, t_fire + look_s)
+                later = solve_intercepts(gun, motion, x, t_state, t_fire + look_s, paths=paths)
                 later_ok = later.feasible & (later.t_s < t_imp - 0.5)
                 later_ok &= later.pos_enu_m[:, 2] >= self.cfg.min_intercept_alt_m
                 wait = weak & later_ok

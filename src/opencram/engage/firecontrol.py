@@ -38,6 +38,35 @@ def round_params(spec: Weapon, n: int) -> ProjectileBatch:
     )
 
 
+_ROUND_TABLES: dict[tuple, tuple[np.ndarray, ...]] = {}
+
+
+def _round_table(spec: Weapon, env: Environment) -> tuple[np.ndarray, ...]:
+    """Elevation grid, time grid, and the round's horizontal range and height (k, j)."""
+    # no ground under the gun's rounds while tabulating (they self-destruct in the air)
+    air = Environment(site_alt_m=env.site_alt_m, terrain=FlatTerrain(up_m=-1e5))
+    el = np.radians(np.linspace(spec.min_elevation_deg, spec.max_elevation_deg, 221))
+    n = el.size
+    params = round_params(spec, n)
+    v0 = spec.muzzle_velocity_mps
+    vel = np.stack([np.zeros(n), v0 * np.cos(el), v0 * np.sin(el)], axis=-1)
+    dt = 0.01
+    f = fly(
+        np.zeros((n, 3)),
+        vel,
+        params,
+        air,
+        dt_s=dt,
+        max_time_s=spec.self_destruct_s,
+        record=True,
+    )
+    t = np.arange(f.pos_enu_m.shape[0]) * dt
+    table = (el, t, f.pos_enu_m[:, :, 1].T.copy(), f.pos_enu_m[:, :, 2].T.copy())
+    for arr in table:
+        arr.setflags(write=False)  # shared between guns and runs
+    return table
+
+
 @dataclass(frozen=True)
 class GunModel:
     """A gun in the local frame, with its round's flight tabulated."""
@@ -54,33 +83,33 @@ class GunModel:
 
     @staticmethod
     def build(spec: Weapon, pos_enu_m, env: Environment | None = None) -> GunModel:
+        """The gun at ``pos_enu_m``; its round table is shared by every gun (and every run
+        in the process) with the same round, elevation limits and site altitude."""
         env = env or Environment()
-        # no ground under the gun's rounds while tabulating (they self-destruct in the air)
-        air = Environment(site_alt_m=env.site_alt_m, terrain=FlatTerrain(up_m=-1e5))
-        el = np.radians(np.linspace(spec.min_elevation_deg, spec.max_elevation_deg, 221))
-        n = el.size
-        params = round_params(spec, n)
-        v0 = spec.muzzle_velocity_mps
-        vel = np.stack([np.zeros(n), v0 * np.cos(el), v0 * np.sin(el)], axis=-1)
-        dt = 0.01
-        f = fly(
-            np.zeros((n, 3)),
-            vel,
-            params,
-            air,
-            dt_s=dt,
-            max_time_s=spec.self_destruct_s,
-            record=True,
+        key = (
+            spec.muzzle_velocity_mps,
+            spec.min_elevation_deg,
+            spec.max_elevation_deg,
+            spec.self_destruct_s,
+            spec.round_mass_kg,
+            spec.round_caliber_m,
+            spec.round_drag_table,
+            spec.round_form_factor,
+            env.site_alt_m,
         )
-        t = np.arange(f.pos_enu_m.shape[0]) * dt
+        if key not in _ROUND_TABLES:
+            if len(_ROUND_TABLES) >= 64:
+                _ROUND_TABLES.clear()
+            _ROUND_TABLES[key] = _round_table(spec, env)
+        el, t, rng_m, h_m = _ROUND_TABLES[key]
         return GunModel(
             id=spec.id,
             pos_enu_m=np.asarray(pos_enu_m, dtype=float),
             spec=spec,
             el_grid_rad=el,
             t_grid_s=t,
-            range_m=f.pos_enu_m[:, :, 1].T.copy(),
-            height_m=f.pos_enu_m[:, :, 2].T.copy(),
+            range_m=rng_m,
+            height_m=h_m,
         )
 
     def solve_round(self, ground_range_m, height_m):
@@ -91,7 +120,13 @@ class GunModel:
         hz = np.atleast_1d(np.asarray(height_m, dtype=float))
         # for each elevation, the time the round reaches the target's horizontal range
         k, j = self.range_m.shape
-        idx = np.stack([np.searchsorted(self.range_m[i], gr) for i in range(k)])  # (k, n)
+        # one searchsorted for all elevations: each row (increasing in time) is shifted by
+        # a row offset larger than any range, so the flattened table stays sorted
+        big = float(self.range_m[:, -1].max()) + 1.0
+        offs = np.arange(k)[:, None] * big
+        flat = (self.range_m + offs).ravel()
+        q = np.clip(gr[None, :], -0.5, big - 0.5) + offs  # (k, n)
+        idx = np.searchsorted(flat, q) - np.arange(k)[:, None] * j  # (k, n), in 0..j
         valid = idx < j
         idx = np.clip(idx, 1, j - 1)
         rows = np.arange(k)[:, None]
@@ -135,6 +170,54 @@ class ThreatMotion:
 
 
 @dataclass(frozen=True)
+class ThreatPaths:
+    """Threats flown forward once on a time grid, ``step_s`` apart from each threat's own
+    state time, so that an intercept solve interpolates instead of re-integrating on every
+    iteration. Positions between grid points are cubic Hermite (positions and velocities
+    at both ends); beyond the grid the last state is flown on straight."""
+
+    t0_s: np.ndarray  # (n,)
+    step_s: float
+    pos_enu_m: np.ndarray  # (k, n, 3)
+    vel_enu_mps: np.ndarray  # (k, n, 3)
+
+    @staticmethod
+    def fly(model, x: np.ndarray, t_state_s: np.ndarray, t_end_s: float, step_s: float = 0.25):
+        t0 = np.asarray(t_state_s, dtype=float)
+        k = max(int(np.ceil((t_end_s - t0.min(initial=t_end_s)) / step_s)), 1) + 1
+        pos = np.empty((k, x.shape[0], 3))
+        vel = np.empty((k, x.shape[0], 3))
+        xk = x
+        for i in range(k):
+            pos[i], vel[i] = xk[:, :3], xk[:, 3:6]
+            if i + 1 < k:
+                xk = model.propagate_state(xk, np.full(x.shape[0], step_s))
+        return ThreatPaths(t0, step_s, pos, vel)
+
+    def position_at(self, t_s) -> np.ndarray:
+        """Positions (n, 3) at times ``t_s`` (n,)."""
+        n = self.t0_s.size
+        tau = (np.asarray(t_s, dtype=float) - self.t0_s) / self.step_s
+        last = self.pos_enu_m.shape[0] - 1
+        i = np.clip(np.floor(tau).astype(np.int64), 0, max(last - 1, 0))
+        u = np.clip(tau - i, 0.0, 1.0)[:, None]
+        cols = np.arange(n)
+        j = np.minimum(i + 1, last)
+        p0, p1 = self.pos_enu_m[i, cols], self.pos_enu_m[j, cols]
+        m0 = self.vel_enu_mps[i, cols] * self.step_s
+        m1 = self.vel_enu_mps[j, cols] * self.step_s
+        u2, u3 = u * u, u * u * u
+        out = (
+            (2 * u3 - 3 * u2 + 1) * p0
+            + (u3 - 2 * u2 + u) * m0
+            + (-2 * u3 + 3 * u2) * p1
+            + (u3 - u2) * m1
+        )
+        beyond = (tau - last)[:, None] * self.step_s
+        return np.where(beyond > 0, p1 + self.vel_enu_mps[j, cols] * beyond, out)
+
+
+@dataclass(frozen=True)
 class Intercept:
     """Per threat: intercept time and point (ENU), the gun's azimuth and elevation, the
     round's time of flight, slant range, and whether it is feasible for this gun."""
@@ -156,15 +239,23 @@ def solve_intercepts(
     t_fire_s,
     *,
     iterations: int = 30,
+    paths: ThreatPaths | None = None,
 ) -> Intercept:
     """Where rounds fired by ``gun`` at ``t_fire_s`` (scalar or per threat) meet threats
-    with states ``x`` (n, 7) valid at ``t_state_s`` (n,). Batched over threats."""
+    with states ``x`` (n, 7) valid at ``t_state_s`` (n,). Batched over threats. With
+    ``paths`` (the same threats flown ahead by ``ThreatPaths.fly``) positions are
+    interpolated rather than integrated."""
     n = x.shape[0]
     t_fire_s = np.broadcast_to(np.asarray(t_fire_s, dtype=float), (n,))
 
+    def where(t):
+        if paths is not None:
+            return paths.position_at(t)
+        return model.propagate_state(x, t - t_state_s)[:, :3]
+
     def residual(t):
         """g(t) = t - t_fire - tof(t): zero where round and threat meet."""
-        p = model.propagate_state(x, t - t_state_s)[:, :3]
+        p = where(t)
         d = p - gun.pos_enu_m
         _, tof = gun.solve_round(np.hypot(d[:, 0], d[:, 1]), d[:, 2])
         return t - t_fire_s - tof
@@ -174,16 +265,21 @@ def solve_intercepts(
     t0 = t_fire_s + 1.0
     t1 = t_fire_s + 3.0
     g0, g1 = residual(t0), residual(t1)
+    # each threat stops iterating once converged (to 10 us), so its answer does not
+    # depend on the others in the batch
+    done = ~np.isfinite(g1) | (np.abs(g1) < 1e-5)
     for _ in range(iterations):
+        if done.all():
+            break
         ok = np.isfinite(g0) & np.isfinite(g1) & (np.abs(g1 - g0) > 1e-12)
         t2 = np.where(ok, t1 - g1 * (t1 - t0) / np.where(ok, g1 - g0, 1.0), t1)
         t2 = np.clip(t2, t_fire_s, t_fire_s + gun.spec.self_destruct_s)
-        t0, g0 = t1, g1
-        t1, g1 = t2, residual(t2)
-        if np.all(~np.isfinite(g1) | (np.abs(g1) < 1e-5)):
-            break
+        g2 = residual(t2)
+        t0, g0 = np.where(done, t0, t1), np.where(done, g0, g1)
+        t1, g1 = np.where(done, t1, t2), np.where(done, g1, g2)
+        done |= ~np.isfinite(g1) | (np.abs(g1) < 1e-5)
     t_i = t1
-    p = model.propagate_state(x, t_i - t_state_s)[:, :3]
+    p = where(t_i)
     d = p - gun.pos_enu_m
     el, tof = gun.solve_round(np.hypot(d[:, 0], d[:, 1]), d[:, 2])
     rng = np.linalg.norm(d, axis=1)
