@@ -379,9 +379,9 @@ class Session:
             "end_s": self.end_s,
             "speed": p.speed,
             "paused": p.paused,
-            "weapons_hold": sorted(c.weapons_hold) if c else [],
-            "friendly_tracks": sorted(c.friendly_tracks) if c else [],
-            "acknowledged": sorted(c.acknowledged) if c else [],
+            "weapons_hold": _sorted_copy(c.weapons_hold) if c else [],
+            "friendly_tracks": _sorted_copy(c.friendly_tracks) if c else [],
+            "acknowledged": _sorted_copy(c.acknowledged) if c else [],
         }
 
     def push_state(self, force: bool = False) -> None:
@@ -447,6 +447,15 @@ class Session:
         if self.controls is None:
             raise PermissionError("operator actions do not apply to a replayed run")
         self.controls.request(action, target)
+
+
+def _sorted_copy(items: set) -> list:
+    """A sorted copy of a set the engine thread may be changing at this moment."""
+    while True:
+        try:
+            return sorted(items)
+        except RuntimeError:  # changed size during iteration: try again
+            continue
 
 
 def _number(value: Any, name: str) -> float:
