@@ -635,6 +635,11 @@ class EngageStage:
         )
         horizon += 2.0 + self.cfg.burst_s + DECISION_INTERVAL_S + 1.0
         paths = ThreatPaths.fly(motion, x, t_state, t_s + horizon)
+        # where a destroyed threat's debris comes down is as uncertain as its impact point
+        # (a drone's: as its position)
+        ground_cov = np.where(
+            motion.straight[:, None, None], p_state[:, :2, :2], cov[np.array(cand)]
+        )
         value = np.zeros((len(free), len(cand)))
         plans = {}
         for a, g in enumerate(free):
@@ -674,7 +679,9 @@ class EngageStage:
                         f"waiting for a better shot (P(kill) {pk[b]:.2f} from {gun.id})"
                     )
                 ok = ok & ~wait
-            withhold, prints = self._collateral(gun, sol, motion, x, t_state, n_rounds, p[cand], ok)
+            withhold, prints = self._collateral(
+                gun, sol, motion, x, t_state, n_rounds, p[cand], ok, ground_cov
+            )
             for b, k in enumerate(cand):
                 if not ok[b]:
                     self.not_engaged.setdefault(ids[k], "no feasible intercept for the guns")
@@ -776,11 +783,15 @@ class EngageStage:
         self._withhold_now = {}
         return out + self._gun_events(t_s)
 
-    def _collateral(self, gun, sol, motion, x, t_state, n_rounds, p_protected, ok):
-        """Per candidate: a reason to withhold fire (str) or '' (opencram.engage.collateral)."""
+    def _collateral(self, gun, sol, motion, x, t_state, n_rounds, p_protected, ok, where_cov):
+        """Per candidate: a reason to withhold fire (str) or '' (opencram.engage.collateral),
+        and the footprints. ``where_cov`` (n, 2, 2): the uncertainty of where each threat's
+        path meets the ground."""
         from opencram.engage.collateral import (
+            DEBRIS_95_SIGMAS,
             debris_impacts,
             dud_impacts,
+            footprint_probabilities,
             touches,
         )
         from opencram.engage.firecontrol import ThreatMotion
@@ -813,11 +824,17 @@ class EngageStage:
                 name = zones.names[nofire[np.flatnonzero(hit[j])[0]]]
                 out[idx[j]] = f"withheld: {what} would fall on no-fire zone {name}"
         values = zones.values[self.protected]
-        dud_touch = touches(zones, self.protected, duds, spread)
-        debris_touch = touches(zones, self.protected, debris, self.cfg.debris_radius_m)
+        p_dud = footprint_probabilities(zones, self.protected, duds, spread / 3.0)
+        p_debris = footprint_probabilities(
+            zones,
+            self.protected,
+            debris,
+            self.cfg.debris_radius_m / DEBRIS_95_SIGMAS,
+            where_cov[idx],
+        )
         harm_fire = (
-            dud_touch * (n_rounds * gun.spec.dud_rate * self.cfg.dud_harm)
-            + debris_touch * self.cfg.debris_harm
+            p_dud * (n_rounds * gun.spec.dud_rate * self.cfg.dud_harm)
+            + p_debris * self.cfg.debris_harm
         ) @ values
         harm_hold = p_protected[idx] @ values
         for j in np.flatnonzero(harm_fire > harm_hold):

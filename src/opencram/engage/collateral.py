@@ -12,10 +12,13 @@ Footprints, per (gun, threat) pair, batched:
   around where that path meets the ground.
 
 Rule (configurable in the scenario's ``engagement`` section): the expected harm of firing is
-``sum over zones of value * (n_rounds * dud_rate * dud_harm * [dud disc touches zone]
-+ debris_harm * [debris disc touches zone])``; the expected harm of holding is ``sum over
-zones of value * P(threat lands in zone)``. Fire is withheld when the first exceeds the
-second, and always when a footprint touches a no-fire zone. ``dud_harm`` and
+``sum over protected zones of value * (n_rounds * dud_rate * dud_harm * P(a dud lands in the
+zone) + debris_harm * P(debris lands in the zone))``, each probability from a Gaussian
+footprint (duds: the dispersion times the ground range; debris: ``debris_radius_m`` holds
+95 % of it, widened by the uncertainty of where the threat's path meets the ground); the
+expected harm of holding is ``sum over zones of value * P(threat lands in zone)``. Fire is
+withheld when the first exceeds the second, and always when a footprint's disc (3 sigma
+for duds, ``debris_radius_m`` for debris) touches a no-fire zone. ``dud_harm`` and
 ``debris_harm`` (harm of one dud round, and of a debris field, relative to a threat's
 impact) are our assumptions.
 """
@@ -30,6 +33,8 @@ from opencram.physics.environment import Environment
 from opencram.physics.trajectory import fly
 from opencram.track.models import BallisticModel, propagate_to_height
 from opencram.warn.zones import ZoneSet
+
+DEBRIS_95_SIGMAS = 2.4477  # a 2-D Gaussian holds 95 % within this many sigmas
 
 
 def dud_impacts(gun, az_rad, el_rad, env: Environment | None = None):
@@ -61,4 +66,25 @@ def touches(zones: ZoneSet, zone_idx: np.ndarray, pts: np.ndarray, radius) -> np
     if ok.any() and zone_idx.size:
         d = zones.distance_m(pts[ok, 0], pts[ok, 1])[:, zone_idx]
         out[ok] = d <= np.broadcast_to(np.asarray(radius, dtype=float), (n,))[ok][:, None]
+    return out
+
+
+def footprint_probabilities(
+    zones: ZoneSet, zone_idx: np.ndarray, pts: np.ndarray, sigma_m, cov_extra=None
+) -> np.ndarray:
+    """(n, z): the chance that something scattered around each point (isotropic Gaussian
+    of ``sigma_m``, plus the 2x2 ``cov_extra`` (n, 2, 2) for the uncertainty of the point
+    itself) lands in each zone. NaN points (nothing lands) give zero."""
+    from opencram.warn.alerts import zone_probabilities
+
+    n = pts.shape[0]
+    out = np.zeros((n, zone_idx.size))
+    ok = np.all(np.isfinite(pts), axis=1)
+    if not ok.any() or not zone_idx.size:
+        return out
+    sigma = np.broadcast_to(np.asarray(sigma_m, dtype=float), (n,))[ok]
+    cov = sigma[:, None, None] ** 2 * np.eye(2)
+    if cov_extra is not None:
+        cov = cov + np.asarray(cov_extra, dtype=float)[ok]
+    out[ok] = zone_probabilities(zones, zone_idx, pts[ok], cov, np.zeros(int(ok.sum())))
     return out
