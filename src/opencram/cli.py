@@ -48,7 +48,9 @@ def run(
     ] = None,
     export_asterix: Annotated[
         Path | None,
-        typer.Option("--export-asterix", help="Also write the plots as an ASTERIX CAT048 recording."),
+        typer.Option(
+            "--export-asterix", help="Also write the plots as an ASTERIX CAT048 recording."
+        ),
     ] = None,
 ) -> None:
     """Simulate a scenario and write its run folder (summary.json, events.jsonl, report.html)."""
