@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from opencram import cli_serve
+from opencram.cli_campaign import campaign as campaign_command
 from opencram.cli_console import console as console_command
 from opencram.errors import UserError
 
@@ -28,6 +29,7 @@ scenario_app = typer.Typer(help="Validate, list and show scenarios.", no_args_is
 threats_app = typer.Typer(help="The threat library.", no_args_is_help=True)
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(threats_app, name="threats")
+app.command("campaign")(campaign_command)
 app.command("console")(console_command)
 app.command("serve")(cli_serve.serve)
 app.command("replay")(cli_serve.replay)
