@@ -46,6 +46,9 @@ def tracker_sensors(radars: list[RadarModel]) -> list[TrackerSensor]:
     ]
 
 
+_NO_PLOTS = Plots.empty()
+
+
 class SenseStage:
     """Every radar scans on its own clock; plots reach the tracker after their latency."""
 
@@ -57,6 +60,7 @@ class SenseStage:
         self.radars = [RadarModel.from_schema(x, world.frame, s.site.alt_m) for x in s.sensors]
         self.next_scan_s = np.zeros(len(self.radars))
         self.pending: list[Plots] = []
+        self._next_arrival_s = np.inf  # earliest arrival among the pending plots
         self.all_plots: list[Plots] = []
         self.rcs = world.object_rcs_m2
         self.ids = np.arange(len(world.object_ids))
@@ -76,13 +80,16 @@ class SenseStage:
                 )
                 self.pending.append(p)
                 self.all_plots.append(p)
+                if len(p):
+                    self._next_arrival_s = min(self._next_arrival_s, float(p.arrival_s.min()))
                 self.next_scan_s[i] += radar.scan_s
-        if not self.pending:
-            return Plots.empty()
+        if not self.pending or self._next_arrival_s > t_s:
+            return _NO_PLOTS
         allp = Plots.concat(self.pending)
         due = allp.arrival_s <= t_s
         rest = allp.take(np.flatnonzero(~due))
         self.pending = [rest] if len(rest) else []
+        self._next_arrival_s = float(rest.arrival_s.min()) if len(rest) else np.inf
         return allp.take(np.flatnonzero(due))
 
     def recorded(self) -> Plots:
@@ -264,6 +271,32 @@ class PredictStage:
         return events
 
 
+class ZoneProbabilityCache:
+    """Zone probabilities per track, recomputed only when the track's prediction changes
+    (a new entry in PredictStage.current), not on every tick."""
+
+    def __init__(self, zones, zone_idx: np.ndarray) -> None:
+        self.zones = zones
+        self.zone_idx = zone_idx
+        self._rows: dict[int, tuple[object, np.ndarray]] = {}
+
+    def rows(self, current: dict, ids: list[int]) -> np.ndarray:
+        """(len(ids), z) probabilities for the tracks ``ids`` of ``current``."""
+        from opencram.warn.alerts import lethal_radius_m, zone_probabilities
+
+        stale = [i for i in ids if self._rows.get(i, (None,))[0] is not current[i]]
+        if stale:
+            mean = np.array([current[i][1] for i in stale])
+            cov = np.array([current[i][2] for i in stale])
+            radius = np.array([lethal_radius_m(current[i][3]) for i in stale])
+            p = zone_probabilities(self.zones, self.zone_idx, mean, cov, radius)
+            for k, i in enumerate(stale):
+                self._rows[i] = (current[i], p[k])
+        for i in [i for i in self._rows if i not in current]:
+            del self._rows[i]
+        return np.array([self._rows[i][1] for i in ids]).reshape(len(ids), self.zone_idx.size)
+
+
 class WarnStage:
     """Alerts to the warning zones from the current impact predictions."""
 
@@ -272,17 +305,13 @@ class WarnStage:
 
         self.board = AlertBoard(world.zones, threshold)
         self.world = world
+        self.cache = ZoneProbabilityCache(world.zones, self.board.zone_idx)
 
     def step(self, t_s: float, current: dict) -> list[Event]:
-        from opencram.warn.alerts import lethal_radius_m, zone_probabilities
-
         ids = sorted(current)
         if ids:
-            mean = np.array([current[i][1] for i in ids])
-            cov = np.array([current[i][2] for i in ids])
-            radius = np.array([lethal_radius_m(current[i][3]) for i in ids])
             tti = np.array([current[i][0] - t_s for i in ids])
-            p = zone_probabilities(self.world.zones, self.board.zone_idx, mean, cov, radius)
+            p = self.cache.rows(current, ids)
         else:
             p = np.zeros((0, self.board.zone_idx.size))
             tti = np.zeros(0)
@@ -376,6 +405,7 @@ class EngageStage:
         )
         self.controls = controls if controls is not None else OperatorControls()
         self.fc_rng = np.random.default_rng([world.seed, 3])  # the guns' track radars
+        self.zone_cache = ZoneProbabilityCache(world.zones, self.protected)
         self.gun_state: list[str | None] = [None] * g  # last GunStatus sent per gun
         self.withheld: dict[int, str] = {}  # track id -> last EngagementWithheld reason
         self._withhold_now: dict[int, tuple[str | None, str, list]] = {}
@@ -557,7 +587,6 @@ class EngageStage:
             round_hit_probability,
             threat_priority,
         )
-        from opencram.warn.alerts import lethal_radius_m, zone_probabilities
 
         events = self._resolve(t_s)
         if not self.guns:
@@ -594,12 +623,10 @@ class EngageStage:
         ]
         if not ids:
             return events + self._finish_decision(t_s)
-        mean = np.array([current[i][1] for i in ids])
         cov = np.array([current[i][2] for i in ids])
-        radius = np.array([lethal_radius_m(current[i][3]) for i in ids])
         tti = np.array([current[i][0] - t_s for i in ids])
         zones = self.world.zones
-        p = zone_probabilities(zones, self.protected, mean, cov, radius)
+        p = self.zone_cache.rows(current, ids)
         p_any = 1.0 - np.prod(1.0 - p, axis=1) if p.shape[1] else np.zeros(len(ids))
         worth = p_any >= self.cfg.threshold
         for k, tid in enumerate(ids):
