@@ -45,7 +45,7 @@ def dud_impacts(gun, az_rad, el_rad, env: Environment | None = None):
     params = round_params(spec, n)
     vel = unit_vector_from_az_el(az_rad, el_rad).reshape(n, 3) * spec.muzzle_velocity_mps
     pos = np.tile(gun.pos_enu_m, (n, 1))
-    f = fly(pos, vel, params, env or Environment(), dt_s=0.1, max_time_s=300.0)
+    f = fly(pos, vel, params, env or Environment(), dt_s=0.2, max_time_s=300.0)
     pts = np.where(f.landed[:, None], f.impact_pos_enu_m[:, :2], np.nan)
     ground_range = np.linalg.norm(pts - gun.pos_enu_m[:2], axis=1)
     return pts, ground_range * spec.dispersion_mrad * 1e-3 * 3.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
@@ -9,6 +11,12 @@ from scipy.stats import chi2
 from opencram.track.measurement import innovation, measurement_jacobian, predict_measurement
 
 BIG = 1e9
+
+
+@cache
+def _chi2_gate(gate_prob: float, dof: int) -> float:
+    """The chi-square gate for a gate probability (scipy's ppf, looked up once)."""
+    return float(chi2.ppf(gate_prob, dof))
 
 
 def gate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
@@ -43,7 +51,7 @@ def gate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
     d2_3 = np.einsum("ki,ki->k", nu[:, :3], np.linalg.solve(s3, nu[:, :3, None])[..., 0])
     _, logdet3 = np.linalg.slogdet(s3)
     has_rr = ~np.isnan(z[pj, 3])
-    gate = np.where(has_rr, chi2.ppf(gate_prob, 4), chi2.ppf(gate_prob, 3))
+    gate = np.where(has_rr, _chi2_gate(gate_prob, 4), _chi2_gate(gate_prob, 3))
     logdet = np.where(has_rr, np.linalg.slogdet(s)[1], logdet3)
     return ti, pj, d2, logdet, d2_3, logdet3, d2 <= gate
 
@@ -84,7 +92,7 @@ def candidate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
         np.stack([r[:, 0, 0], (rng**2) * r[:, 1, 1], (rng**2) * r[:, 2, 2]], axis=-1), axis=1
     )
     track_var = np.linalg.eigvalsh(p_ref[:, :3, :3])[:, -1]
-    gate = chi2.ppf(gate_prob, 4)
+    gate = _chi2_gate(gate_prob, 4)
     max_dt = np.max(np.abs(t_plot - t_ref))
     speed = np.linalg.norm(x_ref[:, 3:6], axis=1)
     radius = np.sqrt(gate * (track_var + plot_var.max())) + speed * max_dt + 1.0

@@ -85,8 +85,9 @@ class BallisticModel:
         out[:, 6, 6] = self.q_kappa**2 * h
         return out
 
-    def step_state(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """One RK4 step of the state for step lengths h (m,)."""
+    def step_state_reference(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """One RK4 step of the state for step lengths h (m,), in numpy: the reference
+        that the compiled ``step_state`` is tested against."""
         hc = h[:, None]
         k1 = self.deriv(x)
         k2 = self.deriv(x + 0.5 * hc * k1)
@@ -94,12 +95,37 @@ class BallisticModel:
         k4 = self.deriv(x + hc * k3)
         return x + hc / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
 
+    def air_table(self) -> tuple:
+        """The density table and constants the compiled kernels use (opencram.track._kernels)."""
+        from opencram.physics import environment as env_mod
+
+        t = self.env.temperature_offset_k
+        return (
+            env_mod._air_table(t)[0],
+            env_mod._air_slopes(t)[0],
+            float(self.env.site_alt_m),
+            env_mod.AIR_TABLE_MIN_M,
+            env_mod.AIR_TABLE_MAX_M,
+            env_mod.AIR_TABLE_STEP_M,
+            G0_MPS2,
+            KAPPA_SCALE,
+        )
+
+    def step_state(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """One RK4 step of the state for step lengths h (m,)."""
+        from opencram.track._kernels import rk4_rows
+
+        x = np.ascontiguousarray(x, dtype=float)
+        h = np.ascontiguousarray(np.broadcast_to(np.asarray(h, dtype=float), (x.shape[0],)))
+        return rk4_rows(x, h, np.ones(x.shape[0], dtype=np.int64), self.air_table())
+
     def propagate_state(self, x: np.ndarray, dt_s: np.ndarray) -> np.ndarray:
         """States (m, 7) advanced by dt_s (m,) (may be negative: backwards in time)."""
-        n_i, h_i = substeps(dt_s)
-        for k in range(int(n_i.max(initial=0))):
-            x = self.step_state(x, np.where(k < n_i, h_i, 0.0))
-        return x
+        from opencram.track._kernels import rk4_rows
+
+        x = np.ascontiguousarray(x, dtype=float)
+        n_i, h_i = substeps(np.broadcast_to(np.asarray(dt_s, dtype=float), (x.shape[0],)))
+        return rk4_rows(x, np.ascontiguousarray(h_i), n_i.astype(np.int64), self.air_table())
 
     def propagate(self, x: np.ndarray, p: np.ndarray, dt_s: np.ndarray):
         """EKF prediction of states (m, d) and covariances (m, d, d) by dt_s (m,)."""
@@ -219,29 +245,16 @@ def propagate_to_height(
     crossing (m, d), the signed time to reach it (m,), and whether it was reached (m,).
     The crossing is interpolated linearly inside the last step.
     """
-    x = np.array(x, dtype=float, copy=True)
-    m = x.shape[0]
-    sign = -1.0 if backward else 1.0
-    t = np.zeros(m)
-    done = np.zeros(m, dtype=bool)
-    out = x.copy()
-    active = np.arange(m)
-    cur = x
-    hgt = np.broadcast_to(np.asarray(height_up_m, dtype=float), (m,))
-    for _ in range(int(np.ceil(max_time_s / step_s))):
-        if active.size == 0:
-            break
-        nxt = model.step_state(cur, np.full(active.size, sign * step_s))
-        h = hgt[active]
-        crossed = (nxt[:, 2] <= h) & (cur[:, 2] > h)
-        if crossed.any():
-            c = np.flatnonzero(crossed)
-            f = (cur[c, 2] - h[c]) / (cur[c, 2] - nxt[c, 2])
-            ids = active[c]
-            out[ids] = cur[c] + f[:, None] * (nxt[c] - cur[c])
-            t[ids] += sign * f * step_s
-            done[ids] = True
-        keep = ~crossed
-        t[active[keep]] += sign * step_s
-        active, cur = active[keep], nxt[keep]
+    from opencram.track._kernels import to_height_rows
+
+    x = np.ascontiguousarray(x, dtype=float)
+    hgt = np.ascontiguousarray(np.broadcast_to(np.asarray(height_up_m, dtype=float), x.shape[:1]))
+    out, t, done = to_height_rows(
+        x,
+        hgt,
+        -1.0 if backward else 1.0,
+        float(step_s),
+        int(np.ceil(max_time_s / step_s)),
+        model.air_table(),
+    )
     return out, t, done
