@@ -40,7 +40,7 @@ class DelayedProgress:
         if self._progress is None:
             if time.monotonic() - self._start < SHOW_AFTER_S:
                 return
-            self._progress = Progress(
+            progress = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
@@ -50,11 +50,15 @@ class DelayedProgress:
                 console=Console(file=sys.stderr),
                 transient=False,
             )
-            self._progress.start()
-            self._task = self._progress.add_task(self.description, total=self.total)
+            progress.start()
+            # set both only once the task exists, so an interrupt in between leaves
+            # nothing half made for __exit__ (which stops the bar either way)
+            self._task = progress.add_task(self.description, total=self.total)
+            self._progress = progress
         self._progress.update(self._task, completed=completed)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, completed=self.total)
+            if exc_type is None:
+                self._progress.update(self._task, completed=self.total)
             self._progress.stop()
