@@ -1,6 +1,7 @@
 """Localised warning: the alert state machine, its replay, and the built-in scenarios'
 warnings (no zone hit without an alert)."""
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -46,7 +47,11 @@ def test_several_threats_combine():
     scope="module", params=["green-zone", "mortar-barrage", "grad-salvo", "drone-attack"]
 )
 def builtin_run(request):
-    return run(compile_world(load(request.param)))
+    """A built-in scenario with its guns removed: warnings are judged on every threat,
+    including those the guns would have destroyed."""
+    loaded = load(request.param)
+    unarmed = loaded.scenario.model_copy(update={"weapons": []})
+    return run(compile_world(dataclasses.replace(loaded, scenario=unarmed)))
 
 
 def test_no_zone_is_hit_without_an_alert(builtin_run):

@@ -165,6 +165,9 @@ def _ellipse(cov):
 
 
 DRONE_HORIZON_S = 60.0
+# a prediction is kept (and its zone alert held) this long after its predicted impact
+# time, so an alert is never cleared just before a round that lands a little late
+IMPACT_GRACE_S = 2.0
 DRONE_CROSS_SIGMA_M = 100.0
 
 
@@ -201,7 +204,7 @@ class PredictStage:
 
         for tid in dropped:
             self.current.pop(tid, None)
-        for tid in [k for k, v in self.current.items() if v[0] <= t_s]:
+        for tid in [k for k, v in self.current.items() if v[0] + IMPACT_GRACE_S <= t_s]:
             del self.current[tid]  # its round has landed
         ball = [
             (u, c)
