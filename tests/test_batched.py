@@ -106,3 +106,37 @@ def test_compiled_ballistic_kernels_equal_the_numpy_reference():
                 assert t[r] == pytest.approx(tt + 0.25 * f) and ok[r]
                 break
             cur, tt = nxt, tt + 0.25
+
+
+def test_compiled_flight_step_equals_the_numpy_reference():
+    """The numba RK4 step (opencram.physics._kernels) against the numpy one, with rocket
+    motors burning and burnt out, both drag tables, and calm, constant and layered wind."""
+    from opencram.physics.trajectory import ProjectileBatch, rk4_step, rk4_step_reference
+
+    rng = np.random.default_rng(1)
+    n = 30
+    motor = np.arange(n) % 2 == 0
+    params = ProjectileBatch(
+        mass_kg=rng.uniform(3, 20, n),
+        area_m2=rng.uniform(0.003, 0.01, n),
+        form_factor=rng.uniform(0.8, 1.5, n),
+        drag_table=rng.integers(0, 2, n),
+        propellant_kg=np.where(motor, 2.0, 0.0),
+        burn_time_s=np.where(motor, 1.2, 0.0),
+        thrust_n=np.where(motor, 5000.0, 0.0),
+    )
+    pos = np.column_stack([rng.normal(0, 1e3, (n, 2)), rng.uniform(0, 5e3, n)])
+    vel = rng.normal(0, 300, (n, 3))
+    winds = [
+        Wind(),
+        Wind.from_direction(300.0, 7.0),
+        Wind(np.array([0.0, 1000.0, 3000.0]), np.array([[3, 1, 0], [8, -2, 0], [15, 0, 1.0]])),
+    ]
+    for wind in winds:
+        env = Environment(site_alt_m=34.0, wind=wind, temperature_offset_k=5.0)
+        for t in (0.0, 0.5, 1.1, 3.0):
+            h = np.full(n, 0.02)
+            got = rk4_step(t, pos, vel, h, params, env)
+            ref = rk4_step_reference(t, pos, vel, h, params, env)
+            np.testing.assert_allclose(got[0], ref[0], rtol=0, atol=1e-9)
+            np.testing.assert_allclose(got[1], ref[1], rtol=0, atol=1e-9)

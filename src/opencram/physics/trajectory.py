@@ -14,6 +14,7 @@ for the exact crossing of the terrain height.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, fields
 from functools import cached_property
 
@@ -96,8 +97,78 @@ def acceleration(
     return acc
 
 
+_ENV_PACKS: dict[int, tuple] = {}
+
+
+def _env_pack(env: Environment) -> tuple:
+    """The tables and constants of ``env`` for the compiled step, built once per
+    Environment object (dropped when it is collected)."""
+    key = id(env)
+    pack = _ENV_PACKS.get(key)
+    if pack is None:
+        from opencram.physics import drag as drag_mod
+        from opencram.physics import environment as env_mod
+
+        t = env.temperature_offset_k
+        rho_tab, a_tab = env_mod._air_table(t)
+        rho_d, a_d = env_mod._air_slopes(t)
+        pack = (
+            rho_tab,
+            rho_d,
+            a_tab,
+            a_d,
+            float(env.site_alt_m),
+            env_mod.AIR_TABLE_MIN_M,
+            env_mod.AIR_TABLE_MAX_M,
+            env_mod.AIR_TABLE_STEP_M,
+            np.ascontiguousarray(env.wind.alt_msl_m, dtype=float),
+            np.ascontiguousarray(env.wind.vel_enu_mps, dtype=float).reshape(-1, 3),
+            drag_mod._tables()[1],
+            drag_mod.MACH_STEP,
+            drag_mod.MACH_MAX,
+            env_mod.G0_MPS2,
+            env_mod.EARTH_MEAN_RADIUS_M,
+        )
+        _ENV_PACKS[key] = pack
+        weakref.finalize(env, _ENV_PACKS.pop, key, None)
+    return pack
+
+
 def rk4_step(t_s, pos, vel, h, params, env):
-    """One RK4 step of size ``h`` (scalar or (n,)) for every projectile.
+    """One RK4 step of size ``h`` (scalar or (n,)) for every projectile, compiled
+    (``opencram.physics._kernels``; the same arithmetic as :func:`rk4_step_reference`).
+
+    The motor state is held for the whole step (steps never straddle burn-out; see fly).
+    """
+    from opencram.physics._kernels import rk4_rows
+
+    n = pos.shape[0]
+    t = np.ascontiguousarray(np.broadcast_to(np.asarray(t_s, dtype=float), (n,)))
+    hh = np.ascontiguousarray(np.broadcast_to(np.asarray(h, dtype=float), (n,)))
+    f64 = np.float64
+    prm = (
+        np.ascontiguousarray(params.mass_kg, dtype=f64),
+        np.ascontiguousarray(params.burn_rate_kgps, dtype=f64),
+        np.ascontiguousarray(params.burn_time_s, dtype=f64),
+        np.ascontiguousarray(params.thrust_n, dtype=f64),
+        np.ascontiguousarray(params.form_factor, dtype=f64),
+        np.ascontiguousarray(params.area_m2, dtype=f64),
+        np.ascontiguousarray(params.drag_table, dtype=np.int64),
+        t < np.asarray(params.burn_time_s, dtype=f64),
+    )
+    return rk4_rows(
+        t,
+        np.ascontiguousarray(pos, dtype=f64),
+        np.ascontiguousarray(vel, dtype=f64),
+        hh,
+        prm,
+        _env_pack(env),
+    )
+
+
+def rk4_step_reference(t_s, pos, vel, h, params, env):
+    """One RK4 step of size ``h`` (scalar or (n,)) for every projectile, in numpy: the
+    reference for the compiled :func:`rk4_step`.
 
     The motor state is held for the whole step (steps never straddle burn-out; see fly).
     """
