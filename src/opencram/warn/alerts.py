@@ -114,20 +114,20 @@ class AlertBoard:
         self.history_p.append(p_zone.copy())
         out = []
         for z in range(self.zone_idx.size):
+            if not self.active[z] and p_zone[z] >= self.threshold:
+                self.active[z] = True
+                state = "raised"
+            elif self.active[z] and p_zone[z] < 0.5 * self.threshold:
+                self.active[z] = False
+                state = "cleared"
+            elif self.active[z] and abs(p_zone[z] - self.last_p[z]) >= 0.05:
+                state = "updated"
+            else:
+                continue
             contributing = [int(track_ids[i]) for i in np.flatnonzero(p_track_zone[:, z] > 0)]
             tti = None
             if contributing:
                 tti = float(np.min(np.asarray(tti_s)[p_track_zone[:, z] > 0]))
-            name = self.names[z]
-            if not self.active[z] and p_zone[z] >= self.threshold:
-                self.active[z] = True
-                out.append((name, "raised", p_zone[z], contributing, tti))
-            elif self.active[z] and p_zone[z] < 0.5 * self.threshold:
-                self.active[z] = False
-                out.append((name, "cleared", p_zone[z], contributing, tti))
-            elif self.active[z] and abs(p_zone[z] - self.last_p[z]) >= 0.05:
-                out.append((name, "updated", p_zone[z], contributing, tti))
-            else:
-                continue
+            out.append((self.names[z], state, p_zone[z], contributing, tti))
             self.last_p[z] = p_zone[z]
         return out
