@@ -140,3 +140,41 @@ def test_compiled_flight_step_equals_the_numpy_reference():
             ref = rk4_step_reference(t, pos, vel, h, params, env)
             np.testing.assert_allclose(got[0], ref[0], rtol=0, atol=1e-9)
             np.testing.assert_allclose(got[1], ref[1], rtol=0, atol=1e-9)
+
+
+def test_compiled_ekf_prediction_equals_the_numpy_reference():
+    """The compiled EKF prediction of the three track models against the numpy one
+    (opencram.track.models.propagate_ekf_reference), with per-track substeps."""
+    from opencram.track.models import (
+        BallisticModel,
+        ConstantVelocityModel,
+        CoordinatedTurnModel,
+        propagate_ekf,
+        propagate_ekf_reference,
+    )
+
+    rng = np.random.default_rng(2)
+    n = 20
+    for model, dim in (
+        (BallisticModel(), 7),
+        (BallisticModel(), 8),
+        (ConstantVelocityModel(), 8),
+        (CoordinatedTurnModel(), 8),
+    ):
+        cols = [
+            rng.normal(0, 2e3, (n, 2)),
+            rng.uniform(100, 3000, n),
+            rng.normal(0, 200, (n, 3)),
+            rng.uniform(0.5, 3, n),
+        ]
+        if dim == 8:
+            cols.append(rng.normal(0, 0.1, n))
+        x = np.column_stack(cols)
+        a = rng.normal(size=(n, dim, dim))
+        p = a @ a.transpose(0, 2, 1) + np.eye(dim)
+        dt = rng.uniform(-2, 2, n)
+        got_x, got_p = propagate_ekf(model, x, p, dt)
+        ref_x, ref_p = propagate_ekf_reference(model, x, p, dt)
+        np.testing.assert_allclose(got_x, ref_x, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(got_p, ref_p, rtol=1e-12, atol=1e-9)
+        np.testing.assert_array_equal(got_p, np.swapaxes(got_p, 1, 2))

@@ -112,8 +112,9 @@ class TrackStage:
         tr = self.tracker
         tr.add(plots)
         tr.advance(t_s)
-        new = tr.updates[self._seen_updates :]
-        self._seen_updates = len(tr.updates)
+        n_up = len(tr.updates)
+        new = tr.updates[self._seen_updates :] if n_up > self._seen_updates else []
+        self._seen_updates = n_up
         events: list[Event] = []
         conf = [u for u in new if u.confirmed]
         self.new_confirmed = []

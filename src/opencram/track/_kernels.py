@@ -93,3 +93,148 @@ def to_height_rows(x, height, sign, step, max_steps, air):
             t[r] += h
             cur[:] = nxt
     return out, t, done
+
+
+# --- EKF prediction --------------------------------------------------------------------
+# Model kinds: 0 ballistic (drag from the density table), 1 constant velocity,
+# 2 coordinated turn (turn rate in column 7). The numpy reference is
+# opencram.track.models.propagate_ekf with the models' deriv, jacobian and process_noise.
+
+BALLISTIC, CONSTANT_VELOCITY, COORDINATED_TURN = 0, 1, 2
+
+
+@njit(cache=True)
+def _deriv(kind, x, air, out):
+    d = x.size
+    for j in range(d):
+        out[j] = 0.0
+    out[0], out[1], out[2] = x[3], x[4], x[5]
+    if kind == BALLISTIC:
+        rho_tab, rho_slope, site_alt, amin, amax, astep, g, kscale = air
+        alt = site_alt + x[2]
+        xx = (min(max(alt, amin), amax) - amin) / astep
+        i = min(int(xx), rho_tab.size - 2)
+        rho = rho_tab[i] + (xx - i) * rho_slope[i]
+        sp = math.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5])
+        k = 0.5 * rho * x[6] * kscale * sp
+        out[3] = -k * x[3]
+        out[4] = -k * x[4]
+        out[5] = -k * x[5] - g
+    elif kind == COORDINATED_TURN:
+        w = x[7]
+        out[3] = -w * x[4]
+        out[4] = w * x[3]
+
+
+@njit(cache=True)
+def _jacobian(kind, x, air, a):
+    d = x.size
+    for i in range(d):
+        for j in range(d):
+            a[i, j] = 0.0
+    a[0, 3] = 1.0
+    a[1, 4] = 1.0
+    a[2, 5] = 1.0
+    if kind == BALLISTIC:
+        rho_tab, rho_slope, site_alt, amin, amax, astep, _, kscale = air
+        alt = site_alt + x[2]
+        xx = (min(max(alt, amin), amax) - amin) / astep
+        i = min(int(xx), rho_tab.size - 2)
+        rho = rho_tab[i] + (xx - i) * rho_slope[i]
+        d_rho = rho_slope[i] / astep
+        v0, v1, v2 = x[3], x[4], x[5]
+        speed = max(math.sqrt(v0 * v0 + v1 * v1 + v2 * v2), 1e-6)
+        kap = x[6] * kscale
+        c = -0.5 * rho * kap
+        v = (v0, v1, v2)
+        for r in range(3):
+            for s in range(3):
+                a[3 + r, 3 + s] = c * ((speed if r == s else 0.0) + v[r] * v[s] / speed)
+            a[3 + r, 2] = (-0.5 * d_rho * kap * speed) * v[r]
+            a[3 + r, 6] = (-0.5 * rho * kscale * speed) * v[r]
+    elif kind == COORDINATED_TURN:
+        w = x[7]
+        a[3, 4] = -w
+        a[3, 7] = -x[4]
+        a[4, 3] = w
+        a[4, 7] = x[3]
+
+
+@njit(cache=True)
+def _noise(kind, h, d, q_acc, q_extra, q):
+    for i in range(d):
+        for j in range(d):
+            q[i, j] = 0.0
+    qa = q_acc * q_acc
+    for i in range(3):
+        q[i, i] = qa * h**3 / 3.0
+        q[i, 3 + i] = qa * h**2 / 2.0
+        q[3 + i, i] = qa * h**2 / 2.0
+        q[3 + i, 3 + i] = qa * h
+    if kind == BALLISTIC:
+        q[6, 6] = q_extra * q_extra * h
+    elif kind == COORDINATED_TURN:
+        q[7, 7] = q_extra * q_extra * h
+
+
+@njit(cache=True)
+def ekf_predict_rows(kind, x, p, n_steps, h, air, q_acc, q_extra):
+    """EKF prediction of rows of ``x`` (m, d) and ``p`` (m, d, d): ``n_steps[r]`` substeps
+    of ``h[r]``, each RK4 on the state and ``I + A h + (A h)^2 / 2`` on the covariance plus
+    the process noise; finally the covariance is symmetrised."""
+    m, d = x.shape
+    xo = x.copy()
+    po = p.copy()
+    a = np.empty((d, d))
+    ah = np.empty((d, d))
+    phi = np.empty((d, d))
+    q = np.empty((d, d))
+    tmp = np.empty((d, d))
+    k1, k2, k3, k4 = np.empty(d), np.empty(d), np.empty(d), np.empty(d)
+    xs = np.empty(d)
+    for r in range(m):
+        hr = h[r]
+        xr = xo[r]
+        pr = po[r]
+        for _ in range(n_steps[r]):
+            _noise(kind, abs(hr), d, q_acc, q_extra, q)
+            _jacobian(kind, xr, air, a)
+            for i in range(d):
+                for j in range(d):
+                    ah[i, j] = a[i, j] * hr
+            for i in range(d):
+                for j in range(d):
+                    acc = 0.0
+                    for k in range(d):
+                        acc += ah[i, k] * ah[k, j]
+                    phi[i, j] = (1.0 if i == j else 0.0) + ah[i, j] + 0.5 * acc
+            _deriv(kind, xr, air, k1)
+            for j in range(d):
+                xs[j] = xr[j] + 0.5 * hr * k1[j]
+            _deriv(kind, xs, air, k2)
+            for j in range(d):
+                xs[j] = xr[j] + 0.5 * hr * k2[j]
+            _deriv(kind, xs, air, k3)
+            for j in range(d):
+                xs[j] = xr[j] + hr * k3[j]
+            _deriv(kind, xs, air, k4)
+            for j in range(d):
+                xr[j] = xr[j] + hr / 6.0 * (k1[j] + 2 * k2[j] + 2 * k3[j] + k4[j])
+            for i in range(d):
+                for j in range(d):
+                    acc = 0.0
+                    for k in range(d):
+                        acc += phi[i, k] * pr[k, j]
+                    tmp[i, j] = acc
+            for i in range(d):
+                for j in range(d):
+                    acc = 0.0
+                    for k in range(d):
+                        acc += tmp[i, k] * phi[j, k]
+                    pr[i, j] = acc + q[i, j]
+        for i in range(d):
+            for j in range(i, d):
+                s = 0.5 * (pr[i, j] + pr[j, i])
+                pr[i, j] = s
+                pr[j, i] = s
+    return xo, po

@@ -21,6 +21,7 @@ arrive late (up to the sensors' latency) are buffered and sorted before processi
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,6 +104,8 @@ class TrackTable:
         return int(self.id.size)
 
     def keep(self, mask: np.ndarray) -> None:
+        if mask.all():
+            return
         for name in self.FIELDS:
             setattr(self, name, getattr(self, name)[mask])
 
@@ -222,6 +225,7 @@ class Tracker:
         self.n_late_dropped = 0
         self._next_id = 1
         self._buffer: list = []  # Plots batches not yet processed
+        self._buffer_min_s = np.inf  # earliest measurement time in the buffer
         self._processed_to_s = -np.inf
         self._pool = None  # unassociated plots kept for track start: dict of arrays
 
@@ -231,6 +235,7 @@ class Tracker:
         """Queue plots (an :class:`opencram.sense.plots.Plots` batch)."""
         if len(plots):
             self._buffer.append(plots)
+            self._buffer_min_s = min(self._buffer_min_s, float(plots.time_s.min()))
 
     def advance(self, now_s: float) -> None:
         """Process every queued plot measured before ``now_s - max latency``, then end
@@ -252,15 +257,18 @@ class Tracker:
         if not self._buffer:
             return
         w = self.config.window_s
+        cut = np.floor(until_s / w) * w if np.isfinite(until_s) else np.inf
+        if self._buffer_min_s >= cut and self._buffer_min_s >= self._processed_to_s:
+            return  # no window has closed on a queued plot (and none is late): nothing to do
         allp = Plots.concat(self._buffer).sorted_by("time_s")
         late = allp.time_s < self._processed_to_s
         if late.any():  # older than what was already processed: beyond the latency
             self.n_late_dropped += int(late.sum())
             allp = allp.take(np.flatnonzero(~late))
-        cut = np.floor(until_s / w) * w if np.isfinite(until_s) else np.inf
         ready = allp.time_s < cut
         rest = allp.take(np.flatnonzero(~ready))
         self._buffer = [rest] if len(rest) else []
+        self._buffer_min_s = float(rest.time_s.min()) if len(rest) else np.inf
         todo = allp.take(np.flatnonzero(ready))
         if not len(todo):
             return
@@ -545,6 +553,18 @@ class Tracker:
         tr.keep(~gone)
 
 
+_DENSEST: dict[int, float] = {}
+
+
+def _densest_air(env) -> float:
+    """The largest air density of the environment's table (at its lowest altitude)."""
+    key = id(env)
+    if key not in _DENSEST:
+        _DENSEST[key] = float(env.density_and_gradient(np.array([-1e9]))[0][0])
+        weakref.finalize(env, _DENSEST.pop, key, None)
+    return _DENSEST[key]
+
+
 def _may_reach_height(model, x: np.ndarray, dt_s: np.ndarray, height_m: float) -> np.ndarray:
     """Tracks (n,) that could be below ``height_m`` after ``dt_s`` of ballistic flight.
 
@@ -557,7 +577,7 @@ def _may_reach_height(model, x: np.ndarray, dt_s: np.ndarray, height_m: float) -
     from opencram.track.models import KAPPA_SCALE
 
     dt = np.asarray(dt_s, dtype=float)
-    rho_max = float(model.env.density_and_gradient(np.array([-1e9]))[0][0])
+    rho_max = _densest_air(model.env)
     kap = x[:, 6] * KAPPA_SCALE
     v_max = np.sqrt(np.einsum("ij,ij->i", x[:, 3:6], x[:, 3:6])) + 1.01 * G0_MPS2 * dt
     acc = 1.01 * G0_MPS2 + 0.5 * rho_max * kap * v_max**2

@@ -141,8 +141,38 @@ def substeps(dt_s) -> tuple[np.ndarray, np.ndarray]:
 
 
 def propagate_ekf(model, x: np.ndarray, p: np.ndarray, dt_s: np.ndarray):
-    """EKF prediction with any model exposing ``deriv``, ``jacobian``, ``process_noise``:
-    RK4 on the state and ``I + A h + (A h)^2 / 2`` on the covariance, in substeps."""
+    """EKF prediction: RK4 on the state and ``I + A h + (A h)^2 / 2`` on the covariance,
+    in substeps. The three models here run compiled (``opencram.track._kernels``); any
+    other model exposing ``deriv``, ``jacobian`` and ``process_noise`` runs the numpy
+    :func:`propagate_ekf_reference`, which the kernel is tested against."""
+    from opencram.track import _kernels as kern
+
+    if isinstance(model, BallisticModel):
+        kind, air, q_extra = kern.BALLISTIC, model.air_table(), model.q_kappa
+    elif isinstance(model, CoordinatedTurnModel):
+        kind, air, q_extra = kern.COORDINATED_TURN, _NO_AIR, model.q_omega_radps
+    elif isinstance(model, ConstantVelocityModel):
+        kind, air, q_extra = kern.CONSTANT_VELOCITY, _NO_AIR, 0.0
+    else:
+        return propagate_ekf_reference(model, x, p, dt_s)
+    x = np.ascontiguousarray(x, dtype=float)
+    n_i, h_i = substeps(np.broadcast_to(np.asarray(dt_s, dtype=float), (x.shape[0],)))
+    return kern.ekf_predict_rows(
+        kind,
+        x,
+        np.ascontiguousarray(p, dtype=float),
+        n_i.astype(np.int64),
+        np.ascontiguousarray(h_i),
+        air,
+        float(model.q_acc_mps2),
+        float(q_extra),
+    )
+
+
+def propagate_ekf_reference(model, x: np.ndarray, p: np.ndarray, dt_s: np.ndarray):
+    """EKF prediction in numpy with any model exposing ``deriv``, ``jacobian``,
+    ``process_noise``: RK4 on the state and ``I + A h + (A h)^2 / 2`` on the covariance,
+    in substeps."""
     n_i, h_i = substeps(dt_s)
     dim = x.shape[1]
     eye = np.eye(dim)
@@ -258,3 +288,8 @@ def propagate_to_height(
         model.air_table(),
     )
     return out, t, done
+
+
+# a placeholder density table for the compiled kernels of models without drag (the same
+# types as BallisticModel.air_table, so one compiled version serves all three models)
+_NO_AIR = (np.zeros(2), np.zeros(1), 0.0, 0.0, 1.0, 1.0, 0.0, 0.0)
