@@ -16,7 +16,16 @@ from opencram.analysis.report import build_report
 from opencram.analysis.runfolder import execute
 from opencram.c2.events import EngagementWithheld, Footprint, OperatorAction
 
-FIGURES = {"map", "timeline", "engagements", "alerts", "trade_off", "gospa", "altitude"}
+FIGURES = {
+    "map",
+    "timeline",
+    "engagements",
+    "collateral",
+    "alerts",
+    "trade_off",
+    "gospa",
+    "altitude",
+}
 
 
 @pytest.fixture(scope="module")

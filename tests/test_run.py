@@ -58,8 +58,8 @@ def test_same_seed_gives_byte_identical_summary(tmp_path):
 def test_report_is_self_contained(tmp_path):
     res = execute("drone-attack", tmp_path / "d", progress=False)
     html = (res.folder / "report.html").read_text()
-    # map, timeline, engagements, alerts, trade-off, GOSPA, altitude
-    assert html.count("data:image/png;base64,") == 7
+    # map, timeline, engagements, collateral map, alerts, trade-off, GOSPA, altitude
+    assert html.count("data:image/png;base64,") == 8
     assert not re.search(r"""(src|href)=["']https?:""", html)
     assert "drone-1" in html and "Altitude over time" in html and "GOSPA over time" in html
 

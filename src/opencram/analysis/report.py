@@ -67,7 +67,9 @@ def ground_tracks(result: RunResult) -> list[tuple[str, np.ndarray, np.ndarray]]
     return out
 
 
-def map_figure(result: RunResult, view: RunView | None = None):
+def map_figure(result: RunResult, view: RunView | None = None, *, zoom: bool = False):
+    """The run on a map. With ``zoom`` (the collateral map): framed on the guns, the
+    protected and no-fire zones, the intercepts and the footprints, without radar plots."""
     world = result.world
     s = world.scenario
     fig, ax = plt.subplots(figsize=(8.5, 8.5))
@@ -106,7 +108,7 @@ def map_figure(result: RunResult, view: RunView | None = None):
             textcoords="offset points",
             color="#d62728",
         )
-    if result.plots is not None and len(result.plots):
+    if result.plots is not None and len(result.plots) and not zoom:
         from opencram.sense.plots import plots_to_enu
 
         pe = plots_to_enu(result.plots, np.array([r.pos_enu_m for r in result.tracker.sensors]))
@@ -131,23 +133,34 @@ def map_figure(result: RunResult, view: RunView | None = None):
         ax.plot(v[:, 0], v[:, 1], color="#17becf", lw=1.2, ls="--")
         ax.annotate(a_id, (v[0, 0], v[0, 1]), fontsize=7, color="#17becf")
     ax.plot(0, 0, marker="+", color="k", ms=10)
-    # frame the zones, sites and threat tracks; aircraft may fly off the map
-    pts = [np.zeros((1, 2))]
-    for poly in world.zones.polygons_enu:
-        x0, y0, x1, y1 = poly.bounds
-        pts.append(np.array([[x0, y0], [x1, y1]]))
-    pts.extend(p[:, :2] for _, _, p in ground_tracks(result))
-    pts.extend(extra)
+    if zoom:
+        # frame the guns, the protected and no-fire zones, intercepts and footprints
+        pts = [world.frame.to_enu(w.lat, w.lon, s.site.alt_m)[None, :2] for w in s.weapons]
+        for kind, poly in zip(world.zones.kinds, world.zones.polygons_enu, strict=True):
+            if kind in ("protected", "no-fire"):
+                x0, y0, x1, y1 = poly.bounds
+                pts.append(np.array([[x0, y0], [x1, y1]]))
+        pts.extend(extra)
+    else:
+        # frame the zones, sites and threat tracks; aircraft may fly off the map
+        pts = [np.zeros((1, 2))]
+        for poly in world.zones.polygons_enu:
+            x0, y0, x1, y1 = poly.bounds
+            pts.append(np.array([[x0, y0], [x1, y1]]))
+        pts.extend(p[:, :2] for _, _, p in ground_tracks(result))
+        pts.extend(extra)
     allp = np.vstack(pts) / 1000.0
     lo, hi = allp.min(axis=0), allp.max(axis=0)
-    pad = 0.08 * max(hi - lo) + 0.3
+    pad = 0.08 * max(hi - lo) + (0.15 if zoom else 0.3)
     ax.set_xlim(lo[0] - pad, hi[0] + pad)
     ax.set_ylim(lo[1] - pad, hi[1] + pad)
     ax.set_aspect("equal")
     ax.set_xlabel("east of site origin (km)")
     ax.set_ylabel("north of site origin (km)")
     title = "map of the run"
-    ax.set_title(f"{s.name}: {title}")
+    if zoom:
+        title = "intercepts and collateral footprints (duds, debris; dashed: fire withheld)"
+    ax.set_title(f"{s.name}: {title}", fontsize=10 if zoom else None)
     ax.grid(True, lw=0.3)
     return fig
 
@@ -668,6 +681,8 @@ def build_report(result: RunResult, summary: dict[str, Any]) -> Report:
     has_guns = bool(s.weapons) and result.engagements is not None
     if has_guns:
         figs["engagements"] = _png_bytes(guns_figure(view))
+        if any(b.fired for b in view.bursts()) or view.withheld():
+            figs["collateral"] = _png_bytes(map_figure(result, view, zoom=True))
     if "warning" in summary and result.alert_history and result.alert_history[1]:
         figs["alerts"] = _png_bytes(alert_figure(result))
         figs["trade_off"] = _png_bytes(trade_off_figure(summary["warning"]["trade_off"]))
@@ -880,6 +895,8 @@ def _engagement_html(view: RunView, figs: dict[str, bytes]) -> str:
             ]
         )
     out = _img("engagements", figs["engagements"], "engagement timeline per gun")
+    if "collateral" in figs:
+        out += _img("collateral", figs["collateral"], "intercepts and collateral footprints")
     out += "<h3>Guns</h3>" + _table(
         grows, ["gun", "bursts", "kills", "rounds fired", "ammunition left", "reloads"]
     )
