@@ -152,7 +152,16 @@ def test_zone_from_geojson_file(tmp_path):
     (tmp_path / "s.yaml").write_text(textwrap.dedent(text))
     world = compile_world(load(str(tmp_path / "s.yaml")))
     assert world.zones.zones_at(*world.frame.to_enu(33.300, 44.396, 34.0)[:2]) == ["embassy"]
+    # the run folder carries its own copy of the zone file, so it reloads on its own
+    from opencram.analysis.runfolder import portable_scenario
+
+    folder = tmp_path / "run"
+    doc = portable_scenario(load(str(tmp_path / "s.yaml")), folder)
+    assert doc["zones"][0]["geojson"] == "zones/00-embassy.geojson"
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(doc))
     (tmp_path / "embassy.geojson").unlink()
+    again = compile_world(load(str(folder / "scenario.yaml")))
+    assert again.zones.zones_at(*again.frame.to_enu(33.300, 44.396, 34.0)[:2]) == ["embassy"]
     with pytest.raises(UserError) as exc:
         load(str(tmp_path / "s.yaml"))
     assert "zones[0].geojson: file not found" in exc.value.problems[0]

@@ -65,6 +65,21 @@ def write_asterix_recording(path: Path, result: RunResult) -> None:
         raise UserError(f"--export-asterix {path}: cannot write: {exc.strerror or exc}") from None
 
 
+def portable_scenario(loaded, folder: Path) -> dict:
+    """The scenario as run, for ``scenario.yaml``: zone GeoJSON files are copied into the
+    run folder (``zones/``) and the copy's path written in, so the folder replays and
+    exports on its own."""
+    doc = loaded.scenario.model_dump(mode="json")
+    for k, zone in enumerate(doc.get("zones", [])):
+        if zone.get("geojson"):
+            src = Path(zone["geojson"])
+            src = src if src.is_absolute() else Path(loaded.base_dir) / src
+            rel = Path("zones") / f"{k:02d}-{src.name}"
+            atomic_write_bytes(folder / rel, src.read_bytes())
+            zone["geojson"] = rel.as_posix()
+    return doc
+
+
 def execute(
     scenario: str,
     out_dir: Path | None = None,
@@ -99,7 +114,7 @@ def execute(
         atomic_write_text(folder / "events.jsonl", events_jsonl(result))
         atomic_write_text(
             folder / "scenario.yaml",
-            yaml.safe_dump(loaded.scenario.model_dump(mode="json"), sort_keys=False),
+            yaml.safe_dump(portable_scenario(loaded, folder), sort_keys=False),
         )
         if result.tracker is not None:
             write_tracking_files(folder, result)
