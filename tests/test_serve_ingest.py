@@ -131,3 +131,27 @@ def test_bad_csv_lines_are_counted_once_logged_once(caplog):
     assert len(plots) == 9
     assert np.isnan(plots.range_rate_mps).sum() == 6
     assert (plots.range_rate_mps == 1.5).sum() == 3
+
+
+def test_a_bad_far_future_first_plot_does_not_blind_the_service(green_zone):
+    """A corrupt first plot sets the data clock hours away from the real data; the good
+    plots that follow are refused as far from it until 20 in a row make the service start
+    again on their clock, after which it tracks the green-zone rockets as usual."""
+    specs, entries = green_zone
+    svc = LiveService(specs, config=ServeConfig(idle_s=1e9))
+    bad = encode_cat048(
+        sac=0, sic=1, tod_s=[80_000.0], range_m=[5000.0], az_rad=[1.0], height_m=[500.0]
+    )[0]
+    svc.ingest.put_datagram(bad)
+    events = _kinds(svc.step(0.0).events)
+    for _, data in entries:
+        svc.ingest.put_datagram(data)
+        svc.note_input(0.0)
+        events += _kinds(svc.step(0.0).events)
+    events += _kinds(svc.finish().events)
+    resync = [e for e in events if e["kind"] == "clock_resync"]
+    assert len(resync) == 1 and abs(resync[0]["previous_clock_s"] - resync[0]["t_s"]) > 3600
+    bad = svc.ingest.bad.counts
+    assert bad["time_behind"] + bad["time_jump"] >= 20
+    confirmed = {e["track_id"] for e in events if e["kind"] == "track"}
+    assert len(confirmed) >= 2, "both rockets are tracked after the restart"

@@ -37,6 +37,7 @@ INGEST_KINDS = (
     "unknown_sensor",  # SAC/SIC or sensor id not in the sensors file
     "no_height",  # a CAT048 plot without I048/110: no elevation for the tracker
     "time_jump",  # a plot far ahead of the service clock
+    "time_behind",  # a plot far behind it
     "not_utf8",  # a CSV line that is not UTF-8 text
     "oversized_line",  # a CSV line over MAX_LINE_BYTES
     "csv_columns",  # wrong number of cells
@@ -45,6 +46,9 @@ INGEST_KINDS = (
 )
 
 _ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+
+RESYNC_PLOTS = 20  # plots far from the clock, in a row, that make it start again
 
 
 class BadInputLog:
@@ -100,6 +104,10 @@ class Ingest:
         self.received = Counter()  # datagrams, lines, plots accepted
         self.clock_s: float | None = None  # latest accepted measurement time
         self.allow_jump = False  # set by the service after a silence: resynchronise
+        # plots far from the clock: a clock set by a bad plot is abandoned once
+        # RESYNC_PLOTS such plots arrive with none accepted in between
+        self._behind = 0
+        self.resync_to_s: float | None = None  # set here, acted on by the service
         self._seq = 0  # arrival order of queued entries
         self._csv_header: dict[object, list[str]] = {}
 
@@ -268,17 +276,29 @@ class Ingest:
         if not t.size:
             return None
         if self.clock_s is not None and not self.allow_jump:
-            jump = t > self.clock_s + self.max_jump_s
-            if jump.any():
-                self.bad.add(
-                    "time_jump",
-                    f"plot at {float(t[jump][0]):.3f} s, clock {self.clock_s:.3f} s",
-                    int(jump.sum()),
-                )
-                keep = ~jump
-                t, s, rng, az, el, rr, snr = (x[keep] for x in (t, s, rng, az, el, rr, snr))
+            ahead = t > self.clock_s + self.max_jump_s
+            behind = t < self.clock_s - self.max_jump_s
+            for kind, mask in (("time_jump", ahead), ("time_behind", behind)):
+                if mask.any():
+                    self.bad.add(
+                        kind,
+                        f"plot at {float(t[mask][0]):.3f} s, clock {self.clock_s:.3f} s",
+                        int(mask.sum()),
+                    )
+            far = ahead | behind
+            if far.all():
+                # nothing near the clock: stale or corrupt input, or a clock that a bad
+                # plot set; RESYNC_PLOTS such plots in a row make the service start again
+                self._behind += int(t.size)
+                if self._behind >= RESYNC_PLOTS:
+                    self.resync_to_s = float(t.max())
+                    self._behind = 0
+                return None
+            keep = ~far
+            t, s, rng, az, el, rr, snr = (x[keep] for x in (t, s, rng, az, el, rr, snr))
         if not t.size:
             return None
+        self._behind = 0
         self.received["plots"] += int(t.size)
         newest = float(t.max())
         self.clock_s = newest if self.clock_s is None else max(self.clock_s, newest)

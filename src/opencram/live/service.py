@@ -97,15 +97,10 @@ class LiveService:
             max_jump_s=self.cfg.max_jump_s,
             logger=logger,
         )
-        self.tracker = Tracker(
-            tracker_sensors_from_specs(specs, self.frame),
-            TrackerConfig(filter=self.cfg.filter, association=self.cfg.association),
-        )
         zones, guns, engagement, threshold = self._load_zones(zones_source)
         self.zones = zones
-        world = SimpleNamespace(frame=self.frame, zones=zones)
-        self.predict = PredictStage(world, self.tracker)
-        self.warn = WarnStage(world, threshold)
+        self._threshold = threshold
+        self._start_tracking()
         self.advisor = None
         if guns:
             from opencram.live.advice import Advisor
@@ -127,6 +122,38 @@ class LiveService:
         self.n_steps = 0
 
     # --- setup ------------------------------------------------------------------------
+
+    def _start_tracking(self) -> None:
+        """A fresh tracker, prediction and warning state (at start, and when the data clock
+        starts again)."""
+        self.tracker = Tracker(
+            tracker_sensors_from_specs(self.specs, self.frame),
+            TrackerConfig(filter=self.cfg.filter, association=self.cfg.association),
+        )
+        world = SimpleNamespace(frame=self.frame, zones=self.zones)
+        self.predict = PredictStage(world, self.tracker)
+        self.warn = WarnStage(world, self._threshold)
+        self._seen_updates = 0
+        self._seen_deleted = 0
+
+    def _resync(self) -> StepOutput:
+        """The data clock was set by a bad plot (far in the future): start tracking again
+        on the clock of the plots that keep arriving."""
+        t = self.ingest.resync_to_s
+        self.ingest.resync_to_s = None
+        old = self.ingest.clock_s
+        log.warning("data clock started again at %.3f s (was %.3f s)", t, old)
+        self.ingest.clock_s = t
+        self.now_s = None
+        next_id = self.tracker._next_id
+        self._start_tracking()
+        self.tracker._next_id = next_id  # track ids are never reused
+        self.published, self.last_state, self.classes = {}, {}, {}
+        out = StepOutput()
+        out.events.append(
+            _live_event("clock_resync", round(t, 4), previous_clock_s=round(float(old), 4))
+        )
+        return out
 
     def _load_zones(self, source):
         """Zones, guns and the warning and engagement settings of a scenario (its threats,
@@ -168,6 +195,8 @@ class LiveService:
         self.n_steps += 1
         out = StepOutput()
         batch = self.ingest.drain(self.cfg.budget_s)
+        if self.ingest.resync_to_s is not None:
+            out.extend(self._resync())
         if len(batch):
             self.tracker.add(batch)
             self._note_plots(batch)
