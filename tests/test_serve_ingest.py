@@ -47,6 +47,7 @@ def test_engagement_advice_on_data_time(green_zone):
     assert {a["gun"] for a in advice} <= guns
     assert all(0 < a["p_kill"] <= 1 and a["p_protected"] >= 0.2 for a in advice)
     assert all(a["fire_s"] < a["intercept_s"] for a in advice)
+    assert all("withheld" in e for e in events if e["kind"] == "engagement_advice")
     # only confirmed tracks are advised on
     track_ids = {e["track_id"] for e in events if e["kind"] == "track"}
     assert {a["track_id"] for a in advice} <= track_ids
@@ -155,3 +156,35 @@ def test_a_bad_far_future_first_plot_does_not_blind_the_service(green_zone):
     assert bad["time_behind"] + bad["time_jump"] >= 20
     confirmed = {e["track_id"] for e in events if e["kind"] == "track"}
     assert len(confirmed) >= 2, "both rockets are tracked after the restart"
+
+
+def _advice_events(specs, entries, zones_source):
+    svc = LiveService(specs, zones_source=zones_source, config=ServeConfig(idle_s=1e9))
+    events = []
+    for _, data in entries:
+        svc.ingest.put_datagram(data)
+        svc.note_input(0.0)
+        events += _kinds(svc.step(0.0).events)
+    events += _kinds(svc.finish().events)
+    return [e for e in events if e["kind"] == "engagement_advice"]
+
+
+def test_advice_holds_fire_where_duds_would_fall_on_a_no_fire_zone(green_zone, tmp_path):
+    """The collateral rule in the advice: with the area south of the zone (where the guns'
+    duds come down while they fire south at the incoming rocket) a no-fire zone, the early
+    shots are held, each saying why, and advice starts only once the shots are steep enough
+    for their duds to land short of it."""
+    import yaml
+
+    specs, entries = green_zone
+    doc = load("green-zone").scenario.model_dump(mode="json")
+    south = [[33.20, 44.30], [33.20, 44.50], [33.27, 44.50], [33.27, 44.30]]
+    doc["zones"].append({"name": "Town", "kind": "no-fire", "polygon": south})
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
+    free = _advice_events(specs, entries, "green-zone")
+    held = _advice_events(specs, entries, str(tmp_path / "s.yaml"))
+    first_free = min(e["t_s"] for e in free if e["advice"])
+    assert not any(w for e in free for w in e["withheld"])
+    reasons = [w["reason"] for e in held for w in e["withheld"]]
+    assert reasons and all("no-fire zone Town" in r for r in reasons)
+    assert not any(e["advice"] for e in held if e["t_s"] <= first_free)

@@ -363,6 +363,92 @@ def in_sectors(az_rad: float, sectors) -> bool:
     return False
 
 
+def footprints(frame, pts, radius, kind: str) -> list[list[Footprint]]:
+    """Footprint records (one list per point, empty where nothing lands) from ground
+    points (n, 2) in ENU."""
+    n = pts.shape[0]
+    radius = np.broadcast_to(np.asarray(radius, dtype=float), (n,))
+    enu = np.column_stack([np.nan_to_num(pts), np.zeros(n)])
+    lat, lon, _ = frame.to_geodetic(enu)
+    good = np.all(np.isfinite(pts), axis=1)
+    return [
+        [
+            Footprint(
+                kind=kind,
+                lat=round(float(lat[i]), 7),
+                lon=round(float(lon[i]), 7),
+                radius_m=round(float(radius[i]), 1),
+            )
+        ]
+        if good[i]
+        else []
+        for i in range(n)
+    ]
+
+
+def collateral_rule(
+    world, cfg, model, gun, sol, motion, x, t_state, n_rounds, p_protected, ok, where_cov
+):
+    """Per candidate intercept: a reason to withhold fire (str) or '' (the rule of
+    opencram.engage.collateral), and its dud and debris footprints. ``world`` needs
+    ``frame`` and ``zones``; ``p_protected`` (n, z) the threats' protected-zone
+    probabilities; ``where_cov`` (n, 2, 2) the uncertainty of where each threat's path
+    meets the ground. Used by the engine's EngageStage and the live service's advice."""
+    from opencram.engage.collateral import (
+        DEBRIS_95_SIGMAS,
+        debris_impacts,
+        dud_impacts,
+        footprint_probabilities,
+        touches,
+    )
+    from opencram.engage.firecontrol import ThreatMotion
+
+    zones = world.zones
+    protected = np.array([i for i, k in enumerate(zones.kinds) if k == "protected"], dtype=np.intp)
+    out = [""] * len(ok)
+    prints: list[list[Footprint]] = [[] for _ in range(len(ok))]
+    idx = np.flatnonzero(ok)
+    if not idx.size:
+        return out, prints
+    duds, spread = dud_impacts(gun, sol.az_rad[idx], sol.el_rad[idx], getattr(world, "env", None))
+    x_int = ThreatMotion(motion.ballistic, motion.straight[idx]).propagate_state(
+        x[idx], sol.t_s[idx] - t_state[idx]
+    )
+    debris = debris_impacts(model, x_int)
+    if gun.spec.dud_rate > 0:
+        dud_fp = footprints(world.frame, duds, spread, "dud")
+    else:  # every round self-destructs: no dud footprint
+        dud_fp = [[] for _ in idx]
+    debris_fp = footprints(world.frame, debris, cfg.debris_radius_m, "debris")
+    for j, i in enumerate(idx):
+        prints[i] = dud_fp[j] + debris_fp[j]
+    nofire = np.array([i for i, k in enumerate(zones.kinds) if k == "no-fire"], dtype=np.intp)
+    for pts, rad, what in (
+        (duds, spread, "dud rounds"),
+        (debris, cfg.debris_radius_m, "debris"),
+    ):
+        hit = touches(zones, nofire, pts, rad)
+        for j in np.flatnonzero(hit.any(axis=1)):
+            name = zones.names[nofire[np.flatnonzero(hit[j])[0]]]
+            out[idx[j]] = f"withheld: {what} would fall on no-fire zone {name}"
+    values = zones.values[protected]
+    p_dud = footprint_probabilities(zones, protected, duds, spread / 3.0)
+    p_debris = footprint_probabilities(
+        zones, protected, debris, cfg.debris_radius_m / DEBRIS_95_SIGMAS, where_cov[idx]
+    )
+    harm_fire = (
+        p_dud * (n_rounds * gun.spec.dud_rate * cfg.dud_harm) + p_debris * cfg.debris_harm
+    ) @ values
+    harm_hold = p_protected[idx] @ values
+    for j in np.flatnonzero(harm_fire > harm_hold):
+        if not out[idx[j]]:
+            out[idx[j]] = (
+                f"withheld: expected harm of duds and debris ({harm_fire[j]:.2f}) exceeds "
+                f"that of the threat landing ({harm_hold[j]:.2f})"
+            )
+    return out, prints
+
+
 class EngageStage:
     """Threat evaluation, weapon assignment and bursts for the scenario's guns.
 
@@ -415,26 +501,7 @@ class EngageStage:
         self._withhold_now: dict[int, tuple[str | None, str, list]] = {}
 
     def _footprints(self, pts, radius, kind: str) -> list[list[Footprint]]:
-        """Footprint records (one list per point, empty where nothing lands) from ground
-        points (n, 2) in ENU."""
-        n = pts.shape[0]
-        radius = np.broadcast_to(np.asarray(radius, dtype=float), (n,))
-        enu = np.column_stack([np.nan_to_num(pts), np.zeros(n)])
-        lat, lon, _ = self.world.frame.to_geodetic(enu)
-        good = np.all(np.isfinite(pts), axis=1)
-        return [
-            [
-                Footprint(
-                    kind=kind,
-                    lat=round(float(lat[i]), 7),
-                    lon=round(float(lon[i]), 7),
-                    radius_m=round(float(radius[i]), 1),
-                )
-            ]
-            if good[i]
-            else []
-            for i in range(n)
-        ]
+        return footprints(self.world.frame, pts, radius, kind)
 
     def _withhold(self, tid: int, gun: str | None, reason: str, footprints=()) -> None:
         """Record a safety rule holding fire on a track (reported once per reason)."""
@@ -815,66 +882,21 @@ class EngageStage:
         return out + self._gun_events(t_s)
 
     def _collateral(self, gun, sol, motion, x, t_state, n_rounds, p_protected, ok, where_cov):
-        """Per candidate: a reason to withhold fire (str) or '' (opencram.engage.collateral),
-        and the footprints. ``where_cov`` (n, 2, 2): the uncertainty of where each threat's
-        path meets the ground."""
-        from opencram.engage.collateral import (
-            DEBRIS_95_SIGMAS,
-            debris_impacts,
-            dud_impacts,
-            footprint_probabilities,
-            touches,
+        """Per candidate: a reason to withhold fire (str) or '', and the footprints."""
+        return collateral_rule(
+            self.world,
+            self.cfg,
+            self.tracker.model,
+            gun,
+            sol,
+            motion,
+            x,
+            t_state,
+            n_rounds,
+            p_protected,
+            ok,
+            where_cov,
         )
-        from opencram.engage.firecontrol import ThreatMotion
-
-        zones = self.world.zones
-        out = [""] * len(ok)
-        prints: list[list[Footprint]] = [[] for _ in range(len(ok))]
-        idx = np.flatnonzero(ok)
-        if not idx.size:
-            return out, prints
-        duds, spread = dud_impacts(gun, sol.az_rad[idx], sol.el_rad[idx], self.world.env)
-        x_int = ThreatMotion(motion.ballistic, motion.straight[idx]).propagate_state(
-            x[idx], sol.t_s[idx] - t_state[idx]
-        )
-        debris = debris_impacts(self.tracker.model, x_int)
-        if gun.spec.dud_rate > 0:
-            dud_fp = self._footprints(duds, spread, "dud")
-        else:  # every round self-destructs: no dud footprint
-            dud_fp = [[] for _ in idx]
-        debris_fp = self._footprints(debris, self.cfg.debris_radius_m, "debris")
-        for j, i in enumerate(idx):
-            prints[i] = dud_fp[j] + debris_fp[j]
-        nofire = np.array([i for i, k in enumerate(zones.kinds) if k == "no-fire"], dtype=np.intp)
-        for pts, rad, what in (
-            (duds, spread, "dud rounds"),
-            (debris, self.cfg.debris_radius_m, "debris"),
-        ):
-            hit = touches(zones, nofire, pts, rad)
-            for j in np.flatnonzero(hit.any(axis=1)):
-                name = zones.names[nofire[np.flatnonzero(hit[j])[0]]]
-                out[idx[j]] = f"withheld: {what} would fall on no-fire zone {name}"
-        values = zones.values[self.protected]
-        p_dud = footprint_probabilities(zones, self.protected, duds, spread / 3.0)
-        p_debris = footprint_probabilities(
-            zones,
-            self.protected,
-            debris,
-            self.cfg.debris_radius_m / DEBRIS_95_SIGMAS,
-            where_cov[idx],
-        )
-        harm_fire = (
-            p_dud * (n_rounds * gun.spec.dud_rate * self.cfg.dud_harm)
-            + p_debris * self.cfg.debris_harm
-        ) @ values
-        harm_hold = p_protected[idx] @ values
-        for j in np.flatnonzero(harm_fire > harm_hold):
-            if not out[idx[j]]:
-                out[idx[j]] = (
-                    f"withheld: expected harm of duds and debris ({harm_fire[j]:.2f}) exceeds "
-                    f"that of the threat landing ({harm_hold[j]:.2f})"
-                )
-        return out, prints
 
     def _true_effect(self, gun, aim_enu_m, t_int_s: float, n_rounds: int):
         """Simulation only: what the burst really does. The rounds meet whatever threat is

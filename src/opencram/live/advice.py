@@ -1,22 +1,32 @@
 """Engagement advice for the live service: which gun would engage which track, with the
-burst's kill probability. Nothing is fired.
+burst's kill probability, and which safety rule holds fire on which track. Nothing is
+fired.
 
 It is the engine's decision step (``opencram.c2.stages.EngageStage``) with the same
-functions: protected-zone probability of each ballistic threat's predicted impact
-(``warn.alerts.zone_probabilities``), priority (``engage.tewa.threat_priority``), the
-intercept of every gun (``engage.firecontrol.solve_intercepts``) fired after its reaction
-time, per-round hit and burst kill probabilities, no-fire sectors, and the Hungarian
+functions: protected-zone probability of each threat's predicted impact (drones: their
+path corridor), priority (``engage.tewa.threat_priority``), the intercept of every gun
+(``engage.firecontrol.solve_intercepts``, drones flown straight) fired after its reaction
+time, per-round hit and burst kill probabilities (with the gun's track-radar error when it
+has one), no-fire sectors, the collateral rule (``c2.stages.collateral_rule``: duds and
+debris on no-fire zones, expected harm against protected zones), and the Hungarian
 assignment (``engage.tewa.assign``). Differences, because nothing fires: every gun is taken
-as ready and loaded, pointing is not tracked (no slew time), and the collateral rule and
-friendly-aircraft hold (which need the scenario's truth) are not applied.
+as ready and loaded, pointing is not tracked (no slew time), there is no shoot-look-shoot
+wait, and no friendly-aircraft hold (the service knows no friendly positions).
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
-from opencram.c2.stages import in_sectors
-from opencram.engage.firecontrol import GunModel, solve_intercepts
+from opencram.c2.stages import collateral_rule, in_sectors, predicted_pos_sigma
+from opencram.engage.firecontrol import (
+    GunModel,
+    ThreatMotion,
+    solve_intercepts,
+    track_radar_sigma_m,
+)
 from opencram.engage.tewa import (
     assign,
     burst_kill_probability,
@@ -27,24 +37,28 @@ from opencram.warn.alerts import lethal_radius_m, zone_probabilities
 
 
 class Advisor:
-    def __init__(self, guns: list[GunModel], zones, engagement, frame) -> None:
+    def __init__(self, guns: list[GunModel], zones, engagement, frame, env=None) -> None:
         self.guns = guns
         self.zones = zones
         self.cfg = engagement
         self.frame = frame
+        self.world = SimpleNamespace(frame=frame, zones=zones, env=env)
         self.protected = np.array(
             [i for i, k in enumerate(zones.kinds) if k == "protected"], dtype=np.intp
         )
+        self.withheld: list[dict] = []  # the latest advice's held pairs
 
     def advise(self, t_s: float, current: dict, tracker) -> list[dict]:
         """Advice pairs for the current predictions (``PredictStage.current``), best
         assignment first. Each: gun, track_id, p_kill, p_protected, fire_s, intercept_s,
-        intercept lat/lon/alt_m, rounds."""
+        intercept lat/lon/alt_m, rounds. Pairs a safety rule holds are left in
+        ``self.withheld`` (gun, track_id, reason)."""
+        self.withheld = []
         if not self.guns or not self.protected.size:
             return []
         tr = tracker.tracks
         live = {int(i): k for k, i in enumerate(tr.id)}
-        ids = [tid for tid, v in current.items() if v[3] != "drone" and tid in live and v[0] > t_s]
+        ids = [tid for tid, v in current.items() if tid in live and v[0] > t_s]
         if not ids:
             return []
         mean = np.array([current[i][1] for i in ids])
@@ -58,25 +72,52 @@ class Advisor:
             return []
         prio = threat_priority(p[cand], self.zones.values[self.protected], tti[cand])
         rows = np.array([live[ids[k]] for k in cand])
-        x, t_state = tr.x[rows], tr.t_s[rows]
-        pos_sigma = np.sqrt(np.trace(tr.p[rows][:, :3, :3], axis1=1, axis2=2) / 3.0)
+        x, t_state, p_state = tr.x[rows], tr.t_s[rows], tr.p[rows]
+        motion = ThreatMotion(
+            tracker.model, np.array([current[ids[k]][3] == "drone" for k in cand])
+        )
+        ground_cov = np.where(motion.straight[:, None, None], p_state[:, :2, :2], cov[cand])
         t_imp = np.array([current[ids[k]][0] for k in cand])
         value = np.zeros((len(self.guns), cand.size))
         plans = {}
         for g, gun in enumerate(self.guns):
             spec = gun.spec
             t_fire = t_s + spec.reaction_s
-            sol = solve_intercepts(gun, tracker.model, x, t_state, t_fire)
+            sol = solve_intercepts(gun, motion, x, t_state, t_fire)
             ok = sol.feasible & (sol.t_s < t_imp - 0.5)
             ok &= sol.pos_enu_m[:, 2] >= self.cfg.min_intercept_alt_m
             n_rounds = round(spec.rate_rpm / 60.0 * self.cfg.burst_s)
             n_rounds = int(min(spec.ammo_rounds, n_rounds))
+            if spec.track_radar is not None:
+                pos_sigma = track_radar_sigma_m(spec.track_radar, sol.range_m, sol.tof_s)
+            else:
+                pos_sigma = predicted_pos_sigma(p_state, sol.tof_s)
             ph = round_hit_probability(
                 sol.range_m, spec.dispersion_mrad, pos_sigma, self.cfg.target_radius_m
             )
             pk = burst_kill_probability(ph, n_rounds, self.cfg.p_kill_given_hit)
+            held, _ = collateral_rule(
+                self.world,
+                self.cfg,
+                tracker.model,
+                gun,
+                sol,
+                motion,
+                x,
+                t_state,
+                n_rounds,
+                p[cand],
+                ok,
+                ground_cov,
+            )
             for b in np.flatnonzero(ok):
-                if in_sectors(sol.az_rad[b], spec.no_fire_sectors):
+                reason = held[b]
+                if not reason and in_sectors(sol.az_rad[b], spec.no_fire_sectors):
+                    reason = f"line of fire in a no-fire sector of {gun.id}"
+                if reason:
+                    self.withheld.append(
+                        {"gun": gun.id, "track_id": int(ids[cand[b]]), "reason": reason}
+                    )
                     continue
                 value[g, b] = prio[b] * pk[b]
                 plans[(g, b)] = (t_fire, sol, n_rounds, float(pk[b]))

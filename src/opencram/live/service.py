@@ -97,6 +97,7 @@ class LiveService:
             max_jump_s=self.cfg.max_jump_s,
             logger=logger,
         )
+        self._env = None  # the scenario's environment, when --zones names one
         zones, guns, engagement, threshold = self._load_zones(zones_source)
         self.zones = zones
         self._threshold = threshold
@@ -105,7 +106,7 @@ class LiveService:
         if guns:
             from opencram.live.advice import Advisor
 
-            self.advisor = Advisor(guns, zones, engagement, self.frame)
+            self.advisor = Advisor(guns, zones, engagement, self.frame, self._env)
         self.zone_rings = {n: list(r) for n, r in zip(zones.names, zones.rings_latlon, strict=True)}
         self.now_s: float | None = None
         self._last_input_wall: float | None = None
@@ -118,6 +119,7 @@ class LiveService:
         self._silent = np.zeros(len(specs), dtype=bool)
         self._next_advice_s = -np.inf
         self._last_advice: list[dict] = []
+        self._last_withheld: list[dict] = []
         self._next_stats_wall: float | None = None
         self.n_steps = 0
 
@@ -170,6 +172,7 @@ class LiveService:
         s = loaded.scenario
         zones = ZoneSet.build(list(s.zones), self.frame, loaded.base_dir)
         env = environment_of(s)
+        self._env = env
         guns = [
             GunModel.build(
                 w,
@@ -345,9 +348,13 @@ class LiveService:
         if self.advisor is not None and now >= self._next_advice_s:
             self._next_advice_s = now + ADVICE_INTERVAL_S
             advice = self.advisor.advise(now, self.predict.current, tr)
-            if _changed(advice, self._last_advice):
-                out.events.append(_live_event("engagement_advice", round(now, 4), advice=advice))
+            held = self.advisor.withheld
+            if _changed(advice, self._last_advice) or held != self._last_withheld:
+                out.events.append(
+                    _live_event("engagement_advice", round(now, 4), advice=advice, withheld=held)
+                )
             self._last_advice = advice
+            self._last_withheld = held
         return out
 
     def _cat062(self, new_confirmed, dropped, now: float) -> list[bytes]:
