@@ -32,15 +32,20 @@ def _kinds(events):
     return [json.loads(e) for e in events]
 
 
-def test_engagement_advice_on_data_time(green_zone):
-    specs, entries = green_zone
-    svc = LiveService(specs, zones_source="green-zone", config=ServeConfig(idle_s=1e9))
+def _service_events(specs, entries, zones_source):
+    """Every event of a live service fed the datagrams ``entries`` on data time."""
+    svc = LiveService(specs, zones_source=zones_source, config=ServeConfig(idle_s=1e9))
     events = []
     for _, data in entries:
         svc.ingest.put_datagram(data)
         svc.note_input(0.0)
         events += _kinds(svc.step(0.0).events)
-    events += _kinds(svc.finish().events)
+    return events + _kinds(svc.finish().events)
+
+
+def test_engagement_advice_on_data_time(green_zone):
+    specs, entries = green_zone
+    events = _service_events(specs, entries, "green-zone")
     advice = [a for e in events if e["kind"] == "engagement_advice" for a in e["advice"]]
     assert advice, "the rocket over the zone gets a gun"
     guns = {w.id for w in load("green-zone").scenario.weapons}
@@ -159,13 +164,7 @@ def test_a_bad_far_future_first_plot_does_not_blind_the_service(green_zone):
 
 
 def _advice_events(specs, entries, zones_source):
-    svc = LiveService(specs, zones_source=zones_source, config=ServeConfig(idle_s=1e9))
-    events = []
-    for _, data in entries:
-        svc.ingest.put_datagram(data)
-        svc.note_input(0.0)
-        events += _kinds(svc.step(0.0).events)
-    events += _kinds(svc.finish().events)
+    events = _service_events(specs, entries, zones_source)
     return [e for e in events if e["kind"] == "engagement_advice"]
 
 

@@ -96,6 +96,40 @@ class SenseStage:
         return Plots.concat(self.all_plots).sorted_by("time_s")
 
 
+def confirmed_track_events(t_s: float, updates, tracker, frame) -> tuple[list, list]:
+    """The confirmed ones of a tracker's new ``updates``, classified: their TrackUpdated
+    events (stamped ``t_s``) and (update, class) pairs. Shared by the engine's TrackStage
+    and the live service."""
+    conf = [u for u in updates if u.confirmed]
+    if not conf:
+        return [], []
+    x = np.array([u.x for u in conf])
+    mu = None if conf[0].mode_prob is None else np.array([u.mode_prob for u in conf])
+    rcs = np.array([u.rcs_dbsm for u in conf])
+    cls = classify(x, np.array([u.n_updates for u in conf]), mu, rcs, tracker.model)
+    lat, lon, alt = (np.atleast_1d(v) for v in frame.to_geodetic(x[:, :3]))
+    events, pairs = [], []
+    for k, u in enumerate(conf):
+        pairs.append((u, str(cls[k])))
+        events.append(
+            TrackUpdated(
+                t_s=round(t_s, 4),
+                measured_s=round(u.t_s, 4),
+                track_id=u.track_id,
+                track_class=str(cls[k]),
+                sensor=tracker.sensors[u.sensor].id,
+                lat=round(float(lat[k]), 7),
+                lon=round(float(lon[k]), 7),
+                alt_m=round(float(alt[k]), 2),
+                vel_enu_mps=tuple(round(float(v), 2) for v in u.x[3:6]),
+                pos_sigma_m=round(float(np.sqrt(np.trace(u.p[:3, :3]))), 2),
+                kappa_cm2pkg=round(float(u.x[6]), 4),
+                ballistic_prob=None if u.mode_prob is None else round(u.mode_prob[0], 4),
+            )
+        )
+    return events, pairs
+
+
 class TrackStage:
     """The tracker fed with arriving plots; emits updates of confirmed tracks."""
 
@@ -115,35 +149,10 @@ class TrackStage:
         n_up = len(tr.updates)
         new = tr.updates[self._seen_updates :] if n_up > self._seen_updates else []
         self._seen_updates = n_up
-        events: list[Event] = []
-        conf = [u for u in new if u.confirmed]
-        self.new_confirmed = []
+        events, self.new_confirmed = confirmed_track_events(t_s, new, tr, self.world.frame)
         self.new_dropped = []
-        if conf:
-            x = np.array([u.x for u in conf])
-            mu = None if conf[0].mode_prob is None else np.array([u.mode_prob for u in conf])
-            rcs = np.array([u.rcs_dbsm for u in conf])
-            cls = classify(x, np.array([u.n_updates for u in conf]), mu, rcs, tr.model)
-            lat, lon, alt = self.world.frame.to_geodetic(x[:, :3])
-            for k, u in enumerate(conf):
-                self.classes[u.track_id] = str(cls[k])
-                self.new_confirmed.append((u, str(cls[k])))
-                events.append(
-                    TrackUpdated(
-                        t_s=round(t_s, 4),
-                        measured_s=round(u.t_s, 4),
-                        track_id=u.track_id,
-                        track_class=str(cls[k]),
-                        sensor=tr.sensors[u.sensor].id,
-                        lat=round(float(lat[k]), 7),
-                        lon=round(float(lon[k]), 7),
-                        alt_m=round(float(alt[k]), 2),
-                        vel_enu_mps=tuple(round(float(v), 2) for v in u.x[3:6]),
-                        pos_sigma_m=round(float(np.sqrt(np.trace(u.p[:3, :3]))), 2),
-                        kappa_cm2pkg=round(float(u.x[6]), 4),
-                        ballistic_prob=None if u.mode_prob is None else round(u.mode_prob[0], 4),
-                    )
-                )
+        for u, cls in self.new_confirmed:
+            self.classes[u.track_id] = cls
         for tid, _t_del, reason in tr.deleted[self._seen_deleted :]:
             events.append(TrackDropped(t_s=round(t_s, 4), track_id=tid, reason=reason))
             self.new_dropped.append(tid)

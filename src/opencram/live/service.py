@@ -24,13 +24,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from opencram.c2.events import Event, TrackDropped, TrackUpdated
-from opencram.c2.stages import PredictStage, WarnStage
+from opencram.c2.events import TrackDropped
+from opencram.c2.stages import PredictStage, WarnStage, confirmed_track_events
 from opencram.geo import LocalFrame
 from opencram.interop.asterix import SystemTracks, encode_cat062
 from opencram.live.ingest import Ingest
 from opencram.sense.plots import SensorSpec
-from opencram.track.classify import classify
 from opencram.track.manager import CONFIRMED, Tracker, TrackerConfig, UpdateLog
 from opencram.track.offline import tracker_sensors_from_specs
 from opencram.warn.alerts import DEFAULT_THRESHOLD
@@ -298,35 +297,9 @@ class LiveService:
         if not self.cfg.keep_history:
             tr.updates = UpdateLog()
             self._seen_updates = 0
-        events: list[Event] = []
-        conf = [u for u in new if u.confirmed]
-        new_confirmed = []
-        if conf:
-            x = np.array([u.x for u in conf])
-            mu = None if conf[0].mode_prob is None else np.array([u.mode_prob for u in conf])
-            rcs = np.array([u.rcs_dbsm for u in conf])
-            cls = classify(x, np.array([u.n_updates for u in conf]), mu, rcs, tr.model)
-            lat, lon, alt = self.frame.to_geodetic(x[:, :3])
-            lat, lon, alt = np.atleast_1d(lat), np.atleast_1d(lon), np.atleast_1d(alt)
-            for k, u in enumerate(conf):
-                self.classes[u.track_id] = str(cls[k])
-                new_confirmed.append((u, str(cls[k])))
-                events.append(
-                    TrackUpdated(
-                        t_s=round(now, 4),
-                        measured_s=round(u.t_s, 4),
-                        track_id=u.track_id,
-                        track_class=str(cls[k]),
-                        sensor=tr.sensors[u.sensor].id,
-                        lat=round(float(lat[k]), 7),
-                        lon=round(float(lon[k]), 7),
-                        alt_m=round(float(alt[k]), 2),
-                        vel_enu_mps=tuple(round(float(v), 2) for v in u.x[3:6]),
-                        pos_sigma_m=round(float(np.sqrt(np.trace(u.p[:3, :3]))), 2),
-                        kappa_cm2pkg=round(float(u.x[6]), 4),
-                        ballistic_prob=None if u.mode_prob is None else round(u.mode_prob[0], 4),
-                    )
-                )
+        events, new_confirmed = confirmed_track_events(now, new, tr, self.frame)
+        for u, cls in new_confirmed:
+            self.classes[u.track_id] = cls
         dropped = []
         for tid, _t, reason in tr.deleted[self._seen_deleted :]:
             events.append(TrackDropped(t_s=round(now, 4), track_id=tid, reason=reason))
