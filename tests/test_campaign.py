@@ -257,3 +257,21 @@ def test_cli_user_errors(quick, tmp_path, cli):
     r = cli("campaign", str(quick), "--runs", "1", "--out", str(out))
     assert r.returncode == 2
     assert "holds a campaign with other settings" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_address_where_no_ray_cluster_answers_fails_fast(quick, tmp_path, cli):
+    """``ray.init`` retries an unreachable address for minutes; the command checks the
+    port first and says so in one line."""
+    import socket
+
+    with socket.socket() as s:  # a free port on loopback, closed again: nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = cli(
+        "campaign", str(quick), "--runs", "1", "--executor", "ray",
+        "--address", f"127.0.0.1:{port}", "--out", str(tmp_path / "c"),
+    )  # fmt: skip
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"error: --address 127.0.0.1:{port}: no Ray cluster answers there (Connection refused)"
+    ]

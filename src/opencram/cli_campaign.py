@@ -55,6 +55,10 @@ def campaign(
         raise UserError(f"--executor {executor}: must be one of {', '.join(EXECUTORS)}")
     if address is not None and executor != "ray":
         raise UserError("--address: only with --executor ray")
+    if address is not None:
+        from opencram.campaign.executor import check_reachable
+
+        check_reachable(address)  # before any progress bar: fail fast, in one line
     try:
         res = run_campaign(
             scenario,

@@ -24,6 +24,8 @@ from typing import Any
 from opencram.campaign.worker import Task, run_task
 from opencram.errors import UserError
 
+CONNECT_TIMEOUT_S = 5.0  # for the reachability check of --address
+
 OnResult = Callable[[dict[str, Any]], None]
 EXECUTORS = ("local", "ray", "inline")
 
@@ -136,6 +138,8 @@ def _run_ray(tasks: list[Task], on_result: OnResult, workers: int, address: str 
         raise UserError("--executor ray: Ray is not installed; pip install 'ray>=2.9,<3'") from None
     started = False
     if not ray.is_initialized():
+        if address:
+            check_reachable(address)
         try:
             if address:
                 ray.init(address=address, log_to_driver=False)
@@ -172,3 +176,21 @@ def _run_ray(tasks: list[Task], on_result: OnResult, workers: int, address: str 
     finally:
         if started:
             ray.shutdown()
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail fast, with one line, when ``--address`` names a host and port that nothing
+    answers on: ``ray.init`` itself retries for minutes. ``auto`` and addresses without a
+    port are left to Ray."""
+    import socket
+
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if address == "auto" or not sep or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"--address {address}: no Ray cluster answers there ({reason})") from None
