@@ -256,7 +256,7 @@ class Session:
 
     @classmethod
     def replay(cls, folder: str | Path, speed: float = 1.0, paused: bool = False) -> Session:
-        from opencram.c2.events import parse_event
+        from opencram.interop.tak import read_run_events
         from opencram.scenario.load import load
         from opencram.warn.zones import ZoneSet
 
@@ -271,20 +271,7 @@ class Session:
         sc = loaded.scenario
         frame = LocalFrame(sc.site.lat, sc.site.lon, sc.site.alt_m)
         zones = ZoneSet.build(list(sc.zones), frame, loaded.base_dir)
-        events = []
-        try:
-            lines = ev_path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"{ev_path}: cannot read: {exc}") from None
-        for i, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                events.append(parse_event(line))
-            except ValueError as exc:
-                first = str(exc).splitlines()
-                why = first[1].strip() if len(first) > 1 else first[0]
-                raise UserError(f"{ev_path}:{i}: not an opencram event: {why}") from None
+        events = read_run_events(ev_path)
         if not events:
             raise UserError(f"{ev_path}: no events")
         end = max(e.t_s for e in events)
