@@ -256,15 +256,10 @@ def tak_send(
     import re
     from collections import Counter
 
-    from opencram.interop.cot import parse_epoch
+    from opencram.interop.cot import epoch_option
     from opencram.interop.tak import check_url, run_folder_cot, send_cot
 
-    try:
-        epoch_dt = parse_epoch(epoch)
-    except ValueError:
-        raise UserError(
-            f"--epoch {epoch}: not an ISO 8601 date-time, e.g. 2021-12-19T00:00:00Z"
-        ) from None
+    epoch_dt = epoch_option(epoch)
     if not dry_run:
         check_url(url)
     messages = run_folder_cot(run_folder, epoch=epoch_dt, simulated=True)

@@ -99,6 +99,18 @@ def parse_epoch(text: str) -> datetime:
     return dt.astimezone(UTC)
 
 
+def epoch_option(text: str) -> datetime:
+    """``--epoch`` of a command: :func:`parse_epoch`, or a one-line ``UserError``."""
+    from opencram.errors import UserError
+
+    try:
+        return parse_epoch(text)
+    except ValueError:
+        raise UserError(
+            f"--epoch {text}: not an ISO 8601 date-time, e.g. 2021-12-19T00:00:00Z"
+        ) from None
+
+
 def _as_epoch(epoch: datetime | str) -> datetime:
     if isinstance(epoch, str):
         return parse_epoch(epoch)

@@ -33,27 +33,11 @@ from czml3.properties import (
 from czml3.types import TimeInterval
 
 from opencram.interop.cot import slug
-from opencram.interop.runview import Path4, RunView, circle_ring, ellipse_ring
-
-RGBA = {
-    "protected": (214, 39, 40),
-    "no-fire": (148, 103, 189),
-    "warning": (255, 191, 0),
-    "threat": (214, 39, 40),
-    "aircraft": (23, 190, 207),
-    "track": (31, 119, 180),
-    "impact_ellipse": (255, 127, 14),
-    "origin_ellipse": (227, 119, 194),
-    "intercept": (44, 160, 44),
-    "dud": (140, 86, 75),
-    "debris": (127, 127, 127),
-    "withheld": (0, 0, 0),
-    "site": (68, 68, 68),
-}
+from opencram.interop.runview import PALETTE_RGB, Path4, RunView, circle_ring, ellipse_ring
 
 
 def _color(key: str, alpha: int = 255) -> Color:
-    return Color(rgba=[*RGBA[key], alpha])
+    return Color(rgba=[*PALETTE_RGB[key], alpha])
 
 
 def _fill(key: str, alpha: int) -> Material:

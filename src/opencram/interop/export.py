@@ -85,13 +85,8 @@ def export_command(
     ] = "2021-12-19T00:00:00Z",
 ) -> None:
     """Export a run as KML (Google Earth), CZML (Cesium) and/or GeoJSON."""
-    from opencram.interop.cot import parse_epoch
+    from opencram.interop.cot import epoch_option
 
-    try:
-        epoch_dt = parse_epoch(epoch)
-    except ValueError:
-        raise UserError(
-            f"--epoch {epoch}: not an ISO 8601 date-time, e.g. 2021-12-19T00:00:00Z"
-        ) from None
+    epoch_dt = epoch_option(epoch)
     for p in export_run(run_folder, fmt, out, epoch_dt):
         typer.echo(f"wrote {p} ({p.stat().st_size:,} bytes)")

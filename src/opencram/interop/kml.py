@@ -15,28 +15,11 @@ from datetime import datetime
 
 import simplekml
 
-from opencram.interop.runview import RunView, circle_ring, ellipse_ring, iso
-
-# KML colours are aabbggrr; simplekml.Color.rgb(r, g, b, a) builds them.
-RGB = {
-    "protected": (214, 39, 40),
-    "no-fire": (148, 103, 189),
-    "warning": (255, 191, 0),
-    "threat": (214, 39, 40),
-    "aircraft": (23, 190, 207),
-    "track": (31, 119, 180),
-    "impact_ellipse": (255, 127, 14),
-    "origin_ellipse": (227, 119, 194),
-    "intercept": (44, 160, 44),
-    "dud": (140, 86, 75),
-    "debris": (127, 127, 127),
-    "withheld": (0, 0, 0),
-}
-
+from opencram.interop.runview import PALETTE_RGB, RunView, circle_ring, ellipse_ring, iso
 
 def _colour(key: str, alpha: int = 255) -> str:
-    r, g, b = RGB[key]
-    return simplekml.Color.rgb(r, g, b, alpha)
+    r, g, b = PALETTE_RGB[key]
+    return simplekml.Color.rgb(r, g, b, alpha)  # KML's aabbggrr
 
 
 def _poly_style(key: str, fill_alpha: int, width: float = 1.5, line_key: str | None = None):

@@ -23,6 +23,23 @@ from opencram.scenario.schema import Scenario
 
 RING_VERTICES = 72  # vertices of an ellipse or disc outline
 
+# one colour per kind of thing drawn, (r, g, b), shared by the KML and CZML exports
+PALETTE_RGB = {
+    "protected": (214, 39, 40),
+    "no-fire": (148, 103, 189),
+    "warning": (255, 191, 0),
+    "threat": (214, 39, 40),
+    "aircraft": (23, 190, 207),
+    "track": (31, 119, 180),
+    "impact_ellipse": (255, 127, 14),
+    "origin_ellipse": (227, 119, 194),
+    "intercept": (44, 160, 44),
+    "dud": (140, 86, 75),
+    "debris": (127, 127, 127),
+    "withheld": (0, 0, 0),
+    "site": (68, 68, 68),
+}
+
 
 @dataclass(frozen=True)
 class Path4:
