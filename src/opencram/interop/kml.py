@@ -17,6 +17,7 @@ import simplekml
 
 from opencram.interop.runview import PALETTE_RGB, RunView, circle_ring, ellipse_ring, iso
 
+
 def _colour(key: str, alpha: int = 255) -> str:
     r, g, b = PALETTE_RGB[key]
     return simplekml.Color.rgb(r, g, b, alpha)  # KML's aabbggrr
