@@ -22,23 +22,38 @@ SHOW_AFTER_S = 1.0
 class DelayedProgress:
     """Use as a context manager; call :meth:`update` with the amount done so far."""
 
-    def __init__(self, description: str, total: float, *, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        description: str,
+        total: float,
+        *,
+        enabled: bool = True,
+        done: float = 0.0,
+        show_after_s: float = SHOW_AFTER_S,
+    ) -> None:
+        """``done``: work finished before this started (a resumed campaign); it fills the
+        bar without counting towards the speed behind the ETA. ``show_after_s``: 0 shows
+        the bar at once."""
         self.description = description
         self.total = total
         self.enabled = enabled
+        self.done = done
+        self.show_after_s = show_after_s
         self._start = time.monotonic()
         self._progress: Progress | None = None
         self._task = None
 
     def __enter__(self) -> DelayedProgress:
         self._start = time.monotonic()
+        if self.show_after_s <= 0:
+            self.update(self.done)
         return self
 
     def update(self, completed: float) -> None:
         if not self.enabled:
             return
         if self._progress is None:
-            if time.monotonic() - self._start < SHOW_AFTER_S:
+            if time.monotonic() - self._start < self.show_after_s:
                 return
             progress = Progress(
                 TextColumn("[bold]{task.description}"),
@@ -53,7 +68,7 @@ class DelayedProgress:
             progress.start()
             # set both only once the task exists, so an interrupt in between leaves
             # nothing half made for __exit__ (which stops the bar either way)
-            self._task = progress.add_task(self.description, total=self.total)
+            self._task = progress.add_task(self.description, total=self.total, completed=self.done)
             self._progress = progress
         self._progress.update(self._task, completed=completed)
 

@@ -24,6 +24,7 @@ from opencram.campaign.vary import (
 from opencram.campaign.worker import Task
 from opencram.errors import UserError
 from opencram.fileio import atomic_write_json, atomic_write_text
+from opencram.progress import DelayedProgress
 
 BASE_LAYOUT = "base"
 FLUSH_S = 1.0  # write a part at most this often (and at the end, and on Ctrl-C)
@@ -100,52 +101,6 @@ def read_layouts(path: Path, base: dict) -> dict[str, dict[str, Any]]:
     return out
 
 
-class _progress_bar:  # noqa: N801 - used as a context manager, like a function
-    """A rich progress bar with the runs done, elapsed time and ETA, on stderr; started
-    at once (a campaign is long) and safe to leave on Ctrl-C."""
-
-    def __init__(self, description: str, total: int, enabled: bool, done: int = 0) -> None:
-        self.enabled, self.description, self.total, self.done = enabled, description, total, done
-        self._p = None
-        self._task = None
-
-    def __enter__(self):
-        if self.enabled:
-            import sys
-
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._p = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=Console(file=sys.stderr),
-            )
-            # runs finished earlier start the bar, not the speed estimate behind the ETA
-            self._task = self._p.add_task(self.description, total=self.total, completed=self.done)
-            self._p.start()
-        return self
-
-    def update(self, completed: int) -> None:
-        if self._p is not None:
-            self._p.update(self._task, completed=completed)
-
-    def __exit__(self, *exc) -> None:
-        if self._p is not None:
-            self._p.stop()
-
-
 def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -216,7 +171,8 @@ def run_campaign(
         last_flush = time.monotonic()
 
     desc = f"campaign {loaded.scenario.name} (runs)"
-    with _progress_bar(desc, total, progress, done=skipped) as bar:
+    # a campaign is long: the bar shows at once, starting from the runs done before
+    with DelayedProgress(desc, total, enabled=progress, done=skipped, show_after_s=0.0) as bar:
 
         def on_result(res: dict[str, Any]) -> None:
             nonlocal ran
