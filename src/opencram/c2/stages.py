@@ -346,6 +346,22 @@ class WarnStage:
 DECISION_INTERVAL_S = 0.5  # how often threat evaluation and assignment run
 
 
+def planned_kill_probability(spec, cfg, sol, p_state: np.ndarray, n_rounds: int):
+    """Fire control's kill probability (n,) of a burst of ``n_rounds`` from gun ``spec`` at
+    the intercepts ``sol``: dispersion plus the aim error, which is the gun's track-radar
+    fix when it has one, else the track's error (covariances ``p_state``) flown over the
+    round's time of flight."""
+    from opencram.engage.firecontrol import track_radar_sigma_m
+    from opencram.engage.tewa import burst_kill_probability, round_hit_probability
+
+    if spec.track_radar is not None:
+        pos_sigma = track_radar_sigma_m(spec.track_radar, sol.range_m, sol.tof_s)
+    else:
+        pos_sigma = predicted_pos_sigma(p_state, sol.tof_s)
+    ph = round_hit_probability(sol.range_m, spec.dispersion_mrad, pos_sigma, cfg.target_radius_m)
+    return burst_kill_probability(ph, n_rounds, cfg.p_kill_given_hit)
+
+
 def _radar_times(radar) -> np.ndarray:
     from opencram.engage.firecontrol import _fit_design
 
@@ -659,12 +675,9 @@ class EngageStage:
             ThreatMotion,
             ThreatPaths,
             solve_intercepts,
-            track_radar_sigma_m,
         )
         from opencram.engage.tewa import (
             assign,
-            burst_kill_probability,
-            round_hit_probability,
             threat_priority,
         )
 
@@ -764,14 +777,7 @@ class EngageStage:
             ok = sol.feasible & (sol.t_s < t_imp - 0.5)
             ok &= sol.pos_enu_m[:, 2] >= self.cfg.min_intercept_alt_m
             n_rounds = int(min(self.ammo[g], round(spec.rate_rpm / 60.0 * self.cfg.burst_s)))
-            if spec.track_radar is not None:
-                pos_sigma = track_radar_sigma_m(spec.track_radar, sol.range_m, sol.tof_s)
-            else:
-                pos_sigma = predicted_pos_sigma(p_state, sol.tof_s)
-            ph = round_hit_probability(
-                sol.range_m, spec.dispersion_mrad, pos_sigma, self.cfg.target_radius_m
-            )
-            pk = burst_kill_probability(ph, n_rounds, self.cfg.p_kill_given_hit)
+            pk = planned_kill_probability(spec, self.cfg, sol, p_state, n_rounds)
             # shoot-look-shoot timing: a burst below min_burst_pk waits while a later
             # burst (after this one and a look at its result) would still be feasible
             weak = ok & (pk < self.cfg.min_burst_pk)

@@ -20,17 +20,14 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from opencram.c2.stages import collateral_rule, in_sectors, predicted_pos_sigma
+from opencram.c2.stages import collateral_rule, in_sectors, planned_kill_probability
 from opencram.engage.firecontrol import (
     GunModel,
     ThreatMotion,
     solve_intercepts,
-    track_radar_sigma_m,
 )
 from opencram.engage.tewa import (
     assign,
-    burst_kill_probability,
-    round_hit_probability,
     threat_priority,
 )
 from opencram.warn.alerts import lethal_radius_m, zone_probabilities
@@ -88,14 +85,7 @@ class Advisor:
             ok &= sol.pos_enu_m[:, 2] >= self.cfg.min_intercept_alt_m
             n_rounds = round(spec.rate_rpm / 60.0 * self.cfg.burst_s)
             n_rounds = int(min(spec.ammo_rounds, n_rounds))
-            if spec.track_radar is not None:
-                pos_sigma = track_radar_sigma_m(spec.track_radar, sol.range_m, sol.tof_s)
-            else:
-                pos_sigma = predicted_pos_sigma(p_state, sol.tof_s)
-            ph = round_hit_probability(
-                sol.range_m, spec.dispersion_mrad, pos_sigma, self.cfg.target_radius_m
-            )
-            pk = burst_kill_probability(ph, n_rounds, self.cfg.p_kill_given_hit)
+            pk = planned_kill_probability(spec, self.cfg, sol, p_state, n_rounds)
             held, _ = collateral_rule(
                 self.world,
                 self.cfg,
