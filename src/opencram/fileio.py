@@ -39,3 +39,17 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def atomic_write_json(path: str | Path, obj: Any) -> None:
     """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def read_user_text(path, label: str | None = None) -> str:
+    """A user's text file as UTF-8; a missing or unreadable file is a one-line
+    ``UserError`` starting with ``label`` (default: the path)."""
+    from opencram.errors import UserError
+
+    label = str(path) if label is None else label
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{label}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{label}: cannot read: {exc}") from None

@@ -23,7 +23,7 @@ from opencram.campaign.vary import (
 )
 from opencram.campaign.worker import Task
 from opencram.errors import UserError
-from opencram.fileio import atomic_write_json, atomic_write_text
+from opencram.fileio import atomic_write_json, atomic_write_text, read_user_text
 from opencram.progress import DelayedProgress
 
 BASE_LAYOUT = "base"
@@ -56,12 +56,7 @@ def read_layouts(path: Path, base: dict) -> dict[str, dict[str, Any]]:
     from opencram.scenario.schema import Scenario
 
     label = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"--layouts {path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"--layouts {path}: cannot read: {exc}") from None
+    text = read_user_text(path, f"--layouts {path}")
     data, lines = read_yaml_mapping(
         text, label, "a layouts file maps layout names to overrides (name: {KEY: value})"
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from opencram.errors import UserError
+from opencram.fileio import read_user_text
 
 SCHEMES = ("tcp", "udp")
 DEFAULT_URL = "tcp://127.0.0.1:8087"
@@ -104,12 +105,7 @@ def read_run_events(path: Path) -> list:
 
     from opencram.c2.events import parse_event
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read: {exc}") from None
+    text = read_user_text(path)
     events = []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -128,12 +124,7 @@ def read_run_zone_rings(path: Path) -> dict[str, list[list[tuple[float, float]]]
     from opencram.scenario.load import builtin_path, parse
     from opencram.warn.zones import zone_polygon_latlon
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read: {exc}") from None
+    text = read_user_text(path)
     # GeoJSON zone files are relative to the scenario as written; a built-in scenario's
     # files live with the built-ins.
     try:

@@ -23,7 +23,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from opencram.errors import UserError
-from opencram.fileio import atomic_write_text
+from opencram.fileio import atomic_write_text, read_user_text
 from opencram.geo import LocalFrame, unit_vector_from_az_el
 from opencram.scenario.load import _at, _data_path, pydantic_message, read_yaml_mapping
 from opencram.scenario.schema import (
@@ -470,12 +470,7 @@ def read_sensors_yaml(path: str | Path) -> list[SensorSpec]:
     """Read and check a sensors YAML file; every problem is reported as one line
     ``FILE:LINE: sensors[i].field: message`` in a :class:`UserError`."""
     label = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{label}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{label}: cannot read: {exc}") from None
+    text = read_user_text(path, label)
     data, lines = read_yaml_mapping(text, label, "expected a mapping with a 'sensors:' list")
     try:
         parsed = _SensorsFile.model_validate(data)
