@@ -25,7 +25,7 @@ from opencram.c2.events import (
 from opencram.c2.world import World
 from opencram.sense.plots import Plots
 from opencram.sense.radar import RadarModel, scan
-from opencram.track.classify import classify
+from opencram.track.classify import BALLISTIC_CLASSES, classify
 from opencram.track.manager import Tracker, TrackerConfig, TrackerSensor
 
 
@@ -158,9 +158,6 @@ class TrackStage:
             self.new_dropped.append(tid)
         self._seen_deleted = len(tr.deleted)
         return events
-
-
-BALLISTIC_CLASSES = ("rocket", "mortar", "artillery", "unknown")
 
 
 def _ellipse(cov):
@@ -429,7 +426,7 @@ def collateral_rule(
     from opencram.engage.firecontrol import ThreatMotion
 
     zones = world.zones
-    protected = np.array([i for i, k in enumerate(zones.kinds) if k == "protected"], dtype=np.intp)
+    protected = zones.indices("protected")
     out = [""] * len(ok)
     prints: list[list[Footprint]] = [[] for _ in range(len(ok))]
     idx = np.flatnonzero(ok)
@@ -447,7 +444,7 @@ def collateral_rule(
     debris_fp = footprints(world.frame, debris, cfg.debris_radius_m, "debris")
     for j, i in enumerate(idx):
         prints[i] = dud_fp[j] + debris_fp[j]
-    nofire = np.array([i for i, k in enumerate(zones.kinds) if k == "no-fire"], dtype=np.intp)
+    nofire = zones.indices("no-fire")
     for pts, rad, what in (
         (duds, spread, "dud rounds"),
         (debris, cfg.debris_radius_m, "debris"),
@@ -515,9 +512,7 @@ class EngageStage:
         self._next_decision_s = 0.0
         self.log: list[dict] = []  # every burst, for the outcomes
         self.not_engaged: dict[int, str] = {}  # track id -> latest reason
-        self.protected = np.array(
-            [i for i, k in enumerate(world.zones.kinds) if k == "protected"], dtype=np.intp
-        )
+        self.protected = world.zones.indices("protected")
         self.controls = controls if controls is not None else OperatorControls()
         self.fc_rng = np.random.default_rng([world.seed, 3])  # the guns' track radars
         self.zone_cache = ZoneProbabilityCache(world.zones, self.protected)

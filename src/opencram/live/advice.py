@@ -40,9 +40,7 @@ class Advisor:
         self.cfg = engagement
         self.frame = frame
         self.world = SimpleNamespace(frame=frame, zones=zones, env=env)
-        self.protected = np.array(
-            [i for i, k in enumerate(zones.kinds) if k == "protected"], dtype=np.intp
-        )
+        self.protected = zones.indices("protected")
         self.withheld: list[dict] = []  # the latest advice's held pairs
 
     def advise(self, t_s: float, current: dict, tracker) -> list[dict]:

@@ -24,6 +24,8 @@ import numpy as np
 from opencram.track.models import BallisticModel, propagate_to_height
 
 CLASSES = ("rocket", "mortar", "artillery", "aircraft", "drone", "unknown")
+# the classes that may follow a ballistic path, so are predicted to the ground
+BALLISTIC_CLASSES = ("rocket", "mortar", "artillery", "unknown")
 
 
 def fast_rocket_rcs_split_dbsm() -> float:

@@ -14,7 +14,7 @@ import numpy as np
 
 from opencram import __version__
 from opencram.geo import LocalFrame
-from opencram.track.classify import classify
+from opencram.track.classify import BALLISTIC_CLASSES, classify
 from opencram.track.manager import Tracker, TrackUpdate
 
 
@@ -46,9 +46,6 @@ def confirmed_updates(tracker: Tracker) -> dict[int, list[TrackUpdate]]:
     for u in tracker.updates:
         by_track[u.track_id].append(u)
     return {k: v for k, v in by_track.items() if any(u.confirmed for u in v)}
-
-
-BALLISTIC_CLASSES = ("rocket", "mortar", "artillery", "unknown")
 
 
 def _ground_point(frame, t_s, pos_en, cov_en, ok):

@@ -81,6 +81,11 @@ class ZoneSet:
     def __len__(self) -> int:
         return len(self.names)
 
+    def indices(self, kind: str) -> np.ndarray:
+        """Indices (intp) of the zones of one kind ("protected", "no-fire", "warning"), in
+        scenario order."""
+        return np.array([i for i, k in enumerate(self.kinds) if k == kind], dtype=np.intp)
+
     def contains(self, east_m, north_m) -> np.ndarray:
         """Boolean matrix (n points, z zones): which zones contain each point."""
         e = np.atleast_1d(np.asarray(east_m, dtype=float))
