@@ -1,0 +1,582 @@
+"""The report's figures, drawn with matplotlib (Agg) and returned as PNG bytes.
+
+Maps are in the local ENU frame at the site origin, in kilometres; time axes are seconds
+from scenario start. The only module of the report that imports matplotlib. PNGs are
+written without a software tag, so the same run gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from opencram.analysis.report.rows import shows_engagements, shows_tracking, shows_warning
+from opencram.analysis.tracking import GOSPA_C_M, score_run
+from opencram.c2.engine import RunResult
+from opencram.interop.runview import RunView
+from opencram.sense.plots import plots_to_enu
+from opencram.track.output import confirmed_updates
+from opencram.warn.metrics import alert_episodes
+
+ZONE_STYLE = {
+    "protected": {"fc": "#d62728", "alpha": 0.25, "ec": "#d62728"},
+    "no-fire": {"fc": "#9467bd", "alpha": 0.2, "ec": "#9467bd"},
+    "warning": {"fc": "#ffbf00", "alpha": 0.10, "ec": "#b8860b"},
+}
+FOOTPRINT_STYLE = {"dud": "#8c564b", "debris": "#7f7f7f"}
+OUTCOME_COLOUR = {"intercepted": "#2ca02c", "leaked": "#d62728", "not_engaged": "#ff7f0e"}
+GUN_STATE_COLOUR = {"reloading": "#bbbbbb", "hold": "#9467bd", "empty": "#333333"}
+BURST_COLOUR = {True: "#2ca02c", False: "#ff7f0e", None: "#999999"}  # by killed
+PNG_DPI = 110
+
+
+def png_bytes(fig) -> bytes:
+    """The figure as PNG bytes (closed afterwards)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def render_figures(result: RunResult, view: RunView, summary: dict[str, Any]) -> dict[str, bytes]:
+    """Every figure the run has, as PNG bytes by file stem (``figures/NAME.png``)."""
+    figs: dict[str, bytes] = {}
+    figs["map"] = png_bytes(map_figure(result, view))
+    figs["timeline"] = png_bytes(timeline_figure(view))
+    if shows_engagements(result):
+        figs["engagements"] = png_bytes(guns_figure(view))
+        if any(b.fired for b in view.bursts()) or view.withheld():
+            figs["collateral"] = png_bytes(map_figure(result, view, zoom=True))
+    if shows_warning(result, summary):
+        figs["alerts"] = png_bytes(alert_figure(result))
+        figs["trade_off"] = png_bytes(trade_off_figure(summary["warning"]["trade_off"]))
+    if shows_tracking(result, summary):
+        figs["gospa"] = png_bytes(gospa_figure(result))
+    figs["altitude"] = png_bytes(altitude_figure(result))
+    return figs
+
+
+# --- truth and tracks ----------------------------------------------------------------
+
+
+def ground_tracks(result: RunResult) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(id, times (k,) in s, ENU positions (k, 3) in m) of every round's true flight."""
+    truth = result.world.truth
+    out = []
+    if truth.flight is not None:
+        f = truth.flight
+        for j, k in enumerate(truth.ballistic_idx):
+            r = truth.rounds[k]
+            t_imp = f.impact_t_s[j] if f.landed[j] else f.dt_s * (f.pos_enu_m.shape[0] - 1)
+            n = int(np.floor(t_imp / f.dt_s)) + 1
+            t = np.r_[np.arange(n) * f.dt_s, t_imp]
+            p = np.vstack([f.pos_enu_m[:n, j], f.impact_pos_enu_m[j : j + 1]])
+            out.append((r.id, r.launch_t_s + t, p))
+    for k, path in zip(truth.drone_idx, truth.drone_paths, strict=True):
+        t = np.linspace(path.start_s, path.end_s, 400)
+        out.append((truth.rounds[k].id, t, path.state_at(t)[0]))
+    return out
+
+
+def track_lines(result: RunResult) -> dict[int, np.ndarray]:
+    """Confirmed tracks' updated ENU positions (k, 3) in m, by track id."""
+    if result.tracker is None:
+        return {}
+    return {
+        tid: np.array([u.x[:3] for u in ups])
+        for tid, ups in confirmed_updates(result.tracker).items()
+    }
+
+
+# --- the map -------------------------------------------------------------------------
+
+
+def map_figure(result: RunResult, view: RunView | None = None, *, zoom: bool = False):
+    """The run on a map. With ``zoom`` (the collateral map): framed on the guns, the
+    protected and no-fire zones, the intercepts and the footprints, without radar plots."""
+    world = result.world
+    fig, ax = plt.subplots(figsize=(8.5, 8.5))
+    _draw_zones(ax, world)
+    _draw_sites(ax, world)
+    _draw_truth(ax, result)
+    if result.plots is not None and len(result.plots) and not zoom:
+        _draw_plots(ax, result)
+    _draw_tracks(ax, result)
+    _draw_ellipses(ax, result)
+    extra = _draw_engagements(ax, world, view) if view is not None else []
+    _draw_aircraft(ax, world)
+    ax.plot(0, 0, marker="+", color="k", ms=10)
+    pts = _zoom_points(world) if zoom else _map_points(result)
+    _frame(ax, np.vstack([*pts, *extra]) / 1000.0, pad_km=0.15 if zoom else 0.3)
+    title = "map of the run"
+    if zoom:
+        title = "intercepts and collateral footprints (duds, debris; dashed: fire withheld)"
+    ax.set_title(f"{world.scenario.name}: {title}", fontsize=10 if zoom else None)
+    ax.grid(True, lw=0.3)
+    return fig
+
+
+def _draw_zones(ax, world) -> None:
+    zones = world.zones
+    for name, kind, poly in zip(zones.names, zones.kinds, zones.polygons_enu, strict=True):
+        st = ZONE_STYLE[kind]
+        for g in getattr(poly, "geoms", [poly]):
+            x, y = np.asarray(g.exterior.xy) / 1000.0
+            ax.fill(x, y, fc=st["fc"], alpha=st["alpha"], ec="none")
+            ax.plot(x, y, color=st["ec"], lw=1.0)
+        c = poly.representative_point()
+        ax.annotate(name, (c.x / 1000, c.y / 1000), fontsize=7, ha="center", color=st["ec"])
+
+
+def _draw_sites(ax, world) -> None:
+    """Landmarks (stars), radars (triangles) and guns (squares)."""
+    s = world.scenario
+    for lm in s.landmarks:
+        p = world.frame.to_enu(lm.lat, lm.lon, s.site.alt_m) / 1000.0
+        ax.plot(p[0], p[1], marker="*", color="#444", ms=7)
+        ax.annotate(lm.name, (p[0], p[1]), fontsize=6.5, xytext=(4, 3), textcoords="offset points")
+    for items, marker, colour, ms in (
+        (s.sensors, "^", "#1f77b4", 8),
+        (s.weapons, "s", "#2ca02c", 7),
+    ):
+        for it in items:
+            p = world.frame.to_enu(it.lat, it.lon, s.site.alt_m) / 1000.0
+            ax.plot(p[0], p[1], marker=marker, color=colour, ms=ms, ls="none")
+            ax.annotate(
+                it.id, (p[0], p[1]), fontsize=6.5, xytext=(4, -8), textcoords="offset points"
+            )
+
+
+def _draw_truth(ax, result: RunResult) -> None:
+    """True trajectories: launch point, path and impact of every round."""
+    for rid, _, p in ground_tracks(result):
+        ax.plot(p[:, 0] / 1000, p[:, 1] / 1000, color="#d62728", lw=1.0)
+        ax.plot(p[0, 0] / 1000, p[0, 1] / 1000, marker="o", color="k", ms=4)
+        ax.plot(p[-1, 0] / 1000, p[-1, 1] / 1000, marker="x", color="#d62728", ms=8, mew=2)
+        ax.annotate(
+            rid,
+            (p[-1, 0] / 1000, p[-1, 1] / 1000),
+            fontsize=7,
+            xytext=(5, 5),
+            textcoords="offset points",
+            color="#d62728",
+        )
+
+
+def _draw_plots(ax, result: RunResult) -> None:
+    """Radar plots: grey dots, false plots as yellow crosses."""
+    pe = plots_to_enu(result.plots, np.array([r.pos_enu_m for r in result.tracker.sensors]))
+    fa = result.plots.truth_id < 0
+    ax.plot(pe[~fa, 0] / 1000, pe[~fa, 1] / 1000, ".", color="#7f7f7f", ms=1.5, zorder=1)
+    if fa.any():
+        ax.plot(pe[fa, 0] / 1000, pe[fa, 1] / 1000, "x", color="#bcbd22", ms=2.5, zorder=1)
+
+
+def _draw_tracks(ax, result: RunResult) -> None:
+    for tid, x in track_lines(result).items():
+        ax.plot(x[:, 0] / 1000, x[:, 1] / 1000, color="#1f77b4", lw=1.4, alpha=0.8)
+        ax.annotate(
+            f"T{tid}",
+            (x[-1, 0] / 1000, x[-1, 1] / 1000),
+            fontsize=6.5,
+            color="#1f77b4",
+            xytext=(-12, -9),
+            textcoords="offset points",
+        )
+
+
+def _draw_aircraft(ax, world) -> None:
+    for a_id, path in zip(world.aircraft_ids, world.aircraft_paths, strict=True):
+        v = path.vertices_enu_m / 1000.0
+        ax.plot(v[:, 0], v[:, 1], color="#17becf", lw=1.2, ls="--")
+        ax.annotate(a_id, (v[0, 0], v[0, 1]), fontsize=7, color="#17becf")
+
+
+def _bounds(poly) -> np.ndarray:
+    x0, y0, x1, y1 = poly.bounds
+    return np.array([[x0, y0], [x1, y1]])
+
+
+def _zoom_points(world) -> list[np.ndarray]:
+    """ENU points (m) framing the collateral map: the guns, protected and no-fire zones."""
+    s = world.scenario
+    pts = [world.frame.to_enu(w.lat, w.lon, s.site.alt_m)[None, :2] for w in s.weapons]
+    for kind, poly in zip(world.zones.kinds, world.zones.polygons_enu, strict=True):
+        if kind in ("protected", "no-fire"):
+            pts.append(_bounds(poly))
+    return pts
+
+
+def _map_points(result: RunResult) -> list[np.ndarray]:
+    """ENU points (m) framing the map: the site, zones and threat flights (aircraft may
+    fly off it)."""
+    pts = [np.zeros((1, 2))]
+    pts.extend(_bounds(poly) for poly in result.world.zones.polygons_enu)
+    pts.extend(p[:, :2] for _, _, p in ground_tracks(result))
+    return pts
+
+
+def _frame(ax, pts_km: np.ndarray, pad_km: float) -> None:
+    lo, hi = pts_km.min(axis=0), pts_km.max(axis=0)
+    pad = 0.08 * max(hi - lo) + pad_km
+    ax.set_xlim(lo[0] - pad, hi[0] + pad)
+    ax.set_ylim(lo[1] - pad, hi[1] + pad)
+    ax.set_aspect("equal")
+    ax.set_xlabel("east of site origin (km)")
+    ax.set_ylabel("north of site origin (km)")
+
+
+def _latest_ground_events(result: RunResult, kind: str) -> dict:
+    out = {}
+    for e in result.events:
+        if e.kind == kind:
+            out[e.track_id] = e
+    return out
+
+
+def _ellipse_xy(world, e, n: int = 60) -> np.ndarray:
+    """Outline (n, 2) in km of an event's 95 % ellipse in the local frame."""
+    c = world.frame.to_enu(e.lat, e.lon, world.scenario.site.alt_m)
+    a, b = e.ellipse95.semi_major_m, e.ellipse95.semi_minor_m
+    th = np.radians(e.ellipse95.orientation_deg)
+    major = np.array([np.sin(th), np.cos(th)])  # azimuth clockwise from north
+    minor = np.array([np.cos(th), -np.sin(th)])
+    s = np.linspace(0, 2 * np.pi, n)
+    pts = c[:2] + np.outer(a * np.cos(s), major) + np.outer(b * np.sin(s), minor)
+    return pts / 1000.0
+
+
+def _draw_ellipses(ax, result: RunResult) -> None:
+    """First and last impact ellipses and last origin ellipse of every track."""
+    world = result.world
+    first: dict = {}
+    for e in result.events:
+        if e.kind == "impact_predicted":
+            first.setdefault(e.track_id, e)
+    for e in first.values():
+        xy = _ellipse_xy(world, e)
+        ax.plot(xy[:, 0], xy[:, 1], color="#ff7f0e", lw=0.8, ls=":")
+    for e in _latest_ground_events(result, "impact_predicted").values():
+        xy = _ellipse_xy(world, e)
+        ax.plot(xy[:, 0], xy[:, 1], color="#ff7f0e", lw=1.4)
+    for e in _latest_ground_events(result, "respond").values():
+        xy = _ellipse_xy(world, e)
+        ax.plot(xy[:, 0], xy[:, 1], color="#e377c2", lw=1.4)
+        c = xy.mean(axis=0)
+        ax.annotate(
+            f"origin T{e.track_id}",
+            (c[0], c[1]),
+            fontsize=6.5,
+            color="#e377c2",
+            xytext=(5, -10),
+            textcoords="offset points",
+        )
+
+
+def _disc_xy(world, lat: float, lon: float, radius_m: float, n: int = 72) -> np.ndarray:
+    c = world.frame.to_enu(lat, lon, world.scenario.site.alt_m)
+    s = np.linspace(0, 2 * np.pi, n)
+    return (c[:2] + radius_m * np.c_[np.cos(s), np.sin(s)]) / 1000.0
+
+
+def _draw_engagements(ax, world, view: RunView) -> list[np.ndarray]:
+    """Intercept points (star: destroyed, dot: survived) and collateral footprints (dud and
+    debris discs; withheld engagements dashed and unfilled). Returns their points (m)
+    for framing the map."""
+    pts: list[np.ndarray] = []
+    bursts = [b for b in view.bursts() if b.fired]
+    for b in bursts:
+        for f in b.footprints:
+            xy = _disc_xy(world, f.lat, f.lon, f.radius_m)
+            ax.fill(xy[:, 0], xy[:, 1], fc=FOOTPRINT_STYLE[f.kind], alpha=0.35, ec="none")
+            ax.plot(xy[:, 0], xy[:, 1], color=FOOTPRINT_STYLE[f.kind], lw=0.8)
+            pts.append(xy * 1000.0)
+    for w in view.withheld():
+        for f in getattr(w, "footprints", ()) or ():
+            xy = _disc_xy(world, f.lat, f.lon, f.radius_m)
+            ax.plot(xy[:, 0], xy[:, 1], color=FOOTPRINT_STYLE[f.kind], lw=1.2, ls="--")
+            pts.append(xy * 1000.0)
+    for b in bursts:
+        p = world.frame.to_enu(b.lat, b.lon, b.alt_m) / 1000.0
+        ax.plot(
+            p[0],
+            p[1],
+            marker="*" if b.killed else "o",
+            ms=12 if b.killed else 5,
+            color="#2ca02c",
+            mec="k",
+            mew=0.6,
+            zorder=5,
+        )
+        pts.append(p[None, :2] * 1000.0)
+    return pts
+
+
+# --- warning -------------------------------------------------------------------------
+
+
+def alert_figure(result: RunResult):
+    """Alert timeline per warning zone, with the impacts in each zone."""
+    world = result.world
+    times, names, p = result.alert_history
+    eps = alert_episodes(times, p, world.scenario.warning.threshold)
+    fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(names) + 1.4))
+    end = float(times[-1]) if len(times) else result.end_s
+    for z, t0, t1 in eps:
+        ax.barh(z, min(t1, end) - t0, left=t0, color="#d62728", alpha=0.6, height=0.6)
+    t_imp = world.truth.impact_times()
+    pts = world.truth.impact_points()
+    for i in range(len(world.truth.rounds)):
+        if not np.isfinite(t_imp[i]):
+            continue
+        for zname in world.zones.zones_at(pts[i, 0], pts[i, 1]):
+            if zname in names:
+                ax.plot(t_imp[i], names.index(zname), marker="x", color="k", ms=8, mew=2)
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels(names, fontsize=7)
+    ax.set_xlim(0, end)
+    ax.set_xlabel("time since scenario start (s)")
+    ax.set_title("Alerts per warning zone (red) and impacts (x)")
+    ax.grid(True, axis="x", lw=0.3)
+    return fig
+
+
+def trade_off_figure(rows: list[dict]):
+    """False alerts against mean warning time (s), one point per alert threshold."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fa = [r["false_alerts"] for r in rows]
+    wt = [r["mean_warning_s"] if r["mean_warning_s"] is not None else np.nan for r in rows]
+    ax.plot(fa, wt, "o-")
+    for r, x, y in zip(rows, fa, wt, strict=True):
+        ax.annotate(
+            f"{r['threshold']:g}", (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points"
+        )
+    ax.set_xlabel("false alerts (zone episodes with no impact)")
+    ax.set_ylabel("mean warning time (s)")
+    ax.set_title("Threshold trade-off (labels: threshold)")
+    ax.grid(True, lw=0.3)
+    return fig
+
+
+# --- tracking and altitude -----------------------------------------------------------
+
+
+def gospa_figure(result: RunResult):
+    """GOSPA (m) over time and its localisation, missed and false parts."""
+    score = score_run(result.world, result.tracker, result.end_s)
+    g = score.gospa
+    fig, ax = plt.subplots(figsize=(8.5, 3.2))
+    ax.plot(g.t_s, g.distance, color="k", lw=1.3, label="GOSPA")
+    ax.plot(g.t_s, np.sqrt(np.maximum(g.localisation, 0)), lw=1, label="localisation part")
+    ax.plot(g.t_s, np.sqrt(g.missed), lw=1, label="missed part")
+    ax.plot(g.t_s, np.sqrt(g.false), lw=1, label="false part")
+    ax.set_xlabel("time since scenario start (s)")
+    ax.set_ylabel("m")
+    ax.set_title(f"GOSPA over time (c = {GOSPA_C_M:g} m, p = 2)")
+    ax.grid(True, lw=0.3)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def altitude_figure(result: RunResult):
+    """True height above the site (m) of every round over time."""
+    fig, ax = plt.subplots(figsize=(8.5, 3.8))
+    for rid, t, p in ground_tracks(result):
+        ax.plot(t, p[:, 2], lw=1.2, label=rid)
+    ax.set_xlabel("time since scenario start (s)")
+    ax.set_ylabel("height above site (m)")
+    ax.set_title("Altitude over time (truth)")
+    ax.grid(True, lw=0.3)
+    if 0 < len(ax.lines) <= 12:
+        ax.legend(fontsize=7)
+    return fig
+
+
+# --- time axes -----------------------------------------------------------------------
+
+
+def _t_max(view: RunView) -> float:
+    """Right edge of the time axes: the last launch, impact, intercept or burst, plus a
+    margin (friendly aircraft may keep a run going long after)."""
+    ts = [0.0]
+    for e in view.events:
+        if e.kind in ("launch", "impact", "engagement_result", "engagement_withheld", "zone_alert"):
+            ts.append(e.t_s)
+        elif e.kind == "engagement":
+            ts.append(e.intercept_s)
+    t = max(ts)
+    return float(min(view.end_s, t + max(5.0, 0.08 * t))) if view.end_s > 0 else t + 5.0
+
+
+def _intervals(states: list[tuple[float, str, int]], end_s: float):
+    """(state, start, stop) of a gun's state changes."""
+    out = []
+    for k, (t, st, _) in enumerate(states):
+        t1 = states[k + 1][0] if k + 1 < len(states) else end_s
+        if t1 > t:
+            out.append((st, t, t1))
+    return out
+
+
+# --- engagements ---------------------------------------------------------------------
+
+
+def guns_figure(view: RunView):
+    """Per gun: bursts as bars from firing to intercept (green, destroyed; orange,
+    survived), reload and hold periods, and the ammunition left over time."""
+    guns = [w.id for w in view.scenario.weapons]
+    fig, (ax, ax2) = plt.subplots(
+        2,
+        1,
+        figsize=(8.5, 1.2 + 0.55 * len(guns) + 2.4),
+        sharex=True,
+        gridspec_kw={"height_ratios": [max(1.0, 0.55 * len(guns)), 2.2]},
+    )
+    states = view.gun_states()
+    bursts = view.bursts()
+    for g, gun in enumerate(guns):
+        _draw_gun_states(ax, g, states.get(gun, []), view.end_s)
+        _draw_gun_bursts(ax, g, [b for b in bursts if b.gun == gun])
+    for w in view.withheld():
+        if w.gun in guns:
+            ax.plot(w.t_s, guns.index(w.gun), marker="|", color="#9467bd", ms=14, mew=2)
+    ax.set_yticks(range(len(guns)))
+    ax.set_yticklabels(guns, fontsize=8)
+    ax.set_ylim(len(guns) - 0.4, -0.7)
+    ax.set_title(
+        "Engagements per gun: fire to intercept (green: destroyed, orange: survived, dotted: "
+        "cancelled;\npurple ticks: fire withheld)",
+        fontsize=9,
+    )
+    ax.grid(True, axis="x", lw=0.3)
+    _draw_ammunition(ax2, view)
+    return fig
+
+
+def _draw_gun_states(ax, g: int, states: list[tuple[float, str, int]], end_s: float) -> None:
+    """Reloading, hold and empty periods of gun row ``g``, hatched."""
+    for st, t0, t1 in _intervals(states, end_s):
+        if st in GUN_STATE_COLOUR:
+            ax.barh(
+                g,
+                t1 - t0,
+                left=t0,
+                height=0.5,
+                color=GUN_STATE_COLOUR[st],
+                alpha=0.45,
+                hatch="//",
+                ec="none",
+            )
+            ax.text(t0, g + 0.3, st, fontsize=6, va="bottom")
+
+
+def _draw_gun_bursts(ax, g: int, bursts) -> None:
+    """Gun row ``g``'s bursts, fire to intercept, labelled with their threat."""
+    for k, b in enumerate(bursts):
+        if b.cancelled:
+            ax.barh(
+                g,
+                b.intercept_s - b.fire_s,
+                left=b.fire_s,
+                height=0.5,
+                fc="none",
+                ec="#999999",
+                hatch="..",
+            )
+        else:
+            colour = BURST_COLOUR[b.killed]
+            ax.barh(g, b.intercept_s - b.fire_s, left=b.fire_s, height=0.5, color=colour)
+            ax.plot(b.intercept_s, g, marker="*" if b.killed else "x", color="k", ms=8)
+        ax.annotate(
+            b.threat_id or f"T{b.track_id}",
+            (b.fire_s, g),
+            xytext=(0, 9 if k % 2 == 0 else -15),
+            textcoords="offset points",
+            fontsize=6,
+        )
+
+
+def _draw_ammunition(ax, view: RunView) -> None:
+    """Rounds left per gun over time, stepping when a burst is committed."""
+    bursts = view.bursts()
+    states = view.gun_states()
+    for w in view.scenario.weapons:
+        pts = [(0.0, w.ammo_rounds)]
+        pts += [(b.decided_s, b.ammo_left) for b in bursts if b.gun == w.id]
+        pts += [(t, a) for t, _, a in states.get(w.id, [])]
+        pts.sort(key=lambda x: x[0])
+        t = [p[0] for p in pts] + [view.end_s]
+        a = [p[1] for p in pts] + [pts[-1][1]]
+        ax.step(t, a, where="post", label=w.id)
+    ax.set_ylabel("rounds left (once committed)")
+    ax.set_xlabel("time since scenario start (s)")
+    ax.set_xlim(0, _t_max(view))
+    ax.set_ylim(bottom=0)
+    ax.grid(True, lw=0.3)
+    ax.legend(fontsize=7)
+
+
+# --- the run's timeline --------------------------------------------------------------
+
+
+def timeline_figure(view: RunView):
+    """One row per threat: flight from launch to impact or destruction, first radar plot,
+    first confirmed track, the alert of each zone it hit, bursts fired at it."""
+    threats = sorted(view.summary["threats"], key=lambda t: (t["launch"]["time_s"], t["id"]))
+    warn: dict[str, list] = {}
+    for w in (view.summary.get("warning") or {}).get("warning_times_s", []):
+        warn.setdefault(w["threat"], []).append(w)
+    bursts = view.bursts()
+    n = len(threats)
+    fig, ax = plt.subplots(figsize=(8.5, 1.4 + min(0.32 * n, 18.0)))
+    ms = 7 if n <= 30 else 4
+    for row, t in enumerate(threats):
+        mine = [b for b in bursts if b.threat_id == t["id"] and b.fired]
+        _draw_threat_row(ax, row, t, warn.get(t["id"], []), mine, view.end_s, ms)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels([t["id"] for t in threats], fontsize=7 if n <= 30 else 5)
+    ax.set_ylim(n - 0.5, -0.7)
+    ax.set_xlim(0, _t_max(view))
+    ax.set_xlabel("time since scenario start (s)")
+    ax.set_title(
+        "Run timeline: flight (green: intercepted, red: leaked, orange: not engaged), "
+        "▲ first plot, ◆ first track,\n| alert raised for the zone hit, green: bursts, "
+        "★ destroyed, x impact",
+        fontsize=8.5,
+    )
+    ax.grid(True, axis="x", lw=0.3)
+    return fig
+
+
+def _draw_threat_row(ax, row: int, t: dict, warnings: list, bursts: list, end_s: float, ms: int):
+    """One threat's row of the timeline (``t`` its summary.json entry; ``bursts`` those
+    fired at it; ``ms`` the marker size)."""
+    t0 = t["launch"]["time_s"]
+    if t.get("intercept"):
+        t1 = t["intercept"]["time_s"]
+    elif t["impact"]:
+        t1 = t["impact"]["time_s"]
+    else:
+        t1 = end_s
+    colour = OUTCOME_COLOUR.get(t.get("outcome", ""), "#7f7f7f")
+    ax.barh(row, t1 - t0, left=t0, height=0.35, color=colour, alpha=0.35)
+    tk = t.get("tracking") or {}
+    if tk.get("first_plot_s") is not None:
+        ax.plot(tk["first_plot_s"], row, "^", color="#1f77b4", ms=ms)
+    if tk.get("first_confirmed_s") is not None:
+        ax.plot(tk["first_confirmed_s"], row, "D", color="#1f77b4", ms=ms - 2)
+    for w in warnings:
+        if w["warning_s"] is not None and t["impact"]:
+            ax.plot(t["impact"]["time_s"] - w["warning_s"], row, "|", color="#d62728", ms=14, mew=2)
+    for b in bursts:
+        ax.plot([b.fire_s, b.intercept_s], [row + 0.25] * 2, color="#2ca02c", lw=2)
+    if t.get("intercept"):
+        ax.plot(t1, row, "*", color="#2ca02c", mec="k", mew=0.5, ms=ms + 4)
+    elif t["impact"]:
+        ax.plot(t1, row, "x", color="k", ms=ms, mew=2)
