@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import io
 import json
+import math
 import re
 from html import unescape
 
@@ -155,20 +156,49 @@ def test_report_is_deterministic(run):
     assert again.html == html
 
 
+def _nearest_threat(events, track_id: int) -> str:
+    """The threat whose true flight (its ``truth`` samples, once a second) passes closest
+    to a confirmed track's updates (its ``track`` events): mean distance in metres on a
+    local flat-earth approximation, each update against the threat's nearest sample."""
+    truth: dict[str, list] = {}
+    for e in events:
+        if e.kind == "truth" and e.object_kind == "threat":
+            truth.setdefault(e.object_id, []).append(e)
+    ups = [e for e in events if e.kind == "track" and e.track_id == track_id]
+    assert ups, f"no updates of track {track_id}"
+    m_per_deg = 111_320.0
+
+    def mean_dist_m(samples) -> float:
+        out = []
+        for u in ups:
+            s = min(samples, key=lambda s: abs(s.t_s - u.measured_s))
+            de = (u.lon - s.lon) * m_per_deg * math.cos(math.radians(u.lat))
+            dn = (u.lat - s.lat) * m_per_deg
+            out.append(math.hypot(de, dn, u.alt_m - s.alt_m))
+        return sum(out) / len(out)
+
+    return min(truth, key=lambda tid: mean_dist_m(truth[tid]))
+
+
 def test_withheld_fire_and_operator_actions_are_reported(run):
     res, _ = run
+    events = res.result.events
+    # a track that held a threat (the first burst's), and one that never existed
+    held_track = next(e.track_id for e in events if e.kind == "engagement")
+    expected_threat = _nearest_threat(events, held_track)
     fp = Footprint(kind="debris", lat=33.305, lon=44.39, radius_m=100.0)
     extra = (
         EngagementWithheld(
             t_s=15.0,
             gun="lpws-1",
-            track_id=1,
+            track_id=held_track,
             reason="debris footprint touches the no-fire zone",
             footprints=[fp],
         ),
+        EngagementWithheld(t_s=15.5, gun=None, track_id=999, reason="weapons hold"),
         OperatorAction(t_s=16.0, action="weapons_hold", target="lpws-2"),
     )
-    result = dataclasses.replace(res.result, events=(*res.result.events, *extra))
+    result = dataclasses.replace(res.result, events=(*events, *extra))
     html = build_report(result, res.summary).html
     sec = _section(html, "engagements")
     assert "<h3>Fire withheld</h3>" in sec and "<h3>Operator actions</h3>" in sec
@@ -177,11 +207,12 @@ def test_withheld_fire_and_operator_actions_are_reported(run):
         [
             "15.0 s",
             "lpws-1",
-            "T1",
-            held[0][3],
+            f"T{held_track}",
+            expected_threat,
             "debris footprint touches the no-fire zone",
             "debris 100 m",
-        ]
+        ],
+        ["15.5 s", "all guns", "T999", "?", "weapons hold", "-"],
     ]
     assert _rows(sec, 3) == [["16.0 s", "weapons_hold", "lpws-2", "yes"]]
     kinds = [r[1] for r in _rows(_section(html, "timeline"))]
