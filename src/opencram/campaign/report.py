@@ -1,13 +1,19 @@
 """The campaign report: one self-contained HTML file (figures as embedded PNG, no network)
-with the layouts ranked and the distributions behind the summary."""
+with the layouts ranked and the distributions behind the summary.
+
+The figures are drawn here with matplotlib; the tables are typed rows built from
+summary.json (:func:`campaign_rows`); the page is rendered from the Jinja2 template
+``templates/campaign_report.html.j2`` (its prose and CSS live there).
+"""
 
 from __future__ import annotations
 
 import base64
-import html
 import io
-from typing import Any
+from dataclasses import dataclass
+from functools import cache
 
+import jinja2
 import matplotlib
 
 matplotlib.use("Agg")
@@ -15,24 +21,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pyarrow as pa
 
+Interval = tuple[float | None, float | None]  # a 95 % interval; (None, None): none
+
 
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _fmt(x: Any, nd: int = 3) -> str:
-    if x is None:
-        return "–"
-    if isinstance(x, float):
-        return f"{x:.{nd}g}" if abs(x) < 1000 else f"{x:.0f}"
-    return html.escape(str(x))
-
-
-def _ci(ci: list) -> str:
-    return "–" if not ci or ci[0] is None else f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
 
 
 def _rows(threats: pa.Table, layout: str, column: str) -> list:
@@ -156,50 +152,175 @@ def _ammo_figure(summary: dict, threats: pa.Table) -> str:
     return _png(fig)
 
 
-def render_campaign_report(summary: dict, threats: pa.Table) -> str:
+# --- rows ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VsBest:
+    """A layout's mean extra leakers per salvo against the best layout, run by run on
+    the same seeds."""
+
+    mean_extra_leakers: float | None
+    ci95: Interval
+    paired_runs: int
+
+
+@dataclass(frozen=True)
+class RankRow:
+    """One layout's line of the ranking (``vs_best`` None: the best layout)."""
+
+    rank: int
+    layout: str
+    leakers_per_salvo: float | None
+    leakers_per_salvo_ci95: Interval
+    p_leak_protected: float | None
+    p_leak_protected_ci95: Interval
+    median_warning_s: float | None
+    median_warning_s_ci95: Interval
+    vs_best: VsBest | None
+
+
+@dataclass(frozen=True)
+class LayoutRow:
+    """One layout's distributions: probabilities with 95 % intervals, warning time
+    percentiles (s), false alerts, rounds, and median prediction errors (m) at the first
+    lead time of the summary."""
+
+    layout: str
+    runs_ok: int
+    runs_failed: int
+    p_intercept: float | None
+    p_intercept_ci95: Interval
+    p_intercept_threatening: float | None
+    p_intercept_threatening_ci95: Interval
+    warning_p5_s: float | None
+    warning_median_s: float | None
+    warning_p95_s: float | None
+    missed_warnings: int
+    false_alerts_per_run: float | None
+    false_alert_share: float | None
+    rounds_per_burst: float | None
+    rounds_per_kill: float | None
+    impact_err_median_m: float | None
+    origin_err_median_m: float | None
+
+
+@dataclass(frozen=True)
+class FailedRun:
+    layout: str
+    run: int
+    seed: int
+    error: str
+
+
+@dataclass(frozen=True)
+class CampaignRows:
+    """Every table of the campaign report, and what the header says."""
+
+    scenario: str
+    runs: int
+    first_seed: int
+    vary: tuple[str, ...]
+    lead: str  # the lead time of the prediction error column, e.g. "20s"
+    ranking: tuple[RankRow, ...]
+    layouts: tuple[LayoutRow, ...]
+    failed: tuple[FailedRun, ...]
+
+
+def _interval(ci: list | None) -> Interval:
+    return (None, None) if not ci else (ci[0], ci[1])
+
+
+def _rank_row(r: dict) -> RankRow:
+    vs = r.get("vs_best")
+    return RankRow(
+        rank=r["rank"],
+        layout=r["layout"],
+        leakers_per_salvo=r["leakers_per_salvo"],
+        leakers_per_salvo_ci95=_interval(r["leakers_per_salvo_ci95"]),
+        p_leak_protected=r["p_leak_protected"],
+        p_leak_protected_ci95=_interval(r["p_leak_protected_ci95"]),
+        median_warning_s=r["median_warning_s"],
+        median_warning_s_ci95=_interval(r["median_warning_s_ci95"]),
+        vs_best=None
+        if vs is None
+        else VsBest(vs["mean_extra_leakers_per_salvo"], _interval(vs["ci95"]), vs["paired_runs"]),
+    )
+
+
+def _layout_row(name: str, s: dict) -> LayoutRow:
+    w, fa, am, pe = s["warning_time_s"], s["false_alerts"], s["ammunition"], s["prediction_error"]
+    lead = next((k for k in pe if k != "first"), None)
+    return LayoutRow(
+        layout=name,
+        runs_ok=s["runs"]["ok"],
+        runs_failed=s["runs"]["failed"],
+        p_intercept=s["p_intercept"]["p"],
+        p_intercept_ci95=_interval(s["p_intercept"]["ci95"]),
+        p_intercept_threatening=s["p_intercept_threatening"]["p"],
+        p_intercept_threatening_ci95=_interval(s["p_intercept_threatening"]["ci95"]),
+        warning_p5_s=w.get("p5"),
+        warning_median_s=w.get("median"),
+        warning_p95_s=w.get("p95"),
+        missed_warnings=w["missed_warnings"],
+        false_alerts_per_run=fa["per_run"],
+        false_alert_share=fa["share_of_alerts"]["p"],
+        rounds_per_burst=am["rounds_per_burst"],
+        rounds_per_kill=am["rounds_per_kill"],
+        impact_err_median_m=pe[lead]["impact_err_m"].get("median") if lead else None,
+        origin_err_median_m=pe[lead]["origin_err_m"].get("median") if lead else None,
+    )
+
+
+def campaign_rows(summary: dict) -> CampaignRows:
+    """The report's tables from a campaign's summary.json."""
     st = summary["settings"]
-    rank_rows = "".join(
-        "<tr>"
-        f"<td>{r['rank']}</td><td>{html.escape(r['layout'])}</td>"
-        f"<td>{_fmt(r['leakers_per_salvo'])} {_ci(r['leakers_per_salvo_ci95'])}</td>"
-        f"<td>{_fmt(r['p_leak_protected'])} {_ci(r['p_leak_protected_ci95'])}</td>"
-        f"<td>{_fmt(r['median_warning_s'])} {_ci(r['median_warning_s_ci95'])}</td>"
-        + (
-            f"<td>{_fmt(r['vs_best']['mean_extra_leakers_per_salvo'])} "
-            f"{_ci(r['vs_best']['ci95'])} over {r['vs_best']['paired_runs']} runs</td>"
-            if "vs_best" in r
-            else "<td>best</td>"
-        )
-        + "</tr>"
-        for r in summary["ranking"]
+    layouts = summary["layouts"]
+    return CampaignRows(
+        scenario=st["scenario"],
+        runs=st["runs"],
+        first_seed=st["seed"],
+        vary=tuple(st["vary"]),
+        lead=next((k for k in next(iter(layouts.values()))["prediction_error"]), ""),
+        ranking=tuple(_rank_row(r) for r in summary["ranking"]),
+        layouts=tuple(_layout_row(name, s) for name, s in layouts.items()),
+        failed=tuple(
+            FailedRun(name, f["run"], f["seed"], str(f["error"]))
+            for name, s in layouts.items()
+            for f in s["failed_runs"]
+        ),
     )
-    lay_rows = ""
-    for name, s in summary["layouts"].items():
-        w = s["warning_time_s"]
-        fa = s["false_alerts"]
-        am = s["ammunition"]
-        pe = s["prediction_error"]
-        lead = next((k for k in pe if k != "first"), None)
-        lay_rows += (
-            f"<tr><td>{html.escape(name)}</td>"
-            f"<td>{s['runs']['ok']} / {s['runs']['failed']}</td>"
-            f"<td>{_fmt(s['p_intercept']['p'])} {_ci(s['p_intercept']['ci95'])}</td>"
-            f"<td>{_fmt(s['p_intercept_threatening']['p'])} "
-            f"{_ci(s['p_intercept_threatening']['ci95'])}</td>"
-            f"<td>{_fmt(w.get('p5'))} / {_fmt(w.get('median'))} / {_fmt(w.get('p95'))}"
-            f" (missed {w['missed_warnings']})</td>"
-            f"<td>{_fmt(fa['per_run'])} ({_fmt(fa['share_of_alerts']['p'])} of alerts)</td>"
-            f"<td>{_fmt(am['rounds_per_burst'])} / {_fmt(am['rounds_per_kill'])}</td>"
-            f"<td>{_fmt(pe[lead]['impact_err_m'].get('median') if lead else None)} / "
-            f"{_fmt(pe[lead]['origin_err_m'].get('median') if lead else None)}</td></tr>"
-        )
-    failed = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{f['run']}</td><td>{f['seed']}</td>"
-        f"<td>{html.escape(str(f['error']))}</td></tr>"
-        for name, s in summary["layouts"].items()
-        for f in s["failed_runs"]
+
+
+# --- the page --------------------------------------------------------------------------
+
+
+def significant(x) -> str:
+    """A float to 3 significant digits (whole numbers from 1000 up); anything else as is."""
+    if isinstance(x, float):
+        return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
+    return str(x)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The template's environment: HTML-escaped, block tags leave no blank lines."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("opencram.campaign", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
     )
-    figs = [
+    env.filters["significant"] = significant
+    return env
+
+
+def render_campaign_report(summary: dict, threats: pa.Table) -> str:
+    """The campaign's report.html: ``summary`` its summary.json, ``threats`` its rows per
+    run and threat (threats.parquet)."""
+    figures = [
         _ranking_figure(summary),
         _leakers_figure(summary),
         _warning_figure(summary, threats),
@@ -207,43 +328,5 @@ def render_campaign_report(summary: dict, threats: pa.Table) -> str:
         _impacts_figure(summary, threats),
         _ammo_figure(summary, threats),
     ]
-    imgs = "".join(f'<p><img alt="figure" src="data:image/png;base64,{f}"></p>' for f in figs)
-    vary = "".join(f"<li><code>{html.escape(v)}</code></li>" for v in st["vary"]) or "<li>none</li>"
-    failed_html = (
-        "<h2>Failed runs</h2><table><tr><th>layout</th><th>run</th><th>seed</th>"
-        f"<th>error</th></tr>{failed}</table>"
-        if failed
-        else ""
-    )
-    lead_txt = next((k for k in next(iter(summary["layouts"].values()))["prediction_error"]), "")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>opencram campaign: {html.escape(st["scenario"])}</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; max-width: 1100px; }}
-table {{ border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }}
-td, th {{ border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }}
-th {{ background: #f0f0f0; }} img {{ max-width: 100%; }}
-</style></head><body>
-<h1>Campaign: {html.escape(st["scenario"])}</h1>
-<p>{st["runs"]} runs per layout, seeds {st["seed"]} to {st["seed"] + st["runs"] - 1}
-(the same seeds for every layout: common random numbers). Variations:</p><ul>{vary}</ul>
-<h2>Layouts ranked by protection</h2>
-<p>By leakers into protected zones per salvo, then median warning time. Intervals: 95 %,
-Wilson for probabilities, bootstrap over runs for means and medians. The last column is
-the run-by-run difference from the best layout (same seeds).</p>
-<table><tr><th>rank</th><th>layout</th><th>leakers per salvo</th><th>P(leak) per threat</th>
-<th>median warning (s)</th><th>extra leakers vs best</th></tr>{rank_rows}</table>
-<h2>Per layout</h2>
-<table><tr><th>layout</th><th>runs ok / failed</th><th>P(intercept)</th>
-<th>P(intercept) of threats to protected zones</th><th>warning time p5 / median / p95 (s)</th>
-<th>false alerts per run</th><th>rounds per burst / per kill</th>
-<th>median impact / origin error at {html.escape(lead_txt)} before impact (m)</th></tr>
-{lay_rows}</table>
-{failed_html}
-<h2>Figures</h2>
-{imgs}
-<p>Rows per run and threat: <code>threats.parquet</code>; per run: <code>runs.parquet</code>;
-figures above: <code>summary.json</code>.</p>
-</body></html>
-"""
+    page = environment().get_template("campaign_report.html.j2")
+    return page.render(rows=campaign_rows(summary), figures=figures)
