@@ -1,9 +1,13 @@
 """The report's tables as data: typed rows built from a run's summary and events.
 
 Nothing here knows HTML or words: values keep their units (seconds, metres, degrees) and
-the templates format them. Times are seconds from scenario start. The only reads of the
-engine's in-memory result are :func:`shows_engagements` (``result.engagements``) and
-:func:`prediction_errors` (the ``impact_predicted`` events, through the run view).
+the templates format them. Times are seconds from scenario start.
+
+Of the engine's in-memory result, ``result.engagements`` (the engage stage's burst log) is
+read in one place, :func:`shows_engagements`, only to know whether the run had an engage
+stage; the bursts themselves come from the events (``RunView.bursts``).
+``result.predictions`` is not read: :func:`prediction_errors` takes the impact predictions
+from the ``impact_predicted`` events.
 """
 
 from __future__ import annotations
