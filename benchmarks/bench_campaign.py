@@ -48,7 +48,7 @@ def campaign_wall_s(tmp: Path, label: str, runs: int, **kw) -> float:
         runs,
         varies=VARY,
         out_dir=tmp / label,
-        progress=False,
+        on_progress=None,
         report=False,
         **kw,
     )

@@ -36,7 +36,7 @@ def ray_instance():
 
 def test_ray_results_equal_local_executor(ray_instance, tmp_path):
     quick = quick_scenario(tmp_path)
-    common = dict(varies=VARY, progress=False, report=False)
+    common = dict(varies=VARY, on_progress=None, report=False)
     res_ray = run_campaign(str(quick), 3, out_dir=tmp_path / "ray", executor="ray", **common)
     res_loc = run_campaign(
         str(quick), 3, out_dir=tmp_path / "local", executor="local", workers=2, **common

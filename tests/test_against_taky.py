@@ -184,7 +184,7 @@ def by_type(events: list[ET.Element], cot_type: str) -> list[ET.Element]:
 
 
 def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
-    res = execute("green-zone", tmp_path / "gz", progress=False)
+    res = execute("green-zone", tmp_path / "gz", on_progress=None)
     events = read_run_events(res.folder / "events.jsonl")
     rings = read_run_zone_rings(res.folder / "scenario.yaml")
     messages = events_to_cot(events, rings, simulated=True)

@@ -53,7 +53,7 @@ def quick(tmp_path_factory):
 @pytest.fixture(scope="module")
 def small(quick, tmp_path_factory):
     out = tmp_path_factory.mktemp("camp") / "c"
-    res = run_campaign(str(quick), 3, varies=VARY, out_dir=out, executor="inline", progress=False)
+    res = run_campaign(str(quick), 3, varies=VARY, out_dir=out, executor="inline", on_progress=None)
     return res
 
 
@@ -114,7 +114,7 @@ def test_failed_run_is_recorded_and_the_campaign_goes_on(quick, tmp_path):
     fails = [int(np.random.default_rng([seed, r, 0]).integers(2)) == 0 for r in range(3)]
     res = run_campaign(
         str(quick), 3, varies=[opt], out_dir=tmp_path / "c", seed=seed, executor="inline",
-        progress=False, report=False,
+        on_progress=None, report=False,
     )  # fmt: skip
     runs = pq.read_table(tmp_path / "c" / "runs.parquet").to_pylist()
     threats = pq.read_table(tmp_path / "c" / "threats.parquet").to_pylist()
@@ -202,7 +202,7 @@ def test_layouts_use_common_random_numbers_and_are_ranked(quick, tmp_path):
     lay.write_text("as-deployed: {}\nno-guns:\n  weapons: []\n", encoding="utf-8")
     res = run_campaign(
         str(quick), 2, varies=VARY, layouts_file=lay, out_dir=tmp_path / "c",
-        executor="inline", progress=False, report=False,
+        executor="inline", on_progress=None, report=False,
     )  # fmt: skip
     t = pq.read_table(tmp_path / "c" / "threats.parquet").to_pylist()
     a = {(r["run"], r["threat_index"]): r for r in t if r["layout"] == "as-deployed"}
@@ -229,15 +229,15 @@ def test_layouts_file_errors(quick, tmp_path):
     lay = tmp_path / "layouts.yaml"
     lay.write_text("a: {}\nb:\n  weapons[3].lat: 33.3\n", encoding="utf-8")
     with pytest.raises(UserError) as exc:
-        run_campaign(str(quick), 1, layouts_file=lay, out_dir=tmp_path / "c", progress=False)
+        run_campaign(str(quick), 1, layouts_file=lay, out_dir=tmp_path / "c", on_progress=None)
     assert exc.value.problems == (f"{lay}:3: b: weapons[3]: index out of range (2 items)",)
     lay.write_text("a:\n  weapons[0].lat: 300\n", encoding="utf-8")
     with pytest.raises(
         UserError, match=r"layouts.yaml:1: a: weapons\[0\].lat: must be between -90 and 90$"
     ):
-        run_campaign(str(quick), 1, layouts_file=lay, out_dir=tmp_path / "c", progress=False)
+        run_campaign(str(quick), 1, layouts_file=lay, out_dir=tmp_path / "c", on_progress=None)
     with pytest.raises(UserError, match=r"--layouts .*nope\.yaml: file not found"):
-        run_campaign(str(quick), 1, layouts_file=tmp_path / "nope.yaml", progress=False)
+        run_campaign(str(quick), 1, layouts_file=tmp_path / "nope.yaml", on_progress=None)
 
 
 def test_cli_user_errors(quick, tmp_path, cli):

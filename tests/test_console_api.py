@@ -14,7 +14,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from opencram.c2.events import parse_event
-from opencram.cli_console import is_loopback, resolve_token
+from opencram.cli.console import is_loopback, resolve_token
 from opencram.console.session import Pacer, Session, StoppedError
 
 with warnings.catch_warnings():  # starlette's notice about its httpx-based client
@@ -237,7 +237,7 @@ def run_folder(tmp_path_factory):
     from opencram.analysis.runfolder import execute
 
     out = tmp_path_factory.mktemp("run") / "green-zone"
-    execute("green-zone", out, progress=False)
+    execute("green-zone", out, on_progress=None)
     return out
 
 

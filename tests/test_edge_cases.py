@@ -40,7 +40,7 @@ CASES = {
 def test_unusual_scenarios_write_a_full_run_folder(name, tmp_path):
     path = tmp_path / f"{name}.yaml"
     path.write_text(textwrap.dedent(CASES[name]))
-    res = execute(str(path), tmp_path / "run", progress=False)
+    res = execute(str(path), tmp_path / "run", on_progress=None)
     summary = json.loads((res.folder / "summary.json").read_text())
     assert summary["scenario"] == name
     html = (res.folder / "report.html").read_text()

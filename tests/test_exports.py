@@ -21,7 +21,7 @@ EPOCH = datetime(2021, 12, 19, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("exports") / "gz"
-    execute("green-zone", folder, progress=False)
+    execute("green-zone", folder, on_progress=None)
     paths = export_run(folder, "all", folder / "exp")
     summary = json.loads((folder / "summary.json").read_text())
     events = [parse_event(x) for x in (folder / "events.jsonl").read_text().splitlines()]

@@ -31,7 +31,7 @@ FIGURES = {
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    res = execute("green-zone", tmp_path_factory.mktemp("report") / "gz", progress=False)
+    res = execute("green-zone", tmp_path_factory.mktemp("report") / "gz", on_progress=None)
     html = (res.folder / "report.html").read_text(encoding="utf-8")
     return res, html
 

@@ -8,7 +8,7 @@ from opencram.c2.events import parse_event
 
 
 def test_green_zone_run_folder(tmp_path):
-    res = execute("green-zone", tmp_path / "gz", progress=False)
+    res = execute("green-zone", tmp_path / "gz", on_progress=None)
     folder = res.folder
     for name in ("summary.json", "events.jsonl", "report.html", "scenario.yaml"):
         assert (folder / name).stat().st_size > 0
@@ -33,7 +33,7 @@ def test_green_zone_run_folder(tmp_path):
 
 
 def test_events_are_typed_and_in_time_order(tmp_path):
-    res = execute("mortar-barrage", tmp_path / "mb", progress=False)
+    res = execute("mortar-barrage", tmp_path / "mb", on_progress=None)
     lines = (res.folder / "events.jsonl").read_text().splitlines()
     events = [parse_event(line) for line in lines]
     times = [e.t_s for e in events]
@@ -46,9 +46,9 @@ def test_events_are_typed_and_in_time_order(tmp_path):
 
 
 def test_same_seed_gives_byte_identical_summary(tmp_path):
-    a = execute("grad-salvo", tmp_path / "a", progress=False)
-    b = execute("grad-salvo", tmp_path / "b", progress=False)
-    c = execute("grad-salvo", tmp_path / "c", seed=99, progress=False)
+    a = execute("grad-salvo", tmp_path / "a", on_progress=None)
+    b = execute("grad-salvo", tmp_path / "b", on_progress=None)
+    c = execute("grad-salvo", tmp_path / "c", seed=99, on_progress=None)
     sa = (a.folder / "summary.json").read_bytes()
     assert sa == (b.folder / "summary.json").read_bytes()
     assert sa != (c.folder / "summary.json").read_bytes()
@@ -56,7 +56,7 @@ def test_same_seed_gives_byte_identical_summary(tmp_path):
 
 
 def test_report_is_self_contained(tmp_path):
-    res = execute("drone-attack", tmp_path / "d", progress=False)
+    res = execute("drone-attack", tmp_path / "d", on_progress=None)
     html = (res.folder / "report.html").read_text()
     # map, timeline, engagements, collateral map, alerts, trade-off, GOSPA, altitude
     assert html.count("data:image/png;base64,") == 8

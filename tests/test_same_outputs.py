@@ -41,7 +41,7 @@ SEEDS = {"green-zone": 7, "grad-salvo": 3, "mortar-barrage": 11, "drone-attack":
 
 @pytest.mark.parametrize("scenario", sorted(DIGESTS))
 def test_outputs_unchanged(scenario, tmp_path):
-    res = execute(scenario, tmp_path / scenario, seed=SEEDS[scenario], progress=False)
+    res = execute(scenario, tmp_path / scenario, seed=SEEDS[scenario], on_progress=None)
     got = tuple(hashlib.sha256((res.folder / n).read_bytes()).hexdigest() for n in FILES)
     for name, want, have in zip(FILES, DIGESTS[scenario], got, strict=True):
         assert have == want, f"{scenario}/{name} changed"

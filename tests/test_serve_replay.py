@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from opencram.cli import app
-from opencram.cli_serve import send_recording
+from opencram.cli.replay import send_recording
 from opencram.interop.asterix import decode_cat062, read_recording
 from opencram.live.ingest import Ingest
 from opencram.sense.plots import read_sensors_yaml, write_plots_csv

@@ -15,7 +15,7 @@ SCHEMA = json.loads(
 
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
-    return execute("mortar-barrage", tmp_path_factory.mktemp("mb") / "run", progress=False).folder
+    return execute("mortar-barrage", tmp_path_factory.mktemp("mb") / "run", on_progress=None).folder
 
 
 def test_run_folder_tracks_json_follows_the_schema(run_folder):

@@ -20,7 +20,7 @@ from opencram.c2.engine import RunResult, end_time_s, run
 from opencram.c2.world import compile_world
 from opencram.errors import UserError
 from opencram.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text
-from opencram.progress import DelayedProgress
+from opencram.progress import ProgressReporter, reporter
 from opencram.scenario.load import load
 
 
@@ -85,28 +85,31 @@ def execute(
     out_dir: Path | None = None,
     seed: int | None = None,
     *,
-    progress: bool = True,
+    on_progress: ProgressReporter | None = None,
     stream=None,
     export_asterix: Path | None = None,
 ) -> RunOutput:
-    """Simulate and write the run folder. ``stream``, a text file object, receives every
-    event as a JSON line as soon as the engine produces it (flushed per tick)."""
+    """Simulate and write the run folder. ``on_progress`` hears the simulated seconds done
+    of the run's length. ``stream``, a text file object, receives every event as a JSON
+    line as soon as the engine produces it (flushed per tick)."""
     loaded = load(scenario)
     folder = Path(out_dir) if out_dir is not None else Path("runs") / loaded.scenario.name
     if folder.exists() and not folder.is_dir():
         raise UserError(f"--out {folder}: exists and is not a folder")
     world = compile_world(loaded, seed)
     end = end_time_s(world)
-    with DelayedProgress(f"simulating {loaded.scenario.name} (s)", end, enabled=progress) as bar:
-        on_events = None
-        if stream is not None:
+    on_events = None
+    if stream is not None:
 
-            def on_events(evs, fh=stream):
-                if evs:
-                    fh.write("".join(e.model_dump_json() + "\n" for e in evs))
-                    fh.flush()
+        def on_events(evs, fh=stream):
+            if evs:
+                fh.write("".join(e.model_dump_json() + "\n" for e in evs))
+                fh.flush()
 
-        result = run(world, on_tick=lambda t, _end: bar.update(t), on_events=on_events)
+    bar = reporter(on_progress)
+    bar.start(f"simulating {loaded.scenario.name} (s)", end)
+    result = run(world, on_tick=lambda t, _end: bar.update(t), on_events=on_events)
+    bar.finish()
     summary = build_summary(result)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -6,15 +6,22 @@ See docs/campaigns.md for the command, the ``--vary`` syntax and the layouts fil
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
+from pydantic import ValidationError
+
 from opencram.campaign.executor import execute
+from opencram.campaign.report import render_campaign_report
 from opencram.campaign.store import Store
+from opencram.campaign.summary import summarize
 from opencram.campaign.vary import (
     Vary,
     apply_overrides,
@@ -24,7 +31,16 @@ from opencram.campaign.vary import (
 from opencram.campaign.worker import Task
 from opencram.errors import UserError
 from opencram.fileio import atomic_write_json, atomic_write_text, read_user_text
-from opencram.progress import DelayedProgress
+from opencram.progress import ProgressReporter, reporter
+from opencram.scenario.load import (
+    _at,
+    _data_path,
+    load,
+    path_str,
+    pydantic_message,
+    read_yaml_mapping,
+)
+from opencram.scenario.schema import Scenario
 
 BASE_LAYOUT = "base"
 FLUSH_S = 1.0  # write a part at most this often (and at the end, and on Ctrl-C)
@@ -42,26 +58,13 @@ def read_layouts(path: Path, base: dict) -> dict[str, dict[str, Any]]:
     """A layouts file: a YAML mapping from layout name to overrides (``KEY: value`` with
     keys as in ``--vary``; ``{}`` or nothing for the scenario as it is). Each layout is
     checked against the schema now, every problem as ``FILE:LINE: ...``."""
-    import copy
-
-    from pydantic import ValidationError
-
-    from opencram.scenario.load import (
-        _at,
-        _data_path,
-        path_str,
-        pydantic_message,
-        read_yaml_mapping,
-    )
-    from opencram.scenario.schema import Scenario
-
     label = str(path)
     text = read_user_text(path, f"--layouts {path}")
     data, lines = read_yaml_mapping(
         text, label, "a layouts file maps layout names to overrides (name: {KEY: value})"
     )
     out: dict[str, dict[str, Any]] = {}
-    problems = []
+    problems: list[str] = []
     for name, ov in data.items():
         name = str(name)
         if ov is None:
@@ -69,31 +72,48 @@ def read_layouts(path: Path, base: dict) -> dict[str, dict[str, Any]]:
         if not isinstance(ov, dict):
             problems.append(_at(label, lines, (name,), "overrides must be a mapping KEY: value"))
             continue
-        trial = copy.deepcopy(base)
-        for key, value in ov.items():
-            try:
-                apply_overrides(trial, {key: value}, "")
-            except UserError as exc:
-                msg = exc.problems[0].lstrip(": ")
-                problems.append(f"{label}:{lines.get((name, key), '?')}: {name}: {msg}")
-        if problems:
-            continue
-        try:
-            Scenario.model_validate(trial)
-        except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                keep_last = err["type"] in ("missing", "extra_forbidden")
-                loc = _data_path(tuple(err["loc"]), trial, keep_last)
-                line = lines.get((name,), "?")
-                msg = pydantic_message(err, loc)
-                problems.append(f"{label}:{line}: {name}: {path_str(loc)}: {msg}")
-            continue
-        out[name] = dict(ov)
+        found = layout_problems(label, lines, name, ov, base, check_schema=not problems)
+        problems.extend(found)
+        if not problems:
+            out[name] = dict(ov)
     if problems:
         raise UserError(*problems)
     if not out:
         raise UserError(f"{label}:1: no layouts in the file")
     return out
+
+
+def layout_problems(
+    label: str,
+    lines: dict[tuple, int],
+    name: str,
+    ov: dict[str, Any],
+    base: dict,
+    *,
+    check_schema: bool = True,
+) -> list[str]:
+    """One layout's problems as ``FILE:LINE: NAME: ...``: overrides that do not apply to
+    the scenario, then (if those all apply and ``check_schema``) what the schema rejects in
+    the result."""
+    problems = []
+    trial = copy.deepcopy(base)
+    for key, value in ov.items():
+        try:
+            apply_overrides(trial, {key: value}, "")
+        except UserError as exc:
+            msg = exc.problems[0].lstrip(": ")
+            problems.append(f"{label}:{lines.get((name, key), '?')}: {name}: {msg}")
+    if problems or not check_schema:
+        return problems
+    try:
+        Scenario.model_validate(trial)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            keep_last = err["type"] in ("missing", "extra_forbidden")
+            loc = _data_path(tuple(err["loc"]), trial, keep_last)
+            msg = pydantic_message(err, loc)
+            problems.append(f"{label}:{lines.get((name,), '?')}: {name}: {path_str(loc)}: {msg}")
+    return problems
 
 
 def _digest(obj: Any) -> str:
@@ -111,21 +131,19 @@ def run_campaign(
     executor: str = "local",
     workers: int | None = None,
     address: str | None = None,
-    progress: bool = True,
+    on_progress: ProgressReporter | None = None,
     report: bool = True,
     log=None,
 ) -> CampaignOutput:
-    """Run (or resume) a campaign and write its results, summary and report."""
-    from opencram.scenario.load import load
-
+    """Run (or resume) a campaign and write its results, summary and report.
+    ``on_progress`` hears the runs finished of the campaign's total, starting from those
+    a resumed campaign had already done."""
     if runs < 1:
         raise UserError("--runs: must be at least 1")
     loaded = load(scenario)
     base = loaded.scenario.model_dump(mode="json")
     vs: list[Vary] = [parse_vary(v) for v in varies]
     layouts = read_layouts(layouts_file, base) if layouts_file else {BASE_LAYOUT: {}}
-    import copy
-
     for name, ov in layouts.items():
         data = copy.deepcopy(base)
         apply_overrides(data, ov, f"layout {name}")
@@ -154,6 +172,33 @@ def run_campaign(
     skipped = total - len(tasks)
     if log is not None and skipped:
         log(f"resuming {folder}: {skipped} of {total} runs already finished, {len(tasks)} to run")
+    bar = reporter(on_progress)
+    bar.start(f"campaign {loaded.scenario.name} (runs)", total, done=skipped)
+    ran = run_tasks(
+        tasks,
+        store,
+        lambda n: bar.update(skipped + n),
+        executor=executor,
+        workers=workers,
+        address=address,
+    )
+    bar.finish()
+    summary = write_summary(store, runs, names, settings, report=report)
+    return CampaignOutput(folder, summary, skipped, ran)
+
+
+def run_tasks(
+    tasks: list[Task],
+    store: Store,
+    on_ran: Callable[[int], None],
+    *,
+    executor: str,
+    workers: int | None,
+    address: str | None,
+) -> int:
+    """Run ``tasks``, saving their results to ``store`` in parts (at most every
+    ``FLUSH_S``, at the end, and on Ctrl-C); ``on_ran(n)`` after each of the ``n`` runs.
+    Returns how many ran."""
     buffer: list[dict[str, Any]] = []
     last_flush = time.monotonic()
     ran = 0
@@ -165,39 +210,36 @@ def run_campaign(
             buffer.clear()
         last_flush = time.monotonic()
 
-    desc = f"campaign {loaded.scenario.name} (runs)"
-    # a campaign is long: the bar shows at once, starting from the runs done before
-    with DelayedProgress(desc, total, enabled=progress, done=skipped, show_after_s=0.0) as bar:
-
-        def on_result(res: dict[str, Any]) -> None:
-            nonlocal ran
-            buffer.append(res)
-            ran += 1
-            if time.monotonic() - last_flush >= FLUSH_S:
-                flush()
-            bar.update(skipped + ran)
-
-        try:
-            execute(tasks, on_result, executor=executor, workers=workers, address=address)
-        except KeyboardInterrupt:
+    def on_result(res: dict[str, Any]) -> None:
+        nonlocal ran
+        buffer.append(res)
+        ran += 1
+        if time.monotonic() - last_flush >= FLUSH_S:
             flush()
-            raise
-        except OSError as exc:
-            raise UserError(f"--out {folder}: cannot write: {exc.strerror or exc}") from None
+        on_ran(ran)
+
+    try:
+        execute(tasks, on_result, executor=executor, workers=workers, address=address)
+    except KeyboardInterrupt:
         flush()
+        raise
+    except OSError as exc:
+        raise UserError(f"--out {store.folder}: cannot write: {exc.strerror or exc}") from None
+    flush()
+    return ran
+
+
+def write_summary(
+    store: Store, runs: int, names: list[str], settings: dict[str, Any], *, report: bool
+) -> dict[str, Any]:
+    """Consolidate the store's results, then write summary.json (and report.html)."""
     runs_t, threats_t = store.consolidate()
     # only the runs asked for now count (a folder may hold more from a larger --runs)
-    import pyarrow.compute as pc
-
     want = pc.less(runs_t.column("run"), runs)
     runs_t = runs_t.filter(want)
     threats_t = threats_t.filter(pc.less(threats_t.column("run"), runs))
-    from opencram.campaign.summary import summarize
-
     summary = summarize(runs_t, threats_t, names, {**settings, "runs": runs})
-    atomic_write_json(folder / "summary.json", summary)
+    atomic_write_json(store.folder / "summary.json", summary)
     if report:
-        from opencram.campaign.report import render_campaign_report
-
-        atomic_write_text(folder / "report.html", render_campaign_report(summary, threats_t))
-    return CampaignOutput(folder, summary, skipped, ran)
+        atomic_write_text(store.folder / "report.html", render_campaign_report(summary, threats_t))
+    return summary

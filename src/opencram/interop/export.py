@@ -1,4 +1,4 @@
-"""``opencram export RUN_FOLDER --format kml|czml|geojson|all [--out PATH]``.
+"""A run's exports as KML, CZML and GeoJSON (the library behind ``opencram export``).
 
 Reads a run folder from disk (so old runs can be exported too) and writes each format
 atomically. With one format, ``--out`` is the file (default ``RUN_FOLDER/exports/run.EXT``);
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from opencram.errors import UserError
 from opencram.fileio import atomic_write_text
@@ -69,24 +67,3 @@ def export_run(
             raise UserError(f"--out {p}: cannot write: {exc.strerror or exc}") from None
         written.append(p)
     return written
-
-
-def export_command(
-    run_folder: Annotated[Path, typer.Argument(help="Run folder written by 'opencram run'.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="kml, czml, geojson or all.")] = "all",
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", help="File (one format) or folder (all); default RUN_FOLDER/exports/."
-        ),
-    ] = None,
-    epoch: Annotated[
-        str, typer.Option("--epoch", help="UTC date-time of scenario time 0 (ISO 8601).")
-    ] = "2021-12-19T00:00:00Z",
-) -> None:
-    """Export a run as KML (Google Earth), CZML (Cesium) and/or GeoJSON."""
-    from opencram.interop.cot import epoch_option
-
-    epoch_dt = epoch_option(epoch)
-    for p in export_run(run_folder, fmt, out, epoch_dt):
-        typer.echo(f"wrote {p} ({p.stat().st_size:,} bytes)")

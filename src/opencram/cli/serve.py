@@ -1,26 +1,21 @@
-"""``opencram serve`` (the live service) and ``opencram replay`` (send an ASTERIX recording
-over UDP). See docs/interfaces.md, "Live service"."""
+"""``opencram serve``: the live service. See docs/interfaces.md, "Live service"."""
 
 from __future__ import annotations
 
+import logging
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from opencram.cli.options import check_filter, host_port
 from opencram.errors import UserError
+from opencram.fileio import atomic_write_json
 
 
-def _host_port(text: str, option: str) -> tuple[str, int]:
-    host, sep, port = text.removeprefix("udp://").rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UserError(f"{option} {text}: expected HOST:PORT, e.g. 127.0.0.1:8602")
-    return host, int(port)
-
-
-def _port(value: int, option: str) -> int | None:
+def port_or_off(value: int, option: str) -> int | None:
+    """A port option: None for -1 (off), 0 for a free port, else the port."""
     if value < 0:
         return None
     if value > 65535:
@@ -83,17 +78,14 @@ def serve(
 ) -> None:
     """Live service: radar plots in (ASTERIX CAT048 over UDP, plot CSV over TCP or stdin);
     tracks, predictions, warnings and engagement advice out (CAT062, CoT, websocket)."""
-    import asyncio
-    import logging
+    import asyncio  # deferred: 40 ms at every start of the command line
 
-    from opencram.fileio import atomic_write_json
-    from opencram.interop.tak import check_url
-    from opencram.live.server import Endpoints, serve_forever
-    from opencram.live.service import LiveService, ServeConfig
-    from opencram.sense.plots import read_sensors_yaml
+    from opencram.interop.tak import check_url  # deferred: asyncio
+    from opencram.live.server import Endpoints, serve_forever  # deferred: numpy, scipy
+    from opencram.live.service import LiveService, ServeConfig  # deferred: numpy, scipy
+    from opencram.sense.plots import read_sensors_yaml  # deferred: numpy, pydantic
 
-    if filter_name not in ("imm", "ekf", "ckf"):
-        raise UserError(f"--filter: must be imm, ekf or ckf, not '{filter_name}'")
+    check_filter(filter_name)
     specs = read_sensors_yaml(sensors)
     if len(specs) > 255 - 1:
         raise UserError(f"{sensors}: at most 254 sensors (one SIC each)")
@@ -101,11 +93,11 @@ def serve(
         check_url(cot)
     endpoints = Endpoints(
         host=host,
-        asterix_port=_port(asterix_port, "--asterix-port"),
-        csv_port=_port(csv_port, "--csv-port"),
-        ws_port=_port(ws_port, "--ws-port"),
+        asterix_port=port_or_off(asterix_port, "--asterix-port"),
+        csv_port=port_or_off(csv_port, "--csv-port"),
+        ws_port=port_or_off(ws_port, "--ws-port"),
         stdin=stdin,
-        cat062_to=None if cat062 is None else _host_port(cat062, "--cat062"),
+        cat062_to=None if cat062 is None else host_port(cat062, "--cat062"),
         cot_url=cot,
         duration_s=duration_s,
     )
@@ -133,6 +125,12 @@ def serve(
     if out_json is not None:
         extra = {"input": {"sensors_file": str(sensors), "plots": service.ingest.received["plots"]}}
         atomic_write_json(out_json, service.track_output(extra))
+    print_stopped(service, server, out_json)
+
+
+def print_stopped(service, server, out_json: Path | None) -> None:
+    """The closing line on standard error: inputs received, rejected, shed and late, and
+    CAT062 blocks sent."""
     st = service.ingest.stats()
     bad = sum(st["bad"].values())
     shed = sum(v["entries"] for v in st["shed"].values())
@@ -144,40 +142,3 @@ def serve(
         file=sys.stderr,
         flush=True,
     )
-
-
-def replay(
-    recording: Annotated[
-        Path, typer.Argument(help="ASTERIX recording (opencram run --export-asterix).")
-    ],
-    to: Annotated[str, typer.Option("--to", help="HOST:PORT to send the datagrams to (UDP).")] = (
-        "127.0.0.1:8600"
-    ),
-    speed: Annotated[
-        float, typer.Option("--speed", help="Replay speed (1 = real time).", min=0.01)
-    ] = 1.0,
-) -> None:
-    """Send an ASTERIX recording's datagrams over UDP, paced by their timestamps."""
-    from opencram.interop.asterix import read_recording
-
-    host, port = _host_port(to, "--to")
-    entries = read_recording(recording)
-    n = send_recording(entries, (host, port), speed)
-    print(f"sent {n} datagrams to {host}:{port}", file=sys.stderr)
-
-
-def send_recording(entries, addr: tuple[str, int], speed: float = 1.0) -> int:
-    """Send (timestamp, datagram) entries over UDP, paced by their timestamps / ``speed``."""
-    import socket
-
-    if not entries:
-        return 0
-    t0 = entries[0][0]
-    start = time.monotonic()
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        for t_s, data in entries:
-            wait = (t_s - t0) / speed - (time.monotonic() - start)
-            if wait > 0:
-                time.sleep(wait)
-            sock.sendto(data, addr)
-    return len(entries)

@@ -4,12 +4,16 @@ with an optional comparison of layouts (docs/campaigns.md)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
+from opencram.cli.progress import DelayedProgress
 from opencram.errors import UserError
+
+if TYPE_CHECKING:
+    from opencram.campaign.runner import CampaignOutput
 
 out = Console(soft_wrap=True, highlight=False)
 
@@ -48,39 +52,43 @@ def campaign(
 ) -> None:
     """Run N seeded variants of a scenario (per layout) and summarise them; re-running the
     same command resumes an interrupted campaign."""
-    from opencram.campaign.executor import EXECUTORS
-    from opencram.campaign.runner import run_campaign
+    from opencram.campaign.executor import EXECUTORS, check_reachable  # deferred: numpy
+    from opencram.campaign.runner import run_campaign  # deferred: pyarrow, matplotlib
 
     if executor not in EXECUTORS:
         raise UserError(f"--executor {executor}: must be one of {', '.join(EXECUTORS)}")
     if address is not None and executor != "ray":
         raise UserError("--address: only with --executor ray")
     if address is not None:
-        from opencram.campaign.executor import check_reachable
-
         check_reachable(address)  # before any progress bar: fail fast, in one line
     try:
-        res = run_campaign(
-            scenario,
-            runs,
-            varies=vary or [],
-            layouts_file=layouts,
-            out_dir=out_dir,
-            seed=seed,
-            executor=executor,
-            workers=workers,
-            address=address,
-            progress=not quiet,
-            log=None if quiet else lambda m: out.print(m, markup=False),
-        )
+        # a campaign is long: the bar shows at once, starting from the runs done before
+        with DelayedProgress(show_after_s=0.0) as bar:
+            res = run_campaign(
+                scenario,
+                runs,
+                varies=vary or [],
+                layouts_file=layouts,
+                out_dir=out_dir,
+                seed=seed,
+                executor=executor,
+                workers=workers,
+                address=address,
+                on_progress=None if quiet else bar,
+                log=None if quiet else lambda m: out.print(m, markup=False),
+            )
     except KeyboardInterrupt:
         out.print(
             "interrupted: finished runs are saved; run the same command again to resume",
             markup=False,
         )
         raise
-    if quiet:
-        return
+    if not quiet:
+        print_summary(res)
+
+
+def print_summary(res: CampaignOutput) -> None:
+    """Each layout's line in rank order, then what was run and written."""
     s = res.summary
     for r in s["ranking"]:
         lay = s["layouts"][r["layout"]]

@@ -1,7 +1,6 @@
 """``opencram console``: the live operator console (a local web page).
 
-Kept out of :mod:`opencram.cli` so the web stack (FastAPI, uvicorn) is imported only when
-the console is started.
+The web stack (FastAPI, uvicorn) is imported only when the console is started.
 """
 
 from __future__ import annotations
@@ -73,7 +72,7 @@ def console(
     paused: Annotated[bool, typer.Option("--paused", help="Start paused at T+0.")] = False,
 ) -> None:
     """Open the operator console: run a scenario in real time, or replay a run, in a browser."""
-    from opencram.console.session import Session
+    from opencram.console.session import Session  # deferred: numpy, pymap3d
 
     if replay is not None and scenario is not None:
         raise UserError("give a SCENARIO to run or --replay RUN_FOLDER, not both")
@@ -89,6 +88,7 @@ def console(
 
 
 def console_url(host: str, port: int, token: str | None) -> str:
+    """The address to open in a browser (with the token, if one is required)."""
     shown = f"[{host}]" if ":" in host else host
     if host in ("0.0.0.0", "::"):
         shown = socket.gethostname()
@@ -96,9 +96,10 @@ def console_url(host: str, port: int, token: str | None) -> str:
 
 
 def serve(session, host: str, port: int, token: str | None) -> None:
-    import uvicorn
+    """Serve the console web app for ``session`` until Ctrl-C."""
+    import uvicorn  # deferred: the web server, only for the console
 
-    from opencram.console.app import LOOPBACK_NAMES, create_app
+    from opencram.console.app import LOOPBACK_NAMES, create_app  # deferred: fastapi
 
     hosts = LOOPBACK_NAMES | {host.strip("[]").lower()} if is_loopback(host) else None
     app = create_app(session, token=token, trusted_hosts=hosts)

@@ -1,0 +1,49 @@
+"""``opencram replay``: send an ASTERIX recording's datagrams over UDP, paced by their
+timestamps (a stand-in radar for ``opencram serve``)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from opencram.cli.options import host_port
+
+
+def replay(
+    recording: Annotated[
+        Path, typer.Argument(help="ASTERIX recording (opencram run --export-asterix).")
+    ],
+    to: Annotated[str, typer.Option("--to", help="HOST:PORT to send the datagrams to (UDP).")] = (
+        "127.0.0.1:8600"
+    ),
+    speed: Annotated[
+        float, typer.Option("--speed", help="Replay speed (1 = real time).", min=0.01)
+    ] = 1.0,
+) -> None:
+    """Send an ASTERIX recording's datagrams over UDP, paced by their timestamps."""
+    from opencram.interop.asterix import read_recording  # deferred: numpy
+
+    host, port = host_port(to, "--to")
+    entries = read_recording(recording)
+    n = send_recording(entries, (host, port), speed)
+    print(f"sent {n} datagrams to {host}:{port}", file=sys.stderr)
+
+
+def send_recording(entries, addr: tuple[str, int], speed: float = 1.0) -> int:
+    """Send (timestamp, datagram) entries over UDP, paced by their timestamps / ``speed``."""
+    if not entries:
+        return 0
+    t0 = entries[0][0]
+    start = time.monotonic()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for t_s, data in entries:
+            wait = (t_s - t0) / speed - (time.monotonic() - start)
+            if wait > 0:
+                time.sleep(wait)
+            sock.sendto(data, addr)
+    return len(entries)
