@@ -260,7 +260,7 @@ def track_lines(result: RunResult) -> dict[int, np.ndarray]:
     """Confirmed tracks' updated positions (k, 3) by track id."""
     if result.tracker is None:
         return {}
-    from opencram.track.output import confirmed_updates
+    from opencram.track.history import confirmed_updates
 
     return {
         tid: np.array([u.x[:3] for u in ups])
