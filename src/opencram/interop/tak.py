@@ -30,7 +30,7 @@ def _pytak():
     # pytak warns at import about optional extras (TLS, HTTP) that plain TCP/UDP don't need.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pytak  # deferred: optional transport, warns at import
+        import pytak  # deferred: heavy (~0.1 s) and warns at import
     return pytak
 
 
