@@ -78,10 +78,12 @@ def builtin_dir() -> Path:
 
 
 def builtin_path(name: str) -> Path:
+    """The file of built-in scenario ``name`` (not checked to exist)."""
     return builtin_dir() / f"{name}.yaml"
 
 
 def builtin_text(name: str) -> str:
+    """The YAML text of built-in scenario ``name``; an unknown name is a ``UserError``."""
     if name not in builtin_names():
         raise UserError(unknown_name("built-in scenario", name, builtin_names()))
     return builtin_path(name).read_text()
