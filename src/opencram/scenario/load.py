@@ -227,8 +227,9 @@ def read_zone_rings(
     return tuple(rings), problems
 
 
-# transitional: opencram.campaign (runner.py, worker.py) still imports these names from
+# transitional: campaign/runner.py and cli.py (threats show) still import these names from
 # here; at merge they import opencram.yamlio / scenario_message instead, and this goes
 _at = problem_at
 _data_path = data_path
+_unknown = unknown_name
 pydantic_message = partial(yamlio.pydantic_message, model_at=scenario_model_at)
