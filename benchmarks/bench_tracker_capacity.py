@@ -21,8 +21,8 @@ import numpy as np
 from opencram.analysis.tracking import score_run
 from opencram.c2.stages import SenseStage, tracker_sensors
 from opencram.sense.plots import Plots
+from opencram.track.history import confirmed_updates
 from opencram.track.manager import Tracker, TrackerConfig
-from opencram.track.output import confirmed_updates
 from scenarios import many_threats
 
 

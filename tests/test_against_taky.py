@@ -22,7 +22,8 @@ import pytest
 from opencram.analysis.runfolder import execute
 from opencram.c2.events import ImpactPredicted, OriginEstimated, TrackUpdated, ZoneAlert
 from opencram.interop.cot import events_to_cot
-from opencram.interop.tak import read_run_events, read_run_zone_rings, send_cot
+from opencram.interop.tak import send_cot
+from opencram.runs import RunFolder
 
 ROOT = Path(__file__).resolve().parents[1]
 TAKY = ROOT / ".venv-taky" / "bin" / "taky"
@@ -185,8 +186,9 @@ def by_type(events: list[ET.Element], cot_type: str) -> list[ET.Element]:
 
 def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
     res = execute("green-zone", tmp_path / "gz", on_progress=None)
-    events = read_run_events(res.folder / "events.jsonl")
-    rings = read_run_zone_rings(res.folder / "scenario.yaml")
+    run = RunFolder.open(res.folder)
+    events = run.events()
+    rings = run.zone_rings()
     messages = events_to_cot(events, rings, simulated=True)
     sent = [ET.fromstring(m) for m in messages]
     hostile_tracks = {

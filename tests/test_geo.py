@@ -7,6 +7,7 @@ import pymap3d
 
 from opencram.geo import LocalFrame, azimuth_rad, unit_vector_from_az_el
 from opencram.scenario.schema import Zone
+from opencram.scenario.zonefiles import zone_rings
 from opencram.warn.zones import ZoneSet
 
 
@@ -40,7 +41,7 @@ def test_zone_set_contains_and_priority(tmp_path: Path):
         Zone(name="district", kind="warning", polygon=square),
         Zone(name="embassy", kind="protected", polygon=inner),
     ]
-    zs = ZoneSet.build(zones, f, tmp_path)
+    zs = ZoneSet.build(zones, [zone_rings(z, tmp_path) for z in zones], f)
     assert zs.zones_at(0.0, 0.0) == ["embassy", "district"]
     assert zs.zones_at(5000.0, 0.0) == []
     m = zs.contains(np.array([0.0, 900.0, 5000.0]), np.array([0.0, 0.0, 0.0]))

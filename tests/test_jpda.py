@@ -11,9 +11,9 @@ from opencram.c2.engine import run
 from opencram.c2.world import compile_world
 from opencram.scenario.load import builtin_text, parse
 from opencram.track.ekf import ekf_update
+from opencram.track.history import confirmed_updates
 from opencram.track.jpda import association_marginals, pda_update
 from opencram.track.measurement import innovation, measurement_jacobian, predict_measurement
-from opencram.track.output import confirmed_updates
 
 
 def exact_marginals(w: np.ndarray):

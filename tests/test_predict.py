@@ -8,6 +8,7 @@ from shapely.geometry import Polygon
 
 from opencram.geo import LocalFrame
 from opencram.predict.ground import ellipse95, inside_ellipse95, predict_impact, predict_origin
+from opencram.scenario.zonefiles import zone_rings
 from opencram.track.models import BallisticModel
 from opencram.warn.alerts import zone_probabilities
 from opencram.warn.zones import ZoneSet
@@ -93,7 +94,7 @@ def test_zone_probability_from_quasi_random_samples():
     z = Zone(
         name="ne", kind="warning", polygon=[(33.3, 44.4), (33.3, lon1), (lat1, lon1), (lat1, 44.4)]
     )
-    zs = ZoneSet.build([z], frame, None)
+    zs = ZoneSet.build([z], [zone_rings(z, None)], frame)
     assert isinstance(zs.polygons_enu[0], Polygon)
     cov = np.repeat(np.diag([100.0, 100.0])[None], 3, axis=0)
     mean = np.array([[2500.0, 2500.0], [-3000.0, -3000.0], [0.0, 2500.0]])

@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from opencram.analysis.offline import track_files
 from opencram.cli import app
 from opencram.cli.replay import send_recording
 from opencram.interop.asterix import decode_cat062, read_recording
 from opencram.live.ingest import Ingest
 from opencram.sense.plots import read_sensors_yaml, write_plots_csv
-from opencram.track.offline import track_files
 
 OPENCRAM = [sys.executable, "-m", "opencram"]
 

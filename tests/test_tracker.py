@@ -14,10 +14,10 @@ from opencram.sense.plots import Plots
 from opencram.track.association import gate_costs
 from opencram.track.ckf import ckf_update
 from opencram.track.ekf import ekf_update
+from opencram.track.history import confirmed_updates, track_classes
 from opencram.track.imm import IMM
 from opencram.track.manager import Tracker, TrackerConfig
 from opencram.track.measurement import noise_cov, predict_measurement
-from opencram.track.output import confirmed_updates, track_classes
 
 
 def _unarmed(name):

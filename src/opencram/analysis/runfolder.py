@@ -36,12 +36,12 @@ def events_jsonl(result: RunResult) -> str:
 
 
 def write_tracking_files(folder: Path, result: RunResult) -> None:
+    from opencram.analysis.trackfile import build_track_output
     from opencram.sense.plots import (
         sensor_specs_from_scenario,
         write_plots_csv,
         write_sensors_yaml,
     )
-    from opencram.track.output import build_track_output
 
     world = result.world
     ids = [r.id for r in result.tracker.sensors]

@@ -130,7 +130,7 @@ def _add_tracking(result: RunResult, threats: list[dict[str, Any]]) -> None:
 def tracking_summary(result: RunResult) -> dict[str, Any]:
     """Tracker performance of the run: plots, tracks, classes, GOSPA, breaks, swaps, RMSE."""
     from opencram.analysis.tracking import GOSPA_C_M, score_run
-    from opencram.track.output import confirmed_updates, track_classes
+    from opencram.track.history import confirmed_updates, track_classes
 
     tracker = result.tracker
     score = score_run(result.world, tracker, result.end_s)

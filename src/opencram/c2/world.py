@@ -212,7 +212,7 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
     rng = np.random.default_rng(seed)
     frame = LocalFrame(s.site.lat, s.site.lon, s.site.alt_m)
     ground = s.site.alt_m
-    zones = ZoneSet.build(list(s.zones), frame, loaded.base_dir)
+    zones = ZoneSet.build(s.zones, loaded.zone_rings, frame)
     env = environment_of(s)
     lib = library()
 

@@ -32,15 +32,9 @@ from opencram.campaign.worker import Task
 from opencram.errors import UserError
 from opencram.fileio import atomic_write_json, atomic_write_text, read_user_text
 from opencram.progress import ProgressReporter, reporter
-from opencram.scenario.load import (
-    _at,
-    _data_path,
-    load,
-    path_str,
-    pydantic_message,
-    read_yaml_mapping,
-)
+from opencram.scenario.load import load, scenario_message
 from opencram.scenario.schema import Scenario
+from opencram.yamlio import data_path, path_str, problem_at, read_yaml_mapping
 
 BASE_LAYOUT = "base"
 FLUSH_S = 1.0  # write a part at most this often (and at the end, and on Ctrl-C)
@@ -70,7 +64,9 @@ def read_layouts(path: Path, base: dict) -> dict[str, dict[str, Any]]:
         if ov is None:
             ov = {}
         if not isinstance(ov, dict):
-            problems.append(_at(label, lines, (name,), "overrides must be a mapping KEY: value"))
+            problems.append(
+                problem_at(label, lines, (name,), "overrides must be a mapping KEY: value")
+            )
             continue
         found = layout_problems(label, lines, name, ov, base, check_schema=not problems)
         problems.extend(found)
@@ -110,8 +106,8 @@ def layout_problems(
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             keep_last = err["type"] in ("missing", "extra_forbidden")
-            loc = _data_path(tuple(err["loc"]), trial, keep_last)
-            msg = pydantic_message(err, loc)
+            loc = data_path(tuple(err["loc"]), trial, keep_last)
+            msg = scenario_message(err, loc)
             problems.append(f"{label}:{lines.get((name,), '?')}: {name}: {path_str(loc)}: {msg}")
     return problems
 

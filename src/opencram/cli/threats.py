@@ -37,11 +37,11 @@ def threats_list() -> None:
 def threats_show(threat_id: Annotated[str, typer.Argument(help="Threat id.")]) -> None:
     """Show one threat's figures and their sources."""
     from opencram.physics.threats import library, source_table  # deferred: numpy, yaml
-    from opencram.scenario.load import _unknown  # deferred: pydantic, yaml
+    from opencram.yamlio import unknown_name  # deferred: yaml
 
     lib = library()
     if threat_id not in lib:
-        raise UserError(_unknown("threat type", threat_id, sorted(lib)))
+        raise UserError(unknown_name("threat type", threat_id, sorted(lib)))
     t = lib[threat_id]
     out.print(f"[bold]{t.id}[/bold]: {t.name} ({t.category})")
     for field, val in vars(t).items():

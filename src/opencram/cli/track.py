@@ -30,7 +30,7 @@ def track(
     ] = "gnn",
 ) -> None:
     """Track recorded radar plots and write the tracks as JSON."""
-    from opencram.track.offline import track_files  # deferred: numpy, scipy, pydantic
+    from opencram.analysis.offline import track_files  # deferred: numpy, scipy, pydantic
 
     check_filter(filter_name)
     if association not in ("gnn", "jpda"):

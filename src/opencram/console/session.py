@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,13 @@ from typing import Any
 import numpy as np
 
 from opencram.c2.controls import ACTIONS, OperatorControls
+from opencram.c2.engine import end_time_s, run
+from opencram.c2.world import compile_world
 from opencram.errors import UserError
 from opencram.geo import LocalFrame
+from opencram.runs import RunFolder
+from opencram.scenario.load import load
+from opencram.warn.zones import ZoneSet
 
 STATE_PERIOD_S = 0.2  # wall seconds between clock updates sent to browsers
 RESYNC_LAG_S = 0.5  # when the simulation falls this far behind the wall clock, re-anchor
@@ -235,10 +241,6 @@ class Session:
     def live(
         cls, scenario: str, seed: int | None = None, speed: float = 1.0, paused: bool = False
     ) -> Session:
-        from opencram.c2.engine import end_time_s
-        from opencram.c2.world import compile_world
-        from opencram.scenario.load import load
-
         loaded = load(scenario)
         world = compile_world(loaded, seed)
         s = cls(
@@ -256,24 +258,20 @@ class Session:
 
     @classmethod
     def replay(cls, folder: str | Path, speed: float = 1.0, paused: bool = False) -> Session:
-        from opencram.interop.tak import read_run_events
-        from opencram.scenario.load import load
-        from opencram.warn.zones import ZoneSet
-
         folder = Path(folder)
-        ev_path, sc_path = folder / "events.jsonl", folder / "scenario.yaml"
         if not folder.is_dir():
             raise UserError(f"--replay {folder}: not a folder")
-        for p in (ev_path, sc_path):
+        recorded = RunFolder(folder)
+        for p in (recorded.events_path, recorded.scenario_path):
             if not p.is_file():
                 raise UserError(f"--replay {folder}: no {p.name} (not a run folder?)")
-        loaded = load(str(sc_path))
+        loaded = recorded.scenario()
         sc = loaded.scenario
         frame = LocalFrame(sc.site.lat, sc.site.lon, sc.site.alt_m)
-        zones = ZoneSet.build(list(sc.zones), frame, loaded.base_dir)
-        events = read_run_events(ev_path)
+        zones = ZoneSet.build(sc.zones, loaded.zone_rings, frame)
+        events = recorded.events()
         if not events:
-            raise UserError(f"{ev_path}: no events")
+            raise UserError(f"{recorded.events_path}: no events")
         end = max(e.t_s for e in events)
         s = cls(
             mode="replay",
@@ -310,15 +308,11 @@ class Session:
         except StoppedError:
             self.status = "stopped"
         except Exception as exc:  # shown in the console and on stderr; never silent
-            import traceback
-
             traceback.print_exc()
             self.status, self.error = "error", f"{type(exc).__name__}: {exc}"
         self.push_state(force=True)
 
     def _run_live(self) -> None:
-        from opencram.c2.engine import run
-
         world = self._source
         dt = world.scenario.simulation.dt_s
 

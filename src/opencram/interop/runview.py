@@ -9,16 +9,15 @@ and footprint discs become rings of latitude/longitude through pymap3d.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pymap3d
 
-from opencram.errors import UserError
+from opencram.runs import RunFolder
 from opencram.scenario.schema import Scenario
 
 RING_VERTICES = 72  # vertices of an ellipse or disc outline
@@ -281,47 +280,17 @@ def from_result(result, summary: dict[str, Any]) -> RunView:
 
 def load_run(folder: str | Path) -> RunView:
     """Read a run folder written by ``opencram run``; every problem is a one-line
-    :class:`UserError` naming the folder or file."""
-    from opencram.interop.tak import read_run_events, read_run_zone_rings
-
-    folder = Path(folder)
-    if not folder.exists():
-        raise UserError(f"{folder}: run folder not found")
-    if not folder.is_dir():
-        raise UserError(f"{folder}: not a folder (give the folder 'opencram run' wrote)")
-    summary_path = folder / "summary.json"
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{summary_path}: file not found (not an opencram run folder?)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{summary_path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{summary_path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    if not isinstance(summary, dict) or not isinstance(summary.get("threats"), list):
-        raise UserError(f"{summary_path}: not an opencram summary (no 'threats' list)")
-    scenario_path = folder / "scenario.yaml"
-    rings = read_run_zone_rings(scenario_path)
-    scenario = _read_scenario(scenario_path)
-    events = tuple(read_run_events(folder / "events.jsonl"))
-    return RunView(scenario, summary, events, rings, folder)
-
-
-def _read_scenario(path: Path) -> Scenario:
-    from opencram.scenario.load import builtin_path, parse
-
-    text = path.read_text(encoding="utf-8")  # readable: read_run_zone_rings checked it
-    try:
-        return parse(text, str(path), path.parent).scenario
-    except UserError as first:
-        try:
-            return parse(text, str(path), builtin_path("x").parent).scenario
-        except UserError:
-            raise first from None
+    :class:`~opencram.errors.UserError` naming the folder or file."""
+    run = RunFolder.open(folder)
+    summary = run.summary()
+    loaded = run.scenario()
+    rings = {
+        z.name: [list(r) for r in rr]
+        for z, rr in zip(loaded.scenario.zones, loaded.zone_rings, strict=True)
+    }
+    return RunView(loaded.scenario, summary, tuple(run.events()), rings, run.path)
 
 
 def iso(epoch: datetime, t_s: float) -> str:
     """Scenario time as a UTC ISO 8601 instant with milliseconds."""
-    from datetime import timedelta
-
     return (epoch + timedelta(seconds=float(t_s))).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

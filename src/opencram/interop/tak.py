@@ -15,8 +15,10 @@ from configparser import ConfigParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from opencram.c2.events import ZoneAlert
 from opencram.errors import UserError
-from opencram.fileio import read_user_text
+from opencram.interop.cot import events_to_cot
+from opencram.runs import RunFolder
 
 SCHEMES = ("tcp", "udp")
 DEFAULT_URL = "tcp://127.0.0.1:8087"
@@ -28,7 +30,7 @@ def _pytak():
     # pytak warns at import about optional extras (TLS, HTTP) that plain TCP/UDP don't need.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pytak
+        import pytak  # deferred: heavy (~0.1 s) and warns at import
     return pytak
 
 
@@ -98,58 +100,12 @@ def send_cot(messages: list[bytes], url: str = DEFAULT_URL, *, timeout_s: float 
 # --- a run folder -------------------------------------------------------------------------
 
 
-def read_run_events(path: Path) -> list:
-    """The typed events of a run folder's events.jsonl; a bad line is a ``UserError``
-    naming the file and line."""
-    from pydantic import ValidationError
-
-    from opencram.c2.events import parse_event
-
-    text = read_user_text(path)
-    events = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            events.append(parse_event(line))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err.get("loc", ())) or "line"
-            raise UserError(f"{path}:{n}: not an opencram event: {where}: {err['msg']}") from None
-    return events
-
-
-def read_run_zone_rings(path: Path) -> dict[str, list[list[tuple[float, float]]]]:
-    """Zone name → its (lat, lon) rings, from a run folder's scenario.yaml."""
-    from opencram.scenario.load import builtin_path, parse
-    from opencram.warn.zones import zone_polygon_latlon
-
-    text = read_user_text(path)
-    # GeoJSON zone files are relative to the scenario as written; a built-in scenario's
-    # files live with the built-ins.
-    try:
-        loaded = parse(text, str(path), path.parent)
-    except UserError as first:
-        try:
-            loaded = parse(text, str(path), builtin_path("x").parent)
-        except UserError:
-            raise first from None
-    return {z.name: zone_polygon_latlon(z, loaded.base_dir) for z in loaded.scenario.zones}
-
-
 def run_folder_cot(folder: Path, *, epoch, simulated: bool = True) -> list[bytes]:
     """The CoT messages for a run folder (its events.jsonl and scenario.yaml)."""
-    from opencram.c2.events import ZoneAlert
-    from opencram.interop.cot import events_to_cot
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise UserError(f"{folder}: run folder not found")
-    events_path = folder / "events.jsonl"
-    scenario_path = folder / "scenario.yaml"
-    events = read_run_events(events_path)
-    rings = read_run_zone_rings(scenario_path)
+    run = RunFolder.open(folder)
+    events = run.events()
+    rings = run.zone_rings()
     for ev in events:
         if isinstance(ev, ZoneAlert) and ev.zone not in rings:
-            raise UserError(f"{events_path}: zone '{ev.zone}' is not in {scenario_path}")
+            raise UserError(f"{run.events_path}: zone '{ev.zone}' is not in {run.scenario_path}")
     return events_to_cot(events, rings, epoch=epoch, simulated=simulated)

@@ -24,7 +24,13 @@ from math import isfinite
 import numpy as np
 
 from opencram.interop.asterix import DAY_S, MAX_DATAGRAM_BYTES, decode_cat048, peek_sensor
-from opencram.sense.plots import _LIMITS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, Plots, SensorSpec
+from opencram.sense.plots import (
+    COLUMN_LIMITS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    Plots,
+    SensorSpec,
+)
 
 log = logging.getLogger("opencram.live")
 
@@ -191,8 +197,9 @@ class Ingest:
             if not isfinite(v):
                 self.bad.add("csv_value", f"{name}: {cell[:40]!r} is not finite")
                 return None
-            if name in _LIMITS and not _LIMITS[name][0] <= v <= _LIMITS[name][1]:
-                self.bad.add("csv_value", f"{name}: {cell[:40]!r} {_LIMITS[name][2]}")
+            limit = COLUMN_LIMITS.get(name)
+            if limit is not None and limit.outside(v):
+                self.bad.add("csv_value", f"{name}: {cell[:40]!r} {limit.problem}")
                 return None
             nums[name] = v
         return (

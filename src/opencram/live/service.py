@@ -19,7 +19,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -31,7 +30,7 @@ from opencram.interop.asterix import SystemTracks, encode_cat062
 from opencram.live.ingest import Ingest
 from opencram.sense.plots import SensorSpec
 from opencram.track.manager import CONFIRMED, Tracker, TrackerConfig, UpdateLog
-from opencram.track.offline import tracker_sensors_from_specs
+from opencram.track.sensors import tracker_sensors_from_specs
 from opencram.warn.alerts import DEFAULT_THRESHOLD
 from opencram.warn.zones import ZoneSet
 
@@ -162,14 +161,14 @@ class LiveService:
         from opencram.scenario.schema import Engagement
 
         if source is None:
-            return ZoneSet.build([], self.frame, Path.cwd()), [], Engagement(), DEFAULT_THRESHOLD
+            return ZoneSet.build([], [], self.frame), [], Engagement(), DEFAULT_THRESHOLD
         from opencram.c2.world import environment_of
         from opencram.engage.firecontrol import GunModel
         from opencram.scenario.load import load
 
         loaded = load(source)
         s = loaded.scenario
-        zones = ZoneSet.build(list(s.zones), self.frame, loaded.base_dir)
+        zones = ZoneSet.build(s.zones, loaded.zone_rings, self.frame)
         env = environment_of(s)
         self._env = env
         guns = [
@@ -376,7 +375,7 @@ class LiveService:
 
     def track_output(self, extra: dict | None = None) -> dict:
         """The tracks as ``opencram track --history`` writes them (needs ``keep_history``)."""
-        from opencram.track.output import build_track_output
+        from opencram.analysis.trackfile import build_track_output
 
         return build_track_output(self.tracker, self.frame, history=True, extra=extra)
 

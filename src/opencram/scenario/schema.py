@@ -2,9 +2,9 @@
 
 Every model forbids unknown keys so typos are caught. Geodetic positions are WGS-84
 degrees with altitudes in metres above the ellipsoid; times are seconds from the scenario
-start. Validation that needs the threat library or geometry (aim point within range,
-polygon validity) lives in :mod:`opencram.scenario.load` so all problems are reported
-together with their field paths.
+start. Validation that needs the threat library or files (threat types, zone outlines and
+GeoJSON files: :mod:`opencram.scenario.zonefiles`) lives in :mod:`opencram.scenario.load`
+so all problems are reported together with their field paths.
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ from pydantic import Field, ValidationError
 from opencram.errors import UserError
 from opencram.fileio import atomic_write_text, read_user_text
 from opencram.geo import LocalFrame, unit_vector_from_az_el
-from opencram.scenario.load import _at, _data_path, pydantic_message, read_yaml_mapping
 from opencram.scenario.schema import (
     Altitude,
     Latitude,
@@ -35,6 +34,7 @@ from opencram.scenario.schema import (
     NonNegative,
     Positive,
 )
+from opencram.yamlio import problem_at, read_yaml_mapping, validation_problems
 
 # --- the batch type ----------------------------------------------------------------------
 
@@ -123,10 +123,27 @@ _DECIMALS = {
     "snr_db": 2,
 }
 _NOT_NUMBER, _MISSING, _NOT_FINITE, _OUT_OF_RANGE = 1, 2, 3, 4
-_LIMITS = {
-    "range_m": (0.0, np.inf, "is negative"),
-    "azimuth_deg": (0.0, 360.0, "is outside 0 to 360"),
-    "elevation_deg": (-90.0, 90.0, "is outside -90 to 90"),
+
+
+@dataclass(frozen=True)
+class ColumnLimit:
+    """The valid range of a plot CSV column, in the file's units, and the words for a
+    value outside it (after the quoted value: ``'-5' is negative``)."""
+
+    low: float
+    high: float
+    problem: str
+
+    def outside(self, value):
+        """True where ``value`` (a number or an array) is below ``low`` or above ``high``
+        (NaN is not outside: it is reported as not finite)."""
+        return (value < self.low) | (value > self.high)
+
+
+COLUMN_LIMITS: dict[str, ColumnLimit] = {
+    "range_m": ColumnLimit(0.0, np.inf, "is negative"),
+    "azimuth_deg": ColumnLimit(0.0, 360.0, "is outside 0 to 360"),
+    "elevation_deg": ColumnLimit(-90.0, 90.0, "is outside -90 to 90"),
 }
 
 
@@ -308,10 +325,9 @@ def _parse_chunk(
             problem[j] = np.where(values[name] < 0, _OUT_OF_RANGE, 0)
             continue
         values[name], problem[j] = _parse_column(cells, name in OPTIONAL_COLUMNS)
-        if name in _LIMITS:
-            lo, hi, _ = _LIMITS[name]
-            v = values[name]
-            problem[j][(problem[j] == 0) & ((v < lo) | (v > hi))] = _OUT_OF_RANGE
+        if name in COLUMN_LIMITS:
+            outside = COLUMN_LIMITS[name].outside(values[name])
+            problem[j][(problem[j] == 0) & outside] = _OUT_OF_RANGE
     return values, problem
 
 
@@ -323,7 +339,7 @@ def _problem_text(name: str, cell: str, code: int) -> str:
         return "missing value"
     if code == _NOT_FINITE:
         return f"'{s}' is not a finite number"
-    return f"'{s}' {_LIMITS[name][2]}"
+    return f"'{s}' {COLUMN_LIMITS[name].problem}"
 
 
 def _first_problem(
@@ -460,10 +476,7 @@ def _model_for(path: tuple) -> type[Model]:
     return _SensorEntry if any(isinstance(p, int) for p in path) else _SensorsFile
 
 
-def _yaml_message(err: dict, path: tuple) -> str:
-    return pydantic_message(
-        err, path, model_at=_model_for, messages={"too_short": "needs at least one sensor"}
-    )
+_SENSORS_MESSAGES = {"too_short": "needs at least one sensor"}
 
 
 def read_sensors_yaml(path: str | Path) -> list[SensorSpec]:
@@ -475,19 +488,15 @@ def read_sensors_yaml(path: str | Path) -> list[SensorSpec]:
     try:
         parsed = _SensorsFile.model_validate(data)
     except ValidationError as exc:
-        problems: list[str] = []
-        for err in exc.errors(include_url=False):
-            keep_last = err["type"] in ("missing", "extra_forbidden")
-            where = _data_path(tuple(err["loc"]), data, keep_last)
-            line = _at(label, lines, where, _yaml_message(err, where))
-            if line not in problems:
-                problems.append(line)
+        problems = validation_problems(exc, data, lines, label, _model_for, _SENSORS_MESSAGES)
         raise UserError(*problems) from None
     seen: set[str] = set()
     problems = []
     for i, s in enumerate(parsed.sensors):
         if s.id in seen:
-            problems.append(_at(label, lines, ("sensors", i, "id"), f"duplicate id '{s.id}'"))
+            problems.append(
+                problem_at(label, lines, ("sensors", i, "id"), f"duplicate id '{s.id}'")
+            )
         seen.add(s.id)
     if problems:
         raise UserError(*problems)

@@ -1,48 +1,27 @@
 """Zones on the ground as shapely polygons in the local ENU frame.
 
-A scenario zone is given in latitude/longitude (a polygon or a GeoJSON file); here it is
-projected into ENU metres at the site origin, where point-in-zone tests are vectorised over
-points with :func:`shapely.contains_xy`.
+A scenario zone is given in latitude/longitude (a polygon or a GeoJSON file, read once when
+the scenario is loaded: :mod:`opencram.scenario.zonefiles`); here its rings are projected
+into ENU metres at the site origin, where point-in-zone tests are vectorised over points
+with :func:`shapely.contains_xy`. Nothing here reads a file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
-from shapely.validation import explain_validity
 
-from opencram.errors import UserError
 from opencram.geo import LocalFrame
 from opencram.scenario.schema import Zone
 
 KIND_PRIORITY = {"protected": 0, "no-fire": 1, "warning": 2}
 
-
-def zone_polygon_latlon(zone: Zone, base_dir: Path) -> list[list[tuple[float, float]]]:
-    """The zone's exterior rings as (lat, lon) lists, checked for validity."""
-    if zone.polygon is not None:
-        rings = [list(zone.polygon)]
-    else:
-        from opencram.scenario.load import load_geojson_polygons
-
-        path = Path(zone.geojson)
-        rings = load_geojson_polygons(path if path.is_absolute() else base_dir / path)
-    for ring in rings:
-        if len(ring) < 3:
-            raise UserError("a polygon needs at least 3 points")
-        for lat, lon in ring:
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise UserError(f"point ({lat}, {lon}) is not a valid (lat, lon)")
-        poly = Polygon([(lon, lat) for lat, lon in ring])
-        if not poly.is_valid:
-            raise UserError(f"invalid polygon: {explain_validity(poly)}")
-        if poly.area == 0:
-            raise UserError("polygon has no area")
-    return rings
+LatLonRings = tuple[tuple[tuple[float, float], ...], ...]
+"""One zone's outlines: rings of (lat, lon) vertices in WGS-84 degrees."""
 
 
 @dataclass(frozen=True)
@@ -53,13 +32,19 @@ class ZoneSet:
     kinds: tuple[str, ...]
     values: np.ndarray  # (z,)
     polygons_enu: tuple[Polygon | MultiPolygon, ...]
-    rings_latlon: tuple[tuple[tuple[tuple[float, float], ...], ...], ...]
+    rings_latlon: tuple[LatLonRings, ...]
 
     @staticmethod
-    def build(zones: list[Zone], frame: LocalFrame, base_dir: Path) -> ZoneSet:
-        polys, rings_ll = [], []
-        for z in zones:
-            rings = zone_polygon_latlon(z, base_dir)
+    def build(
+        zones: Sequence[Zone], rings_latlon: Sequence[LatLonRings], frame: LocalFrame
+    ) -> ZoneSet:
+        """The zones projected into ``frame``. ``rings_latlon[i]`` holds zone ``i``'s checked
+        (lat, lon) rings, as loading the scenario read them
+        (``LoadedScenario.zone_rings``); no file is read here."""
+        if len(rings_latlon) != len(zones):
+            raise ValueError(f"ZoneSet.build: {len(zones)} zones but {len(rings_latlon)} rings")
+        polys = []
+        for rings in rings_latlon:
             parts = []
             for ring in rings:
                 lat = np.array([p[0] for p in ring])
@@ -69,13 +54,12 @@ class ZoneSet:
             geom = parts[0] if len(parts) == 1 else shapely.union_all(parts)
             shapely.prepare(geom)
             polys.append(geom)
-            rings_ll.append(tuple(tuple(r) for r in rings))
         return ZoneSet(
             names=tuple(z.name for z in zones),
             kinds=tuple(z.kind for z in zones),
             values=np.array([z.value for z in zones], dtype=float),
             polygons_enu=tuple(polys),
-            rings_latlon=tuple(rings_ll),
+            rings_latlon=tuple(tuple(tuple(r) for r in rings) for rings in rings_latlon),
         )
 
     def __len__(self) -> int:

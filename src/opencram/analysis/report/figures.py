@@ -21,7 +21,7 @@ from opencram.analysis.tracking import GOSPA_C_M, score_run
 from opencram.c2.engine import RunResult
 from opencram.interop.runview import RunView
 from opencram.sense.plots import plots_to_enu
-from opencram.track.output import confirmed_updates
+from opencram.track.history import confirmed_updates
 from opencram.warn.metrics import alert_episodes
 
 ZONE_STYLE = {

@@ -10,35 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from opencram.analysis.trackfile import build_track_output
 from opencram.fileio import atomic_write_json
 from opencram.geo import LocalFrame
-from opencram.sense.plots import SensorSpec, read_plots_csv, read_sensors_yaml
-from opencram.track.manager import Tracker, TrackerConfig, TrackerSensor
-from opencram.track.output import build_track_output
-
-
-def tracker_sensors_from_specs(specs: list[SensorSpec], frame: LocalFrame) -> list[TrackerSensor]:
-    out = []
-    for s in specs:
-        out.append(
-            TrackerSensor(
-                id=s.id,
-                pos_enu_m=np.asarray(frame.to_enu(s.lat, s.lon, s.alt_m), dtype=float),
-                sigma_range_m=s.sigma_range_m,
-                sigma_az_rad=s.sigma_azimuth_mrad * 1e-3,
-                sigma_el_rad=s.sigma_elevation_mrad * 1e-3,
-                sigma_range_rate_mps=s.sigma_range_rate_mps,
-                scan_s=s.scan_s or 1.0,
-                latency_s=s.latency_s,
-            )
-        )
-    return out
+from opencram.sense.plots import read_plots_csv, read_sensors_yaml
+from opencram.track.manager import Tracker, TrackerConfig
+from opencram.track.sensors import tracker_sensors_from_specs
 
 
 @dataclass(frozen=True)
 class OfflineResult:
+    """What :func:`track_files` wrote (``output``), the plots read and bad rows skipped,
+    and the tracker after its last plot."""
+
     output: dict[str, Any]
     n_plots: int
     n_bad: int
@@ -55,6 +39,8 @@ def track_files(
     filter_name: str = "imm",
     association: str = "gnn",
 ) -> OfflineResult:
+    """Track a plot CSV with the sensors of a sensors YAML file and write the track output
+    file ``out_json`` (atomically); see the module docstring for the frame."""
     specs = read_sensors_yaml(sensors_yaml)
     frame = LocalFrame(specs[0].lat, specs[0].lon, specs[0].alt_m)
     sensors = tracker_sensors_from_specs(specs, frame)

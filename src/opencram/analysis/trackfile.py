@@ -1,5 +1,8 @@
 """The track output file (``opencram track --out`` and ``tracks.json`` in a run folder).
 
+Written here, after tracking, because each listed update of a ballistic track carries its
+predicted impact and origin (:mod:`opencram.predict.ground`), which build on the tracker.
+
 Schema: docs/track-output.schema.json. Only tracks that were confirmed are listed; each
 lists its updates (all of them with ``history``, else only the last), including the
 updates before confirmation.
@@ -7,15 +10,16 @@ updates before confirmation.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
 from opencram import __version__
 from opencram.geo import LocalFrame
-from opencram.track.classify import BALLISTIC_CLASSES, classify
-from opencram.track.manager import Tracker, TrackUpdate
+from opencram.predict.ground import ellipse95, predict_impact, predict_origin
+from opencram.track.classify import BALLISTIC_CLASSES
+from opencram.track.history import confirmed_updates, track_classes
+from opencram.track.manager import Tracker
 
 
 def _r(x: float, nd: int) -> float:
@@ -23,34 +27,8 @@ def _r(x: float, nd: int) -> float:
     return 0.0 if v == 0 else v
 
 
-def track_classes(tracker: Tracker, by_track: dict[int, list[TrackUpdate]]) -> dict[int, str]:
-    """Class of each track from its last update."""
-    ids = sorted(by_track)
-    if not ids:
-        return {}
-    last = [by_track[i][-1] for i in ids]
-    x = np.array([u.x for u in last])
-    mu = None if last[0].mode_prob is None else np.array([u.mode_prob for u in last])
-    cls = classify(
-        x,
-        np.array([u.n_updates for u in last]),
-        mu,
-        np.array([u.rcs_dbsm for u in last]),
-        tracker.model,
-    )
-    return {i: str(c) for i, c in zip(ids, cls, strict=True)}
-
-
-def confirmed_updates(tracker: Tracker) -> dict[int, list[TrackUpdate]]:
-    by_track: dict[int, list[TrackUpdate]] = defaultdict(list)
-    for u in tracker.updates:
-        by_track[u.track_id].append(u)
-    return {k: v for k, v in by_track.items() if any(u.confirmed for u in v)}
-
-
 def _ground_point(frame, t_s, pos_en, cov_en, ok):
-    from opencram.predict.ground import ellipse95
-
+    """A predicted ground point (impact or origin) as the file writes it, or None."""
     if not ok:
         return None
     lat, lon, alt = frame.to_geodetic(np.r_[pos_en, 0.0])
@@ -71,8 +49,6 @@ def _ground_point(frame, t_s, pos_en, cov_en, ok):
 def _ground_predictions(tracker, frame, listed, classes):
     """Impact and origin (dicts or None) for every listed update of a ballistic track,
     keyed by (track id, index in its listed updates); computed in one batch."""
-    from opencram.predict.ground import predict_impact, predict_origin
-
     keys, xs, ps, ts = [], [], [], []
     for tid, ups in listed.items():
         if classes.get(tid) not in BALLISTIC_CLASSES:
@@ -113,6 +89,9 @@ def build_track_output(
     history: bool,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The track output document (docs/track-output.schema.json) of a tracker's history:
+    positions geodetic through ``frame``, every update of each confirmed track with
+    ``history`` (else its last), ``extra`` keys added at the top level."""
     by_track = confirmed_updates(tracker)
     classes = track_classes(tracker, by_track)
     listed = {tid: (by_track[tid] if history else by_track[tid][-1:]) for tid in by_track}
