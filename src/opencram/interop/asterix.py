@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from opencram.errors import UserError
+from opencram.fileio import atomic_write_bytes
 
 NM_M = 1852.0  # metres per nautical mile (exact)
 FT_M = 0.3048  # metres per foot (exact)
@@ -57,13 +58,13 @@ PROBLEM_KINDS = (
 
 
 def _gen():
-    import asterix.generated as gen
+    import asterix.generated as gen  # deferred: libasterix's generated module takes ~2 s
 
     return gen
 
 
 def _base():
-    import asterix.base as base
+    import asterix.base as base  # deferred: with the generated module, ~2 s to import
 
     return base
 
@@ -512,8 +513,6 @@ _ENTRY = struct.Struct(">QI")  # timestamp (µs since the Unix epoch), datagram 
 def write_recording(path: str | Path, entries: Sequence[tuple[float, bytes]]) -> None:
     """Write a recording (atomically): the magic, then per datagram its timestamp (float
     seconds since the Unix epoch, stored as µs), its length and its bytes."""
-    from opencram.fileio import atomic_write_bytes
-
     parts = [RECORDING_MAGIC]
     for t_s, data in entries:
         parts.append(_ENTRY.pack(round(t_s * 1e6), len(data)))

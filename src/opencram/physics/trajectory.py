@@ -20,6 +20,8 @@ from functools import cached_property
 
 import numpy as np
 
+from opencram.physics import drag as drag_mod
+from opencram.physics import environment as env_mod
 from opencram.physics.drag import cd_standard
 from opencram.physics.environment import Environment, gravity_mps2
 
@@ -106,9 +108,6 @@ def _env_pack(env: Environment) -> tuple:
     key = id(env)
     pack = _ENV_PACKS.get(key)
     if pack is None:
-        from opencram.physics import drag as drag_mod
-        from opencram.physics import environment as env_mod
-
         t = env.temperature_offset_k
         rho_tab, a_tab = env_mod._air_table(t)
         rho_d, a_d = env_mod._air_slopes(t)
@@ -140,7 +139,7 @@ def rk4_step(t_s, pos, vel, h, params, env):
 
     The motor state is held for the whole step (steps never straddle burn-out; see fly).
     """
-    from opencram.physics._kernels import rk4_rows
+    from opencram.physics._kernels import rk4_rows  # deferred: numba takes ~0.4 s to import
 
     n = pos.shape[0]
     t = np.ascontiguousarray(np.broadcast_to(np.asarray(t_s, dtype=float), (n,)))
