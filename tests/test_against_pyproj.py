@@ -4,9 +4,8 @@ Authority: PROJ (https://proj.org), called through pyproj's ``Transformer`` from
 geographic 3D (EPSG:4979: latitude, longitude, ellipsoidal height) to WGS 84 geocentric
 (EPSG:4978: ECEF X, Y, Z in metres). PROJ is independent of pymap3d, which
 :class:`opencram.geo.LocalFrame` wraps. The ECEF to ENU step is the textbook rotation by
-the origin's geodetic latitude phi and longitude lambda, written out here (e.g. Hofmann-
-Wellenhof, Lichtenegger and Wasle, *GNSS*, Springer 2008, section 2.2.1; or the EPSG
-Guidance Note 7-2, method 9836 "Geocentric/topocentric conversions"):
+the origin's geodetic latitude phi and longitude lambda, written out here as IOGP's
+Guidance Note 7-2 gives it (EPSG method 9836, "Geocentric/topocentric conversions"):
 
     e = -sin(lambda) dX + cos(lambda) dY
     n = -sin(phi) cos(lambda) dX - sin(phi) sin(lambda) dY + cos(phi) dZ
