@@ -20,7 +20,13 @@ from pathlib import Path
 import pytest
 
 from opencram.analysis.runfolder import execute
-from opencram.c2.events import ImpactPredicted, OriginEstimated, TrackUpdated, ZoneAlert
+from opencram.c2.events import (
+    Ellipse95,
+    ImpactPredicted,
+    OriginEstimated,
+    TrackUpdated,
+    ZoneAlert,
+)
 from opencram.interop.cot import events_to_cot
 from opencram.interop.tak import send_cot
 from opencram.runs import RunFolder
@@ -213,7 +219,17 @@ def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
     sent_list = [(m.get("uid"), m.get("type"), m.get("time")) for m in sent]
     assert got_keys == sent_list
 
-    # hostile track points near Baghdad
+    _check_hostile_tracks(got, hostile_tracks)
+    # the green-zone run predicts impacts and origins and raises and clears alerts
+    impacts = [e for e in events if isinstance(e, ImpactPredicted)]
+    assert impacts and [e for e in events if isinstance(e, OriginEstimated)]
+    assert {"raised", "cleared"} <= {e.state for e in events if isinstance(e, ZoneAlert)}
+    _check_ellipses(got, events)
+    _check_alerts(got, [e for e in events if isinstance(e, ZoneAlert)])
+
+
+def _check_hostile_tracks(got: list[ET.Element], hostile_tracks: set[int]) -> None:
+    """Hostile track points near Baghdad, one uid per hostile track, no friendly points."""
     tracks = by_type(got, "a-h-A-W")
     assert {int(e.get("uid").rsplit("-", 1)[1]) for e in tracks} == hostile_tracks
     for e in tracks:
@@ -225,11 +241,11 @@ def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
         assert 0 <= float(tr.get("course")) < 360 and float(tr.get("speed")) > 0
     assert not [e for e in got if e.get("type", "").startswith("a-f")]
 
-    # impact ellipses, origin ellipses and zone warnings: whenever the run predicts them
+
+def _check_ellipses(got: list[ET.Element], events) -> None:
+    """An impact ellipse per track with an impact prediction, an origin ellipse per track
+    with an origin estimate."""
     impacts = [e for e in events if isinstance(e, ImpactPredicted)]
-    # the green-zone run predicts impacts and origins and raises and clears alerts
-    assert impacts and [e for e in events if isinstance(e, OriginEstimated)]
-    assert {"raised", "cleared"} <= {e.state for e in events if isinstance(e, ZoneAlert)}
     if impacts:
         ellipses = [e for e in by_type(got, "u-d-c-c") if "-impact-" in e.get("uid")]
         assert {e.get("uid") for e in ellipses} == {
@@ -244,7 +260,10 @@ def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
         assert {e.get("uid") for e in ellipses} == {
             f"opencram-origin-{e.track_id}" for e in origins
         }
-    alerts = [e for e in events if isinstance(e, ZoneAlert)]
+
+
+def _check_alerts(got: list[ET.Element], alerts: list[ZoneAlert]) -> None:
+    """Zone polygons for live alerts, an alarm per raised alert, a cancel per cleared one."""
     live = [a for a in alerts if a.state != "cleared"]
     if live:
         polygons = by_type(got, "u-d-f")
@@ -266,8 +285,6 @@ def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
 
 def test_hand_made_alerts_are_routed_by_taky(taky_port, listener):
     """The predict and warn paths through taky even when a run emits none of them."""
-    from opencram.c2.events import Ellipse95
-
     ring = [(33.30111, 44.39117), (33.30111, 44.40083), (33.29689, 44.40083), (33.29689, 44.39117)]
     ell = Ellipse95(semi_major_m=120.0, semi_minor_m=45.0, orientation_deg=12.0)
     events = [

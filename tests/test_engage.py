@@ -93,11 +93,40 @@ def test_a_gun_that_runs_dry_reloads_before_firing_again():
     assert any(r == "no gun free" for r in res.not_engaged.values())
 
 
+def _monte_carlo_burst_kills(rng, n_bursts, n_rounds, range_m, disp_mrad, track_m, radius_m, k):
+    """Bursts with at least one kill, out of ``n_bursts``, drawn round by round from the
+    geometry: each round misses the target centre by a dispersion offset (per-axis sigma
+    range x dispersion) plus an aim-error offset (per-axis sigma the track's position sigma),
+    both circular Gaussians drawn afresh for every round as the model assumes; a round within
+    the target radius hits, and a hit kills with probability ``k``."""
+    killed = 0
+    for start in range(0, n_bursts, 5000):
+        m = min(5000, n_bursts - start)
+        miss_m = rng.normal(0.0, range_m * disp_mrad * 1e-3, (m, n_rounds, 2))
+        miss_m += rng.normal(0.0, track_m, (m, n_rounds, 2))
+        hit = np.hypot(miss_m[..., 0], miss_m[..., 1]) < radius_m
+        kill = hit & (rng.random((m, n_rounds)) < k)
+        killed += int(kill.any(axis=1).sum())
+    return killed
+
+
 def test_burst_model():
-    p = round_hit_probability(np.array([500.0, 2000.0]), 3.0, 5.0, 1.0)
+    """The burst kill probability against a Monte Carlo of rounds (40,000 bursts per case,
+    seeded): the model must fall within 4 binomial sigmas of the simulated kill fraction."""
+    disp_mrad, track_m, radius_m = 3.0, 5.0, 1.0
+    p = round_hit_probability(np.array([500.0, 2000.0]), disp_mrad, track_m, radius_m)
     assert p[0] > p[1] > 0
     assert burst_kill_probability(0.0, 75, 0.3) == 0.0
-    assert burst_kill_probability(p[0], 75, 0.3) == pytest.approx(1 - (1 - p[0] * 0.3) ** 75)
+    rng = np.random.default_rng(20261201)
+    n_bursts = 40_000
+    for range_m, n_rounds, k in [(500.0, 75, 0.3), (2000.0, 75, 0.3), (300.0, 10, 0.8)]:
+        p_hit = round_hit_probability(range_m, disp_mrad, track_m, radius_m)
+        model = float(burst_kill_probability(p_hit, n_rounds, k))
+        args = (n_rounds, range_m, disp_mrad, track_m, radius_m, k)
+        frac = _monte_carlo_burst_kills(rng, n_bursts, *args) / n_bursts
+        sigma = np.sqrt(model * (1.0 - model) / n_bursts)
+        assert 0.05 < model < 0.95  # the tolerance is tight: neither a sure kill nor a miss
+        assert frac == pytest.approx(model, abs=4.0 * sigma), (range_m, n_rounds, k)
     # each gun takes the threat where it adds most value
     assert sorted(assign(np.array([[0.9, 0.1], [0.8, 0.2]]))) == [(0, 0), (1, 1)]
     assert assign(np.zeros((2, 2))) == []

@@ -12,8 +12,14 @@ import pytest
 from shapely.geometry import shape
 
 from opencram.analysis.runfolder import execute
-from opencram.c2.events import parse_event
+from opencram.c2.events import EngagementWithheld, Footprint, parse_event
 from opencram.interop.export import export_run
+from opencram.interop.geojson import build_geojson
+from opencram.interop.runview import load_run
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # fastkml warns at import that lxml (pretty print) is missing
+    from fastkml import kml
 
 EPOCH = datetime(2021, 12, 19, tzinfo=UTC)
 
@@ -65,13 +71,21 @@ def _cancelled(events) -> set:
 # --- GeoJSON ------------------------------------------------------------------------------
 
 
-def test_geojson_zones_impacts_ellipses_and_footprints(run):
+@pytest.fixture(scope="module")
+def geojson_by_feature(run):
+    """The exported FeatureCollection's features by ``properties.feature``; each geometry
+    must be valid for shapely."""
     fc = json.loads(run["paths"]["geojson"].read_text())
     assert fc["type"] == "FeatureCollection"
     by = {}
     for f in fc["features"]:
         by.setdefault(f["properties"]["feature"], []).append(f)
         assert shape(f["geometry"]).is_valid
+    return by
+
+
+def test_geojson_zones(run, geojson_by_feature):
+    by = geojson_by_feature
     # zones with their names and kinds, counter-clockwise as RFC 7946 asks
     zones = {z["properties"]["name"]: z for z in by["zone"]}
     assert {(n, z["properties"]["kind"]) for n, z in zones.items()} == {
@@ -82,6 +96,10 @@ def test_geojson_zones_impacts_ellipses_and_footprints(run):
     # the US Embassy zone holds the embassy landmark
     emb = next(f for f in by["landmark"] if f["properties"]["name"] == "US Embassy")
     assert shape(zones["US Embassy"]["geometry"]).contains(shape(emb["geometry"]))
+
+
+def test_geojson_impacts_and_trajectories(run, geojson_by_feature):
+    by = geojson_by_feature
     # impacts where summary.json says
     threats = {t["id"]: t for t in run["summary"]["threats"]}
     landed = {k: t["impact"] for k, t in threats.items() if t["impact"]}
@@ -98,6 +116,10 @@ def test_geojson_zones_impacts_ellipses_and_footprints(run):
         lon, lat, _ = f["geometry"]["coordinates"][0]
         la = threats[f["properties"]["threat"]]["launch"]
         assert (lat, lon) == pytest.approx((la["lat"], la["lon"]), abs=1e-6)
+
+
+def test_geojson_ellipses(run, geojson_by_feature):
+    by = geojson_by_feature
     # the last 95 % ellipse of each track: area pi*a*b (less the 72-gon's 0.13 %)
     preds = _kinds(run["events"], "impact_predicted")
     assert {f["properties"]["track_id"] for f in by["impact_ellipse"]} == {
@@ -114,6 +136,11 @@ def test_geojson_zones_impacts_ellipses_and_footprints(run):
         c = shape(f["geometry"]).centroid
         assert (c.y, c.x) == pytest.approx((e.lat, e.lon), abs=1e-6)
         assert f["properties"]["semi_major_m"] == e.ellipse95.semi_major_m
+
+
+def test_geojson_intercepts(run, geojson_by_feature):
+    by = geojson_by_feature
+    threats = {t["id"]: t for t in run["summary"]["threats"]}
     # intercepts: one per burst at its fire-control intercept point; a destroyed threat's
     # trajectory ends where summary.json says it was destroyed
     bursts = _kinds(run["events"], "engagement")
@@ -128,6 +155,11 @@ def test_geojson_zones_impacts_ellipses_and_footprints(run):
             i = kills[f["properties"]["threat"]]
             lon, lat, alt = f["geometry"]["coordinates"][-1]
             assert (lat, lon, alt) == pytest.approx((i["lat"], i["lon"], i["alt_m"]), abs=1e-6)
+
+
+def test_geojson_footprints(run, geojson_by_feature):
+    by = geojson_by_feature
+    bursts = _kinds(run["events"], "engagement")
     # collateral footprints: a dud and a debris disc per burst, radius as in the event
     cancelled = _cancelled(run["events"])
     fps = [fp for e in bursts if (e.gun, e.track_id, e.t_s) not in cancelled for fp in e.footprints]
@@ -142,10 +174,6 @@ def test_geojson_zones_impacts_ellipses_and_footprints(run):
 
 def test_geojson_marks_withheld_footprints(run):
     """A withheld engagement's footprints are exported, flagged as withheld with the reason."""
-    from opencram.c2.events import EngagementWithheld, Footprint
-    from opencram.interop.geojson import build_geojson
-    from opencram.interop.runview import load_run
-
     view = load_run(run["folder"])
     fp = Footprint(kind="dud", lat=33.30, lon=44.40, radius_m=80.0)
     held = EngagementWithheld(
@@ -171,8 +199,6 @@ def test_geojson_marks_withheld_footprints(run):
 def _kml_document(path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fastkml warns that lxml (pretty print) is missing
-        from fastkml import kml
-
         k = kml.KML.parse(str(path), strict=True)
     return k.features[0]
 

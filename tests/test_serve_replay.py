@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from websockets.asyncio.client import connect
 
 from opencram.analysis.offline import track_files
 from opencram.cli import app
@@ -86,8 +87,6 @@ def _drain(sock: socket.socket, sink: list, stop: threading.Event) -> None:
 
 def _ws_collect(url: str, sink: list, stop: threading.Event) -> None:
     async def go():
-        from websockets.asyncio.client import connect
-
         async with connect(url) as ws:
             while not stop.is_set():
                 try:
@@ -101,9 +100,26 @@ def _ws_collect(url: str, sink: list, stop: threading.Event) -> None:
 
 
 def test_replay_over_udp_gives_the_offline_tracks(run_folder, tmp_path):
-    sensors = run_folder / "sensors.yaml"
     entries = read_recording(run_folder / "p.ast")
     assert entries and all(d[0] == 48 for _, d in entries)
+    live, got062, gotcot, events = _replay(run_folder / "sensors.yaml", entries, tmp_path)
+    offline = _offline_tracks(run_folder / "sensors.yaml", entries, tmp_path)
+    _assert_same_tracks(live, offline)
+    _check_cat062(got062, live)
+    # CoT (alerts and ellipses) and websocket events
+    cot = b"".join(gotcot)
+    assert b'type="b-a-o-tbl"' in cot  # a zone alert raised
+    assert b'type="u-d-c-c"' in cot  # an impact ellipse
+    kinds = {e["kind"] for e in events}
+    # (engagement advice depends on how often the service steps against the 25x replay;
+    # it is checked on data time in tests/test_serve_ingest.py)
+    assert {"track", "impact_predicted", "respond", "zone_alert"} <= kinds
+    assert any(e["kind"] == "ingest_stats" for e in events)
+
+
+def _replay(sensors: Path, entries, tmp_path: Path):
+    """Replay the recording at 25x into ``opencram serve``; its output file (as JSON) and
+    what arrived as CAT062 datagrams, CoT datagrams and websocket events."""
     cat062_rx, cot_rx = _listen_udp(), _listen_udp()
     got062: list[bytes] = []
     gotcot: list[bytes] = []
@@ -142,9 +158,11 @@ def test_replay_over_udp_gives_the_offline_tracks(run_folder, tmp_path):
         for t in threads:
             t.join(10)
     assert "0 bad inputs, 0 inputs shed, 0 late plots" in err, err
-    live = json.loads(out.read_text())
+    return json.loads(out.read_text()), got062, gotcot, events
 
-    # the offline tracker on the same (decoded) plots, through `opencram track`
+
+def _offline_tracks(sensors: Path, entries, tmp_path: Path) -> dict:
+    """The offline tracker on the same (decoded) plots, through ``opencram track``."""
     specs = read_sensors_yaml(sensors)
     ingest = Ingest(specs)
     for _, d in entries:
@@ -157,7 +175,10 @@ def test_replay_over_udp_gives_the_offline_tracks(run_folder, tmp_path):
          "--out", str(tmp_path / "offline.json")],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
-    offline = json.loads((tmp_path / "offline.json").read_text())
+    return json.loads((tmp_path / "offline.json").read_text())
+
+
+def _assert_same_tracks(live: dict, offline: dict) -> None:
     assert len(live["tracks"]) == len(offline["tracks"]) >= 2
     for a, b in zip(live["tracks"], offline["tracks"], strict=True):
         assert (a["id"], a["class"], a["n_updates"]) == (b["id"], b["class"], b["n_updates"])
@@ -169,7 +190,9 @@ def test_replay_over_udp_gives_the_offline_tracks(run_folder, tmp_path):
             assert ua["lat"] == pytest.approx(ub["lat"], abs=2e-7)
             assert ua["lon"] == pytest.approx(ub["lon"], abs=2e-7)
 
-    # CAT062: every confirmed track published; the last record of each is its last update
+
+def _check_cat062(got062: list[bytes], live: dict) -> None:
+    """Every confirmed track published; the last record of each is its last update."""
     recs = [r for d in got062 for r in decode_cat062(d)[0]]
     by_track: dict[int, dict] = {}
     for r in recs:
@@ -181,15 +204,6 @@ def test_replay_over_udp_gives_the_offline_tracks(run_folder, tmp_path):
         assert r["tod_s"] == pytest.approx(last["time_s"], abs=0.5 / 128 + 1e-6)
         assert r["lat"] == pytest.approx(last["lat"], abs=1e-5)
         assert r["simulated"]
-    # CoT (alerts and ellipses) and websocket events
-    cot = b"".join(gotcot)
-    assert b'type="b-a-o-tbl"' in cot  # a zone alert raised
-    assert b'type="u-d-c-c"' in cot  # an impact ellipse
-    kinds = {e["kind"] for e in events}
-    # (engagement advice depends on how often the service steps against the 25x replay;
-    # it is checked on data time in tests/test_serve_ingest.py)
-    assert {"track", "impact_predicted", "respond", "zone_alert"} <= kinds
-    assert any(e["kind"] == "ingest_stats" for e in events)
 
 
 def test_stdin_csv_gives_exactly_the_offline_tracks(run_folder, tmp_path):

@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from opencram.errors import UserError
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
@@ -44,8 +46,6 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
 def read_user_text(path, label: str | None = None) -> str:
     """A user's text file as UTF-8; a missing or unreadable file is a one-line
     ``UserError`` starting with ``label`` (default: the path)."""
-    from opencram.errors import UserError
-
     label = str(path) if label is None else label
     try:
         return Path(path).read_text(encoding="utf-8")

@@ -16,11 +16,20 @@ arrive differs (the store sorts them).
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import signal
+import socket
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+# Loaded at import so that each worker process, which imports this module to find its
+# initializer, has the engine ready before its first timed run.
+import opencram.analysis.summary
+import opencram.c2.engine
+import opencram.c2.stages  # noqa: F401
 from opencram.campaign.worker import Task, run_task
 from opencram.errors import UserError
 
@@ -76,18 +85,11 @@ def _failed(task: Task, error: str) -> dict[str, Any]:
 
 
 def _worker_init() -> None:
+    """Workers ignore Ctrl-C: only the parent handles it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # warm the imports once per process, not inside the first run's timing
-    import opencram.analysis.summary
-    import opencram.c2.engine
-    import opencram.c2.stages  # noqa: F401
 
 
 def _run_local(tasks: list[Task], on_result: OnResult, workers: int) -> None:
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
     ctx = mp.get_context("forkserver")
     queue = list(reversed(tasks))
     attempts: dict[tuple[str, int], int] = {}
@@ -133,29 +135,50 @@ def _run_local(tasks: list[Task], on_result: OnResult, workers: int) -> None:
 
 def _run_ray(tasks: list[Task], on_result: OnResult, workers: int, address: str | None) -> None:
     try:
-        import ray
+        import ray  # deferred: Ray is an optional extra and slow to import
     except ImportError:
         raise UserError("--executor ray: Ray is not installed; pip install 'ray>=2.9,<3'") from None
     started = False
     if not ray.is_initialized():
-        if address:
-            check_reachable(address)
-        try:
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = f"--address {address}" if address else "--executor ray"
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserError(f"{where}: cannot start or reach Ray: {first}") from None
+        _ray_init(ray, workers, address)
         started = True
     try:
-        remote = ray.remote(num_cpus=1, max_retries=1)(run_task)
-        cpus = int(ray.cluster_resources().get("CPU", workers)) or 1
-        depth = 2 * cpus
-        queue = list(reversed(tasks))
-        inflight: dict = {}
+        _ray_pump(ray, tasks, on_result, workers)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _ray_init(ray, workers: int, address: str | None) -> None:
+    """Join the cluster at ``address``, or start a local Ray with ``workers`` CPUs; a
+    failure is one ``UserError`` line."""
+    if address:
+        check_reachable(address)
+    try:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"--address {address}" if address else "--executor ray"
+        first = _first_line(exc) or type(exc).__name__
+        raise UserError(f"{where}: cannot start or reach Ray: {first}") from None
+
+
+def _ray_pump(ray, tasks: list[Task], on_result: OnResult, workers: int) -> None:
+    """Keep twice the cluster's CPUs in flight as Ray tasks; report each result as it
+    comes (a task Ray failed becomes a failed row). Ctrl-C cancels what is in flight."""
+    remote = ray.remote(num_cpus=1, max_retries=1)(run_task)
+    cpus = int(ray.cluster_resources().get("CPU", workers)) or 1
+    depth = 2 * cpus
+    queue = list(reversed(tasks))
+    inflight: dict = {}
+    try:
         while queue or inflight:
             while queue and len(inflight) < depth:
                 t = queue.pop()
@@ -166,24 +189,18 @@ def _run_ray(tasks: list[Task], on_result: OnResult, workers: int, address: str 
                 try:
                     res = ray.get(ref)
                 except Exception as exc:  # the worker died or Ray failed the task
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                    res = _failed(t, f"{type(exc).__name__} in Ray: {first}"[:2000])
+                    res = _failed(t, f"{type(exc).__name__} in Ray: {_first_line(exc)}"[:2000])
                 on_result(res)
     except KeyboardInterrupt:
-        for ref in list(locals().get("inflight", {})):
+        for ref in list(inflight):
             ray.cancel(ref, force=True)
         raise
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     """Fail fast, with one line, when ``--address`` names a host and port that nothing
     answers on: ``ray.init`` itself retries for minutes. ``auto`` and addresses without a
     port are left to Ray."""
-    import socket
-
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
     if address == "auto" or not sep or not port.isdigit():

@@ -27,6 +27,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+from scipy.stats import binomtest, bootstrap
+
+from opencram.campaign.worker import LEADS_S
 
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 2000
@@ -45,8 +49,6 @@ def _r(x: Any, nd: int = 4) -> float | None:
 
 def wilson(k: int, n: int) -> dict[str, Any]:
     """Proportion ``k/n`` with its Wilson score interval."""
-    from scipy.stats import binomtest
-
     if n == 0:
         return {"k": 0, "n": 0, "p": None, "ci95": [None, None]}
     ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
@@ -55,8 +57,6 @@ def wilson(k: int, n: int) -> dict[str, Any]:
 
 def bootstrap_ci(x: np.ndarray, statistic=np.median) -> list[float | None]:
     """Percentile bootstrap interval of ``statistic`` over the values ``x`` (seeded)."""
-    from scipy.stats import bootstrap
-
     x = np.asarray(x, dtype=float)
     if x.size == 0:
         return [None, None]
@@ -104,15 +104,11 @@ def _col(t: pa.Table, name: str) -> np.ndarray:
 
 
 def _filter(t: pa.Table, column: str, value) -> pa.Table:
-    import pyarrow.compute as pc
-
     return t.filter(pc.equal(t.column(column), value))
 
 
 def layout_summary(runs: pa.Table, threats: pa.Table) -> dict[str, Any]:
     """Summary of one layout's rows."""
-    from opencram.campaign.worker import LEADS_S
-
     status = runs.column("status").to_pylist()
     ok = [i for i, s in enumerate(status) if s == "ok"]
     failed = [

@@ -22,15 +22,18 @@ going on.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
+from pydantic import BaseModel
 
 from opencram.errors import UserError
+from opencram.scenario.schema import Scenario
 
 _SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[(?:\d+|\*)\])*)$")
 _INDEX = re.compile(r"\[(\d+|\*)\]")
@@ -135,15 +138,36 @@ def parse_distribution(text: str) -> Distribution:
     if name not in DISTRIBUTIONS:
         raise ValueError(f"unknown distribution '{name}'; known: {', '.join(DISTRIBUTIONS)}")
     params = tuple(_value(a) for a in body.split(",")) if body.strip() else ()
+    _check_count(name, params)
+    if name not in ("choice", "const"):
+        _check_finite(name, params)
+    _check_bounds(name, params)
+    if rel and name in ("choice", "const") and not all(_is_number(v) for v in params):
+        raise ValueError(f"+{name}(): values added to the scenario's must be numbers")
+    return Distribution(name, params, rel)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _check_count(name: str, params: tuple) -> None:
+    """As many parameters as the distribution takes (one or more where it takes a list)."""
     want = DISTRIBUTIONS[name]
     if want is None and not params:
         raise ValueError(f"{name}() needs at least one value")
     if want is not None and len(params) != want:
         raise ValueError(f"{name}() takes {want} values, got {len(params)}")
-    if name not in ("choice", "const"):
-        for v in params:
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise ValueError(f"{name}(): '{v}' is not a finite number")
+
+
+def _check_finite(name: str, params: tuple) -> None:
+    for v in params:
+        if not _is_number(v) or not math.isfinite(v):
+            raise ValueError(f"{name}(): '{v}' is not a finite number")
+
+
+def _check_bounds(name: str, params: tuple) -> None:
+    """The distribution's own constraints on its (already counted, numeric) parameters."""
     if name == "normal" and params[1] < 0:
         raise ValueError("normal(): the standard deviation must be 0 or more")
     if name == "lognormal" and params[1] < 0:
@@ -154,13 +178,6 @@ def parse_distribution(text: str) -> Distribution:
         raise ValueError("randint(): LOW and HIGH must be integers")
     if name == "triangular" and not params[0] <= params[1] <= params[2]:
         raise ValueError("triangular(): needs LOW <= MODE <= HIGH")
-    if (
-        rel
-        and name in ("choice", "const")
-        and not all(isinstance(v, int | float) and not isinstance(v, bool) for v in params)
-    ):
-        raise ValueError(f"+{name}(): values added to the scenario's must be numbers")
-    return Distribution(name, params, rel)
 
 
 @dataclass(frozen=True)
@@ -204,40 +221,44 @@ def _expand(data: Any, path: tuple, model, where: tuple = ()) -> list[tuple]:
         return [where]
     head, rest = path[0], path[1:]
     if isinstance(head, str) and head != "*":
-        if not isinstance(data, dict):
-            raise ValueError(f"{path_text(where)} is not a section with fields")
-        fields = _schema_fields(model) if model is not None else None
-        if fields is not None and head not in fields:
-            known = ", ".join(sorted(fields))
-            raise ValueError(f"{path_text((*where, head))}: no such field; known: {known}")
-        sub = _field_model(fields[head]) if fields is not None else None
-        if rest and data.get(head) is None:
-            raise ValueError(
-                f"{path_text((*where, head))} is not set in the scenario; set it there first"
-            )
-        return _expand(data.get(head), rest, sub, (*where, head))
-    if not isinstance(data, list):
-        raise ValueError(f"{path_text(where)} is not a list")
-    if head == "*":
-        idx = range(len(data))
-        if not data:
-            raise ValueError(f"{path_text(where)} is empty")
-    else:
-        if head >= len(data):
-            raise ValueError(f"{path_text((*where, head))}: index out of range ({len(data)} items)")
-        idx = [head]
+        return _expand_field(data, head, rest, model, where)
     out = []
-    for i in idx:
+    for i in _list_indices(data, head, where):
         out.extend(_expand(data[i], rest, model, (*where, i)))
     return out
 
 
+def _expand_field(data: Any, head: str, rest: tuple, model, where: tuple) -> list[tuple]:
+    """:func:`_expand` through the field ``head`` of a section."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{path_text(where)} is not a section with fields")
+    fields = _schema_fields(model) if model is not None else None
+    if fields is not None and head not in fields:
+        known = ", ".join(sorted(fields))
+        raise ValueError(f"{path_text((*where, head))}: no such field; known: {known}")
+    sub = _field_model(fields[head]) if fields is not None else None
+    if rest and data.get(head) is None:
+        raise ValueError(
+            f"{path_text((*where, head))} is not set in the scenario; set it there first"
+        )
+    return _expand(data.get(head), rest, sub, (*where, head))
+
+
+def _list_indices(data: Any, head: int | str, where: tuple) -> Iterable[int]:
+    """The list indices ``head`` names (``*`` for all) in the list ``data``."""
+    if not isinstance(data, list):
+        raise ValueError(f"{path_text(where)} is not a list")
+    if head == "*":
+        if not data:
+            raise ValueError(f"{path_text(where)} is empty")
+        return range(len(data))
+    if head >= len(data):
+        raise ValueError(f"{path_text((*where, head))}: index out of range ({len(data)} items)")
+    return [head]
+
+
 def _field_model(field) -> Any:
     """The pydantic model inside a field's annotation (through list[...] and ... | None)."""
-    from typing import get_args
-
-    from pydantic import BaseModel
-
     stack = [field.annotation]
     while stack:
         t = stack.pop()
@@ -260,8 +281,6 @@ def set_at(data: Any, path: tuple, value: Any) -> None:
 
 
 def resolve_paths(data: dict, path: tuple) -> list[tuple]:
-    from opencram.scenario.schema import Scenario
-
     return _expand(data, path, Scenario)
 
 
@@ -310,8 +329,6 @@ def apply_varies(data: dict, varies: list[Vary], campaign_seed: int, run: int) -
 def apply_overrides(data: dict, overrides: dict[str, Any], label: str) -> None:
     """Layout overrides (``KEY: value``, keys as in ``--vary``) written into ``data``;
     a :class:`UserError` naming ``label`` and the faulty part of a wrong key."""
-    import copy
-
     for key, value in overrides.items():
         try:
             paths = resolve_paths(data, parse_path(str(key)))

@@ -124,6 +124,16 @@ def create_app(
     app = FastAPI(title="opencram console", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.session = session
     static_dir = resources.files("opencram.console").joinpath("static")
+    _add_guard(app, token, trusted_hosts)
+    app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+    _add_page(app, token)
+    _add_api(app, session)
+    _add_websocket(app, session, token, trusted_hosts)
+    return app
+
+
+def _add_guard(app: FastAPI, token: str | None, trusted_hosts: frozenset[str] | None) -> None:
+    """The HTTP middleware: Host check, token, and no cross-origin state changes."""
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -138,7 +148,9 @@ def create_app(
             return JSONResponse({"detail": "cross-origin request refused"}, status_code=403)
         return await call_next(request)
 
-    app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+
+def _add_page(app: FastAPI, token: str | None) -> None:
+    """``GET /``: the page, setting the token cookie when opened with ``?token=``."""
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> Response:
@@ -148,6 +160,10 @@ def create_app(
             # the middleware has checked it; later requests (script, style) carry the cookie
             resp.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
         return resp
+
+
+def _add_api(app: FastAPI, session: Session) -> None:
+    """The REST routes: state, events, controls and operator actions."""
 
     @app.get("/api/state")
     def get_state() -> dict[str, Any]:
@@ -176,6 +192,12 @@ def create_app(
             raise HTTPException(409, str(exc)) from None
         return {"queued": True, "action": req.action, "target": req.target}
 
+
+def _add_websocket(
+    app: FastAPI, session: Session, token: str | None, trusted_hosts: frozenset[str] | None
+) -> None:
+    """``WS /ws``: refused before the handshake unless Host, Origin and token pass."""
+
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
         ok = host_allowed(websocket, trusted_hosts) and same_origin(websocket)
@@ -183,31 +205,33 @@ def create_app(
             await websocket.close(code=1008)  # before accept: the handshake gets HTTP 403
             return
         await websocket.accept()
-        queue: asyncio.Queue = asyncio.Queue()
-        backlog = session.subscribe(asyncio.get_running_loop(), queue)
-        try:
-            await websocket.send_json(
-                {"type": "hello", "map": session.map, "state": session.state()}
-            )
-            if backlog:
-                await websocket.send_json({"type": "events", "events": backlog})
-            await websocket.send_json(session.state())
-            reader = asyncio.create_task(_drain_client(websocket))
-            while not reader.done():
-                getter = asyncio.create_task(queue.get())
-                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                if getter in done:
-                    await websocket.send_json(getter.result())
-                else:
-                    getter.cancel()
-        except (WebSocketDisconnect, RuntimeError):
-            pass
-        finally:
-            session.unsubscribe(queue)
-            with contextlib.suppress(Exception):
-                await websocket.close()
+        await _stream_events(websocket, session)
 
-    return app
+
+async def _stream_events(websocket: WebSocket, session: Session) -> None:
+    """An accepted websocket: hello, the backlog, the clock, then every new message until
+    the client goes away."""
+    queue: asyncio.Queue = asyncio.Queue()
+    backlog = session.subscribe(asyncio.get_running_loop(), queue)
+    try:
+        await websocket.send_json({"type": "hello", "map": session.map, "state": session.state()})
+        if backlog:
+            await websocket.send_json({"type": "events", "events": backlog})
+        await websocket.send_json(session.state())
+        reader = asyncio.create_task(_drain_client(websocket))
+        while not reader.done():
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                await websocket.send_json(getter.result())
+            else:
+                getter.cancel()
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        session.unsubscribe(queue)
+        with contextlib.suppress(Exception):
+            await websocket.close()
 
 
 async def _drain_client(websocket: WebSocket) -> None:

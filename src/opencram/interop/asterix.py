@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from opencram.errors import UserError
+from opencram.fileio import atomic_write_bytes
 
 NM_M = 1852.0  # metres per nautical mile (exact)
 FT_M = 0.3048  # metres per foot (exact)
@@ -57,13 +58,13 @@ PROBLEM_KINDS = (
 
 
 def _gen():
-    import asterix.generated as gen
+    import asterix.generated as gen  # deferred: libasterix's generated module takes ~2 s
 
     return gen
 
 
 def _base():
-    import asterix.base as base
+    import asterix.base as base  # deferred: with the generated module, ~2 s to import
 
     return base
 
@@ -305,6 +306,8 @@ def decode_cat048(data: bytes) -> tuple[Cat048Plots, list[tuple[str, str]]]:
 
 
 def _cat048_row(rec) -> dict | tuple[str, str]:
+    """One CAT048 record as a row of :data:`_CAT048_COLS` (absent items as -1 or NaN), or a
+    ``(kind, detail)`` problem."""
     i010, i040, i140 = rec.get_item("010"), rec.get_item("040"), rec.get_item("140")
     if i010 is None or i040 is None or i140 is None:
         missing = [n for n, it in (("010", i010), ("040", i040), ("140", i140)) if it is None]
@@ -315,45 +318,72 @@ def _cat048_row(rec) -> dict | tuple[str, str]:
     row["tod_s"] = float(i140.variation.content.as_quantity("s"))
     row["range_m"] = _q(i040, "RHO", "NM") * NM_M
     row["az_rad"] = np.radians(_q(i040, "THETA", "°"))
-    i020 = rec.get_item("020")
-    if i020 is not None:
-        v = i020.variation
-        row["typ"] = v.get_item("TYP").as_uint()
-        row["simulated"] = v.get_item("SIM").as_uint()
-    i070 = rec.get_item("070")
-    if i070 is not None:
-        row["mode3a"] = i070.variation.get_item("MODE3A").as_uint()
-    i090 = rec.get_item("090")
-    if i090 is not None:
-        row["flight_level"] = _q(i090, "FL", "FL")
-    i110 = rec.get_item("110")
-    if i110 is not None:
-        row["height_m"] = _q(i110, "3DH", "ft") * FT_M
-    i120 = rec.get_item("120")
-    if i120 is not None:
-        cal = i120.variation.get_item("CAL")
-        if cal is not None and cal.variation.get_item("D").as_uint() == 0:
-            row["range_rate_mps"] = float(
-                cal.variation.get_item("CAL").variation.content.as_quantity("m/s")
-            )
-    i130 = rec.get_item("130")
-    if i130 is not None:
-        pam = i130.variation.get_item("PAM")
-        if pam is not None:
-            row["snr_db"] = float(pam.variation.content.as_quantity("dBm"))
-    i161 = rec.get_item("161")
-    if i161 is not None:
-        row["track_number"] = i161.variation.get_item("TRN").as_uint()
-    i200 = rec.get_item("200")
-    if i200 is not None:
-        row["ground_speed_mps"] = _q(i200, "GSP", "NM/s") * NM_M
-        row["heading_rad"] = np.radians(_q(i200, "HDG", "°"))
-    i220 = rec.get_item("220")
-    if i220 is not None:
-        row["address"] = i220.variation.content.as_uint()
+    for name, read in _CAT048_OPTIONAL:
+        item = rec.get_item(name)
+        if item is not None:
+            read(item, row)
     if not (row["range_m"] > 0.0):
         return ("bad_value", "RHO is 0")
     return row
+
+
+def _read_020(item, row: dict) -> None:
+    row["typ"] = item.variation.get_item("TYP").as_uint()
+    row["simulated"] = item.variation.get_item("SIM").as_uint()
+
+
+def _read_070(item, row: dict) -> None:
+    row["mode3a"] = item.variation.get_item("MODE3A").as_uint()
+
+
+def _read_090(item, row: dict) -> None:
+    row["flight_level"] = _q(item, "FL", "FL")
+
+
+def _read_110(item, row: dict) -> None:
+    row["height_m"] = _q(item, "3DH", "ft") * FT_M
+
+
+def _read_120(item, row: dict) -> None:
+    """The calculated Doppler speed, when present and valid (D = 0)."""
+    cal = item.variation.get_item("CAL")
+    if cal is not None and cal.variation.get_item("D").as_uint() == 0:
+        row["range_rate_mps"] = float(
+            cal.variation.get_item("CAL").variation.content.as_quantity("m/s")
+        )
+
+
+def _read_130(item, row: dict) -> None:
+    pam = item.variation.get_item("PAM")
+    if pam is not None:
+        row["snr_db"] = float(pam.variation.content.as_quantity("dBm"))
+
+
+def _read_161(item, row: dict) -> None:
+    row["track_number"] = item.variation.get_item("TRN").as_uint()
+
+
+def _read_200(item, row: dict) -> None:
+    row["ground_speed_mps"] = _q(item, "GSP", "NM/s") * NM_M
+    row["heading_rad"] = np.radians(_q(item, "HDG", "°"))
+
+
+def _read_220(item, row: dict) -> None:
+    row["address"] = item.variation.content.as_uint()
+
+
+# the optional CAT048 items we read, each with the function that writes it into a row
+_CAT048_OPTIONAL = (
+    ("020", _read_020),
+    ("070", _read_070),
+    ("090", _read_090),
+    ("110", _read_110),
+    ("120", _read_120),
+    ("130", _read_130),
+    ("161", _read_161),
+    ("200", _read_200),
+    ("220", _read_220),
+)
 
 
 # --- CAT062 -------------------------------------------------------------------------------
@@ -512,8 +542,6 @@ _ENTRY = struct.Struct(">QI")  # timestamp (µs since the Unix epoch), datagram 
 def write_recording(path: str | Path, entries: Sequence[tuple[float, bytes]]) -> None:
     """Write a recording (atomically): the magic, then per datagram its timestamp (float
     seconds since the Unix epoch, stored as µs), its length and its bytes."""
-    from opencram.fileio import atomic_write_bytes
-
     parts = [RECORDING_MAGIC]
     for t_s, data in entries:
         parts.append(_ENTRY.pack(round(t_s * 1e6), len(data)))

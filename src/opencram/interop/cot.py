@@ -26,6 +26,7 @@ from opencram.c2.events import (
     TrackUpdated,
     ZoneAlert,
 )
+from opencram.errors import UserError
 
 # The night of the green-zone scenario's reported attack (18-19 December 2021).
 DEFAULT_EPOCH = datetime(2021, 12, 19, tzinfo=UTC)
@@ -101,8 +102,6 @@ def parse_epoch(text: str) -> datetime:
 
 def epoch_option(text: str) -> datetime:
     """``--epoch`` of a command: :func:`parse_epoch`, or a one-line ``UserError``."""
-    from opencram.errors import UserError
-
     try:
         return parse_epoch(text)
     except ValueError:

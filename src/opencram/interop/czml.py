@@ -104,8 +104,9 @@ def _static_point(pid, name, lat, lon, alt, key, epoch=None, t0=None, t1=None, t
 
 
 def build_czml(view: RunView, epoch: datetime) -> Document:
+    """The run as a CZML document: the clock packet, then the site, the moving things,
+    impacts, ellipses, intercepts and footprints, in that order."""
     s = view.scenario
-    ground = s.site.alt_m
     end = max(view.end_s, 1.0)
     packets = [
         Packet(
@@ -121,6 +122,21 @@ def build_czml(view: RunView, epoch: datetime) -> Document:
             ),
         )
     ]
+    packets += _site_packets(view)
+    packets += _moving_packets(view, epoch)
+    packets += _impact_packets(view, epoch, end)
+    packets += _ellipse_packets(view, epoch, end)
+    bursts = view.bursts()
+    packets += _intercept_packets(bursts, epoch, end)
+    packets += _footprint_packets(bursts, view, epoch, end)
+    return Document(packets=packets)
+
+
+def _site_packets(view: RunView) -> list[Packet]:
+    """Zones (on the ground at the site altitude), landmarks, radars and guns."""
+    s = view.scenario
+    ground = s.site.alt_m
+    packets = []
     for z in s.zones:
         for i, r in enumerate(view.zone_rings[z.name]):
             la, lo = zip(*r, strict=True)
@@ -146,71 +162,93 @@ def build_czml(view: RunView, epoch: datetime) -> Document:
         packets.append(
             _static_point(f"weapon-{w.id}", w.id, w.lat, w.lon, ground, "intercept", text="gun")
         )
+    return packets
+
+
+def _moving_packets(view: RunView, epoch: datetime) -> list[Packet]:
+    """Threat flights, friendly aircraft and confirmed tracks with at least two samples."""
     threats = {t["id"]: t for t in view.summary["threats"]}
+    packets = []
     for p in view.threat_paths():
-        if len(p.t_s) < 2:
-            continue
-        outcome = threats.get(p.id, {}).get("outcome", "unknown")
-        packets.append(_moving(p, epoch, "threat", f"{p.label}; outcome: {outcome}"))
+        if len(p.t_s) >= 2:
+            outcome = threats.get(p.id, {}).get("outcome", "unknown")
+            packets.append(_moving(p, epoch, "threat", f"{p.label}; outcome: {outcome}"))
     for p in view.aircraft_paths():
         if len(p.t_s) >= 2:
             packets.append(_moving(p, epoch, "aircraft", "friendly aircraft"))
     for p in view.track_paths():
         if len(p.t_s) >= 2:
             packets.append(_moving(p, epoch, "track", f"confirmed track, class {p.label}"))
-    for e in view.of_kind("impact"):
-        packets.append(
-            _static_point(
-                f"impact-{e.threat_id}",
-                f"impact {e.threat_id}",
-                e.lat,
-                e.lon,
-                e.alt_m,
-                "threat",
-                epoch,
-                e.t_s,
-                end,
-                f"{e.speed_mps:.0f} m/s; zones: {', '.join(e.zones) or 'none'}",
-            )
+    return packets
+
+
+def _impact_packets(view: RunView, epoch: datetime, end: float) -> list[Packet]:
+    return [
+        _static_point(
+            f"impact-{e.threat_id}",
+            f"impact {e.threat_id}",
+            e.lat,
+            e.lon,
+            e.alt_m,
+            "threat",
+            epoch,
+            e.t_s,
+            end,
+            f"{e.speed_mps:.0f} m/s; zones: {', '.join(e.zones) or 'none'}",
         )
+        for e in view.of_kind("impact")
+    ]
+
+
+def _ellipse_packets(view: RunView, epoch: datetime, end: float) -> list[Packet]:
+    """Impact and origin 95 % ellipses, each available until the track's next one."""
+    ground = view.scenario.site.alt_m
+    packets = []
     for kind, key in (("impact_predicted", "impact_ellipse"), ("respond", "origin_ellipse")):
         for tid, evs in sorted(view.predictions(kind).items()):
             for i, e in enumerate(evs):
-                el = e.ellipse95
-                la, lo = ellipse_ring(
-                    e.lat, e.lon, el.semi_major_m, el.semi_minor_m, el.orientation_deg
-                )
                 t1 = evs[i + 1].t_s if i + 1 < len(evs) else end
-                packets.append(
-                    Packet(
-                        id=f"{key.replace('_', '-')}-T{tid}-{i}",
-                        name=f"T{tid} {key.replace('_', ' ')}",
-                        description=(
-                            f"95 % ellipse {el.semi_major_m:.0f} x {el.semi_minor_m:.0f} m, "
-                            f"major axis {el.orientation_deg:.0f} deg"
-                        ),
-                        availability=_interval(epoch, e.t_s, max(t1, e.t_s)),
-                        polygon=_ground_polygon(la, lo, key, 50, ground),
-                    )
-                )
-    bursts = view.bursts()
-    for i, b in enumerate(bursts):
-        res = b.result
-        packets.append(
-            _static_point(
-                f"intercept-{i}",
-                f"{b.gun}: {res}",
-                b.lat,
-                b.lon,
-                b.alt_m,
-                "intercept",
-                epoch,
-                b.intercept_s,
-                max(end, b.intercept_s),
-                f"{b.gun} on T{b.track_id} ({b.threat_id}): fired t={b.fire_s:.1f} s, "
-                f"{b.rounds} rounds, P(kill) {b.p_kill:.2f}, {b.ammo_left} left",
-            )
+                packets.append(_ellipse_packet(e, tid, i, key, epoch, t1, ground))
+    return packets
+
+
+def _ellipse_packet(e, tid, i: int, key: str, epoch: datetime, t1: float, ground_m: float):
+    el = e.ellipse95
+    la, lo = ellipse_ring(e.lat, e.lon, el.semi_major_m, el.semi_minor_m, el.orientation_deg)
+    return Packet(
+        id=f"{key.replace('_', '-')}-T{tid}-{i}",
+        name=f"T{tid} {key.replace('_', ' ')}",
+        description=(
+            f"95 % ellipse {el.semi_major_m:.0f} x {el.semi_minor_m:.0f} m, "
+            f"major axis {el.orientation_deg:.0f} deg"
+        ),
+        availability=_interval(epoch, e.t_s, max(t1, e.t_s)),
+        polygon=_ground_polygon(la, lo, key, 50, ground_m),
+    )
+
+
+def _intercept_packets(bursts, epoch: datetime, end: float) -> list[Packet]:
+    return [
+        _static_point(
+            f"intercept-{i}",
+            f"{b.gun}: {b.result}",
+            b.lat,
+            b.lon,
+            b.alt_m,
+            "intercept",
+            epoch,
+            b.intercept_s,
+            max(end, b.intercept_s),
+            f"{b.gun} on T{b.track_id} ({b.threat_id}): fired t={b.fire_s:.1f} s, "
+            f"{b.rounds} rounds, P(kill) {b.p_kill:.2f}, {b.ammo_left} left",
         )
+        for i, b in enumerate(bursts)
+    ]
+
+
+def _footprint_packets(bursts, view: RunView, epoch: datetime, end: float) -> list[Packet]:
+    """Dud and debris discs of fired bursts, then (faint, outlined) of withheld ones."""
+    ground = view.scenario.site.alt_m
     items = [
         (b.fire_s, b.gun, b.track_id, f, False) for b in bursts if b.fired for f in b.footprints
     ]
@@ -219,6 +257,7 @@ def build_czml(view: RunView, epoch: datetime) -> Document:
         for w in view.withheld()
         for f in (getattr(w, "footprints", ()) or ())
     ]
+    packets = []
     for i, (t, gun, tid, f, held) in enumerate(items):
         la, lo = circle_ring(f.lat, f.lon, f.radius_m)
         packets.append(
@@ -237,7 +276,7 @@ def build_czml(view: RunView, epoch: datetime) -> Document:
                 ),
             )
         )
-    return Document(packets=packets)
+    return packets
 
 
 def czml_text(view: RunView, epoch: datetime) -> str:

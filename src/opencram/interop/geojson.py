@@ -92,7 +92,31 @@ def footprint_features(view: RunView) -> list[dict]:
 
 
 def build_geojson(view: RunView) -> dict:
-    feats: list[dict] = []
+    """The run as a FeatureCollection: site, launches, trajectories, impacts, the last
+    ellipses, intercepts and footprints, in that order."""
+    feats = [
+        *_site_features(view),
+        *_launch_features(view),
+        *_trajectory_features(view),
+        *_impact_features(view),
+        *_ellipse_features(view),
+        *_intercept_features(view),
+        *footprint_features(view),
+    ]
+    return {
+        "type": "FeatureCollection",
+        "name": view.scenario.name,
+        "features": feats,
+    }
+
+
+def _point(lat, lon, alt=None) -> dict:
+    return {"type": "Point", "coordinates": _pt(lat, lon, alt)}
+
+
+def _site_features(view: RunView) -> list[dict]:
+    """Zones (a MultiPolygon when a zone has several rings), landmarks, radars and guns."""
+    feats = []
     kinds = view.zone_kinds
     values = {z.name: z.value for z in view.scenario.zones}
     for name, rings in view.zone_rings.items():
@@ -105,112 +129,114 @@ def build_geojson(view: RunView) -> dict:
         feats.append(
             _feature(geom, feature="zone", name=name, kind=kinds[name], value=values[name])
         )
-    for lm in view.scenario.landmarks:
-        feats.append(
-            _feature(
-                {"type": "Point", "coordinates": _pt(lm.lat, lm.lon)},
-                feature="landmark",
-                name=lm.name,
-            )
+    sc = view.scenario
+    feats += [
+        _feature(_point(lm.lat, lm.lon), feature="landmark", name=lm.name) for lm in sc.landmarks
+    ]
+    feats += [_feature(_point(s.lat, s.lon), feature="sensor", name=s.id) for s in sc.sensors]
+    feats += [_feature(_point(w.lat, w.lon), feature="weapon", name=w.id) for w in sc.weapons]
+    return feats
+
+
+def _launch_features(view: RunView) -> list[dict]:
+    return [
+        _feature(
+            _point(e.lat, e.lon),
+            feature="launch",
+            threat=e.threat_id,
+            type=e.threat_type,
+            t_s=e.t_s,
         )
-    for s in view.scenario.sensors:
-        feats.append(
-            _feature(
-                {"type": "Point", "coordinates": _pt(s.lat, s.lon)}, feature="sensor", name=s.id
-            )
-        )
-    for w in view.scenario.weapons:
-        feats.append(
-            _feature(
-                {"type": "Point", "coordinates": _pt(w.lat, w.lon)}, feature="weapon", name=w.id
-            )
-        )
+        for e in view.of_kind("launch")
+    ]
+
+
+def _trajectory_features(view: RunView) -> list[dict]:
+    """True threat trajectories with at least two samples, heights above the ellipsoid."""
     threats = {t["id"]: t for t in view.summary["threats"]}
-    for e in view.of_kind("launch"):
-        feats.append(
-            _feature(
-                {"type": "Point", "coordinates": _pt(e.lat, e.lon)},
-                feature="launch",
-                threat=e.threat_id,
-                type=e.threat_type,
-                t_s=e.t_s,
-            )
-        )
+    feats = []
     for p in view.threat_paths():
         if len(p.t_s) < 2:
             continue
         coords = [_pt(a, o, h) for a, o, h in zip(p.lat, p.lon, p.alt_m, strict=True)]
-        t = threats.get(p.id, {})
         feats.append(
             _feature(
                 {"type": "LineString", "coordinates": coords},
                 feature="trajectory",
                 threat=p.id,
                 type=p.label,
-                outcome=t.get("outcome"),
+                outcome=threats.get(p.id, {}).get("outcome"),
                 t_start_s=float(p.t_s[0]),
                 t_end_s=float(p.t_s[-1]),
             )
         )
-    for e in view.of_kind("impact"):
-        feats.append(
-            _feature(
-                {"type": "Point", "coordinates": _pt(e.lat, e.lon)},
-                feature="impact",
-                threat=e.threat_id,
-                t_s=e.t_s,
-                speed_mps=e.speed_mps,
-                zones=list(e.zones),
-            )
+    return feats
+
+
+def _impact_features(view: RunView) -> list[dict]:
+    return [
+        _feature(
+            _point(e.lat, e.lon),
+            feature="impact",
+            threat=e.threat_id,
+            t_s=e.t_s,
+            speed_mps=e.speed_mps,
+            zones=list(e.zones),
         )
+        for e in view.of_kind("impact")
+    ]
+
+
+def _ellipse_features(view: RunView) -> list[dict]:
+    """The last impact and origin 95 % ellipse of every track."""
     owner = view.track_threat()
+    feats = []
     for kind, label in (("impact_predicted", "impact_ellipse"), ("respond", "origin_ellipse")):
         for tid, evs in sorted(view.predictions(kind).items()):
-            e = evs[-1]
-            el = e.ellipse95
-            la, lo = ellipse_ring(
-                e.lat, e.lon, el.semi_major_m, el.semi_minor_m, el.orientation_deg
-            )
-            props = {
-                "feature": label,
-                "track_id": tid,
-                "threat": owner.get(tid),
-                "t_s": e.t_s,
-                "center": _pt(e.lat, e.lon),
-                "semi_major_m": el.semi_major_m,
-                "semi_minor_m": el.semi_minor_m,
-                "orientation_deg": el.orientation_deg,
-                "probability": 0.95,
-            }
-            if kind == "impact_predicted":
-                props["impact_time_s"] = e.impact_time_s
-            else:
-                props["launch_time_s"] = e.launch_time_s
-            feats.append(_feature(_polygon(la, lo), **props))
-    for b in view.bursts():
-        feats.append(
-            _feature(
-                {"type": "Point", "coordinates": _pt(b.lat, b.lon, b.alt_m)},
-                feature="intercept",
-                gun=b.gun,
-                track_id=b.track_id,
-                threat=b.threat_id,
-                fire_s=b.fire_s,
-                t_s=b.intercept_s,
-                rounds=b.rounds,
-                p_kill=b.p_kill,
-                killed=b.killed,
-                result=b.result,
-                cancelled=b.cancelled or None,
-                ammo_left=b.ammo_left,
-            )
-        )
-    feats.extend(footprint_features(view))
-    return {
-        "type": "FeatureCollection",
-        "name": view.scenario.name,
-        "features": feats,
+            feats.append(_ellipse_feature(evs[-1], kind, label, tid, owner.get(tid)))
+    return feats
+
+
+def _ellipse_feature(e, kind: str, label: str, tid, threat) -> dict:
+    el = e.ellipse95
+    la, lo = ellipse_ring(e.lat, e.lon, el.semi_major_m, el.semi_minor_m, el.orientation_deg)
+    props = {
+        "feature": label,
+        "track_id": tid,
+        "threat": threat,
+        "t_s": e.t_s,
+        "center": _pt(e.lat, e.lon),
+        "semi_major_m": el.semi_major_m,
+        "semi_minor_m": el.semi_minor_m,
+        "orientation_deg": el.orientation_deg,
+        "probability": 0.95,
     }
+    if kind == "impact_predicted":
+        props["impact_time_s"] = e.impact_time_s
+    else:
+        props["launch_time_s"] = e.launch_time_s
+    return _feature(_polygon(la, lo), **props)
+
+
+def _intercept_features(view: RunView) -> list[dict]:
+    return [
+        _feature(
+            _point(b.lat, b.lon, b.alt_m),
+            feature="intercept",
+            gun=b.gun,
+            track_id=b.track_id,
+            threat=b.threat_id,
+            fire_s=b.fire_s,
+            t_s=b.intercept_s,
+            rounds=b.rounds,
+            p_kill=b.p_kill,
+            killed=b.killed,
+            result=b.result,
+            cancelled=b.cancelled or None,
+            ammo_left=b.ammo_left,
+        )
+        for b in view.bursts()
+    ]
 
 
 def geojson_text(view: RunView) -> str:

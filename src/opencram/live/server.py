@@ -21,6 +21,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from websockets.asyncio.server import serve
+from websockets.protocol import State
+
+from opencram.interop.tak import check_url
 from opencram.live.ingest import MAX_LINE_BYTES
 from opencram.live.service import LiveService
 
@@ -176,8 +180,6 @@ class LiveServer:
         """One websocket client: every event as a JSON text message, from a bounded queue
         (oldest dropped when the client cannot keep up). Messages from the client are
         ignored."""
-        from websockets.protocol import State
-
         q: deque = deque()
         ready = asyncio.Event()
         self._client_queues[ws] = (q, ready)
@@ -231,8 +233,6 @@ class LiveServer:
             port = srv.sockets[0].getsockname()[1]
             self.addresses["csv"] = f"tcp://{ep.host}:{port}"
         if ep.ws_port is not None:
-            from websockets.asyncio.server import serve
-
             ws_srv = await serve(self._ws_handler, ep.host, ep.ws_port, max_size=1 << 16)
             self._closers.append(ws_srv.close)
             port = next(iter(ws_srv.sockets)).getsockname()[1]
@@ -286,8 +286,6 @@ class CotLink:
     blocking: a bounded queue drops its oldest message when the link cannot keep up."""
 
     def __init__(self, url: str, counters: Counters) -> None:
-        from opencram.interop.tak import check_url
-
         self.scheme, self.host, self.port = check_url(url)
         self.counters = counters
         self.q: deque = deque()

@@ -20,6 +20,8 @@ from functools import cached_property
 
 import numpy as np
 
+from opencram.physics import drag as drag_mod
+from opencram.physics import environment as env_mod
 from opencram.physics.drag import cd_standard
 from opencram.physics.environment import Environment, gravity_mps2
 
@@ -106,9 +108,6 @@ def _env_pack(env: Environment) -> tuple:
     key = id(env)
     pack = _ENV_PACKS.get(key)
     if pack is None:
-        from opencram.physics import drag as drag_mod
-        from opencram.physics import environment as env_mod
-
         t = env.temperature_offset_k
         rho_tab, a_tab = env_mod._air_table(t)
         rho_d, a_d = env_mod._air_slopes(t)
@@ -140,7 +139,7 @@ def rk4_step(t_s, pos, vel, h, params, env):
 
     The motor state is held for the whole step (steps never straddle burn-out; see fly).
     """
-    from opencram.physics._kernels import rk4_rows
+    from opencram.physics._kernels import rk4_rows  # deferred: numba takes ~0.4 s to import
 
     n = pos.shape[0]
     t = np.ascontiguousarray(np.broadcast_to(np.asarray(t_s, dtype=float), (n,)))
@@ -268,6 +267,32 @@ class Flight:
         return pos, vel, in_flight
 
 
+def _grid_step(t0_s: float, pos, vel, params: ProjectileBatch, env: Environment, dt_s: float):
+    """One grid step ``t0_s -> t0_s + dt_s`` of every projectile in the batch; a step in
+    which a motor burns out is taken as two RK4 steps split at the burn-out instant."""
+    h = np.full(pos.shape[0], dt_s)
+    tb = params.burn_time_s
+    split = (tb > t0_s) & (tb < t0_s + dt_s)
+    if split.any():
+        h = np.where(split, tb - t0_s, h)
+    p_new, v_new = rk4_step(t0_s, pos, vel, h, params, env)
+    if split.any():
+        sub = np.flatnonzero(split)
+        ps, vs = rk4_step(tb[sub], p_new[sub], v_new[sub], dt_s - h[sub], params.take(sub), env)
+        p_new[sub], v_new[sub] = ps, vs
+    return p_new, v_new
+
+
+def _ground_crossing(p0, v0, p1, v1, ground_up_m, dt_s: float):
+    """For rows that went below the ground during a step of ``dt_s``: the fraction of the
+    step at the crossing, and the position (on the ground) and velocity there."""
+    hh = np.full(p0.shape[0], dt_s)
+    s = _crossing_fraction(p0, v0, p1, v1, hh, ground_up_m)
+    ip, iv = hermite(p0, v0, p1, v1, hh, s)
+    ip[:, 2] = ground_up_m
+    return s, ip, iv
+
+
 def fly(
     pos0_enu_m,
     vel0_enu_mps,
@@ -303,25 +328,13 @@ def fly(
     p_act, ap, av = params, pos, vel
     for k in range(n_steps):
         t0 = k * dt_s
-        h = np.full(active.size, dt_s)
-        tb = p_act.burn_time_s
-        split = (tb > t0) & (tb < t0 + dt_s)
-        if split.any():
-            h = np.where(split, tb - t0, h)
-        p_new, v_new = rk4_step(t0, ap, av, h, p_act, env)
-        if split.any():
-            sub = np.flatnonzero(split)
-            ps, vs = rk4_step(tb[sub], p_new[sub], v_new[sub], dt_s - h[sub], p_act.take(sub), env)
-            p_new[sub], v_new[sub] = ps, vs
+        p_new, v_new = _grid_step(t0, ap, av, p_act, env, dt_s)
         ground = env.terrain.height_up_m(p_new[:, 0], p_new[:, 1])
         hit = (p_new[:, 2] <= ground) & (v_new[:, 2] < 0)
         apogee[active] = np.maximum(apogee[active], p_new[:, 2])
         if hit.any():
             hi = np.flatnonzero(hit)
-            hh = np.full(hi.size, dt_s)
-            s = _crossing_fraction(ap[hi], av[hi], p_new[hi], v_new[hi], hh, ground[hi])
-            ip, iv = hermite(ap[hi], av[hi], p_new[hi], v_new[hi], hh, s)
-            ip[:, 2] = ground[hi]
+            s, ip, iv = _ground_crossing(ap[hi], av[hi], p_new[hi], v_new[hi], ground[hi], dt_s)
             ids = active[hi]
             landed[ids] = True
             impact_t[ids] = t0 + s * dt_s
