@@ -226,7 +226,7 @@ def run_opencram(case: Case, filt: str, n_periods: int) -> Result:
     for t_end, plots in case.periods[:n_periods]:
         t0 = time.perf_counter()
         tracker.add(plots)
-        tracker.advance(t_end)
+        tracker.step(t_end)
         times.append(time.perf_counter() - t0)
     tracker.finish()
     res = Result(f"opencram {filt}", 1e3 * np.array(times))

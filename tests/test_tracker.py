@@ -103,7 +103,7 @@ def test_plots_out_of_order_within_latency_give_the_same_tracks():
         shuffled.add(plots.take(chunk))
     while t_now < plots.time_s.max() + 2:
         t_now += 0.5
-        shuffled.advance(t_now)
+        shuffled.step(t_now)
     shuffled.finish()
     assert shuffled.n_late_dropped == 0
     a = [(u.track_id, round(u.t_s, 6)) for u in ref.updates]
@@ -117,7 +117,7 @@ def test_plots_later_than_the_latency_are_dropped_and_counted():
     tr = Tracker(result.tracker.sensors, TrackerConfig())
     late = plots.time_s < 10.0
     tr.add(plots.take(np.flatnonzero(~late)))
-    tr.advance(float(plots.time_s.max()) + 1.0)
+    tr.step(float(plots.time_s.max()) + 1.0)
     tr.add(plots.take(np.flatnonzero(late)))
     tr.finish()
     assert tr.n_late_dropped == int(late.sum())
@@ -225,6 +225,6 @@ def test_filters_agree_on_a_salvo():
 def test_empty_plots_are_harmless():
     tr = Tracker([], TrackerConfig())
     tr.add(Plots.empty())
-    tr.advance(10.0)
+    tr.step(10.0)
     tr.finish()
     assert tr.updates == [] and len(tr.tracks) == 0

@@ -9,7 +9,12 @@ and a zero innovation, so one batched update serves both kinds of plot.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from opencram.sense.plots import Plots
+from opencram.track.config import TrackerSensor
 
 MEAS_DIM = 4
 NO_INFO_VAR = 1e12
@@ -66,4 +71,60 @@ def noise_cov(sig_r, sig_az, sig_el, sig_rr, has_rr) -> np.ndarray:
     out[:, 1, 1] = np.asarray(sig_az) ** 2
     out[:, 2, 2] = np.asarray(sig_el) ** 2
     out[:, 3, 3] = np.where(has_rr, np.asarray(sig_rr) ** 2, NO_INFO_VAR)
+    return out
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One sensor frame of plots as the filters read it: the plots, their measurements
+    ``z`` (m, 4), noise ``r`` (m, 4, 4) and the position of each plot's sensor (m, 3)."""
+
+    plots: Plots
+    z: np.ndarray
+    r: np.ndarray
+    sensor_enu_m: np.ndarray
+
+    def without(self, taken: np.ndarray) -> Frame:
+        """The plots where ``taken`` (m,) is false."""
+        keep = ~taken
+        return Frame(
+            self.plots.take(np.flatnonzero(keep)),
+            self.z[keep],
+            self.r[keep],
+            self.sensor_enu_m[keep],
+        )
+
+
+def frame_of(plots: Plots, sensors: list[TrackerSensor], sensor_enu_m: np.ndarray) -> Frame:
+    """The measurements and noise of ``plots`` from ``sensors`` at ``sensor_enu_m`` (k, 3)."""
+    s = plots.sensor
+    z = np.stack([plots.range_m, plots.az_rad, plots.el_rad, plots.range_rate_mps], axis=-1)
+    sens = [sensors[i] for i in s]
+    r = noise_cov(
+        [q.sigma_range_m for q in sens],
+        [q.sigma_az_rad for q in sens],
+        [q.sigma_el_rad for q in sens],
+        [q.sigma_range_rate_mps or 1.0 for q in sens],
+        ~np.isnan(plots.range_rate_mps)
+        & np.array([q.sigma_range_rate_mps is not None for q in sens], dtype=bool),
+    )
+    return Frame(plots, z, r, sensor_enu_m[s])
+
+
+def plot_rcs_dbsm(plots: Plots, sensors: list[TrackerSensor]) -> np.ndarray:
+    """RCS (dBsm) implied by each plot's SNR through its radar's range equation
+    (``SNR ∝ RCS / R^4`` through the radar's reference point); NaN where not known."""
+    out = np.full(len(plots), np.nan)
+    for k, sensor in enumerate(sensors):
+        if sensor.reference is None:
+            continue
+        sel = plots.sensor == k
+        r_ref, rcs_ref, snr_ref = sensor.reference
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[sel] = (
+                plots.snr_db[sel]
+                - snr_ref
+                + 10 * np.log10(rcs_ref)
+                - 40 * np.log10(r_ref / plots.range_m[sel])
+            )
     return out

@@ -26,6 +26,17 @@ from opencram.physics.environment import Environment
 DIM = 7
 KAPPA_SCALE = 1e-4  # state units (cm²/kg) to m²/kg
 MAX_SUBSTEP_S = 0.5
+# Bounds the filters clip kappa to after each step (cm²/kg): drag never pushes a round
+# forward, so kappa is not negative; 50 is more than an order of magnitude above the rounds'
+# kappa (of order 1, the tracker's prior is 1.5), so a larger value only comes from a filter
+# that lost its drag estimate, and clipping keeps it from flying the track into the ground.
+KAPPA_MIN_CM2_PER_KG = 0.0
+KAPPA_MAX_CM2_PER_KG = 50.0
+# Process noise defaults, shared by BallisticModel and opencram.track.config.TrackerConfig
+# (the tracker's ballistic model): white acceleration m/s² per sqrt(s), kappa random walk
+# cm²/kg per sqrt(s).
+DEFAULT_Q_ACC_MPS2 = 1.0
+DEFAULT_Q_KAPPA = 0.05
 
 
 @dataclass(frozen=True)
@@ -37,8 +48,8 @@ class BallisticModel:
     """
 
     env: Environment = field(default_factory=Environment)
-    q_acc_mps2: float = 2.0
-    q_kappa: float = 0.05
+    q_acc_mps2: float = DEFAULT_Q_ACC_MPS2
+    q_kappa: float = DEFAULT_Q_KAPPA
 
     def air_density(self, up_m):
         """Density and its height derivative at ENU heights."""
