@@ -74,22 +74,28 @@ def ckf_predict(model: BallisticModel, x, p, dt_s):
     return x_new, 0.5 * (p_new + np.swapaxes(p_new, 1, 2))
 
 
-def ckf_update(x, p, z, r, sensor_enu_m):
+def ckf_update(x, p, z, r, sensor_enu_m, *, hx=predict_measurement, residual=innovation):
     """Cubature update; same signature and returns as :func:`opencram.track.ekf.ekf_update`
-    (the innovation returned is ``nu = z - z^`` and its covariance ``P_zz``)."""
+    (the innovation returned is ``nu = z - z^`` and its covariance ``P_zz``).
+
+    ``hx(x (k, L), sensor_enu_m (k, 3)) -> (k, d)`` is the measurement function and
+    ``residual(a, b)`` the difference of two measurements; by default the radar's polar
+    measurement and its wrapped innovation (another pair serves tests on a linear
+    measurement, where the update must equal the Kalman update).
+    """
     m, dim = x.shape
     pts = cubature_points(x, p)
-    z_center = predict_measurement(x, sensor_enu_m)
-    zp = predict_measurement(pts.reshape(-1, dim), np.repeat(sensor_enu_m, 2 * dim, axis=0))
+    z_center = hx(x, sensor_enu_m)
+    zp = hx(pts.reshape(-1, dim), np.repeat(sensor_enu_m, 2 * dim, axis=0))
     zp = zp.reshape(m, 2 * dim, -1)
-    dz = innovation(zp, np.broadcast_to(z_center[:, None, :], zp.shape).copy())
+    dz = residual(zp, np.broadcast_to(z_center[:, None, :], zp.shape).copy())
     dz_mean = dz.mean(axis=1)
     dzc = dz - dz_mean[:, None, :]
     dx = pts - pts.mean(axis=1)[:, None, :]
     pzz = np.einsum("mki,mkj->mij", dzc, dzc) / (2 * dim) + r
     pxz = np.einsum("mki,mkj->mij", dx, dzc) / (2 * dim)
     k = np.linalg.solve(pzz, pxz.swapaxes(1, 2)).swapaxes(1, 2)
-    nu = innovation(z, z_center) - dz_mean
+    nu = residual(z, z_center) - dz_mean
     x_new = x + np.einsum("mij,mj->mi", k, nu)
     p_new = p - k @ pzz @ np.swapaxes(k, 1, 2)
     return x_new, 0.5 * (p_new + np.swapaxes(p_new, 1, 2)), nu, pzz
