@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from opencram.physics import environment as env_mod
 from opencram.physics.atmosphere import G0_MPS2
 from opencram.physics.environment import Environment
 
@@ -37,6 +38,13 @@ KAPPA_MAX_CM2_PER_KG = 50.0
 # cm²/kg per sqrt(s).
 DEFAULT_Q_ACC_MPS2 = 1.0
 DEFAULT_Q_KAPPA = 0.05
+
+
+def _kernels():
+    """The compiled kernels module, imported on first use."""
+    from opencram.track import _kernels  # deferred: numba is heavy to import (about 1 s)
+
+    return _kernels
 
 
 @dataclass(frozen=True)
@@ -108,8 +116,6 @@ class BallisticModel:
 
     def air_table(self) -> tuple:
         """The density table and constants the compiled kernels use (opencram.track._kernels)."""
-        from opencram.physics import environment as env_mod
-
         t = self.env.temperature_offset_k
         return (
             env_mod._air_table(t)[0],
@@ -124,19 +130,17 @@ class BallisticModel:
 
     def step_state(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
         """One RK4 step of the state for step lengths h (m,)."""
-        from opencram.track._kernels import rk4_rows
-
         x = np.ascontiguousarray(x, dtype=float)
         h = np.ascontiguousarray(np.broadcast_to(np.asarray(h, dtype=float), (x.shape[0],)))
-        return rk4_rows(x, h, np.ones(x.shape[0], dtype=np.int64), self.air_table())
+        return _kernels().rk4_rows(x, h, np.ones(x.shape[0], dtype=np.int64), self.air_table())
 
     def propagate_state(self, x: np.ndarray, dt_s: np.ndarray) -> np.ndarray:
         """States (m, 7) advanced by dt_s (m,) (may be negative: backwards in time)."""
-        from opencram.track._kernels import rk4_rows
-
         x = np.ascontiguousarray(x, dtype=float)
         n_i, h_i = substeps(np.broadcast_to(np.asarray(dt_s, dtype=float), (x.shape[0],)))
-        return rk4_rows(x, np.ascontiguousarray(h_i), n_i.astype(np.int64), self.air_table())
+        return _kernels().rk4_rows(
+            x, np.ascontiguousarray(h_i), n_i.astype(np.int64), self.air_table()
+        )
 
     def propagate(self, x: np.ndarray, p: np.ndarray, dt_s: np.ndarray):
         """EKF prediction of states (m, d) and covariances (m, d, d) by dt_s (m,)."""
@@ -156,8 +160,7 @@ def propagate_ekf(model, x: np.ndarray, p: np.ndarray, dt_s: np.ndarray):
     in substeps. The three models here run compiled (``opencram.track._kernels``); any
     other model exposing ``deriv``, ``jacobian`` and ``process_noise`` runs the numpy
     :func:`propagate_ekf_reference`, which the kernel is tested against."""
-    from opencram.track import _kernels as kern
-
+    kern = _kernels()
     if isinstance(model, BallisticModel):
         kind, air, q_extra = kern.BALLISTIC, model.air_table(), model.q_kappa
     elif isinstance(model, CoordinatedTurnModel):
@@ -286,11 +289,9 @@ def propagate_to_height(
     crossing (m, d), the signed time to reach it (m,), and whether it was reached (m,).
     The crossing is interpolated linearly inside the last step.
     """
-    from opencram.track._kernels import to_height_rows
-
     x = np.ascontiguousarray(x, dtype=float)
     hgt = np.ascontiguousarray(np.broadcast_to(np.asarray(height_up_m, dtype=float), x.shape[:1]))
-    out, t, done = to_height_rows(
+    out, t, done = _kernels().to_height_rows(
         x,
         hgt,
         -1.0 if backward else 1.0,
