@@ -32,7 +32,7 @@ Scoring is the same for both: confirmed-track estimates, each track's latest one
 than 1.5 scans + 0.5 s, predicted to the truth sample times (once a second) with opencram's
 ``BallisticModel.propagate_state`` (``opencram.analysis.tracking.track_samples``), against
 ``truth_samples``, with ``score_tracks`` (GOSPA c = 100 m, p = 2; breaks; swaps). Wall time
-is the tracker's own per scan period (opencram ``add`` + ``advance``; Stone Soup's loop),
+is the tracker's own per scan period (opencram ``add`` + ``step``; Stone Soup's loop),
 not the plot simulation nor building the input objects.
 
     .venv/bin/python benchmarks/bench_vs_stonesoup.py                 # both cases

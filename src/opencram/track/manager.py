@@ -121,7 +121,8 @@ class Tracker:
         self.tracks.keep(~deletion.gone)
 
     def finish(self) -> None:
-        """Process everything still queued (end of a recording); no deletion."""
+        """Process everything still queued (end of a recording): :meth:`flush` with no
+        time limit."""
         self.flush(np.inf)
 
     # --- the main loop -----------------------------------------------------------------
