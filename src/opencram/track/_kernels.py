@@ -143,7 +143,7 @@ def _jacobian(kind, x, air, a):
         rho = rho_tab[i] + (xx - i) * rho_slope[i]
         d_rho = rho_slope[i] / astep
         v0, v1, v2 = x[3], x[4], x[5]
-        speed = max(math.sqrt(v0 * v0 + v1 * v1 + v2 * v2), 1e-6)
+        speed = max(math.sqrt(v0 * v0 + v1 * v1 + v2 * v2), 1e-6)  # models.MIN_SPEED_MPS
         kap = x[6] * kscale
         c = -0.5 * rho * kap
         v = (v0, v1, v2)

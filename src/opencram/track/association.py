@@ -27,6 +27,8 @@ BIG = 1e9  # stand-in for an infeasible pair when no pair is finite (any cost be
 # The stand-in cost of an infeasible pair is this many times the largest finite cost, so
 # the optimal assignment never takes one while a finite alternative exists.
 INFEASIBLE_COST_SCALE = 1e3
+# Added to the k-d tree's search radius, m, so that rounding never loses a pair on the edge.
+TREE_SLACK_M = 1.0
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def candidate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
     gate = _chi2_gate(gate_prob, 4)
     max_dt = np.max(np.abs(t_plot - t_ref))
     speed = np.linalg.norm(x_ref[:, 3:6], axis=1)
-    radius = np.sqrt(gate * (track_var + plot_var.max())) + speed * max_dt + 1.0
+    radius = np.sqrt(gate * (track_var + plot_var.max())) + speed * max_dt + TREE_SLACK_M
     tree = cKDTree(plot_pos)
     hits = tree.query_ball_point(x_ref[:, :3], radius)
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))

@@ -135,6 +135,7 @@ class TwoPointInitiator:
         """(new, pooled) pairs whose radial velocity agrees with the new plot's range rate
         (meaningful where the new plot has one)."""
         rr = plots.range_rate_mps
+        # line of sight; the 1 m floor only guards a plot at the antenna
         los = (pos - plot_sensor_enu_m) / np.maximum(plots.range_m, 1.0)[:, None]
         v_pair = dp / np.where(dt > 0, dt, np.inf)[..., None]
         radial = np.einsum("nkd,nd->nk", v_pair, los)

@@ -17,7 +17,13 @@ from opencram.sense.plots import Plots
 from opencram.track.config import TrackerSensor
 
 MEAS_DIM = 4
+# Range-rate variance of a plot without range rate, (m/s)²: a standard deviation of 1e6 m/s,
+# so the row carries no information but S stays invertible.
 NO_INFO_VAR = 1e12
+# Floors against 0/0 for a target at the antenna (range, m) and straight above it (squared
+# horizontal distance, m²), where the range rate and the azimuth are undefined.
+MIN_RANGE_M = 1e-9
+MIN_HORIZ2_M2 = 1e-12
 
 
 def predict_measurement(x: np.ndarray, sensor_enu_m: np.ndarray) -> np.ndarray:
@@ -27,7 +33,7 @@ def predict_measurement(x: np.ndarray, sensor_enu_m: np.ndarray) -> np.ndarray:
     rng = np.sqrt(horiz**2 + d[:, 2] ** 2)
     az = np.mod(np.arctan2(d[:, 0], d[:, 1]), 2 * np.pi)
     el = np.arctan2(d[:, 2], horiz)
-    rr = np.einsum("ij,ij->i", d, x[:, 3:6]) / np.maximum(rng, 1e-9)
+    rr = np.einsum("ij,ij->i", d, x[:, 3:6]) / np.maximum(rng, MIN_RANGE_M)
     return np.stack([rng, az, el, rr], axis=-1)
 
 
@@ -36,7 +42,7 @@ def measurement_jacobian(x: np.ndarray, sensor_enu_m: np.ndarray, dim: int = 7) 
     d = x[:, 0:3] - sensor_enu_m
     v = x[:, 3:6]
     de, dn, du = d[:, 0], d[:, 1], d[:, 2]
-    h2 = np.maximum(de**2 + dn**2, 1e-12)
+    h2 = np.maximum(de**2 + dn**2, MIN_HORIZ2_M2)
     hz = np.sqrt(h2)
     r2 = h2 + du**2
     r = np.sqrt(r2)

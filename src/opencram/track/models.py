@@ -26,7 +26,9 @@ from opencram.physics.environment import Environment
 
 DIM = 7
 KAPPA_SCALE = 1e-4  # state units (cm²/kg) to m²/kg
-MAX_SUBSTEP_S = 0.5
+MAX_SUBSTEP_S = 0.5  # longest RK4 substep, s (see substeps)
+# Speed floor of the drag Jacobian (its v v^T / |v| term), m/s: a state at rest.
+MIN_SPEED_MPS = 1e-6
 # Bounds the filters clip kappa to after each step (cm²/kg): drag never pushes a round
 # forward, so kappa is not negative; 50 is more than an order of magnitude above the rounds'
 # kappa (of order 1, the tracker's prior is 1.5), so a larger value only comes from a filter
@@ -85,7 +87,7 @@ class BallisticModel:
         m, dim = x.shape
         rho, d_rho = self.air_density(x[:, 2])
         v = x[:, 3:6]
-        speed = np.maximum(np.sqrt(np.einsum("ij,ij->i", v, v)), 1e-6)
+        speed = np.maximum(np.sqrt(np.einsum("ij,ij->i", v, v)), MIN_SPEED_MPS)
         kap = x[:, 6] * KAPPA_SCALE
         a = np.zeros((m, dim, dim))
         a[:, 0, 3] = a[:, 1, 4] = a[:, 2, 5] = 1.0
