@@ -14,8 +14,9 @@ update linearises the measurement ``h`` at the prediction::
 The Joseph form keeps ``P`` symmetric positive semi-definite under rounding, and is right
 for any gain; ``P = (I - K H) P^-`` is the same in exact arithmetic. The prediction is
 :func:`opencram.track.models.propagate_ekf` (RK4 on the state, a second-order transition
-matrix on the covariance). As FilterPy's ``ExtendedKalmanFilter.update`` and Stone Soup's
-``ExtendedKalmanUpdater`` (tests/test_against_filterpy.py checks it against the former).
+matrix on the covariance). The same update as FilterPy's ``ExtendedKalmanFilter.update``
+and Stone Soup's ``ExtendedKalmanUpdater`` with ``use_joseph_cov=True``
+(tests/test_against_filterpy.py checks it against the former).
 """
 
 from __future__ import annotations
