@@ -55,7 +55,7 @@ def main() -> None:
         batch = plots.take(sel) if sel.size else Plots.empty()
         s = time.perf_counter()
         tracker.add(batch)
-        tracker.advance(float(k + 1))
+        tracker.step(float(k + 1))
         per_scan.append(time.perf_counter() - s)
         n_live.append(len(tracker.tracks))
     tracker.finish()

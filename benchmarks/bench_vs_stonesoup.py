@@ -32,7 +32,7 @@ Scoring is the same for both: confirmed-track estimates, each track's latest one
 than 1.5 scans + 0.5 s, predicted to the truth sample times (once a second) with opencram's
 ``BallisticModel.propagate_state`` (``opencram.analysis.tracking.track_samples``), against
 ``truth_samples``, with ``score_tracks`` (GOSPA c = 100 m, p = 2; breaks; swaps). Wall time
-is the tracker's own per scan period (opencram ``add`` + ``advance``; Stone Soup's loop),
+is the tracker's own per scan period (opencram ``add`` + ``step``; Stone Soup's loop),
 not the plot simulation nor building the input objects.
 
     .venv/bin/python benchmarks/bench_vs_stonesoup.py                 # both cases
@@ -226,7 +226,7 @@ def run_opencram(case: Case, filt: str, n_periods: int) -> Result:
     for t_end, plots in case.periods[:n_periods]:
         t0 = time.perf_counter()
         tracker.add(plots)
-        tracker.advance(t_end)
+        tracker.step(t_end)
         times.append(time.perf_counter() - t0)
     tracker.finish()
     res = Result(f"opencram {filt}", 1e3 * np.array(times))
@@ -310,10 +310,8 @@ def detections_of(case: Case, models) -> list[list[set]]:
     return out
 
 
-def run_stonesoup(
-    case: Case, n_periods: int, cfg: SSConfig = SSConfig(), verbose: bool = False
-) -> Result:
-    tcfg = TrackerConfig()
+def stonesoup_measurement_models(case: Case) -> list:
+    """One Stone Soup measurement model per radar (polar, with range rate if measured)."""
     models = []
     for r in case.radars:
         var = [r.sigma_el_rad**2, r.sigma_az_rad**2, r.sigma_range_m**2]
@@ -331,6 +329,20 @@ def run_stonesoup(
             )
         else:
             models.append(CartesianToElevationBearingRange(noise_covar=np.diag(var), **common))
+    return models
+
+
+@dataclass
+class StoneSoupTracker:
+    """Stone Soup's components set up as our tracker's defaults."""
+
+    updater: ExtendedKalmanUpdater
+    associator: object
+    initiator: MultiMeasurementInitiator
+    deleter: UpdateTimeDeleter
+
+
+def stonesoup_tracker(case: Case, cfg: SSConfig, tcfg: TrackerConfig) -> StoneSoupTracker:
     transition = BallisticTransition(q_acc_mps2=tcfg.q_acc_mps2, q_kappa=tcfg.q_kappa)
     predictor = ExtendedKalmanPredictor(transition)
     updater = ExtendedKalmanUpdater(
@@ -356,10 +368,15 @@ def run_stonesoup(
         updater=updater,
         min_points=cfg.min_points,
     )
-    data_associator = associator()
     deleter = UpdateTimeDeleter(time_since_update=timedelta(seconds=cfg.coast_s))
+    return StoneSoupTracker(updater, associator(), initiator, deleter)
 
-    dets = detections_of(case, models)  # input conversion, not timed
+
+def run_stonesoup(
+    case: Case, n_periods: int, cfg: SSConfig = SSConfig(), verbose: bool = False
+) -> Result:
+    ss = stonesoup_tracker(case, cfg, TrackerConfig())
+    dets = detections_of(case, stonesoup_measurement_models(case))  # input conversion, not timed
     res = Result("Stone Soup EKF", np.zeros(0))
     ids: dict = {}
 
@@ -369,30 +386,33 @@ def run_stonesoup(
         res.rows_id.append(ids[track])
         res.rows_x.append(np.asarray(st.state_vector, dtype=float).ravel()[OC_FROM_SS])
 
+    def frame(tracks, batch):
+        t_ref = sorted(d.timestamp for d in batch)[len(batch) // 2]
+        used = set()
+        for track, hyp in ss.associator.associate(tracks, batch, t_ref).items():
+            if hyp:
+                track.append(ss.updater.update(hyp))
+                used.add(hyp.measurement)
+                record(track)
+        for track in ss.initiator.initiate(batch - used, t_ref):
+            ids[track] = len(ids) + 1
+            tracks.add(track)
+            record(track)
+
     tracks: set = set()
     times = []
     for k in range(n_periods):
         t0 = time.perf_counter()
         for batch in dets[k]:
-            t_ref = sorted(d.timestamp for d in batch)[len(batch) // 2]
-            used = set()
-            for track, hyp in data_associator.associate(tracks, batch, t_ref).items():
-                if hyp:
-                    track.append(updater.update(hyp))
-                    used.add(hyp.measurement)
-                    record(track)
-            for track in initiator.initiate(batch - used, t_ref):
-                ids[track] = len(ids) + 1
-                tracks.add(track)
-                record(track)
-        tracks -= deleter.delete_tracks(
+            frame(tracks, batch)
+        tracks -= ss.deleter.delete_tracks(
             tracks, timestamp=T0 + timedelta(seconds=case.periods[k][0])
         )
         times.append(time.perf_counter() - t0)
         if verbose:
             print(
                 f"  Stone Soup scan {k + 1}/{n_periods}: {times[-1]:.2f} s, "
-                f"{len(tracks)} tracks, {len(initiator.holding_tracks)} tentative",
+                f"{len(tracks)} tracks, {len(ss.initiator.holding_tracks)} tentative",
                 file=sys.stderr,
                 flush=True,
             )

@@ -103,7 +103,7 @@ def test_plots_out_of_order_within_latency_give_the_same_tracks():
         shuffled.add(plots.take(chunk))
     while t_now < plots.time_s.max() + 2:
         t_now += 0.5
-        shuffled.advance(t_now)
+        shuffled.step(t_now)
     shuffled.finish()
     assert shuffled.n_late_dropped == 0
     a = [(u.track_id, round(u.t_s, 6)) for u in ref.updates]
@@ -117,7 +117,7 @@ def test_plots_later_than_the_latency_are_dropped_and_counted():
     tr = Tracker(result.tracker.sensors, TrackerConfig())
     late = plots.time_s < 10.0
     tr.add(plots.take(np.flatnonzero(~late)))
-    tr.advance(float(plots.time_s.max()) + 1.0)
+    tr.step(float(plots.time_s.max()) + 1.0)
     tr.add(plots.take(np.flatnonzero(late)))
     tr.finish()
     assert tr.n_late_dropped == int(late.sum())
@@ -225,6 +225,42 @@ def test_filters_agree_on_a_salvo():
 def test_empty_plots_are_harmless():
     tr = Tracker([], TrackerConfig())
     tr.add(Plots.empty())
-    tr.advance(10.0)
+    tr.step(10.0)
     tr.finish()
     assert tr.updates == [] and len(tr.tracks) == 0
+
+
+def test_next_track_id_set_by_a_driver_numbers_the_new_tracks():
+    """A streaming driver that replaces its tracker carries ``next_track_id`` over."""
+    result = run(_rocket_world(1))
+    tr = Tracker(result.tracker.sensors, TrackerConfig())
+    tr.next_track_id = 1000
+    tr.add(result.plots)
+    tr.finish()
+    ids = {u.track_id for u in tr.updates}
+    assert ids and min(ids) == 1000
+    assert tr.next_track_id > max(ids)
+
+
+def test_step_is_flush_then_maintain_after_the_latency():
+    result = run(_rocket_world(2, latency_s=0.8))
+    a = Tracker(result.tracker.sensors, TrackerConfig())
+    b = Tracker(result.tracker.sensors, TrackerConfig())
+    a.add(result.plots)
+    b.add(result.plots)
+    for now in np.arange(1.0, float(result.plots.time_s.max()) + 5.0, 1.0):
+        a.step(float(now))
+        until = float(now) - b.max_latency_s
+        b.flush(until)
+        b.maintain(until)
+    assert a.max_latency_s == pytest.approx(0.8)
+    assert [(u.track_id, u.t_s) for u in a.updates] == [(u.track_id, u.t_s) for u in b.updates]
+    assert a.deleted == b.deleted and len(a.deleted) > 0
+
+
+@pytest.mark.parametrize(
+    ("filter_name", "association"), [("kalman", "gnn"), ("ekf", "nearest"), ("imm", "jpda")]
+)
+def test_tracker_config_refuses_unknown_or_unsupported_choices(filter_name, association):
+    with pytest.raises(ValueError):
+        TrackerConfig(filter=filter_name, association=association)

@@ -145,9 +145,9 @@ class LiveService:
         log.warning("data clock started again at %.3f s (was %.3f s)", t, old)
         self.ingest.clock_s = t
         self.now_s = None
-        next_id = self.tracker._next_id
+        next_id = self.tracker.next_track_id
         self._start_tracking()
-        self.tracker._next_id = next_id  # track ids are never reused
+        self.tracker.next_track_id = next_id  # track ids are never reused
         self.published, self.last_state, self.classes = {}, {}, {}
         out = StepOutput()
         out.events.append(
@@ -215,9 +215,9 @@ class LiveService:
             self.ingest.allow_jump = True
         self.now_s = now if self.now_s is None else max(self.now_s, now)
         until = self.now_s - self.tracker.max_latency_s - self.cfg.reorder_s
-        self.tracker._flush(until)
+        self.tracker.flush(until)
         if idle:
-            self.tracker._maintain(until)
+            self.tracker.maintain(until)
         out.extend(self._publish(self.now_s))
         out.extend(self._sensor_status(self.now_s))
         return self._stats(out, wall_s)

@@ -143,7 +143,7 @@ def _jacobian(kind, x, air, a):
         rho = rho_tab[i] + (xx - i) * rho_slope[i]
         d_rho = rho_slope[i] / astep
         v0, v1, v2 = x[3], x[4], x[5]
-        speed = max(math.sqrt(v0 * v0 + v1 * v1 + v2 * v2), 1e-6)
+        speed = max(math.sqrt(v0 * v0 + v1 * v1 + v2 * v2), 1e-6)  # models.MIN_SPEED_MPS
         kap = x[6] * kscale
         c = -0.5 * rho * kap
         v = (v0, v1, v2)
@@ -177,6 +177,65 @@ def _noise(kind, h, d, q_acc, q_extra, q):
         q[7, 7] = q_extra * q_extra * h
 
 
+@njit(cache=True, inline="always")
+def _transition(a, hr, d, ah, phi):
+    """``phi = I + A h + (A h)^2 / 2`` for one substep of length ``hr``."""
+    for i in range(d):
+        for j in range(d):
+            ah[i, j] = a[i, j] * hr
+    for i in range(d):
+        for j in range(d):
+            acc = 0.0
+            for k in range(d):
+                acc += ah[i, k] * ah[k, j]
+            phi[i, j] = (1.0 if i == j else 0.0) + ah[i, j] + 0.5 * acc
+
+
+@njit(cache=True, inline="always")
+def _rk4_general(kind, xr, hr, air, k1, k2, k3, k4, xs):
+    """One RK4 step of the state ``xr`` (in place) with the model's derivative."""
+    d = xr.size
+    _deriv(kind, xr, air, k1)
+    for j in range(d):
+        xs[j] = xr[j] + 0.5 * hr * k1[j]
+    _deriv(kind, xs, air, k2)
+    for j in range(d):
+        xs[j] = xr[j] + 0.5 * hr * k2[j]
+    _deriv(kind, xs, air, k3)
+    for j in range(d):
+        xs[j] = xr[j] + hr * k3[j]
+    _deriv(kind, xs, air, k4)
+    for j in range(d):
+        xr[j] = xr[j] + hr / 6.0 * (k1[j] + 2 * k2[j] + 2 * k3[j] + k4[j])
+
+
+@njit(cache=True, inline="always")
+def _propagate_cov(phi, pr, q, tmp, d):
+    """``P <- phi P phi^T + Q`` in place."""
+    for i in range(d):
+        for j in range(d):
+            acc = 0.0
+            for k in range(d):
+                acc += phi[i, k] * pr[k, j]
+            tmp[i, j] = acc
+    for i in range(d):
+        for j in range(d):
+            acc = 0.0
+            for k in range(d):
+                acc += tmp[i, k] * phi[j, k]
+            pr[i, j] = acc + q[i, j]
+
+
+@njit(cache=True, inline="always")
+def _symmetrise(pr, d):
+    """``P <- (P + P^T) / 2`` in place."""
+    for i in range(d):
+        for j in range(i, d):
+            s = 0.5 * (pr[i, j] + pr[j, i])
+            pr[i, j] = s
+            pr[j, i] = s
+
+
 @njit(cache=True)
 def ekf_predict_rows(kind, x, p, n_steps, h, air, q_acc, q_extra):
     """EKF prediction of rows of ``x`` (m, d) and ``p`` (m, d, d): ``n_steps[r]`` substeps
@@ -199,42 +258,8 @@ def ekf_predict_rows(kind, x, p, n_steps, h, air, q_acc, q_extra):
         for _ in range(n_steps[r]):
             _noise(kind, abs(hr), d, q_acc, q_extra, q)
             _jacobian(kind, xr, air, a)
-            for i in range(d):
-                for j in range(d):
-                    ah[i, j] = a[i, j] * hr
-            for i in range(d):
-                for j in range(d):
-                    acc = 0.0
-                    for k in range(d):
-                        acc += ah[i, k] * ah[k, j]
-                    phi[i, j] = (1.0 if i == j else 0.0) + ah[i, j] + 0.5 * acc
-            _deriv(kind, xr, air, k1)
-            for j in range(d):
-                xs[j] = xr[j] + 0.5 * hr * k1[j]
-            _deriv(kind, xs, air, k2)
-            for j in range(d):
-                xs[j] = xr[j] + 0.5 * hr * k2[j]
-            _deriv(kind, xs, air, k3)
-            for j in range(d):
-                xs[j] = xr[j] + hr * k3[j]
-            _deriv(kind, xs, air, k4)
-            for j in range(d):
-                xr[j] = xr[j] + hr / 6.0 * (k1[j] + 2 * k2[j] + 2 * k3[j] + k4[j])
-            for i in range(d):
-                for j in range(d):
-                    acc = 0.0
-                    for k in range(d):
-                        acc += phi[i, k] * pr[k, j]
-                    tmp[i, j] = acc
-            for i in range(d):
-                for j in range(d):
-                    acc = 0.0
-                    for k in range(d):
-                        acc += tmp[i, k] * phi[j, k]
-                    pr[i, j] = acc + q[i, j]
-        for i in range(d):
-            for j in range(i, d):
-                s = 0.5 * (pr[i, j] + pr[j, i])
-                pr[i, j] = s
-                pr[j, i] = s
+            _transition(a, hr, d, ah, phi)
+            _rk4_general(kind, xr, hr, air, k1, k2, k3, k4, xs)
+            _propagate_cov(phi, pr, q, tmp, d)
+        _symmetrise(pr, d)
     return xo, po

@@ -1,16 +1,57 @@
-"""Gating and global-nearest-neighbour association, batched over all track-plot pairs."""
+"""Gating and global-nearest-neighbour association, batched over all track-plot pairs.
+
+An associator (:class:`GNNAssociator` here, :class:`opencram.track.jpda.JPDAAssociator`)
+takes the tracks predicted to a frame's reference time and the frame, and returns an
+:class:`Assignment`: which tracks to update with which plot, and which plots are taken
+(the others may start tracks).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
-from opencram.track.measurement import innovation, measurement_jacobian, predict_measurement
+from opencram.track.measurement import (
+    Frame,
+    innovation,
+    measurement_jacobian,
+    predict_measurement,
+)
 
-BIG = 1e9
+BIG = 1e9  # stand-in for an infeasible pair when no pair is finite (any cost beats it)
+# The stand-in cost of an infeasible pair is this many times the largest finite cost, so
+# the optimal assignment never takes one while a finite alternative exists.
+INFEASIBLE_COST_SCALE = 1e3
+# Added to the k-d tree's search radius, m, so that rounding never loses a pair on the edge.
+TREE_SLACK_M = 1.0
+
+
+@dataclass(frozen=True)
+class PDAWeights:
+    """JPDA's soft association: gated pairs' track and plot indices (k,), their marginal
+    probabilities ``beta`` (k,), and each track's miss probability ``beta0`` (n tracks,)."""
+
+    track: np.ndarray
+    plot: np.ndarray
+    beta: np.ndarray
+    beta0: np.ndarray
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Result of associating one frame: track rows to update (u,), the plot each is
+    updated with or at the time of (u,), which plots are taken (m,) and, for JPDA, the
+    soft association weights."""
+
+    rows: np.ndarray
+    plots: np.ndarray
+    taken: np.ndarray
+    pda: PDAWeights | None = None
 
 
 @cache
@@ -80,8 +121,6 @@ def candidate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
     ``sqrt(gate * (largest eigenvalue of P_pos + largest plot position variance))`` plus the
     distance the track moves to the plot's time; the tree query uses that bound per track.
     """
-    from scipy.spatial import cKDTree
-
     rng = z[:, 0]
     cos_el = np.cos(z[:, 2])
     plot_pos = sensor_enu_m + rng[:, None] * np.stack(
@@ -95,7 +134,7 @@ def candidate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
     gate = _chi2_gate(gate_prob, 4)
     max_dt = np.max(np.abs(t_plot - t_ref))
     speed = np.linalg.norm(x_ref[:, 3:6], axis=1)
-    radius = np.sqrt(gate * (track_var + plot_var.max())) + speed * max_dt + 1.0
+    radius = np.sqrt(gate * (track_var + plot_var.max())) + speed * max_dt + TREE_SLACK_M
     tree = cKDTree(plot_pos)
     hits = tree.query_ball_point(x_ref[:, :3], radius)
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
@@ -116,7 +155,32 @@ def gnn_assign(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
     sub = cost[np.ix_(rows, cols)]
     finite = np.isfinite(sub)
-    big = (np.abs(sub[finite]).max() + 1.0) * 1e3 if finite.any() else BIG
+    big = (np.abs(sub[finite]).max() + 1.0) * INFEASIBLE_COST_SCALE if finite.any() else BIG
     ri, ci = linear_sum_assignment(np.where(finite, sub, big))
     ok = finite[ri, ci]
     return rows[ri[ok]], cols[ci[ok]]
+
+
+@dataclass(frozen=True)
+class GNNAssociator:
+    """Global nearest neighbour: at most one plot per track and one track per plot,
+    minimising ``d² + ln det S`` over gated pairs (:func:`gate_costs`). Confirmed tracks
+    choose first; tentative tracks share the plots left."""
+
+    gate_prob: float
+
+    def associate(self, confirmed, x_ref, p_ref, t_ref, frame: Frame) -> Assignment:
+        """Assign ``frame`` to tracks predicted to ``t_ref`` (``x_ref`` (n, 7), ``p_ref``
+        (n, 7, 7)); ``confirmed`` (n,) marks the confirmed tracks."""
+        plots = frame.plots
+        cost, _ = gate_costs(
+            x_ref, p_ref, t_ref, frame.z, frame.r, frame.sensor_enu_m, plots.time_s, self.gate_prob
+        )
+        ti, pj = gnn_assign(np.where(confirmed[:, None], cost, np.inf))
+        free = np.ones(len(plots), dtype=bool)
+        free[pj] = False
+        ti2, pj2 = gnn_assign(np.where(~confirmed[:, None] & free[None, :], cost, np.inf))
+        ti, pj = np.concatenate([ti, ti2]), np.concatenate([pj, pj2])
+        taken = np.zeros(len(plots), dtype=bool)
+        taken[pj] = True
+        return Assignment(ti, pj, taken)

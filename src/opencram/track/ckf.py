@@ -1,8 +1,30 @@
-"""Cubature Kalman filter (third-degree spherical-radial rule), batched over tracks.
+r"""Cubature Kalman filter (third-degree spherical-radial rule), batched over tracks.
 
-2L equally weighted points ``x ± sqrt(L) * columns of chol(P)`` carry each track's
-distribution through the nonlinear ballistic dynamics and the polar measurement, with no
-tuning parameters and no negative weights (Arasaratnam & Haykin, 2009).
+2L equally weighted points carry each track's distribution through the nonlinear
+ballistic dynamics and the polar measurement, with no tuning parameters and no negative
+weights (Arasaratnam & Haykin, "Cubature Kalman filters", IEEE TAC 2009). For a state of
+dimension L with mean ``x`` and covariance ``P = L_P L_P^T`` (Cholesky)::
+
+    cubature points   X_i = x + sqrt(L) L_P e_i,  X_{L+i} = x - sqrt(L) L_P e_i
+    weights           w_i = 1 / (2L)              (i = 1..2L)
+
+    prediction        X_i^- = f(X_i)                        (RK4, models.propagate_state)
+                      x^-   = sum_i w_i X_i^-
+                      P^-   = sum_i w_i (X_i^- - x^-)(X_i^- - x^-)^T + Q(|dt|)
+
+    update            (points redrawn from x^-, P^-)
+                      Z_i   = h(X_i) - h(x^-)                azimuth wrapped near 0
+                      z^    = h(x^-) + sum_i w_i Z_i
+                      P_zz  = sum_i w_i (Z_i - Z)(Z_i - Z)^T + R     (Z = sum_i w_i Z_i)
+                      P_xz  = sum_i w_i (X_i - X)(Z_i - Z)^T       (X = sum_i w_i X_i)
+                      K     = P_xz P_zz^-1
+                      nu    = z - z^
+                      x     = x^- + K nu
+                      P     = P^- - K P_zz K^T                then symmetrised
+
+The measurement points are taken relative to ``h(x^-)`` so that the azimuth's wrap at
+2 pi never splits the points. For a linear ``h`` the rule is exact: the update equals the
+Kalman update (tests/test_against_filterpy.py).
 """
 
 from __future__ import annotations
@@ -12,14 +34,21 @@ import numpy as np
 from opencram.track.measurement import innovation, predict_measurement
 from opencram.track.models import BallisticModel
 
+# Repair of a covariance that lost definiteness by rounding: its eigenvalues are raised to
+# at least EIG_FLOOR_REL times its largest (a condition number of 1e9, still well inside
+# double precision), and that largest to at least EIG_FLOOR_ABS.
+EIG_FLOOR_REL = 1e-9
+EIG_FLOOR_ABS = 1e-12
+
 
 def _chol(p: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factors (m, L, L) of covariances, repaired where not definite."""
     try:
         return np.linalg.cholesky(p)
     except np.linalg.LinAlgError:
-        # repair a covariance that lost definiteness: clip eigenvalues
         w, v = np.linalg.eigh(0.5 * (p + np.swapaxes(p, -1, -2)))
-        w = np.maximum(w, 1e-9 * np.maximum(w.max(axis=-1, keepdims=True), 1e-12))
+        top = np.maximum(w.max(axis=-1, keepdims=True), EIG_FLOOR_ABS)
+        w = np.maximum(w, EIG_FLOOR_REL * top)
         return np.linalg.cholesky(v @ (w[..., None] * np.swapaxes(v, -1, -2)))
 
 
@@ -32,6 +61,7 @@ def cubature_points(x: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def ckf_predict(model: BallisticModel, x, p, dt_s):
+    """Cubature prediction of states (m, L) and covariances (m, L, L) by dt_s (m,)."""
     m, dim = x.shape
     pts = cubature_points(x, p)
     dt = np.repeat(np.asarray(dt_s, dtype=float), 2 * dim)
@@ -44,21 +74,28 @@ def ckf_predict(model: BallisticModel, x, p, dt_s):
     return x_new, 0.5 * (p_new + np.swapaxes(p_new, 1, 2))
 
 
-def ckf_update(x, p, z, r, sensor_enu_m):
-    """Cubature update; same signature and returns as :func:`ekf.ekf_update`."""
+def ckf_update(x, p, z, r, sensor_enu_m, *, hx=predict_measurement, residual=innovation):
+    """Cubature update; same signature and returns as :func:`opencram.track.ekf.ekf_update`
+    (the innovation returned is ``nu = z - z^`` and its covariance ``P_zz``).
+
+    ``hx(x (k, L), sensor_enu_m (k, 3)) -> (k, d)`` is the measurement function and
+    ``residual(a, b)`` the difference of two measurements; by default the radar's polar
+    measurement and its wrapped innovation (another pair serves tests on a linear
+    measurement, where the update must equal the Kalman update).
+    """
     m, dim = x.shape
     pts = cubature_points(x, p)
-    z_center = predict_measurement(x, sensor_enu_m)
-    zp = predict_measurement(pts.reshape(-1, dim), np.repeat(sensor_enu_m, 2 * dim, axis=0))
+    z_center = hx(x, sensor_enu_m)
+    zp = hx(pts.reshape(-1, dim), np.repeat(sensor_enu_m, 2 * dim, axis=0))
     zp = zp.reshape(m, 2 * dim, -1)
-    dz = innovation(zp, np.broadcast_to(z_center[:, None, :], zp.shape).copy())
+    dz = residual(zp, np.broadcast_to(z_center[:, None, :], zp.shape).copy())
     dz_mean = dz.mean(axis=1)
     dzc = dz - dz_mean[:, None, :]
     dx = pts - pts.mean(axis=1)[:, None, :]
     pzz = np.einsum("mki,mkj->mij", dzc, dzc) / (2 * dim) + r
     pxz = np.einsum("mki,mkj->mij", dx, dzc) / (2 * dim)
     k = np.linalg.solve(pzz, pxz.swapaxes(1, 2)).swapaxes(1, 2)
-    nu = innovation(z, z_center) - dz_mean
+    nu = residual(z, z_center) - dz_mean
     x_new = x + np.einsum("mij,mj->mi", k, nu)
     p_new = p - k @ pzz @ np.swapaxes(k, 1, 2)
     return x_new, 0.5 * (p_new + np.swapaxes(p_new, 1, 2)), nu, pzz

@@ -9,10 +9,21 @@ and a zero innovation, so one batched update serves both kinds of plot.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from opencram.sense.plots import Plots
+from opencram.track.config import TrackerSensor
+
 MEAS_DIM = 4
+# Range-rate variance of a plot without range rate, (m/s)²: a standard deviation of 1e6 m/s,
+# so the row carries no information but S stays invertible.
 NO_INFO_VAR = 1e12
+# Floors against 0/0 for a target at the antenna (range, m) and straight above it (squared
+# horizontal distance, m²), where the range rate and the azimuth are undefined.
+MIN_RANGE_M = 1e-9
+MIN_HORIZ2_M2 = 1e-12
 
 
 def predict_measurement(x: np.ndarray, sensor_enu_m: np.ndarray) -> np.ndarray:
@@ -22,7 +33,7 @@ def predict_measurement(x: np.ndarray, sensor_enu_m: np.ndarray) -> np.ndarray:
     rng = np.sqrt(horiz**2 + d[:, 2] ** 2)
     az = np.mod(np.arctan2(d[:, 0], d[:, 1]), 2 * np.pi)
     el = np.arctan2(d[:, 2], horiz)
-    rr = np.einsum("ij,ij->i", d, x[:, 3:6]) / np.maximum(rng, 1e-9)
+    rr = np.einsum("ij,ij->i", d, x[:, 3:6]) / np.maximum(rng, MIN_RANGE_M)
     return np.stack([rng, az, el, rr], axis=-1)
 
 
@@ -31,7 +42,7 @@ def measurement_jacobian(x: np.ndarray, sensor_enu_m: np.ndarray, dim: int = 7) 
     d = x[:, 0:3] - sensor_enu_m
     v = x[:, 3:6]
     de, dn, du = d[:, 0], d[:, 1], d[:, 2]
-    h2 = np.maximum(de**2 + dn**2, 1e-12)
+    h2 = np.maximum(de**2 + dn**2, MIN_HORIZ2_M2)
     hz = np.sqrt(h2)
     r2 = h2 + du**2
     r = np.sqrt(r2)
@@ -66,4 +77,60 @@ def noise_cov(sig_r, sig_az, sig_el, sig_rr, has_rr) -> np.ndarray:
     out[:, 1, 1] = np.asarray(sig_az) ** 2
     out[:, 2, 2] = np.asarray(sig_el) ** 2
     out[:, 3, 3] = np.where(has_rr, np.asarray(sig_rr) ** 2, NO_INFO_VAR)
+    return out
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One sensor frame of plots as the filters read it: the plots, their measurements
+    ``z`` (m, 4), noise ``r`` (m, 4, 4) and the position of each plot's sensor (m, 3)."""
+
+    plots: Plots
+    z: np.ndarray
+    r: np.ndarray
+    sensor_enu_m: np.ndarray
+
+    def without(self, taken: np.ndarray) -> Frame:
+        """The plots where ``taken`` (m,) is false."""
+        keep = ~taken
+        return Frame(
+            self.plots.take(np.flatnonzero(keep)),
+            self.z[keep],
+            self.r[keep],
+            self.sensor_enu_m[keep],
+        )
+
+
+def frame_of(plots: Plots, sensors: list[TrackerSensor], sensor_enu_m: np.ndarray) -> Frame:
+    """The measurements and noise of ``plots`` from ``sensors`` at ``sensor_enu_m`` (k, 3)."""
+    s = plots.sensor
+    z = np.stack([plots.range_m, plots.az_rad, plots.el_rad, plots.range_rate_mps], axis=-1)
+    sens = [sensors[i] for i in s]
+    r = noise_cov(
+        [q.sigma_range_m for q in sens],
+        [q.sigma_az_rad for q in sens],
+        [q.sigma_el_rad for q in sens],
+        [q.sigma_range_rate_mps or 1.0 for q in sens],
+        ~np.isnan(plots.range_rate_mps)
+        & np.array([q.sigma_range_rate_mps is not None for q in sens], dtype=bool),
+    )
+    return Frame(plots, z, r, sensor_enu_m[s])
+
+
+def plot_rcs_dbsm(plots: Plots, sensors: list[TrackerSensor]) -> np.ndarray:
+    """RCS (dBsm) implied by each plot's SNR through its radar's range equation
+    (``SNR ∝ RCS / R^4`` through the radar's reference point); NaN where not known."""
+    out = np.full(len(plots), np.nan)
+    for k, sensor in enumerate(sensors):
+        if sensor.reference is None:
+            continue
+        sel = plots.sensor == k
+        r_ref, rcs_ref, snr_ref = sensor.reference
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[sel] = (
+                plots.snr_db[sel]
+                - snr_ref
+                + 10 * np.log10(rcs_ref)
+                - 40 * np.log10(r_ref / plots.range_m[sel])
+            )
     return out

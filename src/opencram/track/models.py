@@ -20,12 +20,33 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from opencram.physics import environment as env_mod
 from opencram.physics.atmosphere import G0_MPS2
 from opencram.physics.environment import Environment
 
 DIM = 7
 KAPPA_SCALE = 1e-4  # state units (cm²/kg) to m²/kg
-MAX_SUBSTEP_S = 0.5
+MAX_SUBSTEP_S = 0.5  # longest RK4 substep, s (see substeps)
+# Speed floor of the drag Jacobian (its v v^T / |v| term), m/s: a state at rest.
+MIN_SPEED_MPS = 1e-6
+# Bounds the filters clip kappa to after each step (cm²/kg): drag never pushes a round
+# forward, so kappa is not negative; 50 is more than an order of magnitude above the rounds'
+# kappa (of order 1, the tracker's prior is 1.5), so a larger value only comes from a filter
+# that lost its drag estimate, and clipping keeps it from flying the track into the ground.
+KAPPA_MIN_CM2_PER_KG = 0.0
+KAPPA_MAX_CM2_PER_KG = 50.0
+# Process noise defaults, shared by BallisticModel and opencram.track.config.TrackerConfig
+# (the tracker's ballistic model): white acceleration m/s² per sqrt(s), kappa random walk
+# cm²/kg per sqrt(s).
+DEFAULT_Q_ACC_MPS2 = 1.0
+DEFAULT_Q_KAPPA = 0.05
+
+
+def _kernels():
+    """The compiled kernels module, imported on first use."""
+    from opencram.track import _kernels  # deferred: numba is heavy to import (about 1 s)
+
+    return _kernels
 
 
 @dataclass(frozen=True)
@@ -37,8 +58,8 @@ class BallisticModel:
     """
 
     env: Environment = field(default_factory=Environment)
-    q_acc_mps2: float = 2.0
-    q_kappa: float = 0.05
+    q_acc_mps2: float = DEFAULT_Q_ACC_MPS2
+    q_kappa: float = DEFAULT_Q_KAPPA
 
     def air_density(self, up_m):
         """Density and its height derivative at ENU heights."""
@@ -66,7 +87,7 @@ class BallisticModel:
         m, dim = x.shape
         rho, d_rho = self.air_density(x[:, 2])
         v = x[:, 3:6]
-        speed = np.maximum(np.sqrt(np.einsum("ij,ij->i", v, v)), 1e-6)
+        speed = np.maximum(np.sqrt(np.einsum("ij,ij->i", v, v)), MIN_SPEED_MPS)
         kap = x[:, 6] * KAPPA_SCALE
         a = np.zeros((m, dim, dim))
         a[:, 0, 3] = a[:, 1, 4] = a[:, 2, 5] = 1.0
@@ -97,8 +118,6 @@ class BallisticModel:
 
     def air_table(self) -> tuple:
         """The density table and constants the compiled kernels use (opencram.track._kernels)."""
-        from opencram.physics import environment as env_mod
-
         t = self.env.temperature_offset_k
         return (
             env_mod._air_table(t)[0],
@@ -113,19 +132,17 @@ class BallisticModel:
 
     def step_state(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
         """One RK4 step of the state for step lengths h (m,)."""
-        from opencram.track._kernels import rk4_rows
-
         x = np.ascontiguousarray(x, dtype=float)
         h = np.ascontiguousarray(np.broadcast_to(np.asarray(h, dtype=float), (x.shape[0],)))
-        return rk4_rows(x, h, np.ones(x.shape[0], dtype=np.int64), self.air_table())
+        return _kernels().rk4_rows(x, h, np.ones(x.shape[0], dtype=np.int64), self.air_table())
 
     def propagate_state(self, x: np.ndarray, dt_s: np.ndarray) -> np.ndarray:
         """States (m, 7) advanced by dt_s (m,) (may be negative: backwards in time)."""
-        from opencram.track._kernels import rk4_rows
-
         x = np.ascontiguousarray(x, dtype=float)
         n_i, h_i = substeps(np.broadcast_to(np.asarray(dt_s, dtype=float), (x.shape[0],)))
-        return rk4_rows(x, np.ascontiguousarray(h_i), n_i.astype(np.int64), self.air_table())
+        return _kernels().rk4_rows(
+            x, np.ascontiguousarray(h_i), n_i.astype(np.int64), self.air_table()
+        )
 
     def propagate(self, x: np.ndarray, p: np.ndarray, dt_s: np.ndarray):
         """EKF prediction of states (m, d) and covariances (m, d, d) by dt_s (m,)."""
@@ -145,8 +162,7 @@ def propagate_ekf(model, x: np.ndarray, p: np.ndarray, dt_s: np.ndarray):
     in substeps. The three models here run compiled (``opencram.track._kernels``); any
     other model exposing ``deriv``, ``jacobian`` and ``process_noise`` runs the numpy
     :func:`propagate_ekf_reference`, which the kernel is tested against."""
-    from opencram.track import _kernels as kern
-
+    kern = _kernels()
     if isinstance(model, BallisticModel):
         kind, air, q_extra = kern.BALLISTIC, model.air_table(), model.q_kappa
     elif isinstance(model, CoordinatedTurnModel):
@@ -275,11 +291,9 @@ def propagate_to_height(
     crossing (m, d), the signed time to reach it (m,), and whether it was reached (m,).
     The crossing is interpolated linearly inside the last step.
     """
-    from opencram.track._kernels import to_height_rows
-
     x = np.ascontiguousarray(x, dtype=float)
     hgt = np.ascontiguousarray(np.broadcast_to(np.asarray(height_up_m, dtype=float), x.shape[:1]))
-    out, t, done = to_height_rows(
+    out, t, done = _kernels().to_height_rows(
         x,
         hgt,
         -1.0 if backward else 1.0,

@@ -1,0 +1,100 @@
+"""What the tracker is told: each radar's position and noise (:class:`TrackerSensor`) and
+the tracker's settings (:class:`TrackerConfig`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import numpy as np
+
+from opencram.track.models import DEFAULT_Q_ACC_MPS2, DEFAULT_Q_KAPPA
+
+FilterName = Literal["imm", "ekf", "ckf"]
+AssociationName = Literal["gnn", "jpda"]
+
+
+@dataclass(frozen=True)
+class TrackerSensor:
+    """What the tracker knows of a radar: where it is and how noisy it is."""
+
+    id: str
+    """The radar's name (as in the scenario or the sensors file)."""
+    pos_enu_m: np.ndarray
+    """Antenna position (3,) in the site's ENU frame, m."""
+    sigma_range_m: float
+    """Standard deviation of the range measurement, m."""
+    sigma_az_rad: float
+    """Standard deviation of the azimuth measurement, rad."""
+    sigma_el_rad: float
+    """Standard deviation of the elevation measurement, rad."""
+    sigma_range_rate_mps: float | None = None
+    """Standard deviation of the Doppler range rate, m/s; None: the radar measures none."""
+    scan_s: float = 1.0
+    """Revisit period, s."""
+    latency_s: float = 0.0
+    """Longest delay from measurement to arrival at the tracker, s."""
+    reference: tuple[float, float, float] | None = None
+    """(range m, RCS m², SNR dB) of one point of the radar equation, to estimate RCS from
+    plot SNR; None: no RCS estimate."""
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """The tracker's settings. Times in seconds of measurement time."""
+
+    filter: FilterName = "imm"
+    """State filter: ``"ekf"`` (extended Kalman, ballistic model), ``"ckf"`` (cubature
+    Kalman, ballistic model) or ``"imm"`` (interacting multiple model: ballistic, nearly
+    constant velocity and coordinated turn, each an EKF)."""
+    association: AssociationName = "gnn"
+    """Plot-to-track association: ``"gnn"`` (global nearest neighbour, one plot per track)
+    or ``"jpda"`` (joint probabilistic data association; works with ``filter="ekf"``)."""
+    detection_prob: float = 0.9
+    """JPDA: probability P_D that a track's object gives a plot in a scan."""
+    clutter_density: float = 1e-5
+    """JPDA: density of false plots, per m·rad² of range-azimuth-elevation."""
+    gate_prob: float = 0.999
+    """Chi-square gate probability P_G (on 3 degrees of freedom, or 4 with range rate)."""
+    confirm_hits: int = 5
+    """M of the M-of-N confirmation: plots a tentative track needs (the two that start it
+    count)."""
+    confirm_window_s: float = 3.5
+    """N of the M-of-N confirmation, as time: a tentative track older than this is dropped."""
+    coast_s: float = 3.5
+    """A confirmed track with no plot for this long is deleted ("coasted")."""
+    init_window_s: float = 2.5
+    """Track start pairs a new plot with unassociated plots at most this much older."""
+    init_min_dt_s: float = 0.5
+    """... and at least this much older (a shorter pair gives too poor a velocity)."""
+    init_candidates: int = 3
+    """Tentative tracks one new plot may start (with its nearest plausible partners)."""
+    merge_chi2: float = 11.34
+    """Duplicate test: tracks whose positions are within this chi-square distance (99 % of
+    chi-square with 3 degrees of freedom) and whose velocities are within 3 times it are one
+    object; the weaker is deleted ("merged")."""
+    init_speed_mps: tuple[float, float] = (15.0, 1500.0)
+    """Slowest and fastest speed, m/s, of a plausible start pair."""
+    kappa_prior: float = 1.5
+    """Drag parameter kappa = Cd A / m a new track starts with, cm²/kg."""
+    kappa_prior_sd: float = 1.5
+    """Standard deviation of that prior, cm²/kg."""
+    ground_margin_m: float = -30.0
+    """A track predicted below this ENU height, m, has landed and is deleted."""
+    window_s: float = 0.5
+    """Plots are processed in windows of this much measurement time (on an absolute grid)."""
+    q_acc_mps2: float = DEFAULT_Q_ACC_MPS2
+    """White-acceleration noise of the ballistic model, m/s² per sqrt(s) (as
+    :class:`opencram.track.models.BallisticModel`)."""
+    q_kappa: float = DEFAULT_Q_KAPPA
+    """Random-walk rate of kappa, cm²/kg per sqrt(s) (as the ballistic model)."""
+
+    def __post_init__(self) -> None:
+        if self.filter not in get_args(FilterName):
+            raise ValueError(f"filter must be one of {get_args(FilterName)}, not {self.filter!r}")
+        if self.association not in get_args(AssociationName):
+            raise ValueError(
+                f"association must be one of {get_args(AssociationName)}, not {self.association!r}"
+            )
+        if self.association == "jpda" and self.filter != "ekf":
+            raise ValueError("JPDA association works with the ekf filter")

@@ -1,0 +1,143 @@
+"""The tracker's records: the table of live tracks (arrays, a row per track) and the log
+of every filter update (one batch of arrays per frame, read as :class:`TrackUpdate`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from opencram.track.imm import IMM_DIM, N_MODES
+from opencram.track.models import DIM
+
+TENTATIVE, CONFIRMED = 0, 1  # values of TrackTable.status
+
+
+@dataclass
+class TrackTable:
+    """All live tracks as arrays (row per track).
+
+    ``x`` (n, 7) and ``p`` (n, 7, 7) are the ballistic state ``[e, n, u, ve, vn, vu, kappa]``
+    (ENU m, m/s, cm²/kg) and its covariance at ``t_s`` (s), the time of the last plot;
+    ``status`` is :data:`TENTATIVE` or :data:`CONFIRMED`; ``hits`` counts the plots in the
+    track (the two that started it included); ``born_s`` is when it started. ``xm``, ``pm``
+    and ``mu`` are the IMM's per-model states, covariances and mode probabilities (zeros
+    with the other filters); ``rcs_dbsm`` the running RCS estimate (NaN until known).
+    """
+
+    id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    x: np.ndarray = field(default_factory=lambda: np.zeros((0, DIM)))
+    p: np.ndarray = field(default_factory=lambda: np.zeros((0, DIM, DIM)))
+    t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    hits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    born_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    xm: np.ndarray = field(default_factory=lambda: np.zeros((0, N_MODES, IMM_DIM)))
+    pm: np.ndarray = field(default_factory=lambda: np.zeros((0, N_MODES, IMM_DIM, IMM_DIM)))
+    mu: np.ndarray = field(default_factory=lambda: np.zeros((0, N_MODES)))
+    rcs_dbsm: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    FIELDS = ("id", "x", "p", "t_s", "status", "hits", "born_s", "xm", "pm", "mu", "rcs_dbsm")
+
+    def __len__(self) -> int:
+        return int(self.id.size)
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the rows where ``mask`` is true."""
+        if mask.all():
+            return
+        for name in self.FIELDS:
+            setattr(self, name, getattr(self, name)[mask])
+
+    def append(self, other: TrackTable) -> None:
+        """Add the rows of ``other`` after these."""
+        for name in self.FIELDS:
+            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
+
+
+@dataclass(frozen=True)
+class TrackUpdate:
+    """One filter update of one track (what the outputs and metrics read)."""
+
+    track_id: int
+    t_s: float
+    x: np.ndarray  # (7,)
+    p: np.ndarray  # (7, 7)
+    confirmed: bool
+    sensor: int
+    truth_id: int  # the plot's true object in simulation (-1 false alarm or unknown)
+    mode_prob: tuple[float, float, float] | None = None  # IMM: ballistic, CV, CT
+    n_updates: int = 0  # plots in the track so far, counting the two that started it
+    rcs_dbsm: float = float("nan")  # running RCS estimate from plot SNR, if known
+
+
+class UpdateLog:
+    """Every filter update, stored as one batch of arrays per frame (no per-track objects
+    on the hot path); indexing or iterating gives :class:`TrackUpdate` records."""
+
+    def __init__(self) -> None:
+        self._batches: list[dict[str, np.ndarray | None]] = []
+        self._offsets: list[int] = []
+        self._n = 0
+
+    def append_batch(self, **arrays) -> None:
+        """Add one frame's updates: arrays named as the fields of :class:`TrackUpdate`."""
+        self._batches.append(arrays)
+        self._offsets.append(self._n)
+        self._n += len(arrays["track_id"])
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _record(self, b: dict, k: int) -> TrackUpdate:
+        mu = b["mode_prob"]
+        return TrackUpdate(
+            int(b["track_id"][k]),
+            float(b["t_s"][k]),
+            b["x"][k].copy(),
+            b["p"][k].copy(),
+            bool(b["confirmed"][k]),
+            int(b["sensor"][k]),
+            int(b["truth_id"][k]),
+            None if mu is None else tuple(float(v) for v in mu[k]),
+            int(b["n_updates"][k]),
+            float(b["rcs_dbsm"][k]),
+        )
+
+    def __iter__(self) -> Iterator[TrackUpdate]:
+        for b in self._batches:
+            for k in range(len(b["track_id"])):
+                yield self._record(b, k)
+
+    def _slice(self, start: int, stop: int) -> list[TrackUpdate]:
+        out = []
+        first = max(0, int(np.searchsorted(self._offsets, start, side="right")) - 1)
+        for bi in range(first, len(self._batches)):
+            b, off = self._batches[bi], self._offsets[bi]
+            if off >= stop:
+                break
+            for k in range(max(start - off, 0), min(stop - off, len(b["track_id"]))):
+                out.append(self._record(b, k))
+        return out
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            start, stop, step = idx.indices(self._n)
+            return list(self)[idx] if step != 1 else self._slice(start, stop)
+        if idx < 0:
+            idx += self._n
+        bi = int(np.searchsorted(self._offsets, idx, side="right")) - 1
+        return self._record(self._batches[bi], idx - self._offsets[bi])
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, list):
+            return list(self) == other
+        return NotImplemented
+
+    def arrays(self, name: str) -> np.ndarray:
+        """One field of every update, concatenated (e.g. ``arrays("t_s")``)."""
+        parts = [b[name] for b in self._batches]
+        if not parts:
+            return np.zeros(0)
+        return np.concatenate(parts)
