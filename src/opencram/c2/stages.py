@@ -145,7 +145,7 @@ class TrackStage:
     def step(self, t_s: float, plots: Plots) -> list[Event]:
         tr = self.tracker
         tr.add(plots)
-        tr.advance(t_s)
+        tr.step(t_s)
         n_up = len(tr.updates)
         new = tr.updates[self._seen_updates :] if n_up > self._seen_updates else []
         self._seen_updates = n_up
