@@ -182,30 +182,30 @@ def _add_outcomes(result: RunResult, threats: list[dict[str, Any]]) -> None:
     reasons = result.not_engaged or {}
     kills = result.kills_s
     for i, t in enumerate(threats):
-        bursts = [b for b in log if b["truth"] == i]
+        bursts = [b for b in log if b.truth == i]
         t["engagements"] = [
             {
-                "gun": b["gun"],
-                "track_id": b["track_id"],
-                "fire_s": _r(b["fire_s"], 4),
-                "intercept_s": _r(b["intercept_s"], 4),
-                "rounds": b["rounds"],
-                "p_kill": _r(b["p_kill"], 4),
-                "killed": b["killed"],
+                "gun": b.gun,
+                "track_id": b.track_id,
+                "fire_s": _r(b.fire_s, 4),
+                "intercept_s": _r(b.intercept_s, 4),
+                "rounds": b.rounds,
+                "p_kill": _r(b.p_kill, 4),
+                "killed": b.killed,
             }
             for b in bursts
         ]
         if kills is not None and np.isfinite(kills[i]):
-            b = next(b for b in bursts if b["killed"] and abs(b["intercept_s"] - kills[i]) < 1e-6)
-            lat, lon, alt = world.frame.to_geodetic(b["pos_enu_m"])
+            b = next(b for b in bursts if b.killed and abs(b.intercept_s - kills[i]) < 1e-6)
+            lat, lon, alt = world.frame.to_geodetic(b.pos_enu_m)
             t["outcome"] = "intercepted"
             t["intercept"] = {
                 "time_s": _r(kills[i], 4),
                 "lat": _r(lat, 7),
                 "lon": _r(lon, 7),
                 "alt_m": _r(alt, 2),
-                "gun": b["gun"],
-                "rounds": int(sum(x["rounds"] for x in bursts)),
+                "gun": b.gun,
+                "rounds": int(sum(x.rounds for x in bursts)),
             }
         elif bursts or set(t["zones"]) & protected:
             t["outcome"] = "leaked"

@@ -24,7 +24,10 @@ from opencram.c2.events import (
     RunStarted,
     TruthState,
 )
+from opencram.c2.stages import EngageStage, PredictStage, SenseStage, TrackStage, WarnStage
 from opencram.c2.world import World
+from opencram.engage.records import Burst
+from opencram.predict.prediction import Prediction
 from opencram.sense.plots import Plots
 from opencram.track.manager import Tracker, TrackerConfig
 
@@ -39,9 +42,9 @@ class RunResult:
     end_s: float
     plots: Plots | None = None  # every simulated plot, by measurement time
     tracker: Tracker | None = None
-    predictions: list | None = None  # PredictStage.log
+    predictions: list[Prediction] | None = None  # PredictStage.log: every ballistic prediction
     kills_s: np.ndarray | None = None  # per round: when destroyed in the air (inf: never)
-    engagements: list | None = None  # EngageStage.log
+    engagements: list[Burst] | None = None  # EngageStage.log: every burst
     not_engaged: dict | None = None  # track id -> why it was not engaged
     alert_history: tuple | None = None  # (times, zone names, probabilities (k, z))
 
@@ -116,19 +119,11 @@ def run(
         return pos, vel, act
 
     if s.sensors:
-        from opencram.c2.stages import (
-            EngageStage,
-            PredictStage,
-            SenseStage,
-            TrackStage,
-            WarnStage,
-        )
-
         # sensing draws from its own stream, so adding a radar never changes the truth
         sense = SenseStage(world, np.random.default_rng([world.seed, 1]), state_with_kills)
         track = TrackStage(world, sense.radars, tracker_config(world))
-        predict = PredictStage(world, track.tracker)
-        warn = WarnStage(world, s.warning.threshold)
+        predict = PredictStage(world.frame, track.tracker.model)
+        warn = WarnStage(world.zones, s.warning.threshold)
         if s.weapons:
             engage = EngageStage(
                 world, track.tracker, kills, np.random.default_rng([world.seed, 2]), controls

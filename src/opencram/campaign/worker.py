@@ -193,12 +193,12 @@ def _prediction_errors(result, t_imp_true, p_imp_true) -> dict:
         return {}
     truth = result.world.truth
     origin = np.array([r.launch_enu_m[:2] for r in truth.rounds])
-    t = np.array([e[0] for e in log])
-    tid = np.array([e[2] for e in log])
-    imp = np.array([e[3] for e in log])
-    imp_ok = np.array([e[6] for e in log])
-    org = np.array([e[7] for e in log])
-    org_ok = np.array([e[10] for e in log])
+    t = np.array([e.measured_s for e in log])
+    tid = np.array([e.truth_id for e in log])
+    imp = np.array([e.impact_en_m for e in log])
+    imp_ok = np.array([e.impact_ok for e in log])
+    org = np.array([e.origin_en_m for e in log])
+    org_ok = np.array([e.origin_ok for e in log])
     out: dict = {}
     for i in np.unique(tid[tid >= 0]):
         sel = tid == i

@@ -20,14 +20,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 from opencram.c2.events import TrackDropped
 from opencram.c2.stages import PredictStage, WarnStage, confirmed_track_events
+from opencram.engage.context import EngageContext
 from opencram.geo import LocalFrame
 from opencram.interop.asterix import SystemTracks, encode_cat062
+from opencram.interop.cot import events_to_cot
+from opencram.live.advice import Advisor
 from opencram.live.ingest import Ingest
 from opencram.sense.plots import SensorSpec
 from opencram.track.manager import CONFIRMED, Tracker, TrackerConfig, UpdateLog
@@ -103,9 +105,8 @@ class LiveService:
         self._start_tracking()
         self.advisor = None
         if guns:
-            from opencram.live.advice import Advisor
-
-            self.advisor = Advisor(guns, zones, engagement, self.frame, self._env)
+            ctx = EngageContext(frame=self.frame, zones=zones, config=engagement, env=self._env)
+            self.advisor = Advisor(guns, ctx)
         self.zone_rings = {n: list(r) for n, r in zip(zones.names, zones.rings_latlon, strict=True)}
         self.now_s: float | None = None
         self._last_input_wall: float | None = None
@@ -131,9 +132,8 @@ class LiveService:
             tracker_sensors_from_specs(self.specs, self.frame),
             TrackerConfig(filter=self.cfg.filter, association=self.cfg.association),
         )
-        world = SimpleNamespace(frame=self.frame, zones=self.zones)
-        self.predict = PredictStage(world, self.tracker)
-        self.warn = WarnStage(world, self._threshold)
+        self.predict = PredictStage(self.frame, self.tracker.model)
+        self.warn = WarnStage(self.zones, self._threshold)
         self._seen_updates = 0
         self._seen_deleted = 0
 
@@ -288,8 +288,6 @@ class LiveService:
     # --- outputs ----------------------------------------------------------------------
 
     def _publish(self, now: float) -> StepOutput:
-        from opencram.interop.cot import events_to_cot
-
         out = StepOutput()
         tr = self.tracker
         new = tr.updates[self._seen_updates :]
