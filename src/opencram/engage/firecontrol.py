@@ -315,10 +315,10 @@ def track_radar_sample_times(radar: TrackRadar) -> np.ndarray:
 def track_radar_fix(radar: TrackRadar, gun_pos_enu_m, pos_enu_m, accel_enu_mps2, rng):
     """The gun's track-radar estimate of a target's position and velocity at the trigger
     (6,), from its true positions ``pos_enu_m`` (n, 3) at the sample times of
-    :func:`track_radar_sample_times` (oldest first). Each sample is measured in range, azimuth and elevation
-    with the radar's noise; the acceleration the fire control expects (gravity and drag
-    from the surveillance track's model, zero for a drone) is taken out, and a straight
-    least-squares fit gives position and velocity at t = 0."""
+    :func:`track_radar_sample_times` (oldest first). Each sample is measured in range,
+    azimuth and elevation with the radar's noise; the acceleration the fire control
+    expects (gravity and drag from the surveillance track's model, zero for a drone) is
+    taken out, and a straight least-squares fit gives position and velocity at t = 0."""
     t, a = _fit_design(radar)
     d = np.asarray(pos_enu_m, dtype=float) - gun_pos_enu_m
     rng_m = np.linalg.norm(d, axis=1)

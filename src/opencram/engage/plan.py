@@ -253,7 +253,9 @@ def plan_engagements(
     paths = _fly_ahead(t_s, sub, [guns[g] for g in free], cfg) if options.fly_ahead else None
     # where a destroyed threat's debris comes down is as uncertain as its impact point
     # (a drone's: as its position)
-    ground_cov = np.where(sub.motion.straight[:, None, None], sub.p[:, :2, :2], sub.impact_cov_en_m2)
+    ground_cov = np.where(
+        sub.motion.straight[:, None, None], sub.p[:, :2, :2], sub.impact_cov_en_m2
+    )
     shots = [
         _gun_shots(t_s, int(g), guns[g], state, sub, paths, ground_cov, ctx, options, notes)
         for g in free
@@ -351,12 +353,14 @@ def _pair_note(shots: _GunShots, b: int, track_id: int, ok, held: str, options: 
     if held:
         return TrackNote(track_id, held, gun.id, tuple(shots.prints[b]), withheld=True)
     if in_sectors(sol.az_rad[b], gun.spec.no_fire_sectors):
-        return TrackNote(track_id, f"line of fire in a no-fire sector of {gun.id}", gun.id, (), True)
+        reason = f"line of fire in a no-fire sector of {gun.id}"
+        return TrackNote(track_id, reason, gun.id, withheld=True)
     friendly = options.friendly_in_line
     if friendly is not None and friendly(
         gun.pos_enu_m, sol.pos_enu_m[b], shots.t_fire_s[b], sol.t_s[b]
     ):
-        return TrackNote(track_id, f"friendly aircraft in {gun.id}'s line of fire", gun.id, (), True)
+        reason = f"friendly aircraft in {gun.id}'s line of fire"
+        return TrackNote(track_id, reason, gun.id, withheld=True)
     return None
 
 

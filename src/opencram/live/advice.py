@@ -71,4 +71,3 @@ class Advisor:
             "alt_m": round(float(alt), 2),
             "rounds": a.rounds,
         }
-

@@ -390,9 +390,7 @@ class EngageStage:
         for t in np.linspace(t0, t1, 5):
             pos, _, act = w.object_state_at(t)
             air = pos[n_r:][act[n_r:]]
-            if len(air) and near_line_of_fire(
-                gun_pos, aim_pos, air, self.cfg.friendly_clearance_m
-            ):
+            if len(air) and near_line_of_fire(gun_pos, aim_pos, air, self.cfg.friendly_clearance_m):
                 return True
         return False
 
