@@ -11,8 +11,11 @@ from typing import Any
 import numpy as np
 
 from opencram import __version__
+from opencram.analysis.tracking import GOSPA_C_M, score_run
 from opencram.c2.engine import RunResult
 from opencram.c2.events import Impact, Launch
+from opencram.track.output import confirmed_updates, track_classes
+from opencram.warn.metrics import score_warnings, trade_off
 
 
 def _r(x: float | None, nd: int) -> float | None:
@@ -129,9 +132,6 @@ def _add_tracking(result: RunResult, threats: list[dict[str, Any]]) -> None:
 
 def tracking_summary(result: RunResult) -> dict[str, Any]:
     """Tracker performance of the run: plots, tracks, classes, GOSPA, breaks, swaps, RMSE."""
-    from opencram.analysis.tracking import GOSPA_C_M, score_run
-    from opencram.track.output import confirmed_updates, track_classes
-
     tracker = result.tracker
     score = score_run(result.world, tracker, result.end_s)
     by_track = confirmed_updates(tracker)
@@ -155,8 +155,6 @@ def tracking_summary(result: RunResult) -> dict[str, Any]:
 def warning_summary(result: RunResult) -> dict[str, Any]:
     """Alerts of the run: warning time per zone hit, missed warnings, false alerts, alerted
     area, and the threshold trade-off replayed on the run."""
-    from opencram.warn.metrics import score_warnings, trade_off
-
     s = score_warnings(result)
     return {
         "threshold": s.threshold,

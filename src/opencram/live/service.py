@@ -26,6 +26,7 @@ import numpy as np
 from opencram.c2.events import TrackDropped
 from opencram.c2.stages import PredictStage, WarnStage, confirmed_track_events
 from opencram.engage.context import EngageContext
+from opencram.engage.plan import DECISION_INTERVAL_S
 from opencram.geo import LocalFrame
 from opencram.interop.asterix import SystemTracks, encode_cat062
 from opencram.interop.cot import events_to_cot
@@ -39,7 +40,7 @@ from opencram.warn.zones import ZoneSet
 
 log = logging.getLogger("opencram.live")
 
-ADVICE_INTERVAL_S = 0.5  # data time between engagement advice, as the engine's decisions
+ADVICE_INTERVAL_S = DECISION_INTERVAL_S  # data time between advice, as the engine's decisions
 
 
 @dataclass
