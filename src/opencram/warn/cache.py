@@ -4,11 +4,21 @@ not on every tick. Used by the warn and engage stages."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
-from opencram.predict.prediction import Prediction
 from opencram.warn.alerts import lethal_radius_m, zone_probabilities
 from opencram.warn.zones import ZoneSet
+
+
+class ImpactEstimate(Protocol):
+    """What the cache reads of a prediction (``opencram.predict.prediction.Prediction``):
+    the impact's mean (2,) and covariance (2, 2) in east-north metres, and the class."""
+
+    impact_en_m: np.ndarray
+    impact_cov_en_m2: np.ndarray
+    track_class: str
 
 
 class ZoneProbabilityCache:
@@ -19,9 +29,9 @@ class ZoneProbabilityCache:
     def __init__(self, zones: ZoneSet, zone_idx: np.ndarray) -> None:
         self.zones = zones
         self.zone_idx = zone_idx
-        self._rows: dict[int, tuple[Prediction, np.ndarray]] = {}
+        self._rows: dict[int, tuple[ImpactEstimate, np.ndarray]] = {}
 
-    def rows(self, current: dict[int, Prediction], ids: list[int]) -> np.ndarray:
+    def rows(self, current: dict[int, ImpactEstimate], ids: list[int]) -> np.ndarray:
         """(len(ids), z) probabilities for the tracks ``ids`` of ``current``."""
         stale = [i for i in ids if self._rows.get(i, (None,))[0] is not current[i]]
         if stale:
