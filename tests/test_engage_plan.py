@@ -123,12 +123,12 @@ def test_a_gun_on_weapons_hold_is_not_used(two_guns):
     held_gun = sorted(used)[0]
     hold = np.array([g.id == held_gun for g in two_guns.guns])
     state = GunState.all_ready(two_guns.guns)
-    state = GunState(ready=state.ready, ammo=state.ammo, hold=hold)
+    state = GunState(ready_s=state.ready_s, ammo=state.ammo, hold=hold)
     plan = two_guns.plan(state)
     assert held_gun not in {a.gun for a in plan.assignments}
     assert plan.assignments, "the other gun takes the threat"
     # with every gun held, fire is withheld on the threat, by no gun in particular
-    all_held = GunState(ready=state.ready, ammo=state.ammo, hold=np.ones(2, bool))
+    all_held = GunState(ready_s=state.ready_s, ammo=state.ammo, hold=np.ones(2, bool))
     plan = two_guns.plan(all_held)
     assert not plan.assignments
     assert plan.withheld and all(n.gun is None for n in plan.withheld)
@@ -161,3 +161,13 @@ def test_a_threat_away_from_the_protected_zones_is_not_a_candidate(two_guns):
     )
     assert not plan.assignments and not plan.withheld
     assert all("outside the protected zones" in n.reason for n in plan.notes)
+
+
+def test_busy_or_empty_guns_are_not_free(two_guns):
+    ready = GunState.all_ready(two_guns.guns)
+    busy = GunState(ready_s=np.full(2, two_guns.t_s + 1.0), ammo=ready.ammo, hold=ready.hold)
+    empty = GunState(ready_s=ready.ready_s, ammo=np.zeros(2, np.int64), hold=ready.hold)
+    for state in (busy, empty):
+        plan = two_guns.plan(state)
+        assert not plan.assignments and not plan.withheld
+        assert {n.reason for n in plan.notes} == {"no gun free"}

@@ -112,11 +112,11 @@ class Threats:
 
 @dataclass(frozen=True, eq=False)
 class GunState:
-    """The guns' state at the decision, (g,) each: ``ready`` (no burst or reload under way),
-    rounds in the drum, weapons hold, and pointing (rad; None: not known, so no slew
-    time is counted)."""
+    """The guns' state at the decision, (g,) each: when each is next ready (s; after its
+    burst or reload), rounds in the drum, weapons hold, and pointing (rad; None: not known,
+    so no slew time is counted)."""
 
-    ready: np.ndarray
+    ready_s: np.ndarray
     ammo: np.ndarray
     hold: np.ndarray
     az_rad: np.ndarray | None = None
@@ -127,14 +127,14 @@ class GunState:
         """Every gun ready with a full drum, none held, pointing unknown."""
         g = len(guns)
         return GunState(
-            ready=np.ones(g, dtype=bool),
+            ready_s=np.full(g, -np.inf),
             ammo=np.array([gun.spec.ammo_rounds for gun in guns], dtype=np.int64),
             hold=np.zeros(g, dtype=bool),
         )
 
-    def free(self) -> np.ndarray:
-        """Indices of the guns that may commit a burst now."""
-        return np.flatnonzero(self.ready & (self.ammo > 0) & ~self.hold)
+    def free(self, t_s: float) -> np.ndarray:
+        """Indices of the guns that may commit a burst at ``t_s``."""
+        return np.flatnonzero((self.ready_s <= t_s) & (self.ammo > 0) & ~self.hold)
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ def plan_engagements(
         reason = f"predicted to land outside the protected zones (P = {p_any[k]:.3f})"
         notes.append(TrackNote(int(threats.track_id[k]), reason))
     cand = np.flatnonzero(worth)
-    free = state.free()
+    free = state.free(t_s)
     if not cand.size or not free.size:
         notes += _idle_notes(threats.track_id[cand], state)
         return EngagementPlan((), tuple(notes))

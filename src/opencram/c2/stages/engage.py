@@ -109,7 +109,7 @@ class EngageStage:
             tracker = self.tracker
             threats = Threats.of(ids, current, tracker.tracks, tracker.model, p)
             plan = plan_engagements(
-                t_s, threats, self.guns, self._gun_state(t_s), self.ctx, self._options
+                t_s, threats, self.guns, self._gun_state(), self.ctx, self._options
             )
             self._note(plan.notes)
             events += [self._commit(t_s, a) for a in plan.assignments]
@@ -146,10 +146,10 @@ class EngageStage:
             and v.impact_s > t_s
         ]
 
-    def _gun_state(self, t_s: float) -> GunState:
+    def _gun_state(self) -> GunState:
         hold = self.controls.weapons_hold
         return GunState(
-            ready=self.ready_s <= t_s,
+            ready_s=self.ready_s.copy(),
             ammo=self.ammo.copy(),
             hold=np.array([gun.id in hold for gun in self.guns], dtype=bool),
             az_rad=self.az.copy(),
