@@ -57,19 +57,19 @@ def trial(ttype: str, n: int, seed: int):
     result = run(compile_world(parse(yaml.safe_dump(doc), doc["name"])))
     world = result.world
     log = result.predictions
-    t = np.array([r[0] for r in log])
-    truth = np.array([r[2] for r in log])
+    t = np.array([r.measured_s for r in log])
+    truth = np.array([r.truth_id for r in log])
     first = {}
     plots = result.plots
     for k in np.unique(truth):
         first[k] = float(plots.time_s[plots.truth_id == k].min())
     since = t - np.array([first[k] for k in truth])
-    imp = np.array([r[3] for r in log])
-    imp_cov = np.array([r[4] for r in log])
-    imp_ok = np.array([r[6] for r in log])
-    org = np.array([r[7] for r in log])
-    org_cov = np.array([r[8] for r in log])
-    org_ok = np.array([r[10] for r in log])
+    imp = np.array([r.impact_en_m for r in log])
+    imp_cov = np.array([r.impact_cov_en_m2 for r in log])
+    imp_ok = np.array([r.impact_ok for r in log])
+    org = np.array([r.origin_en_m for r in log])
+    org_cov = np.array([r.origin_cov_en_m2 for r in log])
+    org_ok = np.array([r.origin_ok for r in log])
     true_imp = world.truth.impact_points()[truth, :2]
     true_org = np.array([world.truth.rounds[k].launch_enu_m[:2] for k in truth])
     return {

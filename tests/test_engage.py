@@ -42,8 +42,8 @@ def test_a_threat_to_the_embassy_is_engaged():
     res = _scenario()
     assert res.engagements, "the gun should engage a rocket aimed at the embassy"
     b = res.engagements[0]
-    assert b["gun"] == "g1" and b["rounds"] == 75 and 0 < b["p_kill"] <= 1
-    assert b["intercept_s"] > b["fire_s"] > b["decided_s"]
+    assert b.gun == "g1" and b.rounds == 75 and 0 < b.p_kill <= 1
+    assert b.intercept_s > b.fire_s > b.decided_s
 
 
 def test_a_threat_headed_for_open_ground_is_not_engaged():
@@ -89,7 +89,7 @@ def test_a_gun_that_runs_dry_reloads_before_firing_again():
     weapons = [{"id": "g1", "lat": 33.3000, "lon": 44.3935, "ammo_rounds": 75, "reload_s": 600}]
     res = _scenario(threats=threats, weapons=weapons)
     assert len(res.engagements) == 1  # one burst of 75 empties the drum
-    assert res.engagements[0]["ammo_left"] == 0
+    assert res.engagements[0].ammo_left == 0
     assert any(r == "no gun free" for r in res.not_engaged.values())
 
 
@@ -150,8 +150,8 @@ def _dud_points(res):
     w = res.world
     spec = w.scenario.weapons[0]
     gun = GunModel.build(spec, w.frame.to_enu(spec.lat, spec.lon, w.scenario.site.alt_m), w.env)
-    az = np.array([b["az_rad"] for b in res.engagements])
-    el = np.array([b["el_rad"] for b in res.engagements])
+    az = np.array([b.az_rad for b in res.engagements])
+    el = np.array([b.el_rad for b in res.engagements])
     return dud_impacts(gun, az, el, w.env)[0]
 
 
@@ -173,7 +173,7 @@ def test_no_fire_while_duds_would_fall_on_a_no_fire_zone():
     if held.engagements:
         duds = _dud_points(held)
         assert not shapely.contains_xy(city, duds[:, 0], duds[:, 1]).any()
-        assert held.engagements[0]["fire_s"] > free.engagements[0]["fire_s"]
+        assert held.engagements[0].fire_s > free.engagements[0].fire_s
 
 
 def test_footprint_on_a_valuable_protected_zone_outweighs_a_cheap_target():
@@ -192,11 +192,11 @@ def test_footprint_on_a_valuable_protected_zone_outweighs_a_cheap_target():
     zones[0]["value"] = 500
     dear = _scenario(zones=zones, threats=FROM_NORTH)
     assert dear.engagements
-    assert not cheap.engagements or cheap.engagements[0]["fire_s"] > dear.engagements[0]["fire_s"]
+    assert not cheap.engagements or cheap.engagements[0].fire_s > dear.engagements[0].fire_s
 
 
 def test_no_fire_sector_of_a_gun():
-    from opencram.c2.stages import in_sectors
+    from opencram.engage.rules import in_sectors
     from opencram.scenario.schema import Sector
 
     wrap = [Sector(from_deg=350, to_deg=20)]

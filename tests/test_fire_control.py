@@ -81,11 +81,15 @@ def test_tabulated_paths_give_the_integrated_intercepts():
 
 
 def test_track_radar_fix_error_matches_its_stated_sigma():
-    from opencram.engage.firecontrol import _fit_design, track_radar_fix, track_radar_sigma_m
+    from opencram.engage.firecontrol import (
+        track_radar_fix,
+        track_radar_sample_times,
+        track_radar_sigma_m,
+    )
     from opencram.scenario.schema import TrackRadar
 
     radar = TrackRadar()
-    t, _ = _fit_design(radar)
+    t = track_radar_sample_times(radar)
     gun = np.array([0.0, 0.0, 0.0])
     p0, v0, acc = (
         np.array([300.0, 1200.0, 400.0]),

@@ -55,14 +55,14 @@ def calibration_runs():
         truth = result.world.truth
         for row in result.predictions:
             rows["run"].append(seed)
-            rows["impact"].append(row[3])
-            rows["impact_cov"].append(row[4])
-            rows["impact_ok"].append(row[6])
-            rows["origin"].append(row[7])
-            rows["origin_cov"].append(row[8])
-            rows["origin_ok"].append(row[10])
-            rows["true_impact"].append(truth.impact_points()[row[2], :2])
-            rows["true_origin"].append(truth.rounds[row[2]].launch_enu_m[:2])
+            rows["impact"].append(row.impact_en_m)
+            rows["impact_cov"].append(row.impact_cov_en_m2)
+            rows["impact_ok"].append(row.impact_ok)
+            rows["origin"].append(row.origin_en_m)
+            rows["origin_cov"].append(row.origin_cov_en_m2)
+            rows["origin_ok"].append(row.origin_ok)
+            rows["true_impact"].append(truth.impact_points()[row.truth_id, :2])
+            rows["true_origin"].append(truth.rounds[row.truth_id].launch_enu_m[:2])
     return {k: np.array(v) for k, v in rows.items()}
 
 

@@ -11,8 +11,11 @@ from typing import Any
 import numpy as np
 
 from opencram import __version__
+from opencram.analysis.tracking import GOSPA_C_M, score_run
 from opencram.c2.engine import RunResult
 from opencram.c2.events import Impact, Launch
+from opencram.track.history import confirmed_updates, track_classes
+from opencram.warn.metrics import score_warnings, trade_off
 
 
 def _r(x: float | None, nd: int) -> float | None:
@@ -129,9 +132,6 @@ def _add_tracking(result: RunResult, threats: list[dict[str, Any]]) -> None:
 
 def tracking_summary(result: RunResult) -> dict[str, Any]:
     """Tracker performance of the run: plots, tracks, classes, GOSPA, breaks, swaps, RMSE."""
-    from opencram.analysis.tracking import GOSPA_C_M, score_run
-    from opencram.track.history import confirmed_updates, track_classes
-
     tracker = result.tracker
     score = score_run(result.world, tracker, result.end_s)
     by_track = confirmed_updates(tracker)
@@ -155,8 +155,6 @@ def tracking_summary(result: RunResult) -> dict[str, Any]:
 def warning_summary(result: RunResult) -> dict[str, Any]:
     """Alerts of the run: warning time per zone hit, missed warnings, false alerts, alerted
     area, and the threshold trade-off replayed on the run."""
-    from opencram.warn.metrics import score_warnings, trade_off
-
     s = score_warnings(result)
     return {
         "threshold": s.threshold,
@@ -182,30 +180,30 @@ def _add_outcomes(result: RunResult, threats: list[dict[str, Any]]) -> None:
     reasons = result.not_engaged or {}
     kills = result.kills_s
     for i, t in enumerate(threats):
-        bursts = [b for b in log if b["truth"] == i]
+        bursts = [b for b in log if b.truth == i]
         t["engagements"] = [
             {
-                "gun": b["gun"],
-                "track_id": b["track_id"],
-                "fire_s": _r(b["fire_s"], 4),
-                "intercept_s": _r(b["intercept_s"], 4),
-                "rounds": b["rounds"],
-                "p_kill": _r(b["p_kill"], 4),
-                "killed": b["killed"],
+                "gun": b.gun,
+                "track_id": b.track_id,
+                "fire_s": _r(b.fire_s, 4),
+                "intercept_s": _r(b.intercept_s, 4),
+                "rounds": b.rounds,
+                "p_kill": _r(b.p_kill, 4),
+                "killed": b.killed,
             }
             for b in bursts
         ]
         if kills is not None and np.isfinite(kills[i]):
-            b = next(b for b in bursts if b["killed"] and abs(b["intercept_s"] - kills[i]) < 1e-6)
-            lat, lon, alt = world.frame.to_geodetic(b["pos_enu_m"])
+            b = next(b for b in bursts if b.killed and abs(b.intercept_s - kills[i]) < 1e-6)
+            lat, lon, alt = world.frame.to_geodetic(b.pos_enu_m)
             t["outcome"] = "intercepted"
             t["intercept"] = {
                 "time_s": _r(kills[i], 4),
                 "lat": _r(lat, 7),
                 "lon": _r(lon, 7),
                 "alt_m": _r(alt, 2),
-                "gun": b["gun"],
-                "rounds": int(sum(x["rounds"] for x in bursts)),
+                "gun": b.gun,
+                "rounds": int(sum(x.rounds for x in bursts)),
             }
         elif bursts or set(t["zones"]) & protected:
             t["outcome"] = "leaked"

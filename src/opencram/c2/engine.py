@@ -24,7 +24,10 @@ from opencram.c2.events import (
     RunStarted,
     TruthState,
 )
+from opencram.c2.stages import EngageStage, PredictStage, SenseStage, TrackStage, WarnStage
 from opencram.c2.world import World
+from opencram.engage.records import Burst
+from opencram.predict.prediction import Prediction
 from opencram.sense.plots import Plots
 from opencram.track.manager import Tracker, TrackerConfig
 
@@ -39,9 +42,9 @@ class RunResult:
     end_s: float
     plots: Plots | None = None  # every simulated plot, by measurement time
     tracker: Tracker | None = None
-    predictions: list | None = None  # PredictStage.log
+    predictions: list[Prediction] | None = None  # PredictStage.log: every ballistic prediction
     kills_s: np.ndarray | None = None  # per round: when destroyed in the air (inf: never)
-    engagements: list | None = None  # EngageStage.log
+    engagements: list[Burst] | None = None  # EngageStage.log: every burst
     not_engaged: dict | None = None  # track id -> why it was not engaged
     alert_history: tuple | None = None  # (times, zone names, probabilities (k, z))
 
@@ -72,6 +75,166 @@ def end_time_s(world: World) -> float:
     return float(min(world.scenario.simulation.duration_s, last + SETTLE_S))
 
 
+@dataclass(frozen=True, eq=False)
+class _TruthTimes:
+    """When each round launches and lands (and where, how fast), and when each aircraft
+    leaves."""
+
+    launch_s: np.ndarray
+    impact_s: np.ndarray
+    impact_pos_enu_m: np.ndarray
+    impact_speed_mps: np.ndarray
+    aircraft_end_s: np.ndarray
+
+    @staticmethod
+    def of(world: World) -> _TruthTimes:
+        truth = world.truth
+        return _TruthTimes(
+            truth.launch_times(),
+            truth.impact_times(),
+            truth.impact_points(),
+            truth.impact_speeds(),
+            np.array([p.end_s for p in world.aircraft_paths]),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class _Chain:
+    """The stages from sensing to engagement of a world with sensors."""
+
+    sense: SenseStage
+    track: TrackStage
+    predict: PredictStage
+    warn: WarnStage
+    engage: EngageStage | None
+
+    @staticmethod
+    def build(world: World, kills: np.ndarray, controls: OperatorControls) -> _Chain | None:
+        s = world.scenario
+        if not s.sensors:
+            return None
+        n_r = len(world.truth.rounds)
+
+        def state_with_kills(t):
+            pos, vel, act = world.object_state_at(t)
+            tt = np.broadcast_to(np.asarray(t, dtype=float), act.shape)
+            act = act.copy()
+            act[:n_r] &= tt[:n_r] < kills
+            return pos, vel, act
+
+        # sensing draws from its own stream, so adding a radar never changes the truth
+        sense = SenseStage(world, np.random.default_rng([world.seed, 1]), state_with_kills)
+        track = TrackStage(world, sense.radars, tracker_config(world))
+        engage = None
+        if s.weapons:
+            engage = EngageStage(
+                world, track.tracker, kills, np.random.default_rng([world.seed, 2]), controls
+            )
+        return _Chain(
+            sense,
+            track,
+            PredictStage(world.frame, track.tracker.model),
+            WarnStage(world.zones, s.warning.threshold),
+            engage,
+        )
+
+    def step(self, t: float, controls: OperatorControls) -> list[Event]:
+        """This tick's events of every stage, in chain order."""
+        track, predict = self.track, self.predict
+        out = track.step(t, self.sense.step(t))
+        out.extend(predict.step(t, track.new_confirmed, track.new_dropped))
+        friendly = controls.friendly_tracks
+        warned = {k: v for k, v in predict.current.items() if k not in friendly}
+        alerts = self.warn.step(t, warned)
+        for e in alerts:
+            if e.state == "cleared":
+                controls.acknowledged.discard(e.zone)
+        out.extend(alerts)
+        if self.engage is not None:
+            out.extend(self.engage.step(t, predict.current))
+        return out
+
+    def alert_history(self) -> tuple:
+        board = self.warn.board
+        p = np.array(board.history_p, dtype=float)
+        n = len(board.history_t)
+        return (np.array(board.history_t), board.names, p.reshape(n, len(board.names)))
+
+
+def _run_started(world: World) -> RunStarted:
+    s = world.scenario
+    return RunStarted(
+        t_s=0.0,
+        scenario=s.name,
+        seed=world.seed,
+        site_lat=s.site.lat,
+        site_lon=s.site.lon,
+        site_alt_m=s.site.alt_m,
+        n_threats=len(world.truth.rounds),
+        n_aircraft=len(world.aircraft_paths),
+    )
+
+
+def _launches(world: World, times: _TruthTimes, t_prev: float, t: float) -> list[Event]:
+    out: list[Event] = []
+    launch_t = times.launch_s
+    for i in np.flatnonzero((launch_t > t_prev) & (launch_t <= t)):
+        r = world.truth.rounds[i]
+        lat, lon, alt = _geo(world, r.launch_enu_m)
+        out.append(
+            Launch(
+                t_s=round(float(launch_t[i]), 4),
+                threat_id=r.id,
+                threat_type=r.type.id,
+                lat=float(lat),
+                lon=float(lon),
+                alt_m=float(alt),
+                azimuth_deg=None if r.az_rad is None else round(np.degrees(r.az_rad), 4),
+                quadrant_elevation_deg=None if r.qe_rad is None else round(np.degrees(r.qe_rad), 4),
+            )
+        )
+    return out
+
+
+def _arrivals(world: World, times: _TruthTimes, t_prev: float, t: float, kills) -> list[Event]:
+    """Rounds that landed (not destroyed in the air) and aircraft that left, in (t_prev, t]."""
+    out: list[Event] = []
+    impact_t, impact_p = times.impact_s, times.impact_pos_enu_m
+    for i in np.flatnonzero((impact_t > t_prev) & (impact_t <= t) & (impact_t < kills)):
+        lat, lon, alt = _geo(world, impact_p[i])
+        out.append(
+            Impact(
+                t_s=round(float(impact_t[i]), 4),
+                threat_id=world.truth.rounds[i].id,
+                lat=float(lat),
+                lon=float(lon),
+                alt_m=float(alt),
+                speed_mps=round(float(times.impact_speed_mps[i]), 2),
+                zones=world.zones.zones_at(impact_p[i, 0], impact_p[i, 1]),
+            )
+        )
+    a_end = times.aircraft_end_s
+    for j in np.flatnonzero((a_end > t_prev) & (a_end <= t)):
+        out.append(AircraftLeft(t_s=round(float(a_end[j]), 4), aircraft_id=world.aircraft_ids[j]))
+    return out
+
+
+def _result(world, events, t_end, kills, chain: _Chain | None) -> RunResult:
+    engage = None if chain is None else chain.engage
+    return RunResult(
+        world,
+        tuple(events),
+        t_end,
+        plots=None if chain is None else chain.sense.recorded(),
+        tracker=None if chain is None else chain.track.tracker,
+        kills_s=kills,
+        engagements=None if engage is None else engage.log,
+        not_engaged=None if engage is None else dict(engage.not_engaged),
+        predictions=None if chain is None else chain.predict.log,
+        alert_history=None if chain is None else chain.alert_history(),
+    )
+
+
 def run(
     world: World,
     on_tick: Callable[[float, float], None] | None = None,
@@ -82,113 +245,27 @@ def run(
     ``on_events(events)`` receives each tick's events as they happen (a live stream).
     ``controls`` carries operator actions from another thread (opencram.c2.controls);
     they are applied at the start of the next tick."""
-    s = world.scenario
-    truth = world.truth
-    rounds = truth.rounds
-    dt = s.simulation.dt_s
+    dt = world.scenario.simulation.dt_s
     t_end = end_time_s(world)
-    launch_t = truth.launch_times()
-    impact_t = truth.impact_times()
-    impact_p = truth.impact_points()
-    impact_v = truth.impact_speeds()
-    events: list[Event] = [
-        RunStarted(
-            t_s=0.0,
-            scenario=s.name,
-            seed=world.seed,
-            site_lat=s.site.lat,
-            site_lon=s.site.lon,
-            site_alt_m=s.site.alt_m,
-            n_threats=len(rounds),
-            n_aircraft=len(world.aircraft_paths),
-        )
-    ]
-    a_end = np.array([p.end_s for p in world.aircraft_paths])
-    sense = track = predict = warn = engage = None
-    kills = np.full(len(rounds), np.inf)  # time each round was destroyed in the air
+    times = _TruthTimes.of(world)
+    events: list[Event] = [_run_started(world)]
+    kills = np.full(len(world.truth.rounds), np.inf)  # time each round was destroyed in the air
     controls = controls if controls is not None else OperatorControls()
-
-    def state_with_kills(t):
-        pos, vel, act = world.object_state_at(t)
-        tt = np.broadcast_to(np.asarray(t, dtype=float), act.shape)
-        act = act.copy()
-        act[: len(rounds)] &= tt[: len(rounds)] < kills
-        return pos, vel, act
-
-    if s.sensors:
-        from opencram.c2.stages import (
-            EngageStage,
-            PredictStage,
-            SenseStage,
-            TrackStage,
-            WarnStage,
-        )
-
-        # sensing draws from its own stream, so adding a radar never changes the truth
-        sense = SenseStage(world, np.random.default_rng([world.seed, 1]), state_with_kills)
-        track = TrackStage(world, sense.radars, tracker_config(world))
-        predict = PredictStage(world, track.tracker)
-        warn = WarnStage(world, s.warning.threshold)
-        if s.weapons:
-            engage = EngageStage(
-                world, track.tracker, kills, np.random.default_rng([world.seed, 2]), controls
-            )
-    n_ticks = int(np.ceil(t_end / dt))
+    chain = _Chain.build(world, kills, controls)
+    track = None if chain is None else chain.track
+    warn = None if chain is None else chain.warn
     t_prev = -np.inf
     next_sample = 0.0
-    for k in range(n_ticks + 1):
+    for k in range(int(np.ceil(t_end / dt)) + 1):
         t = min(k * dt, t_end)
         tick: list[Event] = apply_actions(controls, t, world, track, warn)
-        for i in np.flatnonzero((launch_t > t_prev) & (launch_t <= t)):
-            r = rounds[i]
-            lat, lon, alt = _geo(world, r.launch_enu_m)
-            tick.append(
-                Launch(
-                    t_s=round(float(launch_t[i]), 4),
-                    threat_id=r.id,
-                    threat_type=r.type.id,
-                    lat=float(lat),
-                    lon=float(lon),
-                    alt_m=float(alt),
-                    azimuth_deg=None if r.az_rad is None else round(np.degrees(r.az_rad), 4),
-                    quadrant_elevation_deg=None
-                    if r.qe_rad is None
-                    else round(np.degrees(r.qe_rad), 4),
-                )
-            )
+        tick.extend(_launches(world, times, t_prev, t))
         if t >= next_sample:
             tick.extend(_truth_samples(world, t, kills))
             next_sample += TRUTH_SAMPLE_S
-        for i in np.flatnonzero((impact_t > t_prev) & (impact_t <= t) & (impact_t < kills)):
-            lat, lon, alt = _geo(world, impact_p[i])
-            zones = world.zones.zones_at(impact_p[i, 0], impact_p[i, 1])
-            tick.append(
-                Impact(
-                    t_s=round(float(impact_t[i]), 4),
-                    threat_id=rounds[i].id,
-                    lat=float(lat),
-                    lon=float(lon),
-                    alt_m=float(alt),
-                    speed_mps=round(float(impact_v[i]), 2),
-                    zones=zones,
-                )
-            )
-        for j in np.flatnonzero((a_end > t_prev) & (a_end <= t)):
-            tick.append(
-                AircraftLeft(t_s=round(float(a_end[j]), 4), aircraft_id=world.aircraft_ids[j])
-            )
-        if sense is not None and track is not None:
-            tick.extend(track.step(t, sense.step(t)))
-            tick.extend(predict.step(t, track.new_confirmed, track.new_dropped))
-            friendly = controls.friendly_tracks
-            warned = {k: v for k, v in predict.current.items() if k not in friendly}
-            alerts = warn.step(t, warned)
-            for e in alerts:
-                if e.state == "cleared":
-                    controls.acknowledged.discard(e.zone)
-            tick.extend(alerts)
-            if engage is not None:
-                tick.extend(engage.step(t, predict.current))
+        tick.extend(_arrivals(world, times, t_prev, t, kills))
+        if chain is not None:
+            tick.extend(chain.step(t, controls))
         tick.sort(key=lambda e: e.t_s)
         if on_events is not None:
             on_events(([events[0]] if k == 0 else []) + tick)
@@ -196,32 +273,44 @@ def run(
         if on_tick is not None:
             on_tick(t, t_end)
         t_prev = t
+    impact_t = times.impact_s
     landed = int(np.sum((impact_t <= t_end) & (impact_t < kills)))
-    events.append(
-        RunFinished(t_s=round(t_end, 4), n_impacts=landed, n_in_flight=len(rounds) - landed)
-    )
+    n_rounds = len(world.truth.rounds)
+    events.append(RunFinished(t_s=round(t_end, 4), n_impacts=landed, n_in_flight=n_rounds - landed))
     if on_events is not None:
         on_events([events[-1]])
-    return RunResult(
-        world,
-        tuple(events),
-        t_end,
-        plots=None if sense is None else sense.recorded(),
-        tracker=None if track is None else track.tracker,
-        kills_s=kills,
-        engagements=None if engage is None else engage.log,
-        not_engaged=None if engage is None else dict(engage.not_engaged),
-        predictions=None if sense is None else predict.log,
-        alert_history=None
-        if sense is None
-        else (
-            np.array(warn.board.history_t),
-            warn.board.names,
-            np.array(warn.board.history_p, dtype=float).reshape(
-                len(warn.board.history_t), len(warn.board.names)
-            ),
-        ),
-    )
+    return _result(world, events, t_end, kills, chain)
+
+
+def _gun_action(controls: OperatorControls, action: str, target: str, guns) -> tuple[bool, str]:
+    if target != "*" and target not in guns:
+        return False, f"no gun {target!r}"
+    chosen = guns if target == "*" else [target]
+    if action == "weapons_hold":
+        controls.weapons_hold.update(chosen)
+    else:
+        controls.weapons_hold.difference_update(chosen)
+    return True, ""
+
+
+def _friendly_action(controls: OperatorControls, target: str, track) -> tuple[bool, str]:
+    live = set() if track is None else {int(i) for i in track.tracker.tracks.id}
+    if not target.lstrip("-").isdigit():
+        return False, f"track id {target!r} is not an integer"
+    if int(target) not in live:
+        return False, f"no live track {target}"
+    controls.friendly_tracks.add(int(target))
+    return True, ""
+
+
+def _ack_action(controls: OperatorControls, target: str, warn) -> tuple[bool, str]:
+    names = [] if warn is None else warn.board.names
+    if target not in names:
+        return False, f"no warning zone {target!r}"
+    if not warn.board.active[names.index(target)]:
+        return False, f"no alert on {target}"
+    controls.acknowledged.add(target)
+    return True, ""
 
 
 def apply_actions(controls: OperatorControls, t_s: float, world: World, track, warn) -> list:
@@ -229,32 +318,12 @@ def apply_actions(controls: OperatorControls, t_s: float, world: World, track, w
     out = []
     guns = [w.id for w in world.scenario.weapons]
     for action, target in controls.drain():
-        ok, note = True, ""
         if action in ("weapons_hold", "weapons_free"):
-            if target != "*" and target not in guns:
-                ok, note = False, f"no gun {target!r}"
-            else:
-                chosen = guns if target == "*" else [target]
-                if action == "weapons_hold":
-                    controls.weapons_hold.update(chosen)
-                else:
-                    controls.weapons_hold.difference_update(chosen)
+            ok, note = _gun_action(controls, action, target, guns)
         elif action == "mark_friendly":
-            live = set() if track is None else {int(i) for i in track.tracker.tracks.id}
-            if not target.lstrip("-").isdigit():
-                ok, note = False, f"track id {target!r} is not an integer"
-            elif int(target) not in live:
-                ok, note = False, f"no live track {target}"
-            else:
-                controls.friendly_tracks.add(int(target))
+            ok, note = _friendly_action(controls, target, track)
         else:  # ack_alert
-            names = [] if warn is None else warn.board.names
-            if target not in names:
-                ok, note = False, f"no warning zone {target!r}"
-            elif not warn.board.active[names.index(target)]:
-                ok, note = False, f"no alert on {target}"
-            else:
-                controls.acknowledged.add(target)
+            ok, note = _ack_action(controls, target, warn)
         out.append(
             OperatorAction(t_s=round(t_s, 4), action=action, target=target, accepted=ok, note=note)
         )

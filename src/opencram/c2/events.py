@@ -3,7 +3,8 @@
 Every output (summary, report, event log, and later the console and CoT feed) is built
 from these. Each is a frozen pydantic model with a ``kind`` tag, serialised one per line in
 ``events.jsonl``. Positions are geodetic (WGS-84 degrees, metres above the ellipsoid) so a
-consumer needs no knowledge of the local frame.
+consumer needs no knowledge of the local frame. The engagement footprints are
+:class:`opencram.engage.records.Footprint` (exported here too).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from opencram.engage.records import Footprint
 
 
 class Event(BaseModel):
@@ -142,17 +145,6 @@ class ZoneAlert(Event):
     probability: float
     track_ids: list[int]
     time_to_impact_s: float | None = None
-
-
-class Footprint(BaseModel):
-    """A ground footprint of an engagement: where the rounds that fail to self-destruct
-    (``dud``) or the destroyed threat's debris (``debris``) would come down, as a disc."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    kind: Literal["dud", "debris"]
-    lat: float
-    lon: float
-    radius_m: float
 
 
 class EngagementStarted(Event):

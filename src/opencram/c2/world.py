@@ -7,6 +7,7 @@ order, so the same scenario and seed give the same world.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,8 +172,6 @@ _AIM_CACHE: dict[bytes, object] = {}
 def _solve_aim_cached(types, launch, aim, env):
     """:func:`solve_aim`, remembered for identical inputs: aiming does not depend on the
     seed, so Monte Carlo runs of one scenario solve it once."""
-    import hashlib
-
     h = hashlib.sha256()
     h.update(repr([t.id for t in types]).encode())
     for a in (launch, aim, env.wind.alt_msl_m, env.wind.vel_enu_mps):
@@ -216,7 +215,28 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
     env = environment_of(s)
     lib = library()
 
-    # aim each ballistic threat entry once (no dispersion), in one batch
+    az_of, qe_of = _aim_threats(loaded, frame, ground, env, lib)
+    rounds = _threat_rounds(s, frame, ground, lib, az_of, qe_of, rng)
+    truth = _fly_truth(s, frame, ground, rounds, env)
+    a_paths = _aircraft_paths(s, frame, ground)
+    return World(
+        scenario=s,
+        source=loaded.source,
+        seed=seed,
+        frame=frame,
+        zones=zones,
+        env=env,
+        truth=truth,
+        aircraft_ids=tuple(a.id for a in s.aircraft),
+        aircraft_paths=tuple(a_paths),
+        aircraft_rcs_m2=tuple(a.rcs_m2 for a in s.aircraft),
+    )
+
+
+def _aim_threats(loaded: LoadedScenario, frame: LocalFrame, ground: float, env: Environment, lib):
+    """Azimuth and quadrant elevation (rad) per aimed ballistic threat entry: each aimed
+    once (no dispersion), in one batch. Raises UserError for an aim out of reach."""
+    s = loaded.scenario
     aimed = [i for i, t in enumerate(s.threats) if lib[t.type].is_ballistic and t.aim is not None]
     az_of: dict[int, float] = {}
     qe_of: dict[int, float] = {}
@@ -238,7 +258,12 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
             az_of[i], qe_of[i] = float(sol.az_rad[j]), float(sol.qe_rad[j])
     if problems:
         raise UserError(*problems)
+    return az_of, qe_of
 
+
+def _threat_rounds(s: Scenario, frame: LocalFrame, ground: float, lib, az_of, qe_of, rng):
+    """Every round of every threat entry (list of Round), salvos expanded, with its
+    dispersion drawn from ``rng`` in scenario order."""
     rounds: list[Round] = []
     for i, rid in round_ids(s):
         t = s.threats[i]
@@ -257,7 +282,11 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
         qe += rng.normal(0.0, d.elevation_mrad * 1e-3) if d.elevation_mrad else 0.0
         scale = 1.0 + (rng.normal(0.0, d.velocity_pct / 100.0) if d.velocity_pct else 0.0)
         rounds.append(Round(rid, i, tt, t0, launch, aim, float(az), float(qe), float(scale)))
+    return rounds
 
+
+def _fly_truth(s: Scenario, frame: LocalFrame, ground: float, rounds: list[Round], env) -> Truth:
+    """The true flights: the ballistic rounds in one batch, the drones along their paths."""
     b_idx = np.array([k for k, r in enumerate(rounds) if r.type.is_ballistic], dtype=np.intp)
     flight = None
     if b_idx.size:
@@ -282,21 +311,14 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
         verts = drone_path(r.launch_enu_m, wps, r.aim_enu_m, cruise)
         speed = t.speed_mps or r.type.cruise_speed_mps or 50.0
         paths.append(PathFlight(verts, float(speed), r.launch_t_s))
-    truth = Truth(tuple(rounds), b_idx, flight, d_idx, tuple(paths))
+    return Truth(tuple(rounds), b_idx, flight, d_idx, tuple(paths))
 
+
+def _aircraft_paths(s: Scenario, frame: LocalFrame, ground: float) -> list[PathFlight]:
+    """The friendly aircraft's paths (waypoints without an altitude: 150 m above the
+    site's ``ground`` altitude)."""
     a_paths = []
     for a in s.aircraft:
         verts = smooth_corners(np.array([_enu(frame, w, ground + 150.0) for w in a.waypoints]))
         a_paths.append(PathFlight(verts, a.speed_mps, a.start_s))
-    return World(
-        scenario=s,
-        source=loaded.source,
-        seed=seed,
-        frame=frame,
-        zones=zones,
-        env=env,
-        truth=truth,
-        aircraft_ids=tuple(a.id for a in s.aircraft),
-        aircraft_paths=tuple(a_paths),
-        aircraft_rcs_m2=tuple(a.rcs_m2 for a in s.aircraft),
-    )
+    return a_paths

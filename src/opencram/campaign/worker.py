@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from opencram.analysis.summary import build_summary
+from opencram.c2.engine import run
+from opencram.c2.world import compile_world
 from opencram.campaign.vary import Vary, apply_overrides, apply_varies
+from opencram.errors import UserError
+from opencram.scenario.load import assemble
+from opencram.scenario.schema import Scenario
+from opencram.yamlio import path_str
 
 # impact and origin prediction errors are reported at these times before the true impact
 LEADS_S = (20.0, 10.0, 5.0)
@@ -46,18 +53,15 @@ class Task:
 
 def scenario_for(task: Task):
     """The run's scenario (overrides, then variations) and the drawn values."""
-    from opencram.scenario.load import LoadedScenario, check, path_str
-    from opencram.scenario.schema import Scenario
-
     data = copy.deepcopy(task.base)
     apply_overrides(data, task.overrides, f"layout {task.layout}")
     drawn = apply_varies(data, list(task.varies), task.campaign_seed, task.run)
     scenario = Scenario.model_validate(data)
-    problems = check(scenario, Path(task.base_dir))
+    loaded, problems = assemble(scenario, task.source, Path(task.base_dir))
     if problems:
         loc, msg = problems[0]
         raise ValueError(f"{path_str(loc)}: {msg}")
-    return LoadedScenario(scenario, task.source, Path(task.base_dir)), drawn
+    return loaded, drawn
 
 
 def _err(x: float | None, nd: int = 3) -> float | None:
@@ -84,8 +88,6 @@ def run_task(task: Task) -> dict[str, Any]:
         threats, extra = _simulate(loaded, task)
         run_row.update(extra)
     except Exception as exc:  # a failing run is recorded, the campaign goes on
-        from opencram.errors import UserError
-
         msg = "; ".join(exc.problems) if isinstance(exc, UserError) else str(exc)
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         at = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
@@ -99,9 +101,6 @@ def run_task(task: Task) -> dict[str, Any]:
 
 
 def _simulate(loaded, task: Task) -> tuple[list[dict], dict]:
-    from opencram.analysis.summary import build_summary
-    from opencram.c2.engine import run
-    from opencram.c2.world import compile_world
 
     world = compile_world(loaded, task.seed)
     result = run(world)
@@ -193,12 +192,12 @@ def _prediction_errors(result, t_imp_true, p_imp_true) -> dict:
         return {}
     truth = result.world.truth
     origin = np.array([r.launch_enu_m[:2] for r in truth.rounds])
-    t = np.array([e[0] for e in log])
-    tid = np.array([e[2] for e in log])
-    imp = np.array([e[3] for e in log])
-    imp_ok = np.array([e[6] for e in log])
-    org = np.array([e[7] for e in log])
-    org_ok = np.array([e[10] for e in log])
+    t = np.array([e.measured_s for e in log])
+    tid = np.array([e.truth_id for e in log])
+    imp = np.array([e.impact_en_m for e in log])
+    imp_ok = np.array([e.impact_ok for e in log])
+    org = np.array([e.origin_en_m for e in log])
+    org_ok = np.array([e.origin_ok for e in log])
     out: dict = {}
     for i in np.unique(tid[tid >= 0]):
         sel = tid == i

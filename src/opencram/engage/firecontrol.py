@@ -149,6 +149,17 @@ class GunModel:
         return el, tof
 
 
+def build_guns(weapons: list[Weapon], frame, site_alt_m: float, env=None) -> list[GunModel]:
+    """The scenario's guns in the local ``frame`` (a gun without its own altitude stands at
+    the site's ``site_alt_m``), their rounds flying in ``env``."""
+    return [
+        GunModel.build(
+            w, frame.to_enu(w.lat, w.lon, site_alt_m if w.alt_m is None else w.alt_m), env
+        )
+        for w in weapons
+    ]
+
+
 @dataclass(frozen=True)
 class ThreatMotion:
     """How fire control flies each threat forward: ballistic tracks with the tracker's
@@ -295,13 +306,19 @@ def _fit_design(radar: TrackRadar) -> tuple[np.ndarray, np.ndarray]:
     return t, np.column_stack([np.ones(n), t])
 
 
+def track_radar_sample_times(radar: TrackRadar) -> np.ndarray:
+    """When the gun's track radar samples its target before the trigger (s, relative to
+    the trigger, <= 0, oldest first): the times :func:`track_radar_fix` expects."""
+    return _fit_design(radar)[0]
+
+
 def track_radar_fix(radar: TrackRadar, gun_pos_enu_m, pos_enu_m, accel_enu_mps2, rng):
     """The gun's track-radar estimate of a target's position and velocity at the trigger
     (6,), from its true positions ``pos_enu_m`` (n, 3) at the sample times of
-    ``_fit_design`` (oldest first). Each sample is measured in range, azimuth and elevation
-    with the radar's noise; the acceleration the fire control expects (gravity and drag
-    from the surveillance track's model, zero for a drone) is taken out, and a straight
-    least-squares fit gives position and velocity at t = 0."""
+    :func:`track_radar_sample_times` (oldest first). Each sample is measured in range,
+    azimuth and elevation with the radar's noise; the acceleration the fire control
+    expects (gravity and drag from the surveillance track's model, zero for a drone) is
+    taken out, and a straight least-squares fit gives position and velocity at t = 0."""
     t, a = _fit_design(radar)
     d = np.asarray(pos_enu_m, dtype=float) - gun_pos_enu_m
     rng_m = np.linalg.norm(d, axis=1)

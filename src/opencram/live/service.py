@@ -19,15 +19,23 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import numpy as np
 
+from opencram.analysis.trackfile import build_track_output
 from opencram.c2.events import TrackDropped
 from opencram.c2.stages import PredictStage, WarnStage, confirmed_track_events
+from opencram.c2.world import environment_of
+from opencram.engage.context import EngageContext
+from opencram.engage.firecontrol import build_guns
+from opencram.engage.plan import DECISION_INTERVAL_S
 from opencram.geo import LocalFrame
 from opencram.interop.asterix import SystemTracks, encode_cat062
+from opencram.interop.cot import events_to_cot
+from opencram.live.advice import Advisor
 from opencram.live.ingest import Ingest
+from opencram.scenario.load import load
+from opencram.scenario.schema import Engagement
 from opencram.sense.plots import SensorSpec
 from opencram.track.manager import CONFIRMED, Tracker, TrackerConfig, UpdateLog
 from opencram.track.sensors import tracker_sensors_from_specs
@@ -36,7 +44,7 @@ from opencram.warn.zones import ZoneSet
 
 log = logging.getLogger("opencram.live")
 
-ADVICE_INTERVAL_S = 0.5  # data time between engagement advice, as the engine's decisions
+ADVICE_INTERVAL_S = DECISION_INTERVAL_S  # data time between advice, as the engine's decisions
 
 
 @dataclass
@@ -102,9 +110,8 @@ class LiveService:
         self._start_tracking()
         self.advisor = None
         if guns:
-            from opencram.live.advice import Advisor
-
-            self.advisor = Advisor(guns, zones, engagement, self.frame, self._env)
+            ctx = EngageContext(frame=self.frame, zones=zones, config=engagement, env=self._env)
+            self.advisor = Advisor(guns, ctx)
         self.zone_rings = {n: list(r) for n, r in zip(zones.names, zones.rings_latlon, strict=True)}
         self.now_s: float | None = None
         self._last_input_wall: float | None = None
@@ -130,9 +137,8 @@ class LiveService:
             tracker_sensors_from_specs(self.specs, self.frame),
             TrackerConfig(filter=self.cfg.filter, association=self.cfg.association),
         )
-        world = SimpleNamespace(frame=self.frame, zones=self.zones)
-        self.predict = PredictStage(world, self.tracker)
-        self.warn = WarnStage(world, self._threshold)
+        self.predict = PredictStage(self.frame, self.tracker.model)
+        self.warn = WarnStage(self.zones, self._threshold)
         self._seen_updates = 0
         self._seen_deleted = 0
 
@@ -158,27 +164,14 @@ class LiveService:
     def _load_zones(self, source):
         """Zones, guns and the warning and engagement settings of a scenario (its threats,
         sensors and aircraft are not used)."""
-        from opencram.scenario.schema import Engagement
-
         if source is None:
             return ZoneSet.build([], [], self.frame), [], Engagement(), DEFAULT_THRESHOLD
-        from opencram.c2.world import environment_of
-        from opencram.engage.firecontrol import GunModel
-        from opencram.scenario.load import load
-
         loaded = load(source)
         s = loaded.scenario
         zones = ZoneSet.build(s.zones, loaded.zone_rings, self.frame)
         env = environment_of(s)
         self._env = env
-        guns = [
-            GunModel.build(
-                w,
-                self.frame.to_enu(w.lat, w.lon, s.site.alt_m if w.alt_m is None else w.alt_m),
-                env,
-            )
-            for w in s.weapons
-        ]
+        guns = build_guns(s.weapons, self.frame, s.site.alt_m, env)
         return zones, guns, s.engagement, s.warning.threshold
 
     # --- input ------------------------------------------------------------------------
@@ -287,8 +280,6 @@ class LiveService:
     # --- outputs ----------------------------------------------------------------------
 
     def _publish(self, now: float) -> StepOutput:
-        from opencram.interop.cot import events_to_cot
-
         out = StepOutput()
         tr = self.tracker
         new = tr.updates[self._seen_updates :]
@@ -375,8 +366,6 @@ class LiveService:
 
     def track_output(self, extra: dict | None = None) -> dict:
         """The tracks as ``opencram track --history`` writes them (needs ``keep_history``)."""
-        from opencram.analysis.trackfile import build_track_output
-
         return build_track_output(self.tracker, self.frame, history=True, extra=extra)
 
     def live_track_count(self) -> int:

@@ -1,0 +1,20 @@
+"""The engine's stage drivers, one module each: sensing, tracking, prediction, warning and
+engagement. Each is stepped by the engine with the current time and returns the events it
+produced; the rules they apply live in the stage packages (``sense``, ``track``,
+``predict``, ``warn``, ``engage``)."""
+
+from opencram.c2.stages.engage import EngageStage
+from opencram.c2.stages.predict import PredictStage
+from opencram.c2.stages.sense import SenseStage
+from opencram.c2.stages.track import TrackStage, confirmed_track_events, tracker_sensors
+from opencram.c2.stages.warn import WarnStage
+
+__all__ = [
+    "EngageStage",
+    "PredictStage",
+    "SenseStage",
+    "TrackStage",
+    "WarnStage",
+    "confirmed_track_events",
+    "tracker_sensors",
+]
