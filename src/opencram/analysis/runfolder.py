@@ -16,12 +16,15 @@ import yaml
 
 from opencram.analysis.report import build_report
 from opencram.analysis.summary import build_summary
+from opencram.analysis.trackfile import build_track_output
 from opencram.c2.engine import RunResult, end_time_s, run
 from opencram.c2.world import compile_world
 from opencram.errors import UserError
 from opencram.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text
+from opencram.interop.asterix import export_recording
 from opencram.progress import ProgressReporter, reporter
 from opencram.scenario.load import load
+from opencram.sense.plots import sensor_specs_from_scenario, write_plots_csv, write_sensors_yaml
 
 
 @dataclass(frozen=True)
@@ -36,13 +39,6 @@ def events_jsonl(result: RunResult) -> str:
 
 
 def write_tracking_files(folder: Path, result: RunResult) -> None:
-    from opencram.analysis.trackfile import build_track_output
-    from opencram.sense.plots import (
-        sensor_specs_from_scenario,
-        write_plots_csv,
-        write_sensors_yaml,
-    )
-
     world = result.world
     ids = [r.id for r in result.tracker.sensors]
     write_plots_csv(folder / "plots.csv", result.plots, ids)
@@ -55,9 +51,6 @@ def write_tracking_files(folder: Path, result: RunResult) -> None:
 
 def write_asterix_recording(path: Path, result: RunResult) -> None:
     """The run's plots as a CAT048 recording (opencram.interop.asterix, docs/interfaces.md)."""
-    from opencram.interop.asterix import export_recording
-    from opencram.sense.plots import sensor_specs_from_scenario
-
     specs = sensor_specs_from_scenario(result.world.scenario)
     try:
         export_recording(path, result.plots, [s.alt_m for s in specs], simulated=True)

@@ -9,29 +9,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from opencram.errors import UserError
 from opencram.fileio import atomic_write_text
-
-if TYPE_CHECKING:
-    from opencram.interop.runview import RunView
+from opencram.interop.cot import DEFAULT_EPOCH
+from opencram.interop.czml import czml_text
+from opencram.interop.geojson import geojson_text
+from opencram.interop.kml import kml_text
+from opencram.interop.runview import RunView, load_run
 
 FORMATS = {"kml": "kml", "czml": "czml", "geojson": "geojson"}
 
 
 def render(view: RunView, fmt: str, epoch: datetime) -> str:
     if fmt == "kml":
-        from opencram.interop.kml import kml_text
-
         return kml_text(view, epoch)
     if fmt == "czml":
-        from opencram.interop.czml import czml_text
-
         return czml_text(view, epoch)
     if fmt == "geojson":
-        from opencram.interop.geojson import geojson_text
-
         return geojson_text(view)
     raise UserError(f"--format: must be kml, czml, geojson or all, not '{fmt}'")
 
@@ -40,9 +35,6 @@ def export_run(
     folder: str | Path, fmt: str = "all", out: str | Path | None = None, epoch=None
 ) -> list[Path]:
     """Write the run's exports; returns the files written."""
-    from opencram.interop.cot import DEFAULT_EPOCH
-    from opencram.interop.runview import load_run
-
     if fmt not in (*FORMATS, "all"):
         raise UserError(f"--format: must be kml, czml, geojson or all, not '{fmt}'")
     epoch = epoch or DEFAULT_EPOCH

@@ -91,7 +91,7 @@ class Environment:
         linearly (relative error below 1e-4, largest at layer boundaries).
         """
         alt = self.site_alt_m + np.asarray(up_m, dtype=float)
-        rho_tab, a_tab = _air_table(self.temperature_offset_k)
+        rho_tab, a_tab = air_table(self.temperature_offset_k)
         # np.minimum/np.maximum rather than np.clip: the same values, less call overhead
         # on the small arrays of the engine's hot loops
         x = (np.minimum(np.maximum(alt, AIR_TABLE_MIN_M), AIR_TABLE_MAX_M) - AIR_TABLE_MIN_M) / (
@@ -99,7 +99,7 @@ class Environment:
         )
         i = np.minimum(x.astype(np.intp), rho_tab.size - 2)
         f = x - i
-        rho_d, a_d = _air_slopes(self.temperature_offset_k)
+        rho_d, a_d = air_slopes(self.temperature_offset_k)
         rho = rho_tab[i] + f * rho_d[i]
         a = a_tab[i] + f * a_d[i]
         return rho, a, self.wind.at(alt)
@@ -108,12 +108,12 @@ class Environment:
         """Density (kg/m^3) and its height derivative (kg/m^4) at ENU heights, from the same
         table as :meth:`air` (the derivative is the table's slope)."""
         alt = self.site_alt_m + np.asarray(up_m, dtype=float)
-        rho_tab, _ = _air_table(self.temperature_offset_k)
+        rho_tab, _ = air_table(self.temperature_offset_k)
         x = (np.minimum(np.maximum(alt, AIR_TABLE_MIN_M), AIR_TABLE_MAX_M) - AIR_TABLE_MIN_M) / (
             AIR_TABLE_STEP_M
         )
         i = np.minimum(x.astype(np.intp), rho_tab.size - 2)
-        slope = _air_slopes(self.temperature_offset_k)[0][i]
+        slope = air_slopes(self.temperature_offset_k)[0][i]
         return rho_tab[i] + (x - i) * slope, slope / AIR_TABLE_STEP_M
 
 
@@ -123,7 +123,10 @@ AIR_TABLE_STEP_M = 5.0
 
 
 @cache
-def _air_table(temperature_offset_k: float) -> tuple[np.ndarray, np.ndarray]:
+def air_table(temperature_offset_k: float) -> tuple[np.ndarray, np.ndarray]:
+    """Density (kg/m³) and speed of sound (m/s) of the ICAO standard atmosphere shifted by
+    ``temperature_offset_k``, tabulated every AIR_TABLE_STEP_M from AIR_TABLE_MIN_M (read-only
+    arrays, shared by the flight and the tracker's compiled kernels)."""
     alt = np.arange(AIR_TABLE_MIN_M, AIR_TABLE_MAX_M + AIR_TABLE_STEP_M, AIR_TABLE_STEP_M)
     _, _, rho, a = isa(alt, temperature_offset_k)
     rho.setflags(write=False)
@@ -132,9 +135,9 @@ def _air_table(temperature_offset_k: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 @cache
-def _air_slopes(temperature_offset_k: float) -> tuple[np.ndarray, np.ndarray]:
+def air_slopes(temperature_offset_k: float) -> tuple[np.ndarray, np.ndarray]:
     """Differences between neighbouring entries of the density and sound-speed tables."""
-    rho, a = _air_table(temperature_offset_k)
+    rho, a = air_table(temperature_offset_k)
     d_rho, d_a = rho[1:] - rho[:-1], a[1:] - a[:-1]
     d_rho.setflags(write=False)
     d_a.setflags(write=False)

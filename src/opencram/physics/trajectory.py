@@ -109,8 +109,8 @@ def _env_pack(env: Environment) -> tuple:
     pack = _ENV_PACKS.get(key)
     if pack is None:
         t = env.temperature_offset_k
-        rho_tab, a_tab = env_mod._air_table(t)
-        rho_d, a_d = env_mod._air_slopes(t)
+        rho_tab, a_tab = env_mod.air_table(t)
+        rho_d, a_d = env_mod.air_slopes(t)
         pack = (
             rho_tab,
             rho_d,

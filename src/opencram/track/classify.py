@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from opencram.physics.threats import library
 from opencram.track.models import BallisticModel, propagate_to_height
 
 CLASSES = ("rocket", "mortar", "artillery", "aircraft", "drone", "unknown")
@@ -31,8 +32,6 @@ BALLISTIC_CLASSES = ("rocket", "mortar", "artillery", "unknown")
 def fast_rocket_rcs_split_dbsm() -> float:
     """Midpoint (dBsm) between the mean RCS of the library's fast rockets (burn-out at least
     450 m/s) and of its artillery shells."""
-    from opencram.physics.threats import library
-
     lib = library().values()
     rockets = [t.rcs_m2 for t in lib if t.is_rocket and (t.burnout_velocity_mps or 0) >= 450]
     shells = [t.rcs_m2 for t in lib if t.category == "artillery"]

@@ -120,8 +120,8 @@ class BallisticModel:
         """The density table and constants the compiled kernels use (opencram.track._kernels)."""
         t = self.env.temperature_offset_k
         return (
-            env_mod._air_table(t)[0],
-            env_mod._air_slopes(t)[0],
+            env_mod.air_table(t)[0],
+            env_mod.air_slopes(t)[0],
             float(self.env.site_alt_m),
             env_mod.AIR_TABLE_MIN_M,
             env_mod.AIR_TABLE_MAX_M,
