@@ -5,6 +5,7 @@ a cycle."""
 from __future__ import annotations
 
 import ast
+import importlib
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,3 +203,28 @@ def test_cycle_finder_on_a_small_graph():
 def test_private_part_finds_underscore_modules_and_names(module, target, name, private):
     """The checker itself, on the three spellings of a private import and a dunder."""
     assert _private_part(Import(module, Path(), 1, target, name)) == private
+
+
+def packages() -> list[str]:
+    """Every package of opencram: each folder under ``src/opencram`` holding Python files
+    (data and template folders hold none), the root included."""
+    folders = [SRC / ROOT, *(p for p in (SRC / ROOT).rglob("*") if p.is_dir())]
+    return sorted(
+        ".".join(p.relative_to(SRC).parts)
+        for p in folders
+        if p.name != "__pycache__" and any(p.glob("*.py"))
+    )
+
+
+@pytest.mark.parametrize("package", packages())
+def test_every_package_says_what_it_holds_and_exports_its_names(package):
+    """Each package has an ``__init__.py`` with a docstring and an ``__all__``, and every
+    name in ``__all__`` is an attribute of the imported package."""
+    init = SRC.joinpath(*package.split("."), "__init__.py")
+    assert init.is_file(), f"{package} has no __init__.py"
+    module = importlib.import_module(package)
+    assert (module.__doc__ or "").strip(), f"{package}: __init__.py has no docstring"
+    names = getattr(module, "__all__", None)
+    assert isinstance(names, list), f"{package}: __init__.py defines no __all__ list"
+    missing = [n for n in names if not hasattr(module, n)]
+    assert not missing, f"{package}.__all__ names what the package lacks: {missing}"

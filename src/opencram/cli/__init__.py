@@ -1,11 +1,23 @@
-"""The ``opencram`` command line: the typer ``app`` and the console-script entry :func:`main`.
+"""The ``opencram`` command line, the outermost reader and driver of the chain: the typer
+``app`` and the console-script entry :func:`main`.
 
-One module per command group: :mod:`~opencram.cli.run`, :mod:`~opencram.cli.track`,
-:mod:`~opencram.cli.export`, :mod:`~opencram.cli.campaign`, :mod:`~opencram.cli.console`,
-:mod:`~opencram.cli.serve`, :mod:`~opencram.cli.replay`, :mod:`~opencram.cli.tak`,
-:mod:`~opencram.cli.scenario` and :mod:`~opencram.cli.threats`; :mod:`~opencram.cli.progress`
-holds the progress bar (the only place that draws one). Each command imports the libraries
-it drives when it runs, so ``opencram --help`` starts fast.
+One module per command or command group:
+
+- :mod:`~opencram.cli.run`: ``opencram run``, a scenario simulated into a run folder;
+- :mod:`~opencram.cli.track`: ``opencram track``, recorded plots tracked offline;
+- :mod:`~opencram.cli.export`: ``opencram export``, a run folder as KML, CZML or GeoJSON;
+- :mod:`~opencram.cli.campaign`: ``opencram campaign``, Monte Carlo runs, locally or on Ray;
+- :mod:`~opencram.cli.console`: ``opencram console``, the live operator console;
+- :mod:`~opencram.cli.serve`: ``opencram serve``, the live service;
+- :mod:`~opencram.cli.replay`: ``opencram replay``, an ASTERIX recording sent over UDP;
+- :mod:`~opencram.cli.tak`: ``opencram tak send``, a run as Cursor on Target to a TAK server;
+- :mod:`~opencram.cli.scenario`: ``opencram scenario validate|list|show``;
+- :mod:`~opencram.cli.threats`: ``opencram threats list|show``, the threat library;
+- :mod:`~opencram.cli.options`: checks of option values shared by several commands;
+- :mod:`~opencram.cli.progress`: the progress bar (the only place that draws one).
+
+Each command imports the libraries it drives when it runs, so ``opencram --help`` starts
+fast; for the same reason only ``app`` and ``main`` are exported.
 
 A user's mistake (a bad file, field or option) prints one line per problem and exits with
 status 2; it never shows a traceback.
@@ -31,6 +43,8 @@ from opencram.cli import (
     track,
 )
 from opencram.errors import UserError
+
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     help="opencram: open C-RAM engine (sense, track, predict, warn, intercept).",

@@ -1,7 +1,16 @@
-"""Sense: radars turning the true state of every object into plots (range, azimuth,
-elevation), and the plot and sensor files that carry recorded data in."""
+"""Sense: the third link of the chain, radars turning the true state of every object into
+plots (range, azimuth, elevation, and optionally range rate and SNR), and the plot and
+sensor files that carry recorded data in.
+
+- :mod:`~opencram.sense.radar`: a surveillance radar batched over targets: detection by the
+  radar equation and Swerling models, measurement noise, false alarms, a rotating or
+  sector scan;
+- :mod:`~opencram.sense.plots`: the :class:`Plots` batch passed from sense to track, the
+  plot CSV and sensors YAML files, and sensor specs taken from a scenario.
+"""
 
 from opencram.sense.plots import (
+    COLUMN_LIMITS,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     Plots,
@@ -25,6 +34,7 @@ from opencram.sense.radar import (
 )
 
 __all__ = [
+    "COLUMN_LIMITS",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
     "Plots",

@@ -1,4 +1,5 @@
-"""``report.html``: a self-contained, offline run report, in three parts.
+"""``report.html``: a self-contained, offline run report (part of ``analysis``, read from a
+run's events and summary), in three parts.
 
 - :mod:`~opencram.analysis.report.figures`: the matplotlib figures as PNG bytes (the map,
   the run's timeline, engagements per gun, the collateral map, alerts, the threshold
