@@ -2,7 +2,9 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# two stamps: `make run` installs the runtime only; `make test` adds the test extras
+RUN_STAMP := $(VENV)/.installed-run
+STAMP := $(VENV)/.installed-test
 
 .PHONY: run test bench lint format clean
 .PHONY: tak-server-venv tak-server-venv-if-possible
@@ -17,14 +19,18 @@ TAKY_STAMP := $(TAKY_VENV)/.installed
 ASTERIX_VENV := .venv-asterix
 ASTERIX_STAMP := $(ASTERIX_VENV)/.installed
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/opencram run green-zone --out runs/green-zone
 
 test: $(STAMP) tak-server-venv-if-possible asterix-decoder-venv-if-possible
