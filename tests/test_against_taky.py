@@ -337,6 +337,6 @@ def test_hand_made_alerts_are_routed_by_taky(taky_port, listener):
     assert got[2].find("detail/contact").get("callsign") == "US Embassy"
     assert got[2].find("detail/emergency").text == "US Embassy"
     ell_el = got[0].find("detail/shape/ellipse")
-    assert float(ell_el.get("major")) == pytest.approx(120.0)
+    assert float(ell_el.get("major")) == pytest.approx(240.0)  # full axis: 2 x semi-major
     links = [link.get("point") for link in got[1].findall("detail/link")]
     assert len(links) == 5 and links[0] == links[-1]

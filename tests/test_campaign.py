@@ -74,7 +74,14 @@ def test_rows_and_summary_against_duckdb(small):
     s = small.summary["layouts"]["base"]
     assert s["leakers_per_salvo"]["mean"] == pytest.approx(np.mean([v for _, v in per_run]))
     k = con.execute(f"select count(*) from {threats} where outcome = 'intercepted'").fetchone()[0]
-    assert s["p_intercept"]["k"] == k and s["p_intercept"]["n"] == 6
+    assert s["p_intercept_all"]["k"] == k and s["p_intercept_all"]["n"] == 6
+    # P(intercept) is over the engaged threats: those a burst was fired at
+    k_eng, n_eng = con.execute(
+        f"select count(*) filter (where outcome = 'intercepted'), count(*) from {threats} "
+        "where rounds_fired > 0"
+    ).fetchone()
+    assert s["engaged"] == n_eng and 0 < n_eng < 6  # green-zone: rocket-2 is never engaged
+    assert s["p_intercept_engaged"]["k"] == k_eng == k and s["p_intercept_engaged"]["n"] == n_eng
     med = con.execute(
         f"select quantile_cont(w, 0.5), count(*) from "
         f"(select unnest(warning_times_s) as w from {threats})"
@@ -96,7 +103,7 @@ def test_rows_and_summary_against_duckdb(small):
     lats = con.execute(f"select distinct launch_lat from {threats}").fetchall()
     assert len(lats) == 6
     # a Wilson interval holds its estimate
-    p = s["p_intercept"]
+    p = s["p_intercept_engaged"]
     assert p["ci95"][0] <= p["p"] <= p["ci95"][1]
     html = (f / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 6 and "Layouts ranked" in html
@@ -171,6 +178,10 @@ def test_sigkill_mid_campaign_then_resume(quick, tmp_path):
     threats = pq.read_table(out / "threats.parquet").to_pylist()
     assert [r["run"] for r in runs] == [0, 1, 2, 3]  # none lost, none twice
     assert all(r["status"] == "ok" for r in runs)
+    # the layout line: P(intercept) over the engaged threats, the pooled share labelled
+    n_eng = sum(t["rounds_fired"] > 0 for t in threats)
+    n_icp = sum(t["outcome"] == "intercepted" for t in threats)
+    assert f"of {n_eng} engaged (pooled over all threats {n_icp}/{len(threats)} = " in res.stdout
     keys = [(t["run"], t["threat_index"]) for t in threats]
     assert sorted(keys) == [(r, i) for r in range(4) for i in range(2)]
     # runs finished before the kill were not run again: their rows, CPU time included,

@@ -14,7 +14,10 @@ from opencram.campaign.report import campaign_rows, render_campaign_report, sign
 def _layout(ok, failed, p, rounds_per_burst, impact_med, failed_runs=()):
     return {
         "runs": {"ok": ok, "failed": failed, "total": ok + failed},
-        "p_intercept": {"p": p, "ci95": [0.1234, 0.98765]},
+        "threats": 2 * ok,
+        "engaged": ok,
+        "p_intercept_engaged": {"p": p, "ci95": [0.1234, 0.98765]},
+        "p_intercept_all": {"p": p / 2, "ci95": [0.05, 0.5]},
         "p_intercept_threatening": {"p": None, "ci95": [None, None]},
         "warning_time_s": {"p5": 15.539, "median": 20.535, "p95": 25.288, "missed_warnings": 1},
         "false_alerts": {"per_run": 1.0, "share_of_alerts": {"p": 0.3333}},
@@ -114,6 +117,7 @@ def test_campaign_rows_copy_the_summary():
     assert (a.layout, a.runs_ok, a.runs_failed, a.rounds_per_kill) == ("as-deployed", 3, 1, 1234.5)
     assert (a.impact_err_median_m, a.origin_err_median_m) == (363.2, 39.8)  # the 20 s lead
     assert b.rounds_per_burst is None and b.p_intercept_threatening_ci95 == (None, None)
+    assert (a.p_intercept_engaged, a.engaged, a.p_intercept_all, a.threats) == (0.5, 3, 0.25, 6)
     assert [(f.layout, f.run, f.seed, f.error) for f in rows.failed] == [
         ("as-deployed", 3, 4, "ValueError: wind <0")
     ]
@@ -129,7 +133,8 @@ def test_the_page_shows_the_ranking_layouts_failed_runs_and_six_figures():
         [
             "as-deployed",
             "3 / 1",
-            "0.5 [0.123, 0.988]",
+            "0.5 [0.123, 0.988] (3 engaged)",
+            "0.25 [0.05, 0.5] (of 6)",
             "– –",
             "15.5 / 20.5 / 25.3 (missed 1)",
             "1 (0.333 of alerts)",
@@ -139,7 +144,8 @@ def test_the_page_shows_the_ranking_layouts_failed_runs_and_six_figures():
         [
             "<no guns>",
             "4 / 0",
-            "0 [0.123, 0.988]",
+            "0 [0.123, 0.988] (4 engaged)",
+            "0 [0.05, 0.5] (of 8)",
             "– –",
             "15.5 / 20.5 / 25.3 (missed 1)",
             "1 (0.333 of alerts)",

@@ -195,9 +195,10 @@ def test_impact_ellipse():
     pt = root.find("point")
     assert (float(pt.get("lat")), float(pt.get("lon"))) == pytest.approx((33.2991, 44.3962))
     ell = root.find("detail/shape/ellipse")
-    # semi-axes in metres, angle = azimuth of the major axis from true north
-    assert float(ell.get("major")) == pytest.approx(120.0)
-    assert float(ell.get("minor")) == pytest.approx(45.0)
+    # full axes in metres (ATAK halves them into radii: tests/test_against_atak_ellipse.py),
+    # angle = azimuth of the major axis from true north
+    assert float(ell.get("major")) == pytest.approx(240.0)
+    assert float(ell.get("minor")) == pytest.approx(90.0)
     assert float(ell.get("angle")) == pytest.approx(12.0)
     detail = root.find("detail")
     assert int(detail.find("strokeColor").get("value")) == cot.IMPACT_STROKE
@@ -211,8 +212,8 @@ def test_origin_ellipse():
     assert root.get("type") == "u-d-c-c"
     assert root.get("how") == "h-e"
     ell = root.find("detail/shape/ellipse")
-    assert float(ell.get("major")) == pytest.approx(300.0)
-    assert float(ell.get("minor")) == pytest.approx(80.0)
+    assert float(ell.get("major")) == pytest.approx(600.0)
+    assert float(ell.get("minor")) == pytest.approx(160.0)
     assert float(ell.get("angle")) == pytest.approx(175.0)
     stroke = int(root.find("detail/strokeColor").get("value"))
     assert stroke == cot.ORIGIN_STROKE != cot.IMPACT_STROKE

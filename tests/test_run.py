@@ -3,8 +3,16 @@
 import json
 import re
 
+import numpy as np
+import yaml
+
 from opencram.analysis.runfolder import execute
+from opencram.analysis.summary import build_summary
+from opencram.c2.engine import run
 from opencram.c2.events import parse_event
+from opencram.c2.world import compile_world
+from opencram.cli.run import threat_line
+from opencram.scenario.load import builtin_text, parse
 
 
 def test_green_zone_run_folder(tmp_path):
@@ -28,6 +36,19 @@ def test_green_zone_run_folder(tmp_path):
     protected = {z["name"]: z for z in summary["zones"] if z["kind"] == "protected"}
     assert not set(r2["zones"]) & set(protected)
     assert r2["zones"] == ["International Zone"]
+    # the terminal line names the zone's kind: International Zone is a warning zone
+    kinds = {z["name"]: z["kind"] for z in summary["zones"]}
+    assert kinds["International Zone"] == "warning"
+    line = threat_line(r2, kinds)
+    assert line.endswith(": lands in warning zone International Zone") and "->" not in line
+    # one landed, one destroyed in the air: nothing is still flying at the end
+    assert summary["totals"] == {
+        "threats": 2,
+        "impacts": 1,
+        "intercepted": 1,
+        "in_flight_at_end": 0,
+        "impacts_in_protected_zones": 0,
+    }
     html = (folder / "report.html").read_text()
     assert "<h2>Engagements</h2>" in html and "intercepted" in html
 
@@ -103,3 +124,26 @@ def test_live_event_stream_equals_the_event_log(cli, tmp_path):
     assert r.stdout == (tmp_path / "m" / "events.jsonl").read_text()
     kinds = {parse_event(line).kind for line in r.stdout.splitlines()}
     assert {"track", "impact_predicted", "respond", "zone_alert"} <= kinds
+
+
+def test_in_flight_at_end_counts_only_rounds_still_flying():
+    """Green-zone cut at 28 s: rocket-1 was destroyed at 22 s, rocket-2 (truth: lands at
+    34 s) is still flying. The authority is the truth trajectory's impact time."""
+    doc = yaml.safe_load(builtin_text("green-zone"))
+    doc["simulation"]["duration_s"] = 28.0
+    result = run(compile_world(parse(yaml.safe_dump(doc), "green-zone-28s")))
+    summary = build_summary(result)
+    flying = [
+        r.id
+        for r, t_imp, t_kill in zip(
+            result.world.truth.rounds,
+            result.world.truth.impact_times(),
+            result.kills_s,
+            strict=True,
+        )
+        if t_imp > result.end_s and not np.isfinite(t_kill)
+    ]
+    assert flying == ["rocket-2"]
+    tot = summary["totals"]
+    assert tot["in_flight_at_end"] == len(flying) == 1
+    assert tot["intercepted"] == 1 and tot["impacts"] == 0

@@ -100,7 +100,8 @@ def build_summary(result: RunResult) -> dict[str, Any]:
         "totals": {
             "threats": len(threats),
             "impacts": sum(1 for t in threats if t["impact"] is not None),
-            "in_flight_at_end": sum(1 for t in threats if t["impact"] is None),
+            "intercepted": sum(1 for t in threats if t.get("outcome") == "intercepted"),
+            "in_flight_at_end": sum(1 for t in threats if _in_flight_at_end(t)),
             "impacts_in_protected_zones": sum(
                 1
                 for t in threats
@@ -114,6 +115,13 @@ def build_summary(result: RunResult) -> dict[str, Any]:
         out["tracking"] = tracking_summary(result)
         out["warning"] = warning_summary(result)
     return out
+
+
+def _in_flight_at_end(threat: dict[str, Any]) -> bool:
+    """Whether a threat is still flying when the run ends: launched, neither landed nor
+    destroyed in the air."""
+    launched = threat["launch"]["lat"] is not None
+    return launched and threat["impact"] is None and threat.get("outcome") != "intercepted"
 
 
 def _add_tracking(result: RunResult, threats: list[dict[str, Any]]) -> None:

@@ -189,8 +189,12 @@ class LayoutRow:
     layout: str
     runs_ok: int
     runs_failed: int
-    p_intercept: float | None
-    p_intercept_ci95: Interval
+    engaged: int  # threats with at least one burst fired at them
+    threats: int
+    p_intercept_engaged: float | None  # over engaged threats
+    p_intercept_engaged_ci95: Interval
+    p_intercept_all: float | None  # pooled over all threats, never-engaged ones included
+    p_intercept_all_ci95: Interval
     p_intercept_threatening: float | None
     p_intercept_threatening_ci95: Interval
     warning_p5_s: float | None
@@ -255,8 +259,12 @@ def _layout_row(name: str, s: dict) -> LayoutRow:
         layout=name,
         runs_ok=s["runs"]["ok"],
         runs_failed=s["runs"]["failed"],
-        p_intercept=s["p_intercept"]["p"],
-        p_intercept_ci95=_interval(s["p_intercept"]["ci95"]),
+        engaged=s["engaged"],
+        threats=s["threats"],
+        p_intercept_engaged=s["p_intercept_engaged"]["p"],
+        p_intercept_engaged_ci95=_interval(s["p_intercept_engaged"]["ci95"]),
+        p_intercept_all=s["p_intercept_all"]["p"],
+        p_intercept_all_ci95=_interval(s["p_intercept_all"]["ci95"]),
         p_intercept_threatening=s["p_intercept_threatening"]["p"],
         p_intercept_threatening_ci95=_interval(s["p_intercept_threatening"]["ci95"]),
         warning_p5_s=w.get("p5"),

@@ -3,8 +3,11 @@ and the layouts ranked.
 
 Figures per layout (a "salvo" is one run's attack):
 
-- probability of intercept (all threats, and threats that would have hit a protected zone)
-  and probability that a threat leaks into a protected zone, each with a Wilson 95 %
+- probability of intercept of an engaged threat (``p_intercept_engaged``: intercepted
+  over threats with at least one burst fired at them), the share of all threats
+  intercepted (``p_intercept_all``: pooled, never-engaged threats included), the share of
+  threats that would have hit a protected zone intercepted (``p_intercept_threatening``),
+  and the probability that a threat leaks into a protected zone, each with a Wilson 95 %
   interval (``scipy.stats.binomtest``); threats of one run are counted as independent;
 - leakers per salvo (mean, distribution, chance of at least one) and leakers by zone;
 - warning time (zone hit by a landing threat: time from the alert to the impact):
@@ -129,6 +132,7 @@ def layout_summary(runs: pa.Table, threats: pa.Table) -> dict[str, Any]:
     leaked = threats.column("leaked_protected").to_pylist()
     n = len(outcome)
     icp = [o == "intercepted" for o in outcome]
+    engaged = [r > 0 for r in _col(threats, "rounds_fired")]  # a burst was fired at it
     leakers = _col(rok, "leakers_protected")
     by_zone: dict[str, int] = {}
     for z in threats.column("leak_zone").to_pylist():
@@ -155,7 +159,11 @@ def layout_summary(runs: pa.Table, threats: pa.Table) -> dict[str, Any]:
         "runs": {"total": len(status), "ok": n_runs, "failed": len(failed)},
         "failed_runs": failed[:20],
         "threats": n,
-        "p_intercept": wilson(sum(icp), n),
+        "engaged": int(sum(engaged)),
+        "p_intercept_engaged": wilson(
+            sum(i and e for i, e in zip(icp, engaged, strict=True)), sum(engaged)
+        ),
+        "p_intercept_all": wilson(sum(icp), n),
         "p_intercept_threatening": wilson(
             sum(i and t for i, t in zip(icp, threatening, strict=True)), sum(threatening)
         ),

@@ -87,6 +87,15 @@ def campaign(
         print_summary(res)
 
 
+def _intercepts(lay: dict) -> str:
+    """P(intercept) over the engaged threats, then the pooled share of all threats."""
+    eng, pooled = lay["p_intercept_engaged"], lay["p_intercept_all"]
+    return (
+        f"P(intercept) {eng['p']} of {eng['n']} engaged "
+        f"(pooled over all threats {pooled['k']}/{pooled['n']} = {pooled['p']})"
+    )
+
+
 def print_summary(res: CampaignOutput) -> None:
     """Each layout's line in rank order, then what was run and written."""
     s = res.summary
@@ -96,7 +105,7 @@ def print_summary(res: CampaignOutput) -> None:
         ci = r["leakers_per_salvo_ci95"]
         out.print(
             f"  {r['rank']}. {r['layout']}: {lay['runs']['ok']} runs ok, "
-            f"{lay['runs']['failed']} failed; P(intercept) {lay['p_intercept']['p']}; "
+            f"{lay['runs']['failed']} failed; {_intercepts(lay)}; "
             f"leakers/salvo {r['leakers_per_salvo']} [{ci[0]}, {ci[1]}]; "
             f"median warning {w.get('median')} s; false alerts/run "
             f"{lay['false_alerts']['per_run']}",

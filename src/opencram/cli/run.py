@@ -70,8 +70,25 @@ def open_stream(stream: str | None) -> IO[str] | None:
         raise UserError(f"--stream {stream}: cannot open: {exc.strerror}") from None
 
 
-def threat_line(t: dict[str, Any]) -> str:
-    """One threat of summary.json as a line: intercepted, impact point, or in flight."""
+ZONE_KIND_WORDS = {
+    "protected": "protected zone",
+    "warning": "warning zone",
+    "no-fire": "no-fire zone",
+}
+
+
+def landing_place(zones: list[str], kinds: dict[str, str]) -> str:
+    """Where a round lands, each zone named with its kind ("lands in warning zone
+    International Zone"), or "lands on open ground"."""
+    if not zones:
+        return "lands on open ground"
+    named = [f"{ZONE_KIND_WORDS.get(kinds.get(z, ''), 'zone')} {z}" for z in zones]
+    return "lands in " + " and ".join(named)
+
+
+def threat_line(t: dict[str, Any], kinds: dict[str, str]) -> str:
+    """One threat of summary.json as a line: intercepted, impact point, or in flight.
+    ``kinds``: zone name -> kind (protected, warning, no-fire)."""
     im = t["impact"]
     if t.get("outcome") == "intercepted":
         i = t["intercept"]
@@ -81,8 +98,8 @@ def threat_line(t: dict[str, Any]) -> str:
         )
     elif im:
         where = (
-            f"impact t={im['time_s']:.1f} s at {im['lat']:.5f}, {im['lon']:.5f} "
-            f"-> {t['zone'] or 'open ground'}"
+            f"impact t={im['time_s']:.1f} s at {im['lat']:.5f}, {im['lon']:.5f}: "
+            f"{landing_place(t['zones'], kinds)}"
         )
     else:
         where = "still in flight at end"
@@ -91,8 +108,9 @@ def threat_line(t: dict[str, Any]) -> str:
 
 def print_summary(summary: dict[str, Any]) -> None:
     """Each threat's outcome, then the warning times, missed warnings and false alerts."""
+    kinds = {z["name"]: z["kind"] for z in summary["zones"]}
     for t in summary["threats"]:
-        out.print(threat_line(t))
+        out.print(threat_line(t, kinds))
     w = summary.get("warning")
     if w is not None:
         times = ", ".join(

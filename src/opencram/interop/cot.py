@@ -266,17 +266,24 @@ def track_cot(
     return _bytes(root)
 
 
+def ellipse_attributes(e: Ellipse95) -> dict[str, str]:
+    """The ``<ellipse>`` attributes of a 95 % ellipse, as ATAK reads them: ``major`` and
+    ``minor`` are full axis lengths in metres (twice the semi-axes) and ``angle`` is the
+    azimuth of the major axis, degrees clockwise from true north (docs/interop-cot.md).
+
+    ATAK reads a ``u-d-c-c`` whose ``major`` equals its ``minor`` at angle 0 as a drawn
+    circle, taking the value as the radius; a round ellipse is therefore written at angle
+    90, which draws the same circle through ATAK's ellipse path."""
+    major, minor = _num(2.0 * e.semi_major_m, 1), _num(2.0 * e.semi_minor_m, 1)
+    angle = _num(e.orientation_deg % 180.0, 1)
+    if major == minor and float(angle) % 360.0 == 0.0:
+        angle = _num(90.0, 1)
+    return {"major": major, "minor": minor, "angle": angle}
+
+
 def _ellipse(detail: ET.Element, e: Ellipse95) -> None:
     shape = ET.SubElement(detail, "shape")
-    ET.SubElement(
-        shape,
-        "ellipse",
-        {
-            "major": _num(e.semi_major_m, 1),
-            "minor": _num(e.semi_minor_m, 1),
-            "angle": _num(e.orientation_deg % 180.0, 1),
-        },
-    )
+    ET.SubElement(shape, "ellipse", ellipse_attributes(e))
 
 
 def impact_cot(
