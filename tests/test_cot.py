@@ -240,7 +240,12 @@ def links(root: ET.Element) -> list[tuple[float, float]]:
     return out
 
 
-def test_zone_raised_polygon_and_911_alert():
+def test_zone_raised_polygon_and_in_contact_alert():
+    """The alert type is ATAK's "In Contact" (troops in contact, under fire), not its "911
+    Alert" (a friendly in distress): ATAK-CIV, atak/ATAK/app/src/main/java/com/atakmap/
+    android/emergency/tool/EmergencyType.java maps b-a-o-opn to "In Contact" and
+    b-a-o-tbl to "911 Alert"; EmergencyDetailHandler.java reads the <emergency type> of
+    any b-a-* event."""
     msgs = cot.zone_alert_cot(alert("raised"), EMBASSY, simulated=True)
     assert len(msgs) == 2
     poly, al = (parse(m) for m in msgs)
@@ -253,10 +258,11 @@ def test_zone_raised_polygon_and_911_alert():
     assert poly.find("detail/contact").get("callsign") == "US Embassy"
     # the polygon lasts until 30 s after the expected impact
     assert when(poly.get("stale")) - when(poly.get("time")) == timedelta(seconds=50)
-    assert al.get("type") == "b-a-o-tbl" and al.get("uid") == "opencram-alert-us-embassy"
+    assert al.get("type") == "b-a-o-opn" and al.get("uid") == "opencram-alert-us-embassy"
     assert al.find("detail/contact").get("callsign") == "US Embassy"
     assert al.find("detail/emergency").text == "US Embassy"
-    assert al.find("detail/emergency").get("type") == "911 Alert"
+    assert al.find("detail/emergency").get("type") == "In Contact"
+    assert al.get("type") != "b-a-o-tbl" and "911" not in m_text(al)
     lat, lon = float(al.find("point").get("lat")), float(al.find("point").get("lon"))
     assert 33.29689 < lat < 33.30111 and 44.39117 < lon < 44.40083  # inside the zone
     assert al.get("opex") == "s" and poly.get("opex") == "s"
@@ -267,10 +273,31 @@ def test_zone_updated_refreshes_polygon_only():
     assert [parse(m).get("type") for m in msgs] == ["u-d-f"]
 
 
-def test_zone_cleared_polygon_stale_at_once_and_cancel():
-    poly, can = (parse(m) for m in cot.zone_alert_cot(alert("cleared", t_s=40.0), EMBASSY))
-    assert poly.get("type") == "u-d-f"
-    assert poly.get("stale") == poly.get("time") == "2021-12-19T00:00:40.000Z"
+def m_text(root: ET.Element) -> str:
+    return ET.tostring(root, encoding="unicode")
+
+
+def check_delete(root: ET.Element, target_uid: str, target_type: str) -> None:
+    """A delete task as ATAK's CotDeleteImporter reads it (ATAK-CIV, atak/ATAK/app/src/main/
+    java/com/atakmap/android/cotdelete/CotDeleteImporter.java and CotDeleteEventMarshal.java):
+    type t-x-d-d; the first <link> of the detail has non-empty uid, relation and type; an
+    <__forcedelete/> child removes the item at once."""
+    assert root.get("type") == "t-x-d-d"
+    assert root.get("uid") != target_uid  # the task has a uid of its own
+    link = root.find("detail/link")
+    assert link is not None
+    assert link.get("uid") == target_uid and link.get("type") == target_type
+    assert link.get("relation") == "none"
+    assert root.find("detail/__forcedelete") is not None
+    assert when(root.get("stale")) > when(root.get("time"))
+
+
+def test_zone_cleared_deletes_polygon_and_cancels_alert():
+    dele, can = (parse(m) for m in cot.zone_alert_cot(alert("cleared", t_s=40.0), EMBASSY))
+    check_delete(dele, "opencram-zone-us-embassy", "u-d-f")
+    assert dele.get("time") == "2021-12-19T00:00:40.000Z"
+    lat, lon = float(dele.find("point").get("lat")), float(dele.find("point").get("lon"))
+    assert 33.29689 < lat < 33.30111 and 44.39117 < lon < 44.40083
     assert can.get("type") == "b-a-o-can"
     assert can.get("uid") == "opencram-alert-us-embassy"  # the same uid as the 911 alert
     assert can.find("detail/emergency").get("cancel") == "true"
@@ -289,6 +316,10 @@ def test_zone_ring_already_closed_and_multi_part():
     ]
     pts = links(msgs[1])
     assert len(pts) == 4 and pts[0] == pts[-1]
+    cleared = [parse(m) for m in cot.zone_alert_cot(alert("cleared"), [EMBASSY, other])]
+    check_delete(cleared[0], "opencram-zone-us-embassy", "u-d-f")
+    check_delete(cleared[1], "opencram-zone-us-embassy-2", "u-d-f")
+    assert cleared[2].get("type") == "b-a-o-can"
 
 
 def test_slugs():
@@ -316,9 +347,9 @@ def test_events_to_cot_selects_in_order():
         "a-h-A-W",
         "u-d-c-c",
         "u-d-f",
-        "b-a-o-tbl",
+        "b-a-o-opn",
         "u-d-c-c",
-        "u-d-f",
+        "t-x-d-d",
         "b-a-o-can",
     ]
     times = [when(m.get("time")) for m in msgs]
@@ -346,7 +377,7 @@ def test_dry_run_prints_one_message_per_line(tmp_path, cli):
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     roots = [parse(line.encode()) for line in lines]
-    assert [r.get("type") for r in roots] == ["a-h-A-W", "u-d-c-c", "u-d-f", "b-a-o-tbl", "u-d-c-c"]
+    assert [r.get("type") for r in roots] == ["a-h-A-W", "u-d-c-c", "u-d-f", "b-a-o-opn", "u-d-c-c"]
     assert all(r.get("opex") == "s" for r in roots)  # a run folder is a simulation
     assert roots[0].get("time") == "2022-01-01T00:00:10.000Z"
     assert len(links(roots[2])) == len(EMBASSY) + 1

@@ -5,9 +5,13 @@ no XML declaration, no line breaks), so the same messages can be printed, logged
 to a TAK server (:mod:`opencram.interop.tak`). What is sent and why is described in
 docs/interop-cot.md.
 
-Times: an event's ``t_s`` is seconds from scenario start; the CoT ``time`` and ``start``
-are ``epoch + t_s`` as UTC xs:dateTime with milliseconds, ``stale`` a type-dependent time
-later (see the ``*_STALE_S`` constants).
+Times: an event's ``t_s`` is its data time in seconds (from scenario start, or the time
+of day in the live service). The CoT ``time`` and ``start`` are when the message is valid,
+as UTC xs:dateTime with milliseconds, and ``stale`` a type-dependent time later (see the
+``*_STALE_S`` constants). Either the message is stamped from a fixed ``epoch``
+(``time = epoch + t_s``), or, given a ``clock``, from the wall clock when it is built
+(``time = clock()``), so that a live or paced feed is never stale on arrival. Every
+message carries its data time as ``<opencram data_time_s="..."/>`` in its detail.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from opencram.c2.events import (
@@ -38,8 +42,20 @@ TYPE_HOSTILE_AIR_WEAPON = "a-h-A-W"
 TYPE_UNKNOWN_AIR = "a-u-A"
 TYPE_ELLIPSE = "u-d-c-c"
 TYPE_POLYGON = "u-d-f"
-TYPE_ALERT = "b-a-o-tbl"
+# ATAK's emergency types (ATAK-CIV, atak/ATAK/app/src/main/java/com/atakmap/android/
+# emergency/tool/EmergencyType.java): b-a-o-tbl "911 Alert", b-a-o-pan "Ring The Bell",
+# b-a-o-opn "In Contact" (troops in contact: under hostile fire), b-a-g "Geo-fence
+# Breached", b-a-o-c "Custom", b-a-o-can "Cancel Alert". Incoming rocket or mortar fire
+# on a zone is "In Contact", not a friendly's 911 call.
+TYPE_ALERT = "b-a-o-opn"
+ALERT_EMERGENCY_TYPE = "In Contact"
 TYPE_ALERT_CANCEL = "b-a-o-can"
+# ATAK's delete task (ATAK-CIV, atak/ATAK/app/src/main/java/com/atakmap/android/cotdelete/
+# CotDeleteImporter.java): a t-x-d-d event whose first <link> names the uid, relation and
+# type of the item to remove; with <__forcedelete/> the item is removed from the map at
+# once, without it only marked stale.
+TYPE_DELETE = "t-x-d-d"
+DELETE_STALE_S = 60.0
 
 # how
 HOW_PREDICTED = "m-p"
@@ -122,6 +138,17 @@ def cot_time(epoch: datetime, t_s: float) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+Clock = Callable[[], datetime]
+
+
+def stamp_epoch(t_s: float, *, epoch: datetime | str, clock: Clock | None) -> datetime:
+    """The epoch that stamps a message of data time ``t_s``: ``epoch`` itself, or with a
+    ``clock`` the one that puts ``t_s`` at the clock's now (``time`` = now)."""
+    if clock is None:
+        return _as_epoch(epoch)
+    return _as_epoch(clock()) - timedelta(seconds=float(t_s))
+
+
 def slug(name: str) -> str:
     """A zone name as a uid part: lower case, runs of other characters as one hyphen."""
     s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
@@ -147,6 +174,10 @@ def zone_uid(zone: str, part: int = 0) -> str:
 
 def alert_uid(zone: str) -> str:
     return f"{UID_PREFIX}-alert-{slug(zone)}"
+
+
+def delete_uid(target_uid: str) -> str:
+    return f"{target_uid}-delete"
 
 
 # --- building blocks ----------------------------------------------------------------------
@@ -204,6 +235,13 @@ def _point(
     )
 
 
+def _detail(root: ET.Element, t_s: float) -> ET.Element:
+    """The ``<detail>`` with the message's data time (``<opencram data_time_s/>``)."""
+    detail = ET.SubElement(root, "detail")
+    ET.SubElement(detail, "opencram", {"data_time_s": _num(float(t_s), 3)})
+    return detail
+
+
 def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     el = ET.SubElement(parent, tag, attrs)
     el.text = text
@@ -251,7 +289,7 @@ def track_cot(
         simulated=simulated,
     )
     _point(root, ev.lat, ev.lon, ev.alt_m, ev.pos_sigma_m, ev.pos_sigma_m)
-    detail = ET.SubElement(root, "detail")
+    detail = _detail(root, ev.t_s)
     course, speed = course_speed(ev.vel_enu_mps)
     ET.SubElement(detail, "track", {"course": _num(course, 1), "speed": _num(speed, 1)})
     ET.SubElement(detail, "contact", {"callsign": f"{ev.track_class.upper()} T{ev.track_id}"})
@@ -302,7 +340,7 @@ def impact_cot(
         simulated=simulated,
     )
     _point(root, ev.lat, ev.lon, ev.alt_m)
-    detail = ET.SubElement(root, "detail")
+    detail = _detail(root, ev.t_s)
     _ellipse(detail, ev.ellipse95)
     _colours(detail, IMPACT_STROKE, IMPACT_FILL)
     ET.SubElement(detail, "contact", {"callsign": f"IMPACT T{ev.track_id}"})
@@ -333,7 +371,7 @@ def origin_cot(
         simulated=simulated,
     )
     _point(root, ev.lat, ev.lon, ev.alt_m)
-    detail = ET.SubElement(root, "detail")
+    detail = _detail(root, ev.t_s)
     _ellipse(detail, ev.ellipse95)
     _colours(detail, ORIGIN_STROKE, ORIGIN_FILL)
     ET.SubElement(detail, "contact", {"callsign": f"ORIGIN T{ev.track_id}"})
@@ -413,7 +451,7 @@ def zone_polygon_cot(
     )
     lat, lon = _centroid(pts)
     _point(root, lat, lon, 0.0)
-    detail = ET.SubElement(root, "detail")
+    detail = _detail(root, t_s)
     for la, lo in [*pts, pts[0]]:
         ET.SubElement(detail, "link", {"point": f"{_num(la, 7)},{_num(lo, 7)}"})
     _colours(detail, ZONE_STROKE, ZONE_FILL, weight=3.0)
@@ -424,6 +462,90 @@ def zone_polygon_cot(
     return _bytes(root)
 
 
+def delete_cot(
+    target_uid: str,
+    target_type: str,
+    t_s: float,
+    lat: float,
+    lon: float,
+    *,
+    epoch: datetime | str = DEFAULT_EPOCH,
+    simulated: bool = False,
+) -> bytes:
+    """A delete task (``t-x-d-d``) that removes the map item ``target_uid`` at once.
+
+    The convention is ATAK's (ATAK-CIV, ``atak/ATAK/app/src/main/java/com/atakmap/android/
+    cotdelete/CotDeleteImporter.java``): the first ``<link>`` of the detail carries the
+    ``uid``, ``relation`` and ``type`` of the item (all three must be present), and
+    ``<__forcedelete/>`` removes it from its map group instead of marking it stale. The
+    event itself has a uid of its own; its point is required by CoT but unused."""
+    root = _event(
+        delete_uid(target_uid),
+        TYPE_DELETE,
+        HOW_PREDICTED,
+        _as_epoch(epoch),
+        t_s,
+        DELETE_STALE_S,
+        simulated=simulated,
+    )
+    _point(root, lat, lon, 0.0)
+    detail = _detail(root, t_s)
+    ET.SubElement(detail, "link", {"uid": target_uid, "relation": "none", "type": target_type})
+    ET.SubElement(detail, "__forcedelete")
+    return _bytes(root)
+
+
+def _zone_remarks(ev: ZoneAlert) -> str:
+    if ev.state == "cleared":
+        return f"ALL CLEAR {ev.zone}"
+    tracks = ", ".join(str(i) for i in ev.track_ids) or "none"
+    tti = "" if ev.time_to_impact_s is None else f"; impact in {ev.time_to_impact_s:.1f} s"
+    return (
+        f"INCOMING {ev.zone}: probability {ev.probability:.2f} that a threat lands "
+        f"in the zone; tracks {tracks}{tti}"
+    )
+
+
+def _zone_shapes(
+    ev: ZoneAlert, rings: list[list[tuple[float, float]]], epoch: datetime, simulated: bool
+) -> list[bytes]:
+    """The zone's polygons (raised or updated), or a delete task for each (cleared)."""
+    if ev.state == "cleared":
+        out = []
+        for k, ring in enumerate(rings):
+            lat, lon = _centroid(_open_ring(ring))
+            out.append(
+                delete_cot(
+                    zone_uid(ev.zone, k),
+                    TYPE_POLYGON,
+                    ev.t_s,
+                    lat,
+                    lon,
+                    epoch=epoch,
+                    simulated=simulated,
+                )
+            )
+        return out
+    stale_s = (
+        ZONE_STALE_UNKNOWN_S
+        if ev.time_to_impact_s is None
+        else max(0.0, ev.time_to_impact_s) + ZONE_STALE_AFTER_S
+    )
+    return [
+        zone_polygon_cot(
+            ev.zone,
+            ring,
+            ev.t_s,
+            stale_s,
+            part=k,
+            remarks=_zone_remarks(ev),
+            epoch=epoch,
+            simulated=simulated,
+        )
+        for k, ring in enumerate(rings)
+    ]
+
+
 def zone_alert_cot(
     ev: ZoneAlert,
     rings: Ring | Sequence[Ring],
@@ -431,40 +553,14 @@ def zone_alert_cot(
     epoch: datetime | str = DEFAULT_EPOCH,
     simulated: bool = False,
 ) -> list[bytes]:
-    """A zone alert: the zone's polygon(s), plus a 911-style alert when ``raised`` or its
-    cancel when ``cleared`` (the cleared polygon is sent already stale, which removes it)."""
+    """A zone alert: the zone's polygon(s), plus an "In Contact" alert (``b-a-o-opn``) when
+    ``raised``; when ``cleared``, a delete task (``t-x-d-d``) for each polygon and the
+    alert's cancel (``b-a-o-can``)."""
     epoch = _as_epoch(epoch)
     all_rings = _as_rings(rings)
     if not all_rings:
         raise ValueError(f"zone '{ev.zone}': no polygon")
-    tracks = ", ".join(str(i) for i in ev.track_ids) or "none"
-    tti = "" if ev.time_to_impact_s is None else f"; impact in {ev.time_to_impact_s:.1f} s"
-    if ev.state == "cleared":
-        stale_s = 0.0
-        remarks = f"ALL CLEAR {ev.zone}"
-    else:
-        stale_s = (
-            ZONE_STALE_UNKNOWN_S
-            if ev.time_to_impact_s is None
-            else max(0.0, ev.time_to_impact_s) + ZONE_STALE_AFTER_S
-        )
-        remarks = (
-            f"INCOMING {ev.zone}: probability {ev.probability:.2f} that a threat lands "
-            f"in the zone; tracks {tracks}{tti}"
-        )
-    out = [
-        zone_polygon_cot(
-            ev.zone,
-            ring,
-            ev.t_s,
-            stale_s,
-            part=k,
-            remarks=remarks,
-            epoch=epoch,
-            simulated=simulated,
-        )
-        for k, ring in enumerate(all_rings)
-    ]
+    out = _zone_shapes(ev, all_rings, epoch, simulated)
     if ev.state == "updated":
         return out
     lat, lon = _centroid(_open_ring(all_rings[0]))
@@ -479,16 +575,16 @@ def zone_alert_cot(
         simulated=simulated,
     )
     _point(root, lat, lon, 0.0)
-    detail = ET.SubElement(root, "detail")
+    detail = _detail(root, ev.t_s)
     ET.SubElement(
         detail, "link", {"uid": zone_uid(ev.zone), "type": TYPE_POLYGON, "relation": "p-p"}
     )
     ET.SubElement(detail, "contact", {"callsign": ev.zone})
     if raised:
-        _text(detail, "emergency", ev.zone, type="911 Alert")
+        _text(detail, "emergency", ev.zone, type=ALERT_EMERGENCY_TYPE)
     else:
         _text(detail, "emergency", ev.zone, cancel="true")
-    _text(detail, "remarks", remarks)
+    _text(detail, "remarks", _zone_remarks(ev))
     out.append(_bytes(root))
     return out
 
@@ -498,28 +594,44 @@ def zone_alert_cot(
 COT_EVENT_KINDS = (TrackUpdated, ImpactPredicted, OriginEstimated, ZoneAlert)
 
 
+def event_cot(
+    ev: Event,
+    zone_rings: dict[str, Ring | Sequence[Ring]],
+    *,
+    epoch: datetime | str = DEFAULT_EPOCH,
+    clock: Clock | None = None,
+    simulated: bool = False,
+) -> list[bytes]:
+    """The CoT messages of one event (none for an event kind that is not sent), stamped
+    from ``epoch``, or from ``clock()`` when a clock is given (see :func:`stamp_epoch`)."""
+    if not isinstance(ev, COT_EVENT_KINDS):
+        return []
+    at = stamp_epoch(ev.t_s, epoch=epoch, clock=clock)
+    if isinstance(ev, TrackUpdated):
+        return [track_cot(ev, epoch=at, simulated=simulated)]
+    if isinstance(ev, ImpactPredicted):
+        return [impact_cot(ev, epoch=at, simulated=simulated)]
+    if isinstance(ev, OriginEstimated):
+        return [origin_cot(ev, epoch=at, simulated=simulated)]
+    if ev.zone not in zone_rings:
+        raise KeyError(ev.zone)
+    return zone_alert_cot(ev, zone_rings[ev.zone], epoch=at, simulated=simulated)
+
+
 def events_to_cot(
     events: Iterable[Event],
     zone_rings: dict[str, Ring | Sequence[Ring]],
     *,
     epoch: datetime | str = DEFAULT_EPOCH,
+    clock: Clock | None = None,
     simulated: bool = False,
 ) -> list[bytes]:
     """CoT messages for the CoT-able events (tracks, impact and origin ellipses, zone
     alerts), in event order. ``zone_rings`` maps each zone name to its (lat, lon) ring, or
     to a list of rings for a zone of several parts; a ``ZoneAlert`` for a zone missing from
-    it raises ``KeyError``."""
-    epoch = _as_epoch(epoch)
+    it raises ``KeyError``. With ``clock`` (e.g. ``lambda: datetime.now(UTC)``) every
+    message is stamped from the clock when it is built, and ``epoch`` is not used."""
     out: list[bytes] = []
     for ev in events:
-        if isinstance(ev, TrackUpdated):
-            out.append(track_cot(ev, epoch=epoch, simulated=simulated))
-        elif isinstance(ev, ImpactPredicted):
-            out.append(impact_cot(ev, epoch=epoch, simulated=simulated))
-        elif isinstance(ev, OriginEstimated):
-            out.append(origin_cot(ev, epoch=epoch, simulated=simulated))
-        elif isinstance(ev, ZoneAlert):
-            if ev.zone not in zone_rings:
-                raise KeyError(ev.zone)
-            out.extend(zone_alert_cot(ev, zone_rings[ev.zone], epoch=epoch, simulated=simulated))
+        out += event_cot(ev, zone_rings, epoch=epoch, clock=clock, simulated=simulated)
     return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -63,9 +64,9 @@ class ServeConfig:
     association: str = "gnn"
     keep_history: bool = False  # keep every track update (for --out); memory grows
     simulated: bool = False  # mark CAT062 and CoT output as simulation
-    epoch: datetime = field(
-        default_factory=lambda: datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    )
+    # CoT time/start/stale come from this wall clock at emission, so nothing is stale on
+    # arrival; the data time goes in <opencram data_time_s/> (docs/interop-cot.md).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -303,7 +304,7 @@ class LiveService:
         self.warn.board.history_p.clear()
         out.events += [e.model_dump_json() for e in events]
         out.cot += events_to_cot(
-            events, self.zone_rings, epoch=self.cfg.epoch, simulated=self.cfg.simulated
+            events, self.zone_rings, clock=self.cfg.clock, simulated=self.cfg.simulated
         )
         out.cat062 += self._cat062(new_confirmed, dropped, now)
         for tid in dropped:
