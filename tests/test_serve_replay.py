@@ -15,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -102,19 +104,33 @@ def _ws_collect(url: str, sink: list, stop: threading.Event) -> None:
 def test_replay_over_udp_gives_the_offline_tracks(run_folder, tmp_path):
     entries = read_recording(run_folder / "p.ast")
     assert entries and all(d[0] == 48 for _, d in entries)
+    started = datetime.now(UTC) - timedelta(seconds=1)
     live, got062, gotcot, events = _replay(run_folder / "sensors.yaml", entries, tmp_path)
+    ended = datetime.now(UTC) + timedelta(seconds=1)
     offline = _offline_tracks(run_folder / "sensors.yaml", entries, tmp_path)
     _assert_same_tracks(live, offline)
     _check_cat062(got062, live)
     # CoT (alerts and ellipses) and websocket events
     cot = b"".join(gotcot)
-    assert b'type="b-a-o-tbl"' in cot  # a zone alert raised
+    assert b'type="b-a-o-opn"' in cot  # a zone alert raised ("In Contact")
+    # stamped from the wall clock at emission, not from the data's time of day: every
+    # message was valid when it was sent and is stale only after that (issue 15 point 2)
+    for msg in gotcot:
+        root = ET.fromstring(msg)
+        sent = _cot_time(root.get("time"))
+        assert started <= sent <= ended, root.get("time")
+        assert _cot_time(root.get("stale")) > sent
+        assert root.find("detail/opencram").get("data_time_s") is not None
     assert b'type="u-d-c-c"' in cot  # an impact ellipse
     kinds = {e["kind"] for e in events}
     # (engagement advice depends on how often the service steps against the 25x replay;
     # it is checked on data time in tests/test_serve_ingest.py)
     assert {"track", "impact_predicted", "respond", "zone_alert"} <= kinds
     assert any(e["kind"] == "ingest_stats" for e in events)
+
+
+def _cot_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def _replay(sensors: Path, entries, tmp_path: Path):
