@@ -1,5 +1,9 @@
 """Our CoT feed checked against taky, an independent TAK server: what we send with
-``send_cot`` must be accepted and routed by taky to another connected client.
+``send_cot`` (and ``send_run``, the path of ``opencram tak send``) must be accepted and
+routed by taky to another connected client, valid when it arrives there (its ``stale``
+after the arrival time), and a cleared zone must be deleted with ATAK's delete task
+(``t-x-d-d`` with a ``<link>`` to the zone and ``<__forcedelete/>``; ATAK-CIV,
+atak/ATAK/app/src/main/java/com/atakmap/android/cotdelete/CotDeleteImporter.java).
 
 taky lives in its own virtual environment (``make tak-server-venv`` builds ``.venv-taky``),
 because it pins an old Flask and needs ``setuptools<82``. All traffic stays on 127.0.0.1.
@@ -28,13 +32,15 @@ from opencram.c2.events import (
     ZoneAlert,
 )
 from opencram.interop.cot import events_to_cot
-from opencram.interop.tak import send_cot
+from opencram.interop.tak import Pacing, SystemClock, send_cot, send_run
 from opencram.runs import RunFolder
 
 ROOT = Path(__file__).resolve().parents[1]
 TAKY = ROOT / ".venv-taky" / "bin" / "taky"
 START_TIMEOUT_S = 20.0
 RECEIVE_TIMEOUT_S = 15.0
+# The green-zone run (about 120 s of data) is paced at this many times real time: ~3 s.
+SPEED = 40.0
 
 
 def free_port() -> int:
@@ -111,6 +117,10 @@ def _stamp(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+def _parse_stamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
 class CotListener:
     """A plain TCP client of the TAK server that collects the CoT events routed to it."""
 
@@ -120,6 +130,7 @@ class CotListener:
         self.parser.feed("<stream>")  # the events arrive back to back, without a root
         self.depth = 0
         self.events: list[ET.Element] = []
+        self.arrived: list[datetime] = []  # wall clock when each event was read
 
     def close(self) -> None:
         self.sock.close()
@@ -141,6 +152,7 @@ class CotListener:
                 self.depth -= 1
                 if self.depth == 1 and el.tag == "event":
                     self.events.append(el)
+                    self.arrived.append(datetime.now(UTC))
         return True
 
     def wait_for(self, done, timeout_s: float) -> bool:
@@ -174,6 +186,16 @@ class CotListener:
         got = self.wait_for(lambda evs: any(e.get("type") == "t-x-c-t-r" for e in evs), timeout_s)
         assert got, "taky did not answer the listener's ping"
         self.events.clear()
+        self.arrived.clear()
+
+    def check_not_stale_on_arrival(self) -> None:
+        """Every event received is valid on arrival: ``time`` no later than a second after
+        arrival and ``stale`` after it (CoT 2.0: valid from ``start`` to ``stale``)."""
+        assert len(self.arrived) == len(self.events)
+        for ev, at in zip(self.events, self.arrived, strict=True):
+            t, stale = _parse_stamp(ev.get("time")), _parse_stamp(ev.get("stale"))
+            assert t <= at + timedelta(seconds=1), (ev.get("uid"), ev.get("time"), at)
+            assert stale > at, (ev.get("uid"), ev.get("type"), ev.get("stale"), at)
 
 
 @pytest.fixture
@@ -191,12 +213,12 @@ def by_type(events: list[ET.Element], cot_type: str) -> list[ET.Element]:
 
 
 def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
+    """The run folder sent as ``opencram tak send`` does (paced at SPEED times real time,
+    stamped from the wall clock): all of it routed, in order, nothing stale on arrival, and
+    the cleared zones deleted."""
     res = execute("green-zone", tmp_path / "gz", on_progress=None)
     run = RunFolder.open(res.folder)
     events = run.events()
-    rings = run.zone_rings()
-    messages = events_to_cot(events, rings, simulated=True)
-    sent = [ET.fromstring(m) for m in messages]
     hostile_tracks = {
         e.track_id
         for e in events
@@ -204,8 +226,8 @@ def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
     }
     assert hostile_tracks, "the green-zone run has no hostile track"
 
-    send_cot(messages, f"tcp://127.0.0.1:{taky_port}", timeout_s=20)
-
+    messages = send_run(res.folder, f"tcp://127.0.0.1:{taky_port}", Pacing(speed=SPEED))
+    sent = [ET.fromstring(m) for m in messages]
     sent_keys = {(m.get("uid"), m.get("type"), m.get("time")) for m in sent}
 
     def all_arrived(got: list[ET.Element]) -> bool:
@@ -226,6 +248,7 @@ def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
     assert {"raised", "cleared"} <= {e.state for e in events if isinstance(e, ZoneAlert)}
     _check_ellipses(got, events)
     _check_alerts(got, [e for e in events if isinstance(e, ZoneAlert)])
+    listener.check_not_stale_on_arrival()
 
 
 def _check_hostile_tracks(got: list[ET.Element], hostile_tracks: set[int]) -> None:
@@ -274,13 +297,31 @@ def _check_alerts(got: list[ET.Element], alerts: list[ZoneAlert]) -> None:
             assert len(pts) >= 4 and pts[0] == pts[-1]
     raised = [a for a in alerts if a.state == "raised"]
     if raised:
-        tbl = by_type(got, "b-a-o-tbl")
-        assert {e.find("detail/contact").get("callsign") for e in tbl} == {a.zone for a in raised}
-        assert {e.find("detail/emergency").text for e in tbl} == {a.zone for a in raised}
+        opn = by_type(got, "b-a-o-opn")
+        assert {e.find("detail/contact").get("callsign") for e in opn} == {a.zone for a in raised}
+        assert {e.find("detail/emergency").text for e in opn} == {a.zone for a in raised}
+        assert {e.find("detail/emergency").get("type") for e in opn} == {"In Contact"}
+    assert not by_type(got, "b-a-o-tbl")  # never a friendly's 911 alert
     cleared = [a for a in alerts if a.state == "cleared"]
     if cleared:
         can = by_type(got, "b-a-o-can")
         assert {e.find("detail/contact").get("callsign") for e in can} == {a.zone for a in cleared}
+        deleted = {_deleted_uid(e) for e in by_type(got, "t-x-d-d")}
+        zone_uids = {
+            p.get("uid")
+            for p in by_type(got, "u-d-f")
+            if p.find("detail/contact").get("callsign") in {a.zone for a in cleared}
+        }
+        assert zone_uids and zone_uids <= deleted
+
+
+def _deleted_uid(ev: ET.Element) -> str:
+    """The uid a delete task removes, read as ATAK's CotDeleteImporter does: the first
+    <link>'s uid, with relation and type present, and <__forcedelete/> for removal."""
+    link = ev.find("detail/link")
+    assert link is not None and link.get("relation") and link.get("type") == "u-d-f"
+    assert ev.find("detail/__forcedelete") is not None
+    return link.get("uid")
 
 
 def test_hand_made_alerts_are_routed_by_taky(taky_port, listener):
@@ -320,9 +361,10 @@ def test_hand_made_alerts_are_routed_by_taky(taky_port, listener):
         ),
         ZoneAlert(t_s=36.0, zone="US Embassy", state="cleared", probability=0.0, track_ids=[7]),
     ]
-    messages = events_to_cot(events, {"US Embassy": ring}, simulated=True)
+    now = SystemClock().now  # stamped from the wall clock, as the live service does
+    messages = events_to_cot(events, {"US Embassy": ring}, clock=now, simulated=True)
     send_cot(messages, f"tcp://127.0.0.1:{taky_port}", timeout_s=10)
-    want = ["u-d-c-c", "u-d-f", "b-a-o-tbl", "u-d-c-c", "u-d-f", "b-a-o-can"]
+    want = ["u-d-c-c", "u-d-f", "b-a-o-opn", "u-d-c-c", "t-x-d-d", "b-a-o-can"]
     listener.wait_for(lambda evs: len(evs) >= len(want), RECEIVE_TIMEOUT_S)
     got = listener.events
     assert [e.get("type") for e in got] == want
@@ -331,9 +373,11 @@ def test_hand_made_alerts_are_routed_by_taky(taky_port, listener):
         "opencram-zone-us-embassy",
         "opencram-alert-us-embassy",
         "opencram-origin-7",
-        "opencram-zone-us-embassy",
+        "opencram-zone-us-embassy-delete",
         "opencram-alert-us-embassy",
     ]
+    assert _deleted_uid(got[4]) == "opencram-zone-us-embassy"  # the zone is deleted
+    listener.check_not_stale_on_arrival()
     assert got[2].find("detail/contact").get("callsign") == "US Embassy"
     assert got[2].find("detail/emergency").text == "US Embassy"
     ell_el = got[0].find("detail/shape/ellipse")
