@@ -16,24 +16,24 @@ FILES = ("events.jsonl", "summary.json", "tracks.json")
 
 DIGESTS = {
     "green-zone": (
-        "4cb0de7aeb149ab80f833db6e7f2672a9a5eb7d8ab50e1eb2b8bb6996d0cc374",
+        "63d0b32fd8d55766e7f887926584fb02c5e200ada65a33502b0578bc1408abf2",
         "e361a3b0aad66e7325b12a3b2f4a322503da8e86b864e779b3d2378bca6b3df7",
-        "d023ebe91798ecdceeec5661fbde8e478e99b0f64cc0b169034d091acd8bc408",
+        "14ed99d986723145cbafbbe2aee64e01cbd67e2fbfaad9b3966b2d93eb8d4be7",
     ),
     "grad-salvo": (
-        "3b918aeb564ccb2273ef9f420a9228026ced88225fc20fd42e62cf2c4bd3a4ee",
-        "4d35730b61296e36887a0aa0d06fcac832107455c318e617e08b2f0fb09cb867",
-        "63c0dd29ad18be20e4ee8ed800139f687dfa06fc42fe400e35aaecb890abd18e",
+        "1f7436c96b12456ea9ced65c598a5e1857b7a687879c7b1a636f7b7b9b53b2cc",
+        "446c6f098632fbe2a03bba17382e1f520f30b1a97883d1381a5156f1eb5a2276",
+        "2c1f6e9583610062f33c29f6ef95590572a35e39c5fa5ca1baa17cc14a5a648e",
     ),
     "mortar-barrage": (
-        "957453c3da843a573c2cde8301b364803f884252fc3cb84ac2ce9ed014c36832",
-        "8731c28528c1067e00076b0fab54ee69a5bda5b06ab5b2cd9d075541fa2a6d86",
-        "102112a499ecc590bfb6dc23c9b24fd2fd39cbb6a42ac2148372bf7b661e4ec7",
+        "0e22ff1175e139263ebcdf73ff00ab37ebe3a430152e702e51ced2109a2a73e6",
+        "866af476c7416d786ec5aac249130742d35c3a108b3f26bca68ae225e7d6442e",
+        "5113f05a04b247d8dcce630db98ee527412d3b15da89dab42760cd687e289cb1",
     ),
     "drone-attack": (
-        "85914b552a398d2087b2936e318eaf475fb68d7b98825c491ab201307e8f1728",
+        "7a4b97702d7b69b5bd61bc7c4bebcc286c04d1bcc602512a89191a20684a79f5",
         "6f1e9e06831626aaf9443eabfa398c825032932b0861875db5879092146d043b",
-        "38d447d47cec55b9ac1c9fd58e1bcf99d040cf4ff1688ead6f16d984287bc79f",
+        "3ede3ae0b623359efdcfe6b02f57070114366cb870fb3dbaa49ca4868386373e",
     ),
 }
 SEEDS = {"green-zone": 7, "grad-salvo": 3, "mortar-barrage": 11, "drone-attack": 5}
