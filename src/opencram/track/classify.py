@@ -54,6 +54,7 @@ SLOW_SPEED_MPS = 55.0
 FAST_SPEED_MPS = 65.0
 SLOW_LIKELIHOOD_RATIO = 0.01
 MIN_UPDATES = 4  # younger tracks are unknown
+NEGLIGIBLE_BALLISTIC_PROB = 1e-3  # no flight back below this ballistic probability
 _EPS = 1e-9
 
 
@@ -162,7 +163,13 @@ def class_probabilities(
     rcs = np.full(n, np.nan) if rcs_dbsm is None else np.asarray(rcs_dbsm, dtype=float)
     m = np.flatnonzero(np.asarray(n_updates) >= MIN_UPDATES)
     if m.size:
-        ball = _ballistic_split(x[m], rcs[m], model) * p_b[m, None]
+        # the flight back is the costly part: only where the ballistic mass is worth
+        # splitting (elsewhere its crumb, at most NEGLIGIBLE_BALLISTIC_PROB, is unknown)
+        split = np.tile([0.0, 0.0, 0.0, 1.0], (m.size, 1))
+        fly = p_b[m] > NEGLIGIBLE_BALLISTIC_PROB
+        if fly.any():
+            split[fly] = _ballistic_split(x[m[fly]], rcs[m[fly]], model)
+        ball = split * p_b[m, None]
         air = _aircraft_share(x[m], speed[m], rcs[m]) * (1.0 - p_b[m])
         idx = [CLASSES.index(c) for c in ("rocket", "mortar", "artillery", "unknown")]
         rows = np.zeros((m.size, len(CLASSES)))
