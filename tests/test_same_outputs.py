@@ -16,9 +16,9 @@ FILES = ("events.jsonl", "summary.json", "tracks.json")
 
 DIGESTS = {
     "green-zone": (
-        "63d0b32fd8d55766e7f887926584fb02c5e200ada65a33502b0578bc1408abf2",
+        "ccf108d9aebf7b37b4cd694d166f23f05b9079ef3b09a1cdaba55b0636664452",
         "e361a3b0aad66e7325b12a3b2f4a322503da8e86b864e779b3d2378bca6b3df7",
-        "14ed99d986723145cbafbbe2aee64e01cbd67e2fbfaad9b3966b2d93eb8d4be7",
+        "7146b1584b7d250653430d38514f37dc45c91b068f7fbfa8910c9c133e287845",
     ),
     "grad-salvo": (
         "1f7436c96b12456ea9ced65c598a5e1857b7a687879c7b1a636f7b7b9b53b2cc",
@@ -31,9 +31,9 @@ DIGESTS = {
         "5113f05a04b247d8dcce630db98ee527412d3b15da89dab42760cd687e289cb1",
     ),
     "drone-attack": (
-        "7a4b97702d7b69b5bd61bc7c4bebcc286c04d1bcc602512a89191a20684a79f5",
+        "b5b7caef1740448c3819b4b0356f490ed3a5fe516d8fc2a61d4436d9997d61bf",
         "6f1e9e06831626aaf9443eabfa398c825032932b0861875db5879092146d043b",
-        "3ede3ae0b623359efdcfe6b02f57070114366cb870fb3dbaa49ca4868386373e",
+        "959445b70fee265aac3f9886cb23f27bbcd184a3e5e7a9843afcadbc28a4d943",
     ),
 }
 SEEDS = {"green-zone": 7, "grad-salvo": 3, "mortar-barrage": 11, "drone-attack": 5}
