@@ -16,24 +16,24 @@ FILES = ("events.jsonl", "summary.json", "tracks.json")
 
 DIGESTS = {
     "green-zone": (
-        "4cb0de7aeb149ab80f833db6e7f2672a9a5eb7d8ab50e1eb2b8bb6996d0cc374",
+        "ccf108d9aebf7b37b4cd694d166f23f05b9079ef3b09a1cdaba55b0636664452",
         "faabaae665e9a7c862d4b3eb93567f43e58babc426c1c79c88b7910946831da8",
-        "d023ebe91798ecdceeec5661fbde8e478e99b0f64cc0b169034d091acd8bc408",
+        "7146b1584b7d250653430d38514f37dc45c91b068f7fbfa8910c9c133e287845",
     ),
     "grad-salvo": (
-        "3b918aeb564ccb2273ef9f420a9228026ced88225fc20fd42e62cf2c4bd3a4ee",
-        "d267888e42f4be5204c90190fc885f42aab8d4f33d5b1e023cd646f408536a7a",
-        "63c0dd29ad18be20e4ee8ed800139f687dfa06fc42fe400e35aaecb890abd18e",
+        "1f7436c96b12456ea9ced65c598a5e1857b7a687879c7b1a636f7b7b9b53b2cc",
+        "365bc31aefc028e66f962e4527e6a3e9d7910e30ddfa700ba03b526751bc7e82",
+        "2c1f6e9583610062f33c29f6ef95590572a35e39c5fa5ca1baa17cc14a5a648e",
     ),
     "mortar-barrage": (
-        "957453c3da843a573c2cde8301b364803f884252fc3cb84ac2ce9ed014c36832",
-        "141c431628ac6dae9b449dbe48f0007b00ea5ad26af1de4a5e13951fb52a4f60",
-        "102112a499ecc590bfb6dc23c9b24fd2fd39cbb6a42ac2148372bf7b661e4ec7",
+        "0e22ff1175e139263ebcdf73ff00ab37ebe3a430152e702e51ced2109a2a73e6",
+        "bb609f7da20199d6603556591134a7a7ab5dfe4d94c62a46bc8bad3fe9eeb891",
+        "5113f05a04b247d8dcce630db98ee527412d3b15da89dab42760cd687e289cb1",
     ),
     "drone-attack": (
-        "85914b552a398d2087b2936e318eaf475fb68d7b98825c491ab201307e8f1728",
+        "b5b7caef1740448c3819b4b0356f490ed3a5fe516d8fc2a61d4436d9997d61bf",
         "881415bd783b902e059c56f6dcb18d88c7562aa091f03a849b5c50e8bb3c9f89",
-        "38d447d47cec55b9ac1c9fd58e1bcf99d040cf4ff1688ead6f16d984287bc79f",
+        "959445b70fee265aac3f9886cb23f27bbcd184a3e5e7a9843afcadbc28a4d943",
     ),
 }
 SEEDS = {"green-zone": 7, "grad-salvo": 3, "mortar-barrage": 11, "drone-attack": 5}

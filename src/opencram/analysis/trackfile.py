@@ -5,7 +5,11 @@ predicted impact and origin (:mod:`opencram.predict.ground`), which build on the
 
 Schema: docs/track-output.schema.json. Only tracks that were confirmed are listed; each
 lists its updates (all of them with ``history``, else only the last), including the
-updates before confirmation.
+updates before confirmation. Every update carries its class probabilities and the
+probability of its ballistic hypothesis; every update whose ballistic hypothesis was not
+ruled out (``predict.prediction.predicted_ballistically``) carries its impact and origin,
+whatever the track's class: a prediction a track made is never dropped because the track
+was later reclassified.
 """
 
 from __future__ import annotations
@@ -17,8 +21,13 @@ import numpy as np
 from opencram import __version__
 from opencram.geo import LocalFrame
 from opencram.predict.ground import ellipse95, predict_impact, predict_origin
-from opencram.track.classify import BALLISTIC_CLASSES
-from opencram.track.history import confirmed_updates, track_classes
+from opencram.predict.prediction import predicted_ballistically
+from opencram.track.classify import CLASSES
+from opencram.track.history import (
+    confirmed_updates,
+    track_class_probabilities,
+    update_class_probabilities,
+)
 from opencram.track.manager import Tracker
 
 
@@ -46,15 +55,18 @@ def _ground_point(frame, t_s, pos_en, cov_en, ok):
     }
 
 
-def _ground_predictions(tracker, frame, listed, classes):
-    """Impact and origin (dicts or None) for every listed update of a ballistic track,
-    keyed by (track id, index in its listed updates); computed in one batch."""
+def _class_prob(row: np.ndarray) -> dict[str, float]:
+    return {n: _r(row[j], 4) for j, n in enumerate(CLASSES)}
+
+
+def _ground_predictions(tracker, frame, listed, p_ballistic):
+    """Impact and origin (dicts or None) for every listed update whose ballistic hypothesis
+    is not ruled out (``p_ballistic``: (track id, index) -> probability), keyed by (track
+    id, index in its listed updates); computed in one batch."""
     keys, xs, ps, ts = [], [], [], []
     for tid, ups in listed.items():
-        if classes.get(tid) not in BALLISTIC_CLASSES:
-            continue
         for k, u in enumerate(ups):
-            if u.mode_prob is not None and u.mode_prob[0] < 0.5:
+            if not predicted_ballistically(p_ballistic[tid, k]):
                 continue
             keys.append((tid, k))
             xs.append(u.x)
@@ -93,9 +105,13 @@ def build_track_output(
     positions geodetic through ``frame``, every update of each confirmed track with
     ``history`` (else its last), ``extra`` keys added at the top level."""
     by_track = confirmed_updates(tracker)
-    classes = track_classes(tracker, by_track)
+    track_prob = track_class_probabilities(tracker, by_track)
     listed = {tid: (by_track[tid] if history else by_track[tid][-1:]) for tid in by_track}
-    ground = _ground_predictions(tracker, frame, listed, classes)
+    keys = [(tid, k) for tid in sorted(listed) for k in range(len(listed[tid]))]
+    cp = update_class_probabilities(tracker, [listed[t][k] for t, k in keys])
+    row = {key: i for i, key in enumerate(keys)}
+    p_ballistic = {key: float(cp.ballistic[i]) for key, i in row.items()}
+    ground = _ground_predictions(tracker, frame, listed, p_ballistic)
     tracks = []
     for tid in sorted(by_track):
         ups = listed[tid]
@@ -115,6 +131,9 @@ def build_track_output(
                     "kappa_cm2pkg": _r(u.x[6], 4),
                     "sensor": tracker.sensors[u.sensor].id,
                     "confirmed": u.confirmed,
+                    "class": CLASSES[int(np.argmax(cp.prob[row[tid, k]]))],
+                    "class_prob": _class_prob(cp.prob[row[tid, k]]),
+                    "ballistic_prob": _r(p_ballistic[tid, k], 4),
                     "impact": ground.get((tid, k), (None, None))[0],
                     "origin": ground.get((tid, k), (None, None))[1],
                 }
@@ -123,7 +142,8 @@ def build_track_output(
         tracks.append(
             {
                 "id": int(tid),
-                "class": classes[tid],
+                "class": CLASSES[int(np.argmax(track_prob[tid]))],
+                "class_prob": _class_prob(track_prob[tid]),
                 "first_time_s": _r(allu[0].t_s, 6),
                 "last_time_s": _r(allu[-1].t_s, 6),
                 "n_updates": len(allu),

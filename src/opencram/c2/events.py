@@ -72,7 +72,10 @@ class AircraftLeft(Event):
 
 class TrackUpdated(Event):
     """A confirmed track updated by a plot: its estimate and class. ``t_s`` is when the
-    system knew it (the engine tick); ``measured_s`` the time of the plot."""
+    system knew it (the engine tick); ``measured_s`` the time of the plot.
+    ``track_class`` is the most probable class of ``class_prob`` (class name ->
+    probability, over ``opencram.track.classify.CLASSES``); ``ballistic_prob`` the IMM's
+    ballistic-mode probability (the fit alone, None with a plain filter)."""
 
     kind: Literal["track"] = "track"
     measured_s: float
@@ -86,6 +89,7 @@ class TrackUpdated(Event):
     pos_sigma_m: float
     kappa_cm2pkg: float
     ballistic_prob: float | None = None
+    class_prob: dict[str, float] | None = None
 
 
 class TrackDropped(Event):

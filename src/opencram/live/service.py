@@ -289,8 +289,8 @@ class LiveService:
             tr.updates = UpdateLog()
             self._seen_updates = 0
         events, new_confirmed = confirmed_track_events(now, new, tr, self.frame)
-        for u, cls in new_confirmed:
-            self.classes[u.track_id] = cls
+        for c in new_confirmed:
+            self.classes[c.update.track_id] = c.track_class
         dropped = []
         for tid, _t, reason in tr.deleted[self._seen_deleted :]:
             events.append(TrackDropped(t_s=round(now, 4), track_id=tid, reason=reason))
@@ -325,8 +325,8 @@ class LiveService:
         """One CAT062 record per confirmed track updated in this step (its latest state),
         and a last record (TSE) for each published track that ended."""
         latest = {}
-        for u, _c in new_confirmed:
-            latest[u.track_id] = u
+        for c in new_confirmed:
+            latest[c.update.track_id] = c.update
         rows = []  # (track, time, state, first, last, born, psr age)
         for tid, u in sorted(latest.items()):
             first = tid not in self.published

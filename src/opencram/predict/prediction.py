@@ -14,13 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from opencram.predict.ground import predict_impact, predict_origin
-from opencram.track.classify import BALLISTIC_CLASSES
 from opencram.track.models import BallisticModel
 
 # a prediction is kept (and its zone alert held) this long after its predicted impact
 # time, so an alert is never cleared just before a round that lands a little late
 IMPACT_GRACE_S = 2.0
-MIN_BALLISTIC_PROB = 0.5  # an IMM track is predicted ballistically from this mode probability
+# A track is predicted ballistically (and zone-scored and warned, weighted by this
+# probability) unless its ballistic hypothesis is ruled out with high confidence: its
+# probability (track.classify.ballistic_probability) at or under 0.05, the usual 5 %
+# significance. A lost threat is never warned; a slow or level track that the IMM and its
+# speed both rule out costs nothing, and one in between is warned at its weight.
+MIN_BALLISTIC_PROB = 0.05
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,7 +36,9 @@ class Prediction:
     covariance. ``usable``: the impact lies ahead and every cubature point reached the
     ground, so warning and engagement may use it; ``impact_ok``: every point reached the
     ground. The origin (launch point and time) is known for ballistic tracks only
-    (``origin_ok``). ``truth_id`` is the plot's true object in simulation (-1 unknown)."""
+    (``origin_ok``). ``truth_id`` is the plot's true object in simulation (-1 unknown).
+    ``ballistic_prob`` is the probability that the track is a ballistic threat at all
+    (1 for a drone corridor): warning weighs the zone probabilities by it."""
 
     track_id: int
     track_class: str
@@ -47,18 +53,17 @@ class Prediction:
     origin_cov_en_m2: np.ndarray | None = None
     origin_ok: bool = False
     truth_id: int = -1
+    ballistic_prob: float = 1.0
 
     def expired(self, t_s: float) -> bool:
         """Has the threat landed (with the grace) by ``t_s``?"""
         return self.impact_s + IMPACT_GRACE_S <= t_s
 
 
-def predicted_ballistically(track_class: str, mode_prob) -> bool:
-    """Is a confirmed track of ``track_class`` (IMM ``mode_prob``, ballistic first, or
-    None) predicted to the ground as a ballistic threat?"""
-    return track_class in BALLISTIC_CLASSES and (
-        mode_prob is None or mode_prob[0] >= MIN_BALLISTIC_PROB
-    )
+def predicted_ballistically(ballistic_prob: float) -> bool:
+    """Is a confirmed track whose ballistic hypothesis has probability ``ballistic_prob``
+    predicted to the ground as a ballistic threat (not ruled out, see MIN_BALLISTIC_PROB)?"""
+    return ballistic_prob > MIN_BALLISTIC_PROB
 
 
 def ballistic_predictions(
@@ -69,9 +74,12 @@ def ballistic_predictions(
     truth_id: np.ndarray,
     x: np.ndarray,
     p: np.ndarray,
+    ballistic_prob: np.ndarray | None = None,
 ) -> list[Prediction]:
     """Impact and origin predictions of tracks with states ``x`` (n, 7) and covariances
-    ``p`` (n, 7, 7) measured at ``measured_s`` (n,), batched."""
+    ``p`` (n, 7, 7) measured at ``measured_s`` (n,), batched; ``ballistic_prob`` (n,) the
+    probability of each track's ballistic hypothesis (None: 1)."""
+    w = np.ones(x.shape[0]) if ballistic_prob is None else np.asarray(ballistic_prob, float)
     imp = predict_impact(model, x, p)
     org = predict_origin(model, x, p)
     out = []
@@ -92,6 +100,7 @@ def ballistic_predictions(
                 origin_cov_en_m2=org.cov_en_m2[k],
                 origin_ok=bool(org.ok[k]),
                 truth_id=int(truth_id[k]),
+                ballistic_prob=float(w[k]),
             )
         )
     return out

@@ -1,17 +1,33 @@
-"""The predict stage: on every update of a confirmed ballistic track, its impact point and
-time and its point of origin (the *respond* report), each with its 95 % ellipse; for a
-drone, its corridor. The rules are ``opencram.predict``."""
+"""The predict stage: on every update of a confirmed track whose ballistic hypothesis is not
+ruled out (``opencram.predict.prediction.predicted_ballistically``), its impact point and
+time and its point of origin (the *respond* report), each with its 95 % ellipse and the
+probability of the ballistic hypothesis (warning weighs by it); for a drone, its corridor.
+The rules are ``opencram.predict``.
+
+No lost threat: a track's last ballistic prediction is kept (for warning and engagement)
+until its impact time has passed or the track is dropped, whatever later updates say of
+its class. It is released early only when the track is confirmed non-ballistic: its
+ballistic hypothesis ruled out on NON_BALLISTIC_CONFIRM_UPDATES updates in a row. Only
+then may a drone corridor take its place, and only then do its zone probabilities fall
+to nothing."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from opencram.c2.events import Ellipse95, Event, ImpactPredicted, OriginEstimated
+from opencram.c2.stages.track import Classified
 from opencram.geo import LocalFrame
 from opencram.predict.corridor import drone_corridor
 from opencram.predict.ground import ellipse95
 from opencram.predict.prediction import Prediction, ballistic_predictions, predicted_ballistically
 from opencram.track.models import BallisticModel
+
+# Updates in a row with the ballistic hypothesis ruled out that confirm a track is not
+# ballistic. One such update can be a noise dip of the IMM's mode probability (issue 13
+# saw 0.97 -> 0.11 on a real round); three in a row at the usual 0.5 s update interval are
+# 1.5 s of a track that neither falls like a round nor flies fast enough for one.
+NON_BALLISTIC_CONFIRM_UPDATES = 3
 
 
 def _ellipse(cov: np.ndarray) -> Ellipse95:
@@ -66,31 +82,51 @@ class PredictStage:
         self.model = model
         self.current: dict[int, Prediction] = {}
         self.log: list[Prediction] = []
+        self._ruled_out: dict[int, int] = {}  # track id -> ruled-out updates in a row
 
     def _expire(self, t_s: float, dropped: list[int]) -> None:
         for tid in dropped:
             self.current.pop(tid, None)
+            self._ruled_out.pop(tid, None)
         for tid in [k for k, v in self.current.items() if v.expired(t_s)]:
             del self.current[tid]  # its round has landed
 
-    def step(self, t_s: float, updates: list, dropped: list[int]) -> list[Event]:
-        """Predictions from this tick's confirmed (update, class) pairs; ``dropped``: the
+    def _non_ballistic(self, t_s: float, c: Classified) -> None:
+        """A ruled-out update: count it; release a kept ballistic prediction once the track
+        is confirmed non-ballistic; a drone's corridor where no ballistic one is kept."""
+        tid = c.update.track_id
+        n = self._ruled_out.get(tid, 0) + 1
+        self._ruled_out[tid] = n
+        kept = self.current.get(tid)
+        ballistic_kept = kept is not None and kept.origin_s is not None
+        if ballistic_kept and n >= NON_BALLISTIC_CONFIRM_UPDATES:
+            del self.current[tid]
+            ballistic_kept = False
+        if c.track_class == "drone" and not ballistic_kept:
+            u = c.update
+            self.current[tid] = drone_corridor(tid, u.x, u.p, u.t_s, t_s)
+
+    def step(self, t_s: float, updates: list[Classified], dropped: list[int]) -> list[Event]:
+        """Predictions from this tick's confirmed, classified updates; ``dropped``: the
         track ids dropped this tick."""
         self._expire(t_s, dropped)
-        ball = [(u, c) for u, c in updates if predicted_ballistically(c, u.mode_prob)]
-        for u, c in updates:
-            if c == "drone":
-                self.current[u.track_id] = drone_corridor(u.track_id, u.x, u.p, u.t_s, t_s)
+        ball = [c for c in updates if predicted_ballistically(c.ballistic_prob)]
+        for c in updates:
+            if predicted_ballistically(c.ballistic_prob):
+                self._ruled_out.pop(c.update.track_id, None)
+            else:
+                self._non_ballistic(t_s, c)
         if not ball:
             return []
         preds = ballistic_predictions(
             self.model,
-            np.array([u.track_id for u, _ in ball]),
-            [c for _, c in ball],
-            np.array([u.t_s for u, _ in ball]),
-            np.array([u.truth_id for u, _ in ball]),
-            np.array([u.x for u, _ in ball]),
-            np.array([u.p for u, _ in ball]),
+            np.array([c.update.track_id for c in ball]),
+            [c.track_class for c in ball],
+            np.array([c.update.t_s for c in ball]),
+            np.array([c.update.truth_id for c in ball]),
+            np.array([c.update.x for c in ball]),
+            np.array([c.update.p for c in ball]),
+            np.array([c.ballistic_prob for c in ball]),
         )
         events: list[Event] = []
         for pred in preds:

@@ -3,13 +3,15 @@ tracks (shared with the live service)."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from opencram.c2.events import Event, TrackDropped, TrackUpdated
 from opencram.c2.world import World
 from opencram.sense.plots import Plots
 from opencram.sense.radar import RadarModel
-from opencram.track.classify import classify
+from opencram.track.classify import CLASSES, class_probabilities
 from opencram.track.manager import Tracker, TrackerConfig, TrackerSensor
 
 
@@ -31,12 +33,23 @@ def tracker_sensors(radars: list[RadarModel]) -> list[TrackerSensor]:
     ]
 
 
-def _track_event(t_s: float, u, cls: str, sensor: str, lat, lon, alt) -> TrackUpdated:
+class Classified(NamedTuple):
+    """A confirmed track's update with its most probable class, the probability of its
+    ballistic hypothesis and its class probabilities (class name -> probability)."""
+
+    update: object  # opencram.track.manager.TrackUpdate
+    track_class: str
+    ballistic_prob: float
+    class_prob: dict[str, float]
+
+
+def _track_event(t_s: float, c: Classified, sensor: str, lat, lon, alt) -> TrackUpdated:
+    u = c.update
     return TrackUpdated(
         t_s=round(t_s, 4),
         measured_s=round(u.t_s, 4),
         track_id=u.track_id,
-        track_class=cls,
+        track_class=c.track_class,
         sensor=sensor,
         lat=round(float(lat), 7),
         lon=round(float(lon), 7),
@@ -45,33 +58,42 @@ def _track_event(t_s: float, u, cls: str, sensor: str, lat, lon, alt) -> TrackUp
         pos_sigma_m=round(float(np.sqrt(np.trace(u.p[:3, :3]))), 2),
         kappa_cm2pkg=round(float(u.x[6]), 4),
         ballistic_prob=None if u.mode_prob is None else round(u.mode_prob[0], 4),
+        class_prob=c.class_prob,
     )
 
 
 def confirmed_track_events(t_s: float, updates, tracker, frame) -> tuple[list, list]:
     """The confirmed ones of a tracker's new ``updates``, classified: their TrackUpdated
-    events (stamped ``t_s``) and (update, class) pairs. Shared by the engine's TrackStage
-    and the live service."""
+    events (stamped ``t_s``) and :class:`Classified` records. Shared by the engine's
+    TrackStage and the live service."""
     conf = [u for u in updates if u.confirmed]
     if not conf:
         return [], []
     x = np.array([u.x for u in conf])
     mu = None if conf[0].mode_prob is None else np.array([u.mode_prob for u in conf])
     rcs = np.array([u.rcs_dbsm for u in conf])
-    cls = classify(x, np.array([u.n_updates for u in conf]), mu, rcs, tracker.model)
+    cp = class_probabilities(x, np.array([u.n_updates for u in conf]), mu, rcs, tracker.model)
+    names = cp.names()
+    prob = np.round(cp.prob, 4)
     lat, lon, alt = (np.atleast_1d(v) for v in frame.to_geodetic(x[:, :3]))
-    events, pairs = [], []
+    events, classified = [], []
     for k, u in enumerate(conf):
-        pairs.append((u, str(cls[k])))
+        c = Classified(
+            u,
+            str(names[k]),
+            float(cp.ballistic[k]),
+            {n: float(prob[k, j]) for j, n in enumerate(CLASSES)},
+        )
+        classified.append(c)
         sensor = tracker.sensors[u.sensor].id
-        events.append(_track_event(t_s, u, str(cls[k]), sensor, lat[k], lon[k], alt[k]))
-    return events, pairs
+        events.append(_track_event(t_s, c, sensor, lat[k], lon[k], alt[k]))
+    return events, classified
 
 
 class TrackStage:
     """The tracker fed with arriving plots; emits updates of confirmed tracks and the
-    tracks it drops. After each step ``new_confirmed`` holds this tick's (update, class)
-    pairs and ``new_dropped`` the dropped track ids."""
+    tracks it drops. After each step ``new_confirmed`` holds this tick's
+    :class:`Classified` updates and ``new_dropped`` the dropped track ids."""
 
     def __init__(self, world: World, radars: list[RadarModel], config: TrackerConfig) -> None:
         self.frame = world.frame
@@ -79,7 +101,7 @@ class TrackStage:
         self._seen_updates = 0
         self._seen_deleted = 0
         self.classes: dict[int, str] = {}
-        self.new_confirmed: list = []  # this tick's confirmed updates (TrackUpdate, class)
+        self.new_confirmed: list[Classified] = []  # this tick's confirmed updates
         self.new_dropped: list[int] = []
 
     def step(self, t_s: float, plots: Plots) -> list[Event]:
@@ -91,8 +113,8 @@ class TrackStage:
         self._seen_updates = n_up
         events, self.new_confirmed = confirmed_track_events(t_s, new, tr, self.frame)
         self.new_dropped = []
-        for u, cls in self.new_confirmed:
-            self.classes[u.track_id] = cls
+        for c in self.new_confirmed:
+            self.classes[c.update.track_id] = c.track_class
         for tid, _t_del, reason in tr.deleted[self._seen_deleted :]:
             events.append(TrackDropped(t_s=round(t_s, 4), track_id=tid, reason=reason))
             self.new_dropped.append(tid)
