@@ -56,20 +56,15 @@ def _accel(t, px, py, pz, vx, vy, vz, row, air, wind, drag):
     return k * ax, k * ay, k * az - g0 * (r_earth / (r_earth + alt)) ** 2
 
 
-@njit(cache=True)
-def rk4_rows(t, pos, vel, h, prm, env):
-    """One RK4 step of ``h[j]`` from flight time ``t[j]`` for every projectile; the motor
-    state (``prm``'s last entry) is held over the step. Returns new positions and
-    velocities (n, 3)."""
-    mass, burn_rate, burn_time, thrust_n, ff, area, table, on = prm
+@njit(inline="always")
+def _rk4_into(t, pos, vel, h, prm, on, env, p_out, v_out):
+    """One RK4 step of ``h[j]`` from ``t[j]`` for every row into ``p_out``, ``v_out``."""
+    mass, burn_rate, burn_time, thrust_n, ff, area, table = prm
     (rho_tab, rho_d, a_tab, a_d, site_alt, amin, amax, astep) = env[:8]
     wind = (env[8], env[9])
     drag = (env[10], env[11], env[12])
     air = (rho_tab, rho_d, a_tab, a_d, site_alt, amin, amax, astep, env[13], env[14])
-    n = pos.shape[0]
-    p_out = np.empty_like(pos)
-    v_out = np.empty_like(vel)
-    for j in range(n):
+    for j in range(pos.shape[0]):
         hj, tj, hh = h[j], t[j], 0.5 * h[j]
         thrust = thrust_n[j] if on[j] else 0.0
         row = (mass[j], burn_rate[j], burn_time[j], thrust, ff[j], area[j], table[j])
@@ -96,4 +91,53 @@ def rk4_rows(t, pos, vel, h, prm, env):
         v_out[j, 0] = vx + w * (a1x + 2 * a2x + 2 * a3x + a4x)
         v_out[j, 1] = vy + w * (a1y + 2 * a2y + 2 * a3y + a4y)
         v_out[j, 2] = vz + w * (a1z + 2 * a2z + 2 * a3z + a4z)
+
+
+@njit(cache=True)
+def rk4_rows(t, pos, vel, h, prm, env):
+    """One RK4 step of ``h[j]`` from flight time ``t[j]`` for every projectile; the motor
+    state (``prm``'s last entry) is held over the step. Returns new positions and
+    velocities (n, 3)."""
+    p_out = np.empty_like(pos)
+    v_out = np.empty_like(vel)
+    _rk4_into(t, pos, vel, h, prm[:7], prm[7], env, p_out, v_out)
     return p_out, v_out
+
+
+@njit(cache=True)
+def grid_steps(k0, k_end, dt, pos, vel, prm, env, ground_up, apogee):
+    """Whole grid steps ``k * dt -> (k + 1) * dt`` of every row from ``k0``, on flat ground
+    at ``ground_up``, until one of: a row lands in the step (status 1), a motor would burn
+    out inside the next step (status 2: that step is not taken), or ``k_end`` (status 0).
+
+    ``prm`` is the parameter tuple without the motor state, which is set per step as
+    ``t < burn time`` (as the numpy loop does). ``apogee`` (n,) is raised in place to each
+    step's height. Returns (status, k, pos, vel, new_pos, new_vel): for status 1 the states
+    before and after step ``k``; otherwise ``new_*`` equal the states at step ``k``.
+    """
+    n = pos.shape[0]
+    burn_time = prm[2]
+    t = np.empty(n)
+    h = np.full(n, dt)
+    on = np.empty(n, dtype=np.bool_)
+    p_cur, v_cur = pos.copy(), vel.copy()
+    p_new, v_new = np.empty_like(pos), np.empty_like(vel)
+    for k in range(k0, k_end):
+        t0 = k * dt
+        for j in range(n):
+            if burn_time[j] > t0 and burn_time[j] < t0 + dt:
+                return 2, k, p_cur, v_cur, p_cur, v_cur
+        for j in range(n):
+            t[j] = t0
+            on[j] = t0 < burn_time[j]
+        _rk4_into(t, p_cur, v_cur, h, prm, on, env, p_new, v_new)
+        hit = False
+        for j in range(n):
+            apogee[j] = max(apogee[j], p_new[j, 2])
+            if p_new[j, 2] <= ground_up and v_new[j, 2] < 0:
+                hit = True
+        if hit:
+            return 1, k, p_cur, v_cur, p_new, v_new
+        p_cur, p_new = p_new, p_cur
+        v_cur, v_new = v_new, v_cur
+    return 0, k_end, p_cur, v_cur, p_cur, v_cur
