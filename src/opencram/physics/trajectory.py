@@ -23,7 +23,7 @@ import numpy as np
 from opencram.physics import drag as drag_mod
 from opencram.physics import environment as env_mod
 from opencram.physics.drag import cd_standard
-from opencram.physics.environment import Environment, gravity_mps2
+from opencram.physics.environment import Environment, FlatTerrain, gravity_mps2
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,24 @@ def _env_pack(env: Environment) -> tuple:
     return pack
 
 
+def _f64(a) -> np.ndarray:
+    """``a`` as a C-contiguous, writable float64 array (one compiled signature for all)."""
+    return np.require(a, dtype=np.float64, requirements=("C", "W"))
+
+
+def _kernel_params(params: ProjectileBatch) -> tuple:
+    """The parameter arrays of ``params`` in the compiled kernels' order (no motor state)."""
+    return (
+        _f64(params.mass_kg),
+        _f64(params.burn_rate_kgps),
+        _f64(params.burn_time_s),
+        _f64(params.thrust_n),
+        _f64(params.form_factor),
+        _f64(params.area_m2),
+        np.require(params.drag_table, dtype=np.int64, requirements=("C", "W")),
+    )
+
+
 def rk4_step(t_s, pos, vel, h, params, env):
     """One RK4 step of size ``h`` (scalar or (n,)) for every projectile, compiled
     (``opencram.physics._kernels``; the same arithmetic as :func:`rk4_step_reference`).
@@ -142,27 +160,11 @@ def rk4_step(t_s, pos, vel, h, params, env):
     from opencram.physics._kernels import rk4_rows  # deferred: numba takes ~0.4 s to import
 
     n = pos.shape[0]
-    t = np.ascontiguousarray(np.broadcast_to(np.asarray(t_s, dtype=float), (n,)))
-    hh = np.ascontiguousarray(np.broadcast_to(np.asarray(h, dtype=float), (n,)))
-    f64 = np.float64
-    prm = (
-        np.ascontiguousarray(params.mass_kg, dtype=f64),
-        np.ascontiguousarray(params.burn_rate_kgps, dtype=f64),
-        np.ascontiguousarray(params.burn_time_s, dtype=f64),
-        np.ascontiguousarray(params.thrust_n, dtype=f64),
-        np.ascontiguousarray(params.form_factor, dtype=f64),
-        np.ascontiguousarray(params.area_m2, dtype=f64),
-        np.ascontiguousarray(params.drag_table, dtype=np.int64),
-        t < np.asarray(params.burn_time_s, dtype=f64),
-    )
-    return rk4_rows(
-        t,
-        np.ascontiguousarray(pos, dtype=f64),
-        np.ascontiguousarray(vel, dtype=f64),
-        hh,
-        prm,
-        _env_pack(env),
-    )
+    t = _f64(np.broadcast_to(np.asarray(t_s, dtype=float), (n,)))
+    hh = _f64(np.broadcast_to(np.asarray(h, dtype=float), (n,)))
+    on = np.require(t < np.asarray(params.burn_time_s, dtype=np.float64), requirements="W")
+    prm = (*_kernel_params(params), on)
+    return rk4_rows(t, _f64(pos), _f64(vel), hh, prm, _env_pack(env))
 
 
 def rk4_step_reference(t_s, pos, vel, h, params, env):
@@ -267,18 +269,22 @@ class Flight:
         return pos, vel, in_flight
 
 
-def _grid_step(t0_s: float, pos, vel, params: ProjectileBatch, env: Environment, dt_s: float):
+def _grid_step(
+    t0_s: float, pos, vel, params: ProjectileBatch, env: Environment, dt_s: float, step=None
+):
     """One grid step ``t0_s -> t0_s + dt_s`` of every projectile in the batch; a step in
-    which a motor burns out is taken as two RK4 steps split at the burn-out instant."""
+    which a motor burns out is taken as two RK4 steps split at the burn-out instant.
+    ``step`` is the RK4 step function (default the compiled :func:`rk4_step`)."""
+    step = step or rk4_step
     h = np.full(pos.shape[0], dt_s)
     tb = params.burn_time_s
     split = (tb > t0_s) & (tb < t0_s + dt_s)
     if split.any():
         h = np.where(split, tb - t0_s, h)
-    p_new, v_new = rk4_step(t0_s, pos, vel, h, params, env)
+    p_new, v_new = step(t0_s, pos, vel, h, params, env)
     if split.any():
         sub = np.flatnonzero(split)
-        ps, vs = rk4_step(tb[sub], p_new[sub], v_new[sub], dt_s - h[sub], params.take(sub), env)
+        ps, vs = step(tb[sub], p_new[sub], v_new[sub], dt_s - h[sub], params.take(sub), env)
         p_new[sub], v_new[sub] = ps, vs
     return p_new, v_new
 
@@ -293,6 +299,46 @@ def _ground_crossing(p0, v0, p1, v1, ground_up_m, dt_s: float):
     return s, ip, iv
 
 
+def _compiled_steps(k, n_steps, pos, vel, params, env, dt_s, apogee, active):
+    """Run grid steps from ``k`` in the compiled loop (``_kernels.grid_steps``) until a row
+    lands or a motor burns out within a step; raises ``apogee[active]`` on the way.
+
+    Returns (k, pos, vel, new_pos, new_vel) for the step ``k`` that the caller completes:
+    new_* are its end states if a row landed in it, the step taken in numpy (split at
+    burn-out) otherwise, and None once ``n_steps`` are done.
+    """
+    from opencram.physics._kernels import grid_steps  # deferred: numba import, as rk4_step
+
+    apog = apogee[active]
+    ground_up = float(env.terrain.up_m)
+    status, k, pos, vel, p_new, v_new = grid_steps(
+        k,
+        n_steps,
+        dt_s,
+        _f64(pos),
+        _f64(vel),
+        _kernel_params(params),
+        _env_pack(env),
+        ground_up,
+        apog,
+    )
+    apogee[active] = apog
+    if status == 0:
+        return k, pos, vel, None, None
+    if status == 2:
+        p_new, v_new = _grid_step(k * dt_s, pos, vel, params, env, dt_s)
+    return k, pos, vel, p_new, v_new
+
+
+def _record(rec_pos: list, rec_vel: list, active, p_new, v_new) -> None:
+    """Append the full (n, 3) states of a grid step: landed rows keep their last entry."""
+    full_p = rec_pos[-1].copy()
+    full_v = rec_vel[-1].copy()
+    full_p[active], full_v[active] = p_new, v_new
+    rec_pos.append(full_p)
+    rec_vel.append(full_v)
+
+
 def fly(
     pos0_enu_m,
     vel0_enu_mps,
@@ -302,12 +348,14 @@ def fly(
     dt_s: float = 0.02,
     max_time_s: float = 400.0,
     record: bool = False,
+    compiled: bool = True,
 ) -> Flight:
     """Fly N projectiles from launch to ground impact.
 
     ``pos0_enu_m`` and ``vel0_enu_mps`` are (n, 3) launch states at flight time 0. The whole
     batch advances on one grid of step ``dt_s``; projectiles that have landed drop out of
-    the arithmetic. Returns a :class:`Flight`.
+    the arithmetic. Returns a :class:`Flight`. ``compiled=False`` takes every step with
+    the numpy reference (:func:`rk4_step_reference`), for tests and benchmarks.
     """
     env = env or Environment()
     pos = np.array(pos0_enu_m, dtype=float, copy=True).reshape(-1, 3)
@@ -317,18 +365,28 @@ def fly(
         raise ValueError(f"{len(params)} projectile parameter sets for {n} launch states")
     landed = np.zeros(n, dtype=bool)
     impact_t = np.full(n, np.nan)
-    impact_pos = np.full((n, 3), np.nan)
-    impact_vel = np.full((n, 3), np.nan)
+    impact_pos, impact_vel = np.full((n, 3), np.nan), np.full((n, 3), np.nan)
     apogee = pos[:, 2].copy()
     n_steps = int(np.ceil(max_time_s / dt_s))
-    rec_pos = [pos.copy()] if record else None
-    rec_vel = [vel.copy()] if record else None
+    rec_pos, rec_vel = ([pos.copy()], [vel.copy()]) if record else (None, None)
 
     active = np.arange(n)
     p_act, ap, av = params, pos, vel
-    for k in range(n_steps):
+    # without a recording, on flat ground, the compiled loop runs the steps in which no
+    # row lands and no motor burns out; those steps are taken here as before
+    fast = compiled and not record and isinstance(env.terrain, FlatTerrain)
+    step = rk4_step if compiled else rk4_step_reference
+    k = 0
+    while k < n_steps:
+        if fast:
+            k, ap, av, p_new, v_new = _compiled_steps(
+                k, n_steps, ap, av, p_act, env, dt_s, apogee, active
+            )
+            if p_new is None:
+                break
+        else:
+            p_new, v_new = _grid_step(k * dt_s, ap, av, p_act, env, dt_s, step)
         t0 = k * dt_s
-        p_new, v_new = _grid_step(t0, ap, av, p_act, env, dt_s)
         ground = env.terrain.height_up_m(p_new[:, 0], p_new[:, 1])
         hit = (p_new[:, 2] <= ground) & (v_new[:, 2] < 0)
         apogee[active] = np.maximum(apogee[active], p_new[:, 2])
@@ -341,11 +399,7 @@ def fly(
             impact_pos[ids], impact_vel[ids] = ip, iv
             p_new[hi], v_new[hi] = ip, iv
         if record:
-            full_p = rec_pos[-1].copy()
-            full_v = rec_vel[-1].copy()
-            full_p[active], full_v[active] = p_new, v_new
-            rec_pos.append(full_p)
-            rec_vel.append(full_v)
+            _record(rec_pos, rec_vel, active, p_new, v_new)
         if hit.any():
             keep = ~hit
             active = active[keep]
@@ -355,6 +409,7 @@ def fly(
             ap, av = p_new, v_new
         if active.size == 0:
             break
+        k += 1
     return Flight(
         landed=landed,
         impact_t_s=impact_t,
