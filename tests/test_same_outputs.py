@@ -16,23 +16,23 @@ FILES = ("events.jsonl", "summary.json", "tracks.json")
 
 DIGESTS = {
     "green-zone": (
-        "4cb0de7aeb149ab80f833db6e7f2672a9a5eb7d8ab50e1eb2b8bb6996d0cc374",
+        "0386d1a9b1c7105e0608cff4efdbcefc4307f5b3dd3032022cdda175c447af34",
         "faabaae665e9a7c862d4b3eb93567f43e58babc426c1c79c88b7910946831da8",
         "d023ebe91798ecdceeec5661fbde8e478e99b0f64cc0b169034d091acd8bc408",
     ),
     "grad-salvo": (
-        "3b918aeb564ccb2273ef9f420a9228026ced88225fc20fd42e62cf2c4bd3a4ee",
+        "7f70604ec9f9c378a0ce996956202434f02a7ce7801e823f21acc7955779d9d6",
         "d267888e42f4be5204c90190fc885f42aab8d4f33d5b1e023cd646f408536a7a",
         "63c0dd29ad18be20e4ee8ed800139f687dfa06fc42fe400e35aaecb890abd18e",
     ),
     "mortar-barrage": (
-        "957453c3da843a573c2cde8301b364803f884252fc3cb84ac2ce9ed014c36832",
+        "545e966390b0e73ddd338d3236770c92dff885672736f2cca99fc00d50d7b13d",
         "141c431628ac6dae9b449dbe48f0007b00ea5ad26af1de4a5e13951fb52a4f60",
         "102112a499ecc590bfb6dc23c9b24fd2fd39cbb6a42ac2148372bf7b661e4ec7",
     ),
     "drone-attack": (
-        "85914b552a398d2087b2936e318eaf475fb68d7b98825c491ab201307e8f1728",
-        "881415bd783b902e059c56f6dcb18d88c7562aa091f03a849b5c50e8bb3c9f89",
+        "1c96c30002b63b2646fd2655e8b7fedb2346a411fe54e4fb01c093767e734b09",
+        "ef88a8dd2689447a798865ab55ab5e065d74075e33efeb4c04e487c97d1c6aee",
         "38d447d47cec55b9ac1c9fd58e1bcf99d040cf4ff1688ead6f16d984287bc79f",
     ),
 }
