@@ -147,3 +147,44 @@ def test_green_zone_alert_drops_the_destroyed_rocket_and_names_the_real_threat(g
         assert up is not None and set(up.track_ids) & rocket2
         assert not set(up.track_ids) & rocket1
         assert abs(up.t_s + up.time_to_impact_s - impact.t_s) <= 1.0
+
+
+# --- warning per threat (issue 15 point 6) -----------------------------------------------
+
+
+def test_a_threat_is_credited_only_from_its_own_tracks_alert():
+    from types import SimpleNamespace as E
+
+    from opencram.warn.per_threat import threat_warnings
+
+    alerts = [
+        E(t_s=9.0, zone="IZ", state="raised", track_ids=[2]),
+        E(t_s=13.0, zone="IZ", state="updated", track_ids=[2, 4]),
+        E(t_s=22.2, zone="IZ", state="updated", track_ids=[4]),
+        E(t_s=34.0, zone="IZ", state="cleared", track_ids=[]),
+    ]
+    got = threat_warnings(alerts, [("r2", 33.7, ("IZ", "open"))], {"r2": [4]})
+    assert [(w.zone, w.own_warning_s, w.zone_warning_s) for w in got] == [("IZ", 20.7, 24.7)]
+
+
+def test_green_zone_rocket_2_is_warned_no_longer_than_it_was_seen():
+    """Without the guns both rockets land in the International Zone. Authority: the truth
+    (rocket-2's first plot and its impact event); its own warning cannot exceed the time
+    from its first plot to its impact."""
+    import dataclasses
+
+    from opencram.warn.per_threat import threat_warnings
+
+    loaded = load("green-zone")
+    unarmed = loaded.scenario.model_copy(update={"weapons": []})
+    res = run(compile_world(dataclasses.replace(loaded, scenario=unarmed)))
+    rounds = [r.id for r in res.world.truth.rounds]
+    hits = [(e.threat_id, e.t_s, tuple(e.zones)) for e in res.events if e.kind == "impact"]
+    tracks = {r: _tracks_of(res, k) for k, r in enumerate(rounds)}
+    got = {w.threat_id: w for w in threat_warnings(res.events, hits, tracks)}
+    plots = res.plots
+    first_plot = float(plots.time_s[plots.truth_id == rounds.index("rocket-2")].min())
+    t_imp = next(t for th, t, _ in hits if th == "rocket-2")
+    w = got["rocket-2"]
+    assert w.own_warning_s is not None and w.zone_warning_s is not None
+    assert w.own_warning_s <= t_imp - first_plot < w.zone_warning_s
