@@ -16,23 +16,23 @@ FILES = ("events.jsonl", "summary.json", "tracks.json")
 
 DIGESTS = {
     "green-zone": (
-        "ccf108d9aebf7b37b4cd694d166f23f05b9079ef3b09a1cdaba55b0636664452",
+        "ce716936b287f699a8ea68e5210b07c5a927c5d82e9757a6fa63fa2de21cf2af",
         "faabaae665e9a7c862d4b3eb93567f43e58babc426c1c79c88b7910946831da8",
         "7146b1584b7d250653430d38514f37dc45c91b068f7fbfa8910c9c133e287845",
     ),
     "grad-salvo": (
-        "1f7436c96b12456ea9ced65c598a5e1857b7a687879c7b1a636f7b7b9b53b2cc",
+        "744357c194a0544ce98fb7b08e4566e823150eec3e07fd4ba054eadd99866f73",
         "365bc31aefc028e66f962e4527e6a3e9d7910e30ddfa700ba03b526751bc7e82",
         "2c1f6e9583610062f33c29f6ef95590572a35e39c5fa5ca1baa17cc14a5a648e",
     ),
     "mortar-barrage": (
-        "0e22ff1175e139263ebcdf73ff00ab37ebe3a430152e702e51ced2109a2a73e6",
+        "a2f9f6a522e444e12cd456d9aec4d14d86b8719eab81cb000f2b6fafa4611c74",
         "bb609f7da20199d6603556591134a7a7ab5dfe4d94c62a46bc8bad3fe9eeb891",
         "5113f05a04b247d8dcce630db98ee527412d3b15da89dab42760cd687e289cb1",
     ),
     "drone-attack": (
-        "b5b7caef1740448c3819b4b0356f490ed3a5fe516d8fc2a61d4436d9997d61bf",
-        "881415bd783b902e059c56f6dcb18d88c7562aa091f03a849b5c50e8bb3c9f89",
+        "7274da5966f0b565ba8b36ee7a04258839eb71c0d11b4ead1514979bdc98cc02",
+        "ef88a8dd2689447a798865ab55ab5e065d74075e33efeb4c04e487c97d1c6aee",
         "959445b70fee265aac3f9886cb23f27bbcd184a3e5e7a9843afcadbc28a4d943",
     ),
 }

@@ -16,6 +16,7 @@ import numpy as np
 from opencram.c2.controls import OperatorControls
 from opencram.c2.events import (
     AircraftLeft,
+    EngagementResult,
     Event,
     Impact,
     Launch,
@@ -25,6 +26,7 @@ from opencram.c2.events import (
     TruthState,
 )
 from opencram.c2.stages import EngageStage, PredictStage, SenseStage, TrackStage, WarnStage
+from opencram.c2.stages.engage import KILL_LOOK_S
 from opencram.c2.world import World
 from opencram.engage.records import Burst
 from opencram.predict.prediction import Prediction
@@ -134,7 +136,7 @@ class _Chain:
             sense,
             track,
             PredictStage(world.frame, track.tracker.model),
-            WarnStage(world.zones, s.warning.threshold),
+            WarnStage(world.zones, s.warning.threshold, kill_look_s(sense)),
             engage,
         )
 
@@ -143,6 +145,10 @@ class _Chain:
         track, predict = self.track, self.predict
         out = track.step(t, self.sense.step(t))
         out.extend(predict.step(t, track.new_confirmed, track.new_dropped))
+        if self.engage is not None:  # this tick's kills, so that warn drops them at once
+            resolved = self.engage.resolve(t)
+            out.extend(resolved)
+            self.warn.confirm_kills(t, killed_tracks(resolved))
         friendly = controls.friendly_tracks
         warned = {k: v for k, v in predict.current.items() if k not in friendly}
         alerts = self.warn.step(t, warned)
@@ -151,7 +157,7 @@ class _Chain:
                 controls.acknowledged.discard(e.zone)
         out.extend(alerts)
         if self.engage is not None:
-            out.extend(self.engage.step(t, predict.current))
+            out.extend(self.engage.decide(t, predict.current))
         return out
 
     def alert_history(self) -> tuple:
@@ -159,6 +165,19 @@ class _Chain:
         p = np.array(board.history_p, dtype=float)
         n = len(board.history_t)
         return (np.array(board.history_t), board.names, p.reshape(n, len(board.names)))
+
+
+def kill_look_s(sense: SenseStage) -> float:
+    """How long after a confirmed kill the warn stage ignores the destroyed track's plots:
+    the engage stage's kill look, plus the longest scan (a scan is drawn whole at its start,
+    so it may still show a round destroyed during it)."""
+    return KILL_LOOK_S + max((r.scan_s for r in sense.radars), default=0.0)
+
+
+def killed_tracks(events: list[Event]) -> list[int]:
+    """The track ids of the confirmed kills (``EngagementResult`` with ``killed``) among
+    ``events``."""
+    return [e.track_id for e in events if isinstance(e, EngagementResult) and e.killed]
 
 
 def _run_started(world: World) -> RunStarted:

@@ -95,8 +95,20 @@ class EngageStage:
     # --- the decision -----------------------------------------------------------------
 
     def step(self, t_s: float, current: dict[int, Prediction]) -> list[Event]:
-        """Events of tick ``t_s`` for the current predictions (track id -> prediction)."""
-        events = self._resolve(t_s)
+        """Events of tick ``t_s`` for the current predictions (track id -> prediction):
+        :meth:`resolve`, then :meth:`decide`."""
+        return self.resolve(t_s) + self.decide(t_s, current)
+
+    def resolve(self, t_s: float) -> list[Event]:
+        """The bursts of tick ``t_s``: fired, cancelled, and their results
+        (``EngagementResult``; ``killed`` is a confirmed kill). The engine calls this before
+        the warn stage, so a destroyed track leaves the zone alerts in the same tick."""
+        return self._resolve(t_s)
+
+    def decide(self, t_s: float, current: dict[int, Prediction]) -> list[Event]:
+        """The decision of tick ``t_s`` (every ``DECISION_INTERVAL_S``), after
+        :meth:`resolve`: bursts committed, fire withheld, gun states."""
+        events: list[Event] = []
         if not self.guns:
             return events
         if t_s < self._next_decision_s:

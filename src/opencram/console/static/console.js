@@ -94,18 +94,22 @@ function apply(ev) {
       if (t) t.origin = ev;
       break;
     }
-    case "zone_alert":
+    case "zone_alert": {
+      // an alert up is re-sent ("updated") whenever its tracks, probability or predicted
+      // impact time change, so the latest event is the truth: the card shows it
+      const prev = m.alerts.get(ev.zone);
       if (ev.state === "cleared") {
         m.alerts.delete(ev.zone);
         logLine(ev, `all clear: ${ev.zone}`);
       } else {
-        if (ev.state === "raised") {
-          const tti = ev.time_to_impact_s === null ? "" : `, impact in ${fmt(ev.time_to_impact_s, 1)} s`;
-          logLine(ev, `ALERT ${ev.zone}: p=${fmt(ev.probability * 100, 0)} % (tracks ${ev.track_ids.join(", ")}${tti})`);
-        }
+        const tti = ev.time_to_impact_s === null ? "" : `, impact in ${fmt(ev.time_to_impact_s, 1)} s`;
+        const what = `p=${fmt(ev.probability * 100, 0)} % (tracks ${ev.track_ids.join(", ")}${tti})`;
+        if (ev.state === "raised") logLine(ev, `ALERT ${ev.zone}: ${what}`);
+        else if (prev && prev.track_ids.join(",") !== ev.track_ids.join(",")) logLine(ev, `alert ${ev.zone} now: ${what}`);
         m.alerts.set(ev.zone, ev);
       }
       break;
+    }
     case "engagement":
       m.planned.set(ev.track_id, ev);
       logLine(ev, `${ev.gun} engages track ${ev.track_id}: ${ev.rounds} rounds at t=${fmt(ev.fire_s, 1)} s, ` +
@@ -349,9 +353,10 @@ function drawPanels() {
   const acked = new Set(state.acknowledged || []);
   const alerts = [...model.alerts.values()].map((a) => {
     const ack = acked.has(a.zone);
-    // the event's time to impact counts from the event; show it from now
-    const left = a.time_to_impact_s === null ? null : Math.max(a.t_s + a.time_to_impact_s - state.t_s, 0);
-    const tti = left === null ? "" : ` &middot; impact in ${fmt(left, 1)} s`;
+    // the event's time to impact counts from the event (the alert is re-sent when the
+    // predicted impact time moves by more than 1 s); count it down from now
+    const left = a.time_to_impact_s === null ? null : a.t_s + a.time_to_impact_s - state.t_s;
+    const tti = left === null ? "" : left >= 0 ? ` &middot; impact in ${fmt(left, 1)} s` : " &middot; impact due";
     return {
       key: a.zone, cls: `alert${ack ? " acked" : ""}`, data: { zone: a.zone },
       cells: [`<b>${esc(a.zone)}</b> &middot; tracks ${a.track_ids.join(", ")}${tti}`,
