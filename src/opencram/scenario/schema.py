@@ -73,13 +73,20 @@ MAX_AMMO_ROUNDS = 1_000_000
 well inside the int64 arrays that count them."""
 
 MAX_SPEED_MPS = 5_000.0
-"""Muzzle velocity, drone and aircraft speed: above any gun's muzzle velocity."""
+MIN_SPEED_MPS = 0.1
+"""Muzzle velocity (at least 10 m/s), drone and aircraft speed: the ceiling is above any
+gun's muzzle velocity; the floor keeps path times (length / speed) finite."""
+
+MIN_DURATION_S = 0.01
+MIN_DISTANCE_M = 0.1
+"""Floors for short times (bursts, track windows) and small distances (gates, radii): a
+positive number may not be 1e-300, whose square or reciprocal leaves float64."""
 
 MAX_DISTANCE_M = 100_000.0
 """Gun ranges, radii, clearances and gates in metres: 100 km."""
 
 MAX_SLEW_DPS = 3_600.0
-"""Gun slew rates: ten turns a second."""
+"""Gun slew rates: ten turns a second (and at least 0.1 degree a second)."""
 
 MAX_ROUND_FLIGHT_S = 120.0
 """A gun round's self-destruct time: fire control flies each round up to it on a fine
@@ -239,7 +246,7 @@ class Zone(Model):
 
     name: Name
     kind: Literal["protected", "warning", "no-fire"]
-    value: positive_up_to(MAX_VALUE) = 1.0
+    value: positive_up_to(MAX_VALUE, 1e-6) = 1.0
     polygon: Annotated[list[tuple[Latitude, Longitude]], Field(max_length=MAX_POINTS)] | None = None
     geojson: str | None = None
 
@@ -272,14 +279,14 @@ class Sensor(Model):
     scan_s: ScanS = 1.0
     fov: FieldOfView = FieldOfView()
     range_min_m: non_negative_up_to(MAX_RANGE_M) = 300.0
-    range_max_m: positive_up_to(MAX_RANGE_M) = 10_000.0
+    range_max_m: positive_up_to(MAX_RANGE_M, 1.0) = 10_000.0
     elevation_min_deg: span(-10, 90) = 0.5
     elevation_max_deg: span(0, 90) = 85.0
     sigma_range_m: SigmaRangeM = 10.0
     sigma_azimuth_mrad: SigmaAngleMrad = 2.0
     sigma_elevation_mrad: SigmaAngleMrad = 2.0
     sigma_range_rate_mps: SigmaRateMps | None = 1.0
-    reference_range_m: positive_up_to(MAX_RANGE_M) = 7_000.0
+    reference_range_m: positive_up_to(MAX_RANGE_M, 1.0) = 7_000.0
     reference_rcs_m2: span(MIN_RCS_M2, MAX_RCS_M2) = 0.01
     reference_snr_db: span(MIN_SNR_DB, MAX_SNR_DB) = 13.0
     swerling: Annotated[Literal[0, 1, 2, 3, 4], BeforeValidator(_number)] = 1
@@ -311,11 +318,11 @@ class TrackRadar(Model):
     that fix rather than on the surveillance track. ``gate_m``: how far from the
     surveillance track's predicted position the radar looks for its target."""
 
-    rate_hz: positive_up_to(MAX_TRACK_RADAR_HZ) = 20.0
-    track_s: positive_up_to(MAX_TRACK_RADAR_S) = 1.0
+    rate_hz: positive_up_to(MAX_TRACK_RADAR_HZ, 0.1) = 20.0
+    track_s: positive_up_to(MAX_TRACK_RADAR_S, MIN_DURATION_S) = 1.0
     sigma_range_m: SigmaRangeM = 2.0
     sigma_angle_mrad: SigmaAngleMrad = 1.0
-    gate_m: positive_up_to(MAX_DISTANCE_M) = 60.0
+    gate_m: positive_up_to(MAX_DISTANCE_M, MIN_DISTANCE_M) = 60.0
 
 
 class Weapon(Model):
@@ -332,18 +339,18 @@ class Weapon(Model):
     lat: Latitude
     lon: Longitude
     alt_m: Altitude | None = None
-    rate_rpm: positive_up_to(MAX_RATE_RPM) = 4_500.0
-    muzzle_velocity_mps: positive_up_to(MAX_SPEED_MPS) = 1_050.0
+    rate_rpm: positive_up_to(MAX_RATE_RPM, 1.0) = 4_500.0
+    muzzle_velocity_mps: positive_up_to(MAX_SPEED_MPS, 10.0) = 1_050.0
     ammo_rounds: whole_between(1, MAX_AMMO_ROUNDS) = 1_550
     reload_s: TimeS = 600.0
-    max_range_m: positive_up_to(MAX_DISTANCE_M) = 2_000.0
+    max_range_m: positive_up_to(MAX_DISTANCE_M, 1.0) = 2_000.0
     min_elevation_deg: span(-90, 90) = -25.0
     max_elevation_deg: span(-90, 90) = 85.0
-    slew_az_dps: positive_up_to(MAX_SLEW_DPS) = 100.0
-    slew_el_dps: positive_up_to(MAX_SLEW_DPS) = 90.0
+    slew_az_dps: positive_up_to(MAX_SLEW_DPS, 0.1) = 100.0
+    slew_el_dps: positive_up_to(MAX_SLEW_DPS, 0.1) = 90.0
     reaction_s: TimeS = 2.0
-    self_destruct_s: positive_up_to(MAX_ROUND_FLIGHT_S) = 7.0
-    dispersion_mrad: positive_up_to(MAX_DISPERSION_MRAD) = 3.0
+    self_destruct_s: positive_up_to(MAX_ROUND_FLIGHT_S, 0.1) = 7.0
+    dispersion_mrad: positive_up_to(MAX_DISPERSION_MRAD, 1e-3) = 3.0
     dud_rate: span(0, 1) = 0.05
     round_mass_kg: span(1e-3, 1_000) = 0.1
     round_caliber_m: span(1e-3, 1) = 0.02
@@ -390,7 +397,7 @@ class Threat(Model):
     salvo: Salvo = Salvo()
     dispersion: Dispersion = Dispersion()
     waypoints: Annotated[list[GeoPoint], Field(max_length=MAX_WAYPOINTS)] = []
-    speed_mps: positive_up_to(MAX_SPEED_MPS) | None = None
+    speed_mps: positive_up_to(MAX_SPEED_MPS, MIN_SPEED_MPS) | None = None
 
     @model_validator(mode="after")
     def _aim_or_angles(self) -> Threat:
@@ -415,7 +422,7 @@ class Aircraft(Model):
 
     id: Name
     kind: Literal["helicopter", "fixed-wing", "drone"] = "helicopter"
-    speed_mps: positive_up_to(MAX_SPEED_MPS) = 60.0
+    speed_mps: positive_up_to(MAX_SPEED_MPS, MIN_SPEED_MPS) = 60.0
     start_s: TimeS = 0.0
     waypoints: Annotated[list[GeoPoint], Field(min_length=2, max_length=MAX_WAYPOINTS)]
     rcs_m2: span(MIN_RCS_M2, MAX_RCS_M2) = 10.0
@@ -450,8 +457,8 @@ class Tracking(Model):
     detection_prob: span(0.01, 0.999) = 0.9
     clutter_density: span(1e-15, 1) = 1e-5
     confirm_hits: whole_between(2, 20) = 5
-    confirm_window_s: positive_up_to(600) = 3.5
-    coast_s: positive_up_to(600) = 3.5
+    confirm_window_s: positive_up_to(600, MIN_DURATION_S) = 3.5
+    coast_s: positive_up_to(600, MIN_DURATION_S) = 3.5
     gate_prob: span(0.5, 0.999999) = 0.999
 
     @model_validator(mode="after")
@@ -473,15 +480,15 @@ class Engagement(Model):
     radius and kill-given-hit probability are our assumptions, not public figures."""
 
     threshold: span(0.001, 1.0) = 0.2
-    burst_s: positive_up_to(60) = 1.0
-    target_radius_m: positive_up_to(100) = 1.0
+    burst_s: positive_up_to(60, MIN_DURATION_S) = 1.0
+    target_radius_m: positive_up_to(100, 1e-3) = 1.0
     p_kill_given_hit: span(0.0, 1.0) = 0.3
     min_intercept_alt_m: non_negative_up_to(MAX_DISTANCE_M) = 50.0
     min_burst_pk: span(0.0, 1.0) = 0.1
     friendly_clearance_m: non_negative_up_to(MAX_DISTANCE_M) = 300.0
     dud_harm: non_negative_up_to(MAX_VALUE) = 0.01
     debris_harm: non_negative_up_to(MAX_VALUE) = 0.3
-    debris_radius_m: positive_up_to(MAX_DISTANCE_M) = 100.0
+    debris_radius_m: positive_up_to(MAX_DISTANCE_M, MIN_DISTANCE_M) = 100.0
 
 
 class Simulation(Model):
