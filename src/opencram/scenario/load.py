@@ -18,13 +18,14 @@ from pydantic import ValidationError
 from opencram import yamlio
 from opencram.errors import UserError
 from opencram.physics.threats import library
-from opencram.scenario.schema import Scenario
+from opencram.scenario.schema import MAX_FALSE_PLOTS_PER_S, MAX_TOTAL_ROUNDS, Scenario
 from opencram.scenario.zonefiles import ZoneRings, zone_rings
 from opencram.yamlio import (
     LineIndex,
     model_at,
     path_str,
     problem_at,
+    read_yaml_file,
     read_yaml_mapping,
     unknown_name,
     validation_problems,
@@ -92,8 +93,10 @@ def resolve(name_or_path: str) -> Path:
     """A built-in scenario name or a path to a YAML file."""
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") or p.exists() or "/" in name_or_path:
-        if not p.is_file():
+        if not p.exists():
             raise UserError(f"{name_or_path}: file not found")
+        if not p.is_file():
+            raise UserError(f"{name_or_path}: not a regular file")
         return p
     if name_or_path in builtin_names():
         return builtin_path(name_or_path)
@@ -111,10 +114,7 @@ def load(name_or_path: str) -> LoadedScenario:
 
 
 def _read(path: Path, label: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{label}: cannot read: {exc}") from None
+    return read_yaml_file(path, label)
 
 
 scenario_model_at = partial(model_at, Scenario)
@@ -167,7 +167,33 @@ def check(scenario: Scenario, base_dir: Path) -> list[FieldProblem]:
 def check_rules(scenario: Scenario) -> list[FieldProblem]:
     """The checks that need no file: unique names and ids, known threat types, a drone's
     aim point, waypoints only for drones."""
-    return _duplicate_names(scenario) + _threat_problems(scenario)
+    return _duplicate_names(scenario) + _threat_problems(scenario) + _work_problems(scenario)
+
+
+def _work_problems(scenario: Scenario) -> list[FieldProblem]:
+    """Totals across entries that bound a run's work (opencram.scenario.schema, limits):
+    threat rounds, and false plots per second across the sensors."""
+    out: list[FieldProblem] = []
+    rounds = sum(t.salvo.count for t in scenario.threats)
+    if rounds > MAX_TOTAL_ROUNDS:
+        out.append(
+            FieldProblem(
+                ("threats",),
+                f"{rounds:,} rounds in all (salvo.count summed over the threats); "
+                f"the limit is {MAX_TOTAL_ROUNDS:,}",
+            )
+        )
+    false_per_s = sum(s.false_alarm_rate_per_scan / s.scan_s for s in scenario.sensors)
+    if false_per_s > MAX_FALSE_PLOTS_PER_S:
+        out.append(
+            FieldProblem(
+                ("sensors",),
+                f"{false_per_s:,.0f} false plots per second in all "
+                f"(false_alarm_rate_per_scan / scan_s summed over the sensors); "
+                f"the limit is {MAX_FALSE_PLOTS_PER_S:,.0f}",
+            )
+        )
+    return out
 
 
 def _duplicate_names(scenario: Scenario) -> list[FieldProblem]:

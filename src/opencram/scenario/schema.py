@@ -11,13 +11,134 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+# --- limits --------------------------------------------------------------------------------
+# Every number must be finite (Model's config) and no field takes true/false for a number.
+# The bounds below keep every run's work and memory bounded and every number well inside
+# float64 arithmetic; each is far beyond what a real system or a sensible scenario needs.
+# docs/scenario-format.md ("Limits") lists them.
+
+MAX_TIME_S = 36_000.0
+"""Longest simulation (10 h; ``simulation.duration_s``); also bounds every start and launch
+time (a salvo's last round included), reload time and latency-like delays."""
+
+MAX_TICKS = 720_000
+"""Engine ticks per run, ``duration_s / dt_s``: the 10-hour limit at the default 0.05 s
+tick. Each tick is one pass of every stage, so this bounds a run's length in work."""
+
+MAX_TOTAL_ROUNDS = 1_000
+"""Threat rounds across all threats (the sum of ``salvo.count``), 50 times grad-salvo's 20.
+Compiling the truth costs about 0.2 MB per round (1,000 rounds: 370 MB peak RSS, measured
+with a grad-salvo variant); 100,000 rounds from ten aliased entries needed 3.6 GB."""
+
+MAX_FALSE_ALARMS_PER_SCAN = 1_000.0
+"""Mean false plots per scan of one sensor (``false_alarm_rate_per_scan``); real radars
+give far below one per scan after their own clutter processing."""
+
+MAX_FALSE_PLOTS_PER_S = 1_000.0
+"""False plots per second across all sensors (each sensor's rate per scan over its
+``scan_s``, summed). Track initiation pairs every new plot with every recent one: at 2,000
+per second a 20 s green-zone run took 26 s of CPU and 410 MB; at 20,000 per second it
+asked for more than 4 GB."""
+
+MIN_SCAN_S, MAX_SCAN_S = 0.05, 600.0
+"""Surveillance scan period: 20 scans a second is faster than any surveillance radar (gun
+fire-control radars are ``track_radar``); the sense stage runs one scan after another, so a
+tiny period would be an endless loop of scans."""
+
+MIN_SIGMA_RANGE_M, MAX_SIGMA_RANGE_M = 1e-3, 10_000.0
+MIN_SIGMA_ANGLE_MRAD, MAX_SIGMA_ANGLE_MRAD = 1e-3, 1_000.0
+MIN_SIGMA_RATE_MPS, MAX_SIGMA_RATE_MPS = 1e-3, 1_000.0
+"""Measurement noise (1 sigma). The floors (1 mm, 1 microradian, 1 mm/s) are far below any
+radar's accuracy yet keep the tracker's covariances well conditioned: a sigma of 1e-300
+squares to 0 and makes singular matrices. The ceilings are noise larger than the
+measurement itself (10 km in range, one radian in angle)."""
+
+MAX_RANGE_M = 1_000_000.0
+"""Radar and reference ranges: 1,000 km, far past a flat local frame's useful reach."""
+
+MIN_RCS_M2, MAX_RCS_M2 = 1e-6, 1e6
+"""Radar cross sections: an insect to a large ship."""
+
+MIN_SNR_DB, MAX_SNR_DB = -100.0, 100.0
+"""Signal-to-noise ratio at the reference range and RCS, in dB."""
+
+MAX_RATE_RPM = 20_000.0
+"""Gun rate of fire: about twice the fastest fielded guns (rotary 23 mm, about 10,000
+rounds/min); bursts are ``rate_rpm / 60 * burst_s`` rounds, an integer."""
+
+MAX_AMMO_ROUNDS = 1_000_000
+"""Rounds in a gun's magazine: far above any gun's (the Phalanx drum holds 1,550), and
+well inside the int64 arrays that count them."""
+
+MAX_SPEED_MPS = 5_000.0
+MIN_SPEED_MPS = 0.1
+"""Muzzle velocity (at least 10 m/s), drone and aircraft speed: the ceiling is above any
+gun's muzzle velocity; the floor keeps path times (length / speed) finite."""
+
+MIN_DURATION_S = 0.01
+MIN_DISTANCE_M = 0.1
+"""Floors for short times (bursts, track windows) and small distances (gates, radii): a
+positive number may not be 1e-300, whose square or reciprocal leaves float64."""
+
+MAX_DISTANCE_M = 100_000.0
+"""Gun ranges, radii, clearances and gates in metres: 100 km."""
+
+MAX_SLEW_DPS = 3_600.0
+"""Gun slew rates: ten turns a second (and at least 0.1 degree a second)."""
+
+MAX_ROUND_FLIGHT_S = 120.0
+"""A gun round's self-destruct time: fire control flies each round up to it on a fine
+time grid, so its length bounds that work (the default is 7 s)."""
+
+MAX_TRACK_RADAR_HZ = 1_000.0
+MAX_TRACK_RADAR_S = 60.0
+"""A track radar's fix uses ``track_s * rate_hz`` samples (at most 60,000)."""
+
+MAX_VALUE = 1e6
+"""Zone worth and harm weights, relative to each other: sums of value times probability
+stay far from overflow."""
+
+MAX_WIND_MPS = 150.0
+"""Wind speed: above the strongest jet-stream winds measured."""
+
+MAX_DISPERSION_MRAD = 1_000.0
+"""Round-to-round dispersion: one radian, 1 sigma."""
+
+MAX_SEED = 2**63 - 1
+"""Seeds fit a signed 64-bit integer (numpy and JSON readers)."""
+
+MAX_SENSORS = 64
+MAX_WEAPONS = 64
+MAX_AIRCRAFT = 100
+MAX_ZONES = 1_000
+MAX_LANDMARKS = 1_000
+MAX_WAYPOINTS = 1_000
+MAX_POINTS = 100_000
+MAX_LIST = 100
+"""List lengths: sensors and guns are each a stage's batch axis, zones are tested by every
+warning and engagement, waypoints and polygon points are walked per object; all far above
+any site's (the built-ins have 2 sensors, 2 guns, 9 zones). ``MAX_LIST`` bounds the small
+lists (wind layers, no-fire sectors)."""
+
+
+def _number(v):
+    """Refuse true/false where a number belongs (pydantic would take true as 1)."""
+    if isinstance(v, bool):
+        raise ValueError("must be a number, not true or false")
+    return v
+
+
+def _num(x: float) -> str:
+    """A bound as written in messages: whole numbers in full, others as ``%g``."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else f"{x:g}"
 
 
 def _between(lo: float, hi: float):
     def check(v: float) -> float:
         if not lo <= v <= hi:
-            raise ValueError(f"must be between {lo:g} and {hi:g}")
+            raise ValueError(f"must be between {_num(lo)} and {_num(hi)}")
         return v
 
     return AfterValidator(check)
@@ -35,17 +156,60 @@ def _non_negative(v: float) -> float:
     return v
 
 
-Latitude = Annotated[float, _between(-90, 90)]
-Longitude = Annotated[float, _between(-180, 180)]
-Altitude = Annotated[float, _between(-500, 100_000)]
-Positive = Annotated[float, AfterValidator(_positive)]
-NonNegative = Annotated[float, AfterValidator(_non_negative)]
-AzimuthDeg = Annotated[float, _between(0, 360)]
+def _at_most(hi: float):
+    def check(v: float) -> float:
+        if not v <= hi:
+            raise ValueError(f"must be at most {_num(hi)}")
+        return v
+
+    return AfterValidator(check)
+
+
+Real = Annotated[float, BeforeValidator(_number)]
+"""A finite number (int or float; not true/false; NaN and infinity refused by Model)."""
+Whole = Annotated[int, BeforeValidator(_number)]
+"""A whole number (not true/false)."""
+
+
+def span(lo: float, hi: float):
+    """The type of a number between ``lo`` and ``hi`` (inclusive)."""
+    return Annotated[Real, _between(lo, hi)]
+
+
+def positive_up_to(hi: float, lo: float = 0.0):
+    """The type of a number above 0 and at most ``hi`` (and at least ``lo``, if given)."""
+    if lo > 0:
+        return Annotated[Real, AfterValidator(_positive), _between(lo, hi)]
+    return Annotated[Real, AfterValidator(_positive), _at_most(hi)]
+
+
+def non_negative_up_to(hi: float):
+    """The type of a number from 0 to ``hi``."""
+    return Annotated[Real, AfterValidator(_non_negative), _at_most(hi)]
+
+
+def whole_between(lo: int, hi: int):
+    """The type of a whole number from ``lo`` to ``hi``."""
+    return Annotated[Whole, _between(lo, hi)]
+
+
+Latitude = span(-90, 90)
+Longitude = span(-180, 180)
+Altitude = span(-500, 100_000)
+Positive = Annotated[Real, AfterValidator(_positive)]
+NonNegative = Annotated[Real, AfterValidator(_non_negative)]
+AzimuthDeg = span(0, 360)
+TimeS = non_negative_up_to(MAX_TIME_S)
+ScanS = span(MIN_SCAN_S, MAX_SCAN_S)
+SigmaRangeM = positive_up_to(MAX_SIGMA_RANGE_M, MIN_SIGMA_RANGE_M)
+SigmaAngleMrad = positive_up_to(MAX_SIGMA_ANGLE_MRAD, MIN_SIGMA_ANGLE_MRAD)
+SigmaRateMps = positive_up_to(MAX_SIGMA_RATE_MPS, MIN_SIGMA_RATE_MPS)
+LatencyS = non_negative_up_to(60.0)
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class GeoPoint(Model):
@@ -82,8 +246,8 @@ class Zone(Model):
 
     name: Name
     kind: Literal["protected", "warning", "no-fire"]
-    value: Positive = 1.0
-    polygon: list[tuple[Latitude, Longitude]] | None = None
+    value: positive_up_to(MAX_VALUE, 1e-6) = 1.0
+    polygon: Annotated[list[tuple[Latitude, Longitude]], Field(max_length=MAX_POINTS)] | None = None
     geojson: str | None = None
 
     @model_validator(mode="after")
@@ -100,7 +264,7 @@ class FieldOfView(Model):
     ``boresight_az_deg`` (clockwise from north)."""
 
     boresight_az_deg: AzimuthDeg = 0.0
-    width_deg: Annotated[float, _between(1, 360)] = 360.0
+    width_deg: span(1, 360) = 360.0
 
 
 class Sensor(Model):
@@ -112,23 +276,23 @@ class Sensor(Model):
     lat: Latitude
     lon: Longitude
     alt_m: Altitude | None = None
-    scan_s: Positive = 1.0
+    scan_s: ScanS = 1.0
     fov: FieldOfView = FieldOfView()
-    range_min_m: NonNegative = 300.0
-    range_max_m: Positive = 10_000.0
-    elevation_min_deg: Annotated[float, _between(-10, 90)] = 0.5
-    elevation_max_deg: Annotated[float, _between(0, 90)] = 85.0
-    sigma_range_m: Positive = 10.0
-    sigma_azimuth_mrad: Positive = 2.0
-    sigma_elevation_mrad: Positive = 2.0
-    sigma_range_rate_mps: Positive | None = 1.0
-    reference_range_m: Positive = 7_000.0
-    reference_rcs_m2: Positive = 0.01
-    reference_snr_db: float = 13.0
-    swerling: Literal[0, 1, 2, 3, 4] = 1
-    pfa: Annotated[float, _between(1e-12, 0.1)] = 1e-6
-    false_alarm_rate_per_scan: NonNegative = 0.0
-    latency_s: NonNegative = 0.0
+    range_min_m: non_negative_up_to(MAX_RANGE_M) = 300.0
+    range_max_m: positive_up_to(MAX_RANGE_M, 1.0) = 10_000.0
+    elevation_min_deg: span(-10, 90) = 0.5
+    elevation_max_deg: span(0, 90) = 85.0
+    sigma_range_m: SigmaRangeM = 10.0
+    sigma_azimuth_mrad: SigmaAngleMrad = 2.0
+    sigma_elevation_mrad: SigmaAngleMrad = 2.0
+    sigma_range_rate_mps: SigmaRateMps | None = 1.0
+    reference_range_m: positive_up_to(MAX_RANGE_M, 1.0) = 7_000.0
+    reference_rcs_m2: span(MIN_RCS_M2, MAX_RCS_M2) = 0.01
+    reference_snr_db: span(MIN_SNR_DB, MAX_SNR_DB) = 13.0
+    swerling: Annotated[Literal[0, 1, 2, 3, 4], BeforeValidator(_number)] = 1
+    pfa: span(1e-12, 0.1) = 1e-6
+    false_alarm_rate_per_scan: non_negative_up_to(MAX_FALSE_ALARMS_PER_SCAN) = 0.0
+    latency_s: LatencyS = 0.0
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> Sensor:
@@ -154,11 +318,11 @@ class TrackRadar(Model):
     that fix rather than on the surveillance track. ``gate_m``: how far from the
     surveillance track's predicted position the radar looks for its target."""
 
-    rate_hz: Positive = 20.0
-    track_s: Positive = 1.0
-    sigma_range_m: Positive = 2.0
-    sigma_angle_mrad: Positive = 1.0
-    gate_m: Positive = 60.0
+    rate_hz: positive_up_to(MAX_TRACK_RADAR_HZ, 0.1) = 20.0
+    track_s: positive_up_to(MAX_TRACK_RADAR_S, MIN_DURATION_S) = 1.0
+    sigma_range_m: SigmaRangeM = 2.0
+    sigma_angle_mrad: SigmaAngleMrad = 1.0
+    gate_m: positive_up_to(MAX_DISTANCE_M, MIN_DISTANCE_M) = 60.0
 
 
 class Weapon(Model):
@@ -175,24 +339,24 @@ class Weapon(Model):
     lat: Latitude
     lon: Longitude
     alt_m: Altitude | None = None
-    rate_rpm: Positive = 4_500.0
-    muzzle_velocity_mps: Positive = 1_050.0
-    ammo_rounds: Annotated[int, Field(ge=1)] = 1_550
-    reload_s: NonNegative = 600.0
-    max_range_m: Positive = 2_000.0
-    min_elevation_deg: Annotated[float, _between(-90, 90)] = -25.0
-    max_elevation_deg: Annotated[float, _between(-90, 90)] = 85.0
-    slew_az_dps: Positive = 100.0
-    slew_el_dps: Positive = 90.0
-    reaction_s: NonNegative = 2.0
-    self_destruct_s: Positive = 7.0
-    dispersion_mrad: Positive = 3.0
-    dud_rate: Annotated[float, _between(0, 1)] = 0.05
-    round_mass_kg: Positive = 0.1
-    round_caliber_m: Positive = 0.02
+    rate_rpm: positive_up_to(MAX_RATE_RPM, 1.0) = 4_500.0
+    muzzle_velocity_mps: positive_up_to(MAX_SPEED_MPS, 10.0) = 1_050.0
+    ammo_rounds: whole_between(1, MAX_AMMO_ROUNDS) = 1_550
+    reload_s: TimeS = 600.0
+    max_range_m: positive_up_to(MAX_DISTANCE_M, 1.0) = 2_000.0
+    min_elevation_deg: span(-90, 90) = -25.0
+    max_elevation_deg: span(-90, 90) = 85.0
+    slew_az_dps: positive_up_to(MAX_SLEW_DPS, 0.1) = 100.0
+    slew_el_dps: positive_up_to(MAX_SLEW_DPS, 0.1) = 90.0
+    reaction_s: TimeS = 2.0
+    self_destruct_s: positive_up_to(MAX_ROUND_FLIGHT_S, 0.1) = 7.0
+    dispersion_mrad: positive_up_to(MAX_DISPERSION_MRAD, 1e-3) = 3.0
+    dud_rate: span(0, 1) = 0.05
+    round_mass_kg: span(1e-3, 1_000) = 0.1
+    round_caliber_m: span(1e-3, 1) = 0.02
     round_drag_table: Literal["G1", "G7"] = "G7"
-    round_form_factor: Positive = 1.0
-    no_fire_sectors: list[Sector] = []
+    round_form_factor: span(0.01, 100) = 1.0
+    no_fire_sectors: Annotated[list[Sector], Field(max_length=MAX_LIST)] = []
     track_radar: TrackRadar | None = TrackRadar()
 
     @model_validator(mode="after")
@@ -205,17 +369,17 @@ class Weapon(Model):
 class Salvo(Model):
     """``count`` rounds from the same launcher, ``interval_s`` apart."""
 
-    count: Annotated[int, Field(ge=1, le=10_000)] = 1
-    interval_s: NonNegative = 0.0
+    count: whole_between(1, MAX_TOTAL_ROUNDS) = 1
+    interval_s: TimeS = 0.0
 
 
 class Dispersion(Model):
     """Round-to-round random error (1 sigma): angles in mrad, muzzle or burn-out velocity
     in percent."""
 
-    azimuth_mrad: NonNegative = 0.0
-    elevation_mrad: NonNegative = 0.0
-    velocity_pct: NonNegative = 0.0
+    azimuth_mrad: non_negative_up_to(MAX_DISPERSION_MRAD) = 0.0
+    elevation_mrad: non_negative_up_to(MAX_DISPERSION_MRAD) = 0.0
+    velocity_pct: non_negative_up_to(100) = 0.0
 
 
 class Threat(Model):
@@ -228,12 +392,12 @@ class Threat(Model):
     launch: GeoPoint
     aim: GeoPoint | None = None
     azimuth_deg: AzimuthDeg | None = None
-    quadrant_elevation_deg: Annotated[float, _between(0, 89)] | None = None
-    time_s: NonNegative = 0.0
+    quadrant_elevation_deg: span(0, 89) | None = None
+    time_s: TimeS = 0.0
     salvo: Salvo = Salvo()
     dispersion: Dispersion = Dispersion()
-    waypoints: list[GeoPoint] = []
-    speed_mps: Positive | None = None
+    waypoints: Annotated[list[GeoPoint], Field(max_length=MAX_WAYPOINTS)] = []
+    speed_mps: positive_up_to(MAX_SPEED_MPS, MIN_SPEED_MPS) | None = None
 
     @model_validator(mode="after")
     def _aim_or_angles(self) -> Threat:
@@ -244,6 +408,12 @@ class Threat(Model):
             raise ValueError(
                 "give 'aim' (a point) or both 'azimuth_deg' and 'quadrant_elevation_deg'"
             )
+        last_s = self.time_s + (self.salvo.count - 1) * self.salvo.interval_s
+        if last_s > MAX_TIME_S:
+            raise ValueError(
+                f"the salvo's last round would launch at {last_s:,.0f} s "
+                f"(time_s + (count - 1) * interval_s); the limit is {MAX_TIME_S:,.0f} s"
+            )
         return self
 
 
@@ -252,16 +422,16 @@ class Aircraft(Model):
 
     id: Name
     kind: Literal["helicopter", "fixed-wing", "drone"] = "helicopter"
-    speed_mps: Positive = 60.0
-    start_s: NonNegative = 0.0
-    waypoints: Annotated[list[GeoPoint], Field(min_length=2)]
-    rcs_m2: Positive = 10.0
+    speed_mps: positive_up_to(MAX_SPEED_MPS, MIN_SPEED_MPS) = 60.0
+    start_s: TimeS = 0.0
+    waypoints: Annotated[list[GeoPoint], Field(min_length=2, max_length=MAX_WAYPOINTS)]
+    rcs_m2: span(MIN_RCS_M2, MAX_RCS_M2) = 10.0
 
 
 class WindLayer(Model):
     alt_m: Altitude = 0.0
     from_deg: AzimuthDeg
-    speed_mps: NonNegative
+    speed_mps: non_negative_up_to(MAX_WIND_MPS)
 
 
 class Environment(Model):
@@ -269,8 +439,8 @@ class Environment(Model):
     ISA temperature offset."""
 
     wind: WindLayer | None = None
-    wind_layers: list[WindLayer] | None = None
-    temperature_offset_k: Annotated[float, _between(-60, 60)] = 0.0
+    wind_layers: Annotated[list[WindLayer], Field(max_length=MAX_LIST)] | None = None
+    temperature_offset_k: span(-60, 60) = 0.0
 
     @model_validator(mode="after")
     def _one_wind(self) -> Environment:
@@ -284,12 +454,12 @@ class Tracking(Model):
 
     filter: Literal["imm", "ekf", "ckf"] = "imm"
     association: Literal["gnn", "jpda"] = "gnn"
-    detection_prob: Annotated[float, _between(0.01, 0.999)] = 0.9
-    clutter_density: Positive = 1e-5
-    confirm_hits: Annotated[int, Field(ge=2, le=20)] = 5
-    confirm_window_s: Positive = 3.5
-    coast_s: Positive = 3.5
-    gate_prob: Annotated[float, _between(0.5, 0.999999)] = 0.999
+    detection_prob: span(0.01, 0.999) = 0.9
+    clutter_density: span(1e-15, 1) = 1e-5
+    confirm_hits: whole_between(2, 20) = 5
+    confirm_window_s: positive_up_to(600, MIN_DURATION_S) = 3.5
+    coast_s: positive_up_to(600, MIN_DURATION_S) = 3.5
+    gate_prob: span(0.5, 0.999999) = 0.999
 
     @model_validator(mode="after")
     def _jpda_with_ekf(self) -> Tracking:
@@ -302,29 +472,39 @@ class Warning(Model):
     """Localised warning: a warning zone is alerted when the probability that a threat
     lands in it (grown by the threat's lethal radius) reaches ``threshold``."""
 
-    threshold: Annotated[float, _between(0.001, 0.99)] = 0.02
+    threshold: span(0.001, 0.99) = 0.02
 
 
 class Engagement(Model):
     """Threat evaluation and the burst model (docs: opencram.engage.tewa). The target
     radius and kill-given-hit probability are our assumptions, not public figures."""
 
-    threshold: Annotated[float, _between(0.001, 1.0)] = 0.2
-    burst_s: Positive = 1.0
-    target_radius_m: Positive = 1.0
-    p_kill_given_hit: Annotated[float, _between(0.0, 1.0)] = 0.3
-    min_intercept_alt_m: NonNegative = 50.0
-    min_burst_pk: Annotated[float, _between(0.0, 1.0)] = 0.1
-    friendly_clearance_m: NonNegative = 300.0
-    dud_harm: NonNegative = 0.01
-    debris_harm: NonNegative = 0.3
-    debris_radius_m: Positive = 100.0
+    threshold: span(0.001, 1.0) = 0.2
+    burst_s: positive_up_to(60, MIN_DURATION_S) = 1.0
+    target_radius_m: positive_up_to(100, 1e-3) = 1.0
+    p_kill_given_hit: span(0.0, 1.0) = 0.3
+    min_intercept_alt_m: non_negative_up_to(MAX_DISTANCE_M) = 50.0
+    min_burst_pk: span(0.0, 1.0) = 0.1
+    friendly_clearance_m: non_negative_up_to(MAX_DISTANCE_M) = 300.0
+    dud_harm: non_negative_up_to(MAX_VALUE) = 0.01
+    debris_harm: non_negative_up_to(MAX_VALUE) = 0.3
+    debris_radius_m: positive_up_to(MAX_DISTANCE_M, MIN_DISTANCE_M) = 100.0
 
 
 class Simulation(Model):
-    dt_s: Annotated[float, _between(0.001, 1.0)] = 0.05
-    duration_s: Annotated[float, _between(1, 36_000)] = 180.0
-    seed: Annotated[int, Field(ge=0)] = 0
+    dt_s: span(0.001, 1.0) = 0.05
+    duration_s: span(1, MAX_TIME_S) = 180.0
+    seed: whole_between(0, MAX_SEED) = 0
+
+    @model_validator(mode="after")
+    def _bounded_ticks(self) -> Simulation:
+        ticks = self.duration_s / self.dt_s
+        if ticks > MAX_TICKS:
+            raise ValueError(
+                f"duration_s / dt_s is {ticks:,.0f} ticks; the limit is {MAX_TICKS:,} "
+                "(a longer tick or a shorter run)"
+            )
+        return self
 
 
 class Scenario(Model):
@@ -333,12 +513,12 @@ class Scenario(Model):
     name: Name
     description: str = ""
     site: Site
-    landmarks: list[Landmark] = []
-    zones: list[Zone] = []
-    sensors: list[Sensor] = []
-    weapons: list[Weapon] = []
-    threats: list[Threat] = []
-    aircraft: list[Aircraft] = []
+    landmarks: Annotated[list[Landmark], Field(max_length=MAX_LANDMARKS)] = []
+    zones: Annotated[list[Zone], Field(max_length=MAX_ZONES)] = []
+    sensors: Annotated[list[Sensor], Field(max_length=MAX_SENSORS)] = []
+    weapons: Annotated[list[Weapon], Field(max_length=MAX_WEAPONS)] = []
+    threats: Annotated[list[Threat], Field(max_length=MAX_TOTAL_ROUNDS)] = []
+    aircraft: Annotated[list[Aircraft], Field(max_length=MAX_AIRCRAFT)] = []
     environment: Environment = Environment()
     tracking: Tracking = Tracking()
     warning: Warning = Warning()

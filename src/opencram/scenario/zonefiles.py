@@ -8,6 +8,7 @@ This is the only place zone files are read; it happens once, when a scenario is 
 from __future__ import annotations
 
 import json
+from math import isfinite
 from pathlib import Path
 
 from shapely.geometry import Polygon
@@ -15,6 +16,7 @@ from shapely.validation import explain_validity
 
 from opencram.errors import UserError
 from opencram.scenario.schema import Zone
+from opencram.yamlio import read_limited
 
 Ring = tuple[tuple[float, float], ...]
 """One closed outline: (lat, lon) vertices in degrees."""
@@ -53,27 +55,49 @@ def _check_ring(ring: list[tuple[float, float]]) -> None:
         raise UserError("polygon has no area")
 
 
+# A GeoJSON zone file: a city district's outline at survey detail is a few hundred kB;
+# 16 MiB holds about a million vertices, which every warning and engagement would test.
+MAX_GEOJSON_BYTES = 16 * 1024 * 1024
+
+
 def read_geojson_rings(path: Path) -> list[list[tuple[float, float]]]:
     """Exterior rings, as (lat, lon) lists, of the polygons in a GeoJSON file (a geometry,
-    Feature or FeatureCollection of Polygon / MultiPolygon), in file order. A missing,
-    unreadable or malformed file is a one-line :class:`UserError` naming it."""
+    Feature or FeatureCollection of Polygon / MultiPolygon), in file order. The file must
+    be a regular file of at most :data:`MAX_GEOJSON_BYTES`; a missing, unreadable, special,
+    oversized or malformed file, or a coordinate that is not a number, is a one-line
+    :class:`UserError` naming it."""
+    if not path.exists():
+        raise UserError(f"file not found: {path}")
+    raw = read_limited(path, str(path), MAX_GEOJSON_BYTES)
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        obj = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise UserError(f"{path}: not valid GeoJSON: nested too deeply") from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise UserError(f"{path}: not valid GeoJSON: {exc}") from None
     rings: list[list[tuple[float, float]]] = []
     for geom in _polygon_geometries(obj):
         polys = [geom["coordinates"]] if geom["type"] == "Polygon" else geom["coordinates"]
-        for poly in polys:
-            try:
-                rings.append([(float(p[1]), float(p[0])) for p in poly[0]])
-            except (TypeError, ValueError, IndexError):
-                raise UserError(f"{path}: malformed polygon coordinates") from None
+        try:
+            rings.extend(_exterior(poly) for poly in polys)
+        except (TypeError, ValueError, IndexError, KeyError):
+            raise UserError(f"{path}: malformed polygon coordinates") from None
     if not rings:
         raise UserError(f"{path}: no Polygon or MultiPolygon in the GeoJSON")
     return rings
+
+
+def _exterior(poly) -> list[tuple[float, float]]:
+    """A GeoJSON polygon's exterior ring as (lat, lon); ``ValueError`` for a coordinate
+    that is not a JSON number (true/false, text) or not finite."""
+    ring = []
+    for p in poly[0]:
+        lon, lat = p[0], p[1]
+        for v in (lon, lat):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not isfinite(v):
+                raise ValueError(v)
+        ring.append((float(lat), float(lon)))
+    return ring
 
 
 def _polygon_geometries(obj) -> list[dict]:

@@ -23,18 +23,22 @@ import yaml
 from pydantic import Field, ValidationError
 
 from opencram.errors import UserError
-from opencram.fileio import atomic_write_text, read_user_text
+from opencram.fileio import atomic_write_text
 from opencram.geo import LocalFrame, unit_vector_from_az_el
 from opencram.scenario.schema import (
+    MAX_SENSORS,
     Altitude,
+    LatencyS,
     Latitude,
     Longitude,
     Model,
     Name,
-    NonNegative,
-    Positive,
+    ScanS,
+    SigmaAngleMrad,
+    SigmaRangeM,
+    SigmaRateMps,
 )
-from opencram.yamlio import problem_at, read_yaml_mapping, validation_problems
+from opencram.yamlio import problem_at, read_yaml_file, read_yaml_mapping, validation_problems
 
 # --- the batch type ----------------------------------------------------------------------
 
@@ -456,20 +460,23 @@ class SensorSpec:
 
 
 class _SensorEntry(Model):
+    """One sensor of a sensors file, with the scenario's sensor limits (finite numbers, no
+    true/false, noise floors and ceilings: opencram.scenario.schema, limits)."""
+
     id: Name
     lat: Latitude
     lon: Longitude
     alt_m: Altitude
-    sigma_range_m: Positive
-    sigma_azimuth_mrad: Positive
-    sigma_elevation_mrad: Positive
-    scan_s: Positive | None = None
-    sigma_range_rate_mps: Positive | None = None
-    latency_s: NonNegative = 0.0
+    sigma_range_m: SigmaRangeM
+    sigma_azimuth_mrad: SigmaAngleMrad
+    sigma_elevation_mrad: SigmaAngleMrad
+    scan_s: ScanS | None = None
+    sigma_range_rate_mps: SigmaRateMps | None = None
+    latency_s: LatencyS = 0.0
 
 
 class _SensorsFile(Model):
-    sensors: Annotated[list[_SensorEntry], Field(min_length=1)]
+    sensors: Annotated[list[_SensorEntry], Field(min_length=1, max_length=MAX_SENSORS)]
 
 
 def _model_for(path: tuple) -> type[Model]:
@@ -483,7 +490,7 @@ def read_sensors_yaml(path: str | Path) -> list[SensorSpec]:
     """Read and check a sensors YAML file; every problem is reported as one line
     ``FILE:LINE: sensors[i].field: message`` in a :class:`UserError`."""
     label = str(path)
-    text = read_user_text(path, label)
+    text = read_yaml_file(path, label)
     data, lines = read_yaml_mapping(text, label, "expected a mapping with a 'sensors:' list")
     try:
         parsed = _SensorsFile.model_validate(data)
