@@ -16,6 +16,8 @@ from functools import cache
 import jinja2
 import matplotlib
 
+from opencram.templating import html_environment
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
@@ -313,14 +315,7 @@ def significant(x) -> str:
 @cache
 def environment() -> jinja2.Environment:
     """The template's environment: HTML-escaped, block tags leave no blank lines."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("opencram.campaign", "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    env = html_environment("opencram.campaign")
     env.filters["significant"] = significant
     return env
 

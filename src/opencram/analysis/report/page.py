@@ -14,6 +14,7 @@ from opencram.analysis.report.figures import render_figures
 from opencram.analysis.report.rows import ReportRows, report_rows
 from opencram.c2.engine import RunResult
 from opencram.interop.runview import from_result
+from opencram.templating import html_environment
 
 
 @dataclass
@@ -27,14 +28,7 @@ class Report:
 @cache
 def environment() -> jinja2.Environment:
     """The templates' environment: HTML-escaped, block tags leave no blank lines."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("opencram.analysis.report", "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    return html_environment("opencram.analysis.report")
 
 
 def render_page(rows: ReportRows, figures: dict[str, bytes]) -> str:
