@@ -183,13 +183,27 @@ def test_actions_reach_the_engine_and_are_logged():
     assert {"e_m", "n_m", "lat", "lon"} <= set(track)
 
 
+def _settled_len(items: list, quiet_s: float = 0.3, timeout_s: float = 10.0) -> int:
+    """The length of ``items`` once it has not changed for ``quiet_s`` (bounded wait)."""
+    end = time.monotonic() + timeout_s
+    n = len(items)
+    while time.monotonic() < end:
+        time.sleep(quiet_s)
+        if len(items) == n:
+            return n
+        n = len(items)
+    return n
+
+
 def test_a_late_client_gets_the_backlog_then_the_live_stream():
     session = Session.live("green-zone", speed=1000, paused=True)
     app = create_app(session)
     with TestClient(app) as c:
         c.post("/api/control", json={"op": "step", "value": 12.0})
         _wait(lambda: session.pacer.t_s >= 12.0 and session.pacer.paused, "the step", session)
-        n_before = len(session.backlog)
+        # the pacer pauses before the worker has fanned out its last tick's events: wait
+        # until the paused engine's backlog stops growing before counting it
+        n_before = _settled_len(session.backlog)
         with c.websocket_connect("/ws") as ws:
             assert ws.receive_json()["type"] == "hello"
             first = ws.receive_json()
