@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import sys
 
+import click
 import typer
 from rich.console import Console
 
@@ -65,13 +66,45 @@ app.add_typer(threats.app, name="threats")
 app.add_typer(tak.app, name="tak")
 
 
+def _one_line_paragraphs(text: str | None) -> str | None:
+    """A docstring's hard line breaks inside a paragraph joined, so the help is wrapped by
+    the terminal's width, not the source's; blank lines between paragraphs are kept."""
+    if text is None:
+        return None
+    paragraphs = text.strip().split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
+def tidy_help(command: click.Command) -> click.Command:
+    """The typer-built command tree, made to read right in ``--help``: on/off flags show no
+    value placeholder (typer 0.29 prints ``<bool>`` beside them, as if they took a value),
+    and command help is wrapped by the terminal. Returns ``command`` itself."""
+    command.help = _one_line_paragraphs(command.help)
+    command.short_help = _one_line_paragraphs(command.short_help)
+    for param in command.params:
+        if getattr(param, "is_flag", False) and not getattr(param, "count", False):
+            param.metavar = ""
+    make_help_option = command.get_help_option  # --help is made anew for each context
+
+    def help_option(ctx: click.Context) -> click.Option | None:
+        option = make_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        tidy_help(sub)
+    return command
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line each and exit status 2.
 
     Usage errors (a bad option) are reported by typer itself, also with status 2.
     """
     try:
-        app()
+        tidy_help(typer.main.get_command(app))(prog_name="opencram")
     except UserError as exc:
         err = Console(stderr=True, highlight=False, soft_wrap=True)
         for line in exc.problems:

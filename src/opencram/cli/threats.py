@@ -19,17 +19,29 @@ def threats_list() -> None:
     """List the threat library with its key published figures."""
     from opencram.physics.threats import library  # deferred: numpy, yaml
 
-    table = Table("id", "category", "mass kg", "calibre mm", "max range km", "RCS m²", "name")
-    for t in library().values():
-        table.add_row(
+    # one line per threat at any width: the id (what a user types) and the figures are
+    # never cut; the long name gives way (`threats show ID` prints it whole)
+    heads = ("id", "category", "kg", "mm", "range km", "RCS m²")
+    rows = [
+        (
             t.id,
             t.category,
             f"{t.mass_kg:g}",
             f"{t.caliber_m * 1000:g}" if t.caliber_m else "-",
             f"{t.max_range_m / 1000:g}",
             f"{t.rcs_m2:g}",
-            t.name,
         )
+        for t in library().values()
+    ]
+    names = [t.name for t in library().values()]
+    widths = [max(len(cell) for cell in col) for col in zip(heads, *rows, strict=True)]
+    table = Table(box=None, pad_edge=False)
+    for head, width in zip(heads, widths, strict=True):
+        table.add_column(head, no_wrap=True, min_width=width)
+    room = out.width - sum(widths) - 2 * len(widths)
+    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=max(room, 8))
+    for row, name in zip(rows, names, strict=True):
+        table.add_row(*row, name)
     out.print(table)
 
 
