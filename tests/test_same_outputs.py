@@ -16,22 +16,22 @@ FILES = ("events.jsonl", "summary.json", "tracks.json")
 
 DIGESTS = {
     "green-zone": (
-        "ce716936b287f699a8ea68e5210b07c5a927c5d82e9757a6fa63fa2de21cf2af",
+        "96fd609c25bfd675f8dbfc8411f8ac59db678bf2576204c7ba0aada5e20b9879",
         "faabaae665e9a7c862d4b3eb93567f43e58babc426c1c79c88b7910946831da8",
         "7146b1584b7d250653430d38514f37dc45c91b068f7fbfa8910c9c133e287845",
     ),
     "grad-salvo": (
-        "744357c194a0544ce98fb7b08e4566e823150eec3e07fd4ba054eadd99866f73",
+        "98c361619f1a159bd669948bf2874c0cdfa5736cd2bb00240cc9debaf2d3c729",
         "365bc31aefc028e66f962e4527e6a3e9d7910e30ddfa700ba03b526751bc7e82",
         "2c1f6e9583610062f33c29f6ef95590572a35e39c5fa5ca1baa17cc14a5a648e",
     ),
     "mortar-barrage": (
-        "a2f9f6a522e444e12cd456d9aec4d14d86b8719eab81cb000f2b6fafa4611c74",
+        "7687caa1fe673dc324b35f2c5ddb235b6a262e1354bb8f59c5d4ffb09e5c0a5f",
         "bb609f7da20199d6603556591134a7a7ab5dfe4d94c62a46bc8bad3fe9eeb891",
         "5113f05a04b247d8dcce630db98ee527412d3b15da89dab42760cd687e289cb1",
     ),
     "drone-attack": (
-        "7274da5966f0b565ba8b36ee7a04258839eb71c0d11b4ead1514979bdc98cc02",
+        "1b29298c7626226c196647736faedf8a964f47d4dda2dd3b03cca7515b074754",
         "ef88a8dd2689447a798865ab55ab5e065d74075e33efeb4c04e487c97d1c6aee",
         "959445b70fee265aac3f9886cb23f27bbcd184a3e5e7a9843afcadbc28a4d943",
     ),

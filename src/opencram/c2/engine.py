@@ -292,13 +292,25 @@ def run(
         if on_tick is not None:
             on_tick(t, t_end)
         t_prev = t
-    impact_t = times.impact_s
-    landed = int(np.sum((impact_t <= t_end) & (impact_t < kills)))
-    n_rounds = len(world.truth.rounds)
-    events.append(RunFinished(t_s=round(t_end, 4), n_impacts=landed, n_in_flight=n_rounds - landed))
+    events.append(_run_finished(times, kills, t_end))
     if on_events is not None:
         on_events([events[-1]])
     return _result(world, events, t_end, kills, chain)
+
+
+def _run_finished(times: _TruthTimes, kills: np.ndarray, t_end: float) -> RunFinished:
+    """The closing counts: rounds that landed, were destroyed in the air, and were still
+    flying at the end (launched, neither landed nor destroyed); unlaunched rounds are in
+    none of them."""
+    landed = (times.impact_s <= t_end) & (times.impact_s < kills)
+    destroyed = (kills <= t_end) & (kills < times.impact_s)
+    flying = (times.launch_s <= t_end) & ~landed & ~destroyed
+    return RunFinished(
+        t_s=round(t_end, 4),
+        n_impacts=int(landed.sum()),
+        n_destroyed=int(destroyed.sum()),
+        n_in_flight=int(flying.sum()),
+    )
 
 
 def _gun_action(controls: OperatorControls, action: str, target: str, guns) -> tuple[bool, str]:

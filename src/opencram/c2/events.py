@@ -212,8 +212,12 @@ class EngagementResult(Event):
 
 
 class RunFinished(Event):
+    """The last event: rounds that landed, were destroyed in the air, and were still in
+    flight when the run ended."""
+
     kind: Literal["run_finished"] = "run_finished"
     n_impacts: int
+    n_destroyed: int = 0
     n_in_flight: int
 
 
