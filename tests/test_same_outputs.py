@@ -3,14 +3,21 @@
 The digests were recorded from the code before the layout redesign (issue 12), which moved
 code without changing any algorithm. They prove nothing about correctness (the expected
 values come from this code); they prove that a change of layout changed no output. Update
-a digest only in a commit that says which behaviour changed and why.
+a digest only in a commit that says which behaviour changed and why. Every built-in is
+digested (a new built-in adds its digests in the commit that adds it).
+
+The same runs also check one thing that is not a regression guard: no built-in misses a
+warning.
 """
 
 import hashlib
+import json
+from pathlib import Path
 
 import pytest
 
 from opencram.analysis.runfolder import execute
+from opencram.scenario.load import builtin_names
 
 FILES = ("events.jsonl", "summary.json", "tracks.json")
 
@@ -35,13 +42,56 @@ DIGESTS = {
         "ef88a8dd2689447a798865ab55ab5e065d74075e33efeb4c04e487c97d1c6aee",
         "959445b70fee265aac3f9886cb23f27bbcd184a3e5e7a9843afcadbc28a4d943",
     ),
+    "baghdad-airport": (
+        "74b7d54db3b125ee909232b698d125afe80fa0fc760de06bdb743030b7209c91",
+        "e4866f09fdee837d359abc673c8998fb8ac850a55ca136ccfb9fc79ad65e6a1f",
+        "b986e673925dd74d9d07369b8b953ad6aec4ef4bf9859cf9aa4f3fe7de7963b0",
+    ),
+    "erbil-airport": (
+        "af864fa55c36ef396a16db6b813dbd48c52e4d20d8a5e833f90580c83991c710",
+        "e404caa39a67c0931d4f7a6e3e19e0805c29427c8009faa569e5d695c5b55979",
+        "e929cd0b82c893c12fd7fd1777e01207e7aa1f78e03459882ecc33127e1a2068",
+    ),
 }
-SEEDS = {"green-zone": 7, "grad-salvo": 3, "mortar-barrage": 11, "drone-attack": 5}
+SEEDS = {
+    "green-zone": 7,
+    "grad-salvo": 3,
+    "mortar-barrage": 11,
+    "drone-attack": 5,
+    "baghdad-airport": 3,
+    "erbil-airport": 9,
+}
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    """Each built-in run once for the module (both tests below read the same folder)."""
+    done: dict[str, Path] = {}
+
+    def get(scenario: str) -> Path:
+        if scenario not in done:
+            out = tmp_path_factory.mktemp(scenario) / scenario
+            done[scenario] = execute(scenario, out, seed=SEEDS[scenario], on_progress=None).folder
+        return done[scenario]
+
+    return get
 
 
 @pytest.mark.parametrize("scenario", sorted(DIGESTS))
-def test_outputs_unchanged(scenario, tmp_path):
-    res = execute(scenario, tmp_path / scenario, seed=SEEDS[scenario], on_progress=None)
-    got = tuple(hashlib.sha256((res.folder / n).read_bytes()).hexdigest() for n in FILES)
+def test_outputs_unchanged(scenario, run_folder):
+    folder = run_folder(scenario)
+    got = tuple(hashlib.sha256((folder / n).read_bytes()).hexdigest() for n in FILES)
     for name, want, have in zip(FILES, DIGESTS[scenario], got, strict=True):
         assert have == want, f"{scenario}/{name} changed"
+
+
+def test_every_builtin_is_digested():
+    assert sorted(DIGESTS) == builtin_names()
+
+
+@pytest.mark.parametrize("scenario", sorted(DIGESTS))
+def test_builtin_scenario_misses_no_warning(scenario, run_folder):
+    """Not a regression guard: every threat that lands in a zone was warned there in time
+    (the summary's missed warnings, computed from the impacts and the alerts)."""
+    summary = json.loads((run_folder(scenario) / "summary.json").read_text())
+    assert summary["warning"]["missed_warnings"] == []
