@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_tracker_capacity.py --threats 500 --filter imm
 	$(BIN)/python benchmarks/bench_prediction_accuracy.py
 	$(BIN)/python benchmarks/bench_vs_stonesoup.py
+	$(BIN)/python benchmarks/bench_track_file.py
 	$(BIN)/python benchmarks/bench_campaign.py
 
 lint: $(STAMP)

@@ -373,10 +373,17 @@ def stonesoup_tracker(case: Case, cfg: SSConfig, tcfg: TrackerConfig) -> StoneSo
 
 
 def run_stonesoup(
-    case: Case, n_periods: int, cfg: SSConfig = SSConfig(), verbose: bool = False
+    case: Case,
+    n_periods: int,
+    cfg: SSConfig = SSConfig(),
+    verbose: bool = False,
+    dets: list | None = None,
 ) -> Result:
+    """Stone Soup's loop over the scan periods; ``dets`` (from :func:`detections_of`) may be
+    built beforehand so that a caller can time the loop alone."""
     ss = stonesoup_tracker(case, cfg, TrackerConfig())
-    dets = detections_of(case, stonesoup_measurement_models(case))  # input conversion, not timed
+    if dets is None:  # input conversion, not timed
+        dets = detections_of(case, stonesoup_measurement_models(case))
     res = Result("Stone Soup EKF", np.zeros(0))
     ids: dict = {}
 
