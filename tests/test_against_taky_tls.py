@@ -28,9 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from opencram.cli import app
 from opencram.errors import UserError
 from opencram.interop.cot import delete_cot, events_to_cot
 from opencram.interop.tak import Link, SystemClock, send_cot, tls_files
@@ -136,30 +134,27 @@ def test_tls_settings_from_pytaks_environment_variables(tls_taky, tls_listener):
     assert keys(tls_listener.events) == want
 
 
-def test_tak_send_command_over_tls(tmp_path, tls_taky, tls_listener):
+def test_tak_send_command_over_tls(tmp_path, tls_taky, tls_listener, cli):
     """``opencram tak send --url tls://… --tls-cert --tls-key --tls-ca`` end to end."""
     port, certs = tls_taky
     run = hand_made_run(tmp_path / "run")
-    result = CliRunner().invoke(
-        app,
-        [
-            "tak",
-            "send",
-            str(run),
-            "--burst",
-            "--url",
-            f"tls://127.0.0.1:{port}",
-            "--tls-cert",
-            str(certs / "client.crt"),
-            "--tls-key",
-            str(certs / "client.key"),
-            "--tls-ca",
-            str(certs / "ca.crt"),
-        ],
+    res = cli(
+        "tak",
+        "send",
+        str(run),
+        "--burst",
+        "--url",
+        f"tls://127.0.0.1:{port}",
+        "--tls-cert",
+        str(certs / "client.crt"),
+        "--tls-key",
+        str(certs / "client.key"),
+        "--tls-ca",
+        str(certs / "ca.crt"),
     )
-    assert result.exit_code == 0, result.output
-    assert f"to tls://127.0.0.1:{port} as XML" in result.output
-    n = int(result.output.split("sent ", 1)[1].split(" ", 1)[0])
+    assert res.returncode == 0, res.stderr
+    assert f"to tls://127.0.0.1:{port} as XML" in res.stdout
+    n = int(res.stdout.split("sent ", 1)[1].split(" ", 1)[0])
     tls_listener.wait_for(lambda evs: len(evs) >= n, RECEIVE_TIMEOUT_S)
     assert len(tls_listener.events) == n
     assert {"a-h-A-W", "u-d-c-c", "u-d-f", "b-a-o-opn"} <= {
@@ -203,7 +198,7 @@ def test_certificate_taky_does_not_trust_is_refused(tls_taky, tls_listener, cert
 
 def test_client_without_certificate_is_refused(tls_taky, tls_listener):
     """A TLS client that presents no certificate: taky ends the connection, and routes
-    nothing it sent. (Our sender never connects without one: see test_cot_tls.py.)"""
+    nothing it sent. (Our sender never connects without one: see test_tak_settings.py.)"""
     port, certs = tls_taky
     uid = "opencram-test-nocert"
     raw = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -255,4 +250,3 @@ def test_protobuf_to_taky_stops_with_a_clear_error(tls_taky):
         send_cot(hand_made_messages(), link, timeout_s=10)
     assert "offered no TAK protocol" in str(err.value)
     assert "--protocol xml" in str(err.value)
-
