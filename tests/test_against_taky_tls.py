@@ -134,6 +134,28 @@ def test_tls_settings_from_pytaks_environment_variables(tls_taky, tls_listener):
     assert keys(tls_listener.events) == want
 
 
+def test_p12_client_certificate_with_password(tls_taky, tls_listener):
+    """A PKCS#12 bundle with a password, as TAK servers hand out client certificates
+    (pytak converts it with the cryptography package)."""
+    port, certs = tls_taky
+    tls = tls_files(
+        cert=str(certs / "client.p12"), password="opencram", cafile=str(certs / "ca.crt"), env={}
+    )
+    messages = hand_made_messages()[:1]
+    send_cot(messages, Link(f"tls://127.0.0.1:{port}", tls=tls), timeout_s=10)
+    tls_listener.wait_for(lambda evs: len(evs) >= 1, RECEIVE_TIMEOUT_S)
+    assert keys(tls_listener.events) == sent_keys(messages)
+
+
+def test_p12_with_a_wrong_password_is_a_one_line_error(tls_taky):
+    port, certs = tls_taky
+    p12 = certs / "client.p12"
+    tls = tls_files(cert=str(p12), password="wrong", cafile=str(certs / "ca.crt"), env={})
+    with pytest.raises(UserError) as err:
+        send_cot(hand_made_messages()[:1], Link(f"tls://127.0.0.1:{port}", tls=tls))
+    assert str(err.value).startswith(f"--tls-cert {p12}: could not load")
+
+
 def test_tak_send_command_over_tls(tmp_path, tls_taky, tls_listener, cli):
     """``opencram tak send --url tls://… --tls-cert --tls-key --tls-ca`` end to end."""
     port, certs = tls_taky

@@ -235,6 +235,8 @@ async def _open(link: Link, config):
             ) from None
         raise UserError(f"--url {link.url}: {exc}") from None
     except ValueError:  # pytak: the certificate or key could not be loaded
+        if not link.url.startswith("tls:"):
+            raise
         tls = link.tls or tls_files()
         raise UserError(
             f"{tls.name('cert')} {tls.cert}: could not load the certificate and its key "
@@ -256,9 +258,21 @@ async def _framer(link: Link, scheme: str, reader, writer) -> Callable[[bytes], 
     return codec.stream_frame
 
 
-async def _send(messages: list[bytes] | Produce, link: Link) -> None:
-    """Open the link, write the messages (a list, or a coroutine function that is handed
-    the send function and writes them itself), flush and close."""
+@dataclass(frozen=True)
+class Connection:
+    """An open link: pytak's reader and writer, the scheme, and ``frame``, which turns
+    one XML message into the bytes to write (itself, or a TAK protocol message)."""
+
+    reader: object
+    writer: object
+    scheme: str
+    frame: Callable[[bytes], bytes]
+
+
+async def connect(link: Link) -> Connection:
+    """Open ``link`` with pytak (TLS with its settings), and for ``protobuf`` on a stream
+    agree on TAK protocol version 1 with the server first. Errors are ``UserError``s or
+    ``OSError``s (see :func:`send_cot` for how those read)."""
     scheme, _, _ = check_url(link.url, SEND_SCHEMES)
     config = link.pytak_config()
     if link.protocol == "protobuf":
@@ -268,19 +282,30 @@ async def _send(messages: list[bytes] | Produce, link: Link) -> None:
     reader, writer = await _open(link, config)
     try:
         frame = await _framer(link, scheme, reader, writer)
-        tx = _pytak().TXWorker(asyncio.Queue(), config, writer)
+    except BaseException:
+        await _close(writer)
+        raise
+    return Connection(reader, writer, scheme, frame)
+
+
+async def _send(messages: list[bytes] | Produce, link: Link) -> None:
+    """Open the link, write the messages (a list, or a coroutine function that is handed
+    the send function and writes them itself), flush and close."""
+    conn = await connect(link)
+    try:
+        tx = _pytak().TXWorker(asyncio.Queue(), link.pytak_config(), conn.writer)
 
         async def send(msg: bytes) -> None:
-            await tx.send_data(frame(msg))
+            await tx.send_data(conn.frame(msg))
 
         if callable(messages):
             await messages(send)
         else:
             for msg in messages:
                 await send(msg)
-        await _finish(scheme, reader, writer)
+        await _finish(conn.scheme, conn.reader, conn.writer)
     finally:
-        await _close(writer)
+        await _close(conn.writer)
 
 
 async def _finish(scheme: str, reader, writer) -> None:
