@@ -132,3 +132,14 @@ def test_cli_bad_settings_are_one_line_errors(tmp_path, cli):
     res = cli("tak", "send", str(run), "--protocol", "json")
     assert res.returncode == 2
     assert res.stderr.strip() == "error: --protocol json: use xml or protobuf"
+
+
+def test_link_from_environment(tmp_path):
+    """regression guard: pytak's variables alone configure a link."""
+    cert = pem(tmp_path)
+    env = {tak.ENV_TAK_PROTO: "1", tak.ENV_CERT: cert, tak.ENV_CAFILE: cert}
+    link = tak.Link.from_environment("tls://tak.example:8089", env)
+    assert link.protocol == "protobuf"
+    config = link.pytak_config()
+    assert config["COT_URL"] == "tls://tak.example:8089" and config["TAK_PROTO"] == "0"
+    assert config[tak.ENV_CERT] == cert and config[tak.ENV_CAFILE] == cert

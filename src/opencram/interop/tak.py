@@ -197,6 +197,13 @@ class Link:
     tls: TlsFiles | None = None
     negotiate_s: float = NEGOTIATE_S
 
+    @classmethod
+    def from_environment(cls, url: str, env: Mapping[str, str] | None = None) -> Link:
+        """The link for ``url`` with the protocol (``TAK_PROTO``) and TLS files
+        (``PYTAK_TLS_*``) from pytak's environment variables: what a sender without
+        options of its own (a service) uses."""
+        return cls(url, protocol=protocol_setting(env=env), tls=tls_files(env=env))
+
     def pytak_config(self):
         """The pytak configuration section: COT_URL, TAK_PROTO=0 (we frame protobuf
         ourselves) and the PYTAK_TLS_* settings for tls://."""
