@@ -3,7 +3,12 @@
 :func:`send_cot` opens one connection with ``pytak.protocol_factory`` (the transport pytak's
 ``CLITool`` uses), writes every message through a ``pytak.TXWorker``, flushes, and closes,
 all within a time limit. For TCP it then half-closes the connection and waits briefly for
-the server to close its side, which tells us that the server has read everything.
+the server to close its side, which tells us that the server has read everything; for
+TLS (``tls://``, a client certificate given with pytak's ``PYTAK_TLS_*`` settings, see
+:class:`TlsFiles`) it listens briefly for the server's refusal of our certificate. With
+``protocol="protobuf"`` (:class:`Link`) each message goes as TAK protocol version 1
+(:mod:`opencram.interop.takproto_codec`), on a stream only after the server has agreed
+(:func:`negotiate`).
 
 :func:`send_run` sends a run folder the same way, paced in real time (or ``speed`` times
 faster, or all at once with ``burst``) and stamped from the wall clock at emission unless
