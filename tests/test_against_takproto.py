@@ -187,7 +187,10 @@ def test_udp_mesh_datagrams_through_pytak():
 
 
 def _offer(uid: str, versions=(1,)) -> bytes:
+    # protocol.txt: one TakProtocolSupport per version; "additional attributes" and other
+    # elements may come along (here a server-version element, which we must ignore)
     support = "".join(f'<TakProtocolSupport version="{v}"/>' for v in versions)
+    support += '<TakServerVersionInfo serverVersion="test" apiVersion="3"/>'
     return (
         "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
         f"<event version='2.0' uid='{uid}' type='t-x-takp-v' time='2026-12-01T00:00:00Z' "
@@ -224,7 +227,8 @@ class NegotiatingServer:
         conn, _ = self.srv.accept()
         conn.settimeout(10)
         with conn:
-            conn.sendall(_offer("opencram-test-protouid", self.versions))
+            # a server may replay other clients' CoT before its offer (and after)
+            conn.sendall(run_messages()[0] + _offer("opencram-test-protouid", self.versions))
             buf = b""
             while self.request is None:
                 chunk = conn.recv(65536)
