@@ -58,6 +58,8 @@ clean:
 
 tak-server-venv: $(TAKY_STAMP)
 
+# taky brings the cryptography package, with which tests/test_against_taky_tls.py makes its
+# throwaway CA and certificates (tests/tak_certs.py) for taky's TLS port.
 $(TAKY_STAMP):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
 	rm -rf $(TAKY_VENV)

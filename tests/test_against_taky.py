@@ -11,9 +11,11 @@ because it pins an old Flask and needs ``setuptools<82``. All traffic stays on 1
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -49,9 +51,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def taky_port():
-    """A taky server on 127.0.0.1 at a free port, plain TCP, stopped at teardown."""
+def require_taky() -> None:
+    """Skip (or, in CI, fail) when the taky environment is missing."""
     if not TAKY.exists():
         if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
             pytest.fail(
@@ -60,8 +61,13 @@ def taky_port():
                 pytrace=False,
             )
         pytest.skip("taky TAK server not installed: run make tak-server-venv")
-    # A short folder: taky binds a unix management socket in its root_dir.
-    work = Path(tempfile.mkdtemp(prefix="taky-"))
+
+
+@contextlib.contextmanager
+def running_taky(work: Path, ssl_section: str = "enabled = false\n"):
+    """taky on 127.0.0.1 at a free port, configured in ``work`` (a short folder: taky
+    binds a unix management socket in its root_dir) with the given ``[ssl]`` section;
+    yields the port and stops taky on exit."""
     port = free_port()
     conf = work / "taky.conf"
     conf.write_text(
@@ -72,8 +78,7 @@ def taky_port():
         f"port = {port}\n"
         "\n[dp_server]\n"
         f"upload_path = {work / 'dp-user'}\n"
-        "\n[ssl]\n"
-        "enabled = false\n"
+        "\n[ssl]\n" + ssl_section
     )
     log_path = work / "taky.log"
     log = log_path.open("wb")
@@ -110,6 +115,17 @@ def taky_port():
             proc.kill()
             proc.wait(10)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def taky_port():
+    """A taky server on 127.0.0.1 at a free port, plain TCP, stopped at teardown."""
+    require_taky()
+    work = Path(tempfile.mkdtemp(prefix="taky-"))
+    try:
+        with running_taky(work) as port:
+            yield port
+    finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -122,10 +138,12 @@ def _parse_stamp(text: str) -> datetime:
 
 
 class CotListener:
-    """A plain TCP client of the TAK server that collects the CoT events routed to it."""
+    """A TCP (or TLS) client of the TAK server that collects the CoT events routed to it."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, tls: ssl.SSLContext | None = None) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        if tls is not None:  # a TLS client of a taky with [ssl] enabled
+            self.sock = tls.wrap_socket(self.sock, server_hostname="127.0.0.1")
         self.parser = ET.XMLPullParser(events=("start", "end"))
         self.parser.feed("<stream>")  # the events arrive back to back, without a root
         self.depth = 0
@@ -140,7 +158,7 @@ class CotListener:
         self.sock.settimeout(max(0.05, min(0.5, deadline - time.monotonic())))
         try:
             chunk = self.sock.recv(65536)
-        except TimeoutError:
+        except (TimeoutError, ssl.SSLWantReadError):
             return True
         if not chunk:
             return False
