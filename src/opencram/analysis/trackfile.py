@@ -36,23 +36,31 @@ def _r(x: float, nd: int) -> float:
     return 0.0 if v == 0 else v
 
 
-def _ground_point(frame, t_s, pos_en, cov_en, ok):
-    """A predicted ground point (impact or origin) as the file writes it, or None."""
-    if not ok:
-        return None
-    lat, lon, alt = frame.to_geodetic(np.r_[pos_en, 0.0])
-    a, b, o = ellipse95(cov_en[None])
-    return {
-        "time_s": _r(t_s, 3),
-        "lat": _r(lat, 7),
-        "lon": _r(lon, 7),
-        "alt_m": _r(alt, 2),
-        "ellipse95": {
-            "semi_major_m": _r(a[0], 2),
-            "semi_minor_m": _r(b[0], 2),
-            "orientation_deg": _r(o[0], 2),
-        },
-    }
+def _ground_points(frame, t_s, pos_en, cov_en, ok) -> list[dict | None]:
+    """Predicted ground points (impact or origin) as the file writes them, None where not
+    ``ok``: one geodetic conversion and one ellipse computation for the whole batch
+    (``t_s`` (n,), ``pos_en`` (n, 2), ``cov_en`` (n, 2, 2), ``ok`` (n,))."""
+    out: list[dict | None] = [None] * len(ok)
+    idx = np.flatnonzero(ok)  # failed predictions may hold NaN: left out of the batch
+    if idx.size == 0:
+        return out
+    lat, lon, alt = frame.to_geodetic(np.c_[pos_en[idx], np.zeros(idx.size)])
+    a, b, o = ellipse95(cov_en[idx])
+    # one conversion to Python floats per column, not one numpy scalar per value
+    cols = [np.atleast_1d(c).tolist() for c in (t_s[idx], lat, lon, alt, a, b, o)]
+    for i, t, la, lo, al, ma, mi, an in zip(idx.tolist(), *cols, strict=True):
+        out[i] = {
+            "time_s": _r(t, 3),
+            "lat": _r(la, 7),
+            "lon": _r(lo, 7),
+            "alt_m": _r(al, 2),
+            "ellipse95": {
+                "semi_major_m": _r(ma, 2),
+                "semi_minor_m": _r(mi, 2),
+                "orientation_deg": _r(an, 2),
+            },
+        }
+    return out
 
 
 def _class_prob(row: np.ndarray) -> dict[str, float]:
@@ -77,21 +85,11 @@ def _ground_predictions(tracker, frame, listed, p_ballistic):
     x, p, t = np.array(xs), np.array(ps), np.array(ts)
     imp = predict_impact(tracker.model, x, p)
     org = predict_origin(tracker.model, x, p)
-    out = {}
-    for i, key in enumerate(keys):
-        out[key] = (
-            _ground_point(
-                frame,
-                t[i] + imp.dt_s[i],
-                imp.pos_en_m[i],
-                imp.cov_en_m2[i],
-                bool(imp.ok[i] and imp.dt_s[i] > 0),
-            ),
-            _ground_point(
-                frame, t[i] + org.dt_s[i], org.pos_en_m[i], org.cov_en_m2[i], bool(org.ok[i])
-            ),
-        )
-    return out
+    impacts = _ground_points(
+        frame, t + imp.dt_s, imp.pos_en_m, imp.cov_en_m2, imp.ok & (imp.dt_s > 0)
+    )
+    origins = _ground_points(frame, t + org.dt_s, org.pos_en_m, org.cov_en_m2, org.ok)
+    return dict(zip(keys, zip(impacts, origins, strict=True), strict=True))
 
 
 def build_track_output(
@@ -112,20 +110,21 @@ def build_track_output(
     row = {key: i for i, key in enumerate(keys)}
     p_ballistic = {key: float(cp.ballistic[i]) for key, i in row.items()}
     ground = _ground_predictions(tracker, frame, listed, p_ballistic)
+    # every listed update's position in one geodetic conversion, in the order of ``keys``
+    pos = np.array([listed[t][k].x[:3] for t, k in keys]).reshape(-1, 3)
+    lat, lon, alt = (np.atleast_1d(c).tolist() for c in frame.to_geodetic(pos))
     tracks = []
     for tid in sorted(by_track):
         ups = listed[tid]
-        x = np.array([u.x for u in ups])
-        lat, lon, alt = frame.to_geodetic(x[:, :3])
-        lat, lon, alt = np.atleast_1d(lat), np.atleast_1d(lon), np.atleast_1d(alt)
         updates = []
         for k, u in enumerate(ups):
+            i = row[tid, k]
             updates.append(
                 {
                     "time_s": _r(u.t_s, 6),
-                    "lat": _r(lat[k], 7),
-                    "lon": _r(lon[k], 7),
-                    "alt_m": _r(alt[k], 2),
+                    "lat": _r(lat[i], 7),
+                    "lon": _r(lon[i], 7),
+                    "alt_m": _r(alt[i], 2),
                     "vel_enu_mps": [_r(v, 3) for v in u.x[3:6]],
                     "pos_sigma_m": _r(np.sqrt(np.trace(u.p[:3, :3])), 3),
                     "kappa_cm2pkg": _r(u.x[6], 4),
