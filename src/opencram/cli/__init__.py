@@ -6,6 +6,7 @@ One module per command or command group:
 - :mod:`~opencram.cli.run`: ``opencram run``, a scenario simulated into a run folder;
 - :mod:`~opencram.cli.track`: ``opencram track``, recorded plots tracked offline;
 - :mod:`~opencram.cli.export`: ``opencram export``, a run folder as KML, CZML or GeoJSON;
+- :mod:`~opencram.cli.score`: ``opencram score``, a track file against surveyed truth;
 - :mod:`~opencram.cli.campaign`: ``opencram campaign``, Monte Carlo runs, locally or on Ray;
 - :mod:`~opencram.cli.console`: ``opencram console``, the live operator console;
 - :mod:`~opencram.cli.serve`: ``opencram serve``, the live service;
@@ -38,6 +39,7 @@ from opencram.cli import (
     replay,
     run,
     scenario,
+    score,
     serve,
     tak,
     threats,
@@ -61,6 +63,7 @@ app.command("replay")(replay.replay)
 app.command("run")(run.run)
 app.command("track")(track.track)
 app.command("export")(export.export)
+app.command("score")(score.score)
 app.add_typer(scenario.app, name="scenario")
 app.add_typer(threats.app, name="threats")
 app.add_typer(tak.app, name="tak")
