@@ -16,7 +16,8 @@ tracking of recorded plots, the tracking metrics, and the HTML report.
   position RMSE, NEES) as small pure functions;
 - :mod:`~opencram.analysis.report`: ``report.html``, the self-contained offline report.
 
-Exported here: the metrics, the offline tracking and the track file. Import the others
+Exported here, lazily (each name's module is imported when the name is first used,
+:mod:`opencram.lazy`): the metrics, the offline tracking and the track file. Import the others
 directly: :mod:`~opencram.analysis.summary` (``build_summary``) and
 :mod:`~opencram.analysis.tracking` (``score_run``) pull the engine and its world (shapely
 among them), which ``opencram track`` does not need; :mod:`~opencram.analysis.runfolder`
@@ -25,29 +26,13 @@ and Jinja2, which the campaign's worker processes (through the summary) and the 
 service (through the track file) do not need.
 """
 
-from opencram.analysis.metrics import (
-    NO_TRACK,
-    GospaResult,
-    GospaSeries,
-    TrackScore,
-    gospa,
-    gospa_series,
-    nees,
-    nees_interval,
-    position_rmse,
-    score_tracks,
-    track_breaks_and_swaps,
-)
-from opencram.analysis.offline import OfflineResult, track_files
-from opencram.analysis.trackfile import build_track_output
+from opencram.lazy import lazy_exports
 
-__all__ = [
+_METRICS = (
     "NO_TRACK",
     "GospaResult",
     "GospaSeries",
-    "OfflineResult",
     "TrackScore",
-    "build_track_output",
     "gospa",
     "gospa_series",
     "nees",
@@ -55,5 +40,12 @@ __all__ = [
     "position_rmse",
     "score_tracks",
     "track_breaks_and_swaps",
-    "track_files",
-]
+)
+_EXPORTS = {
+    **dict.fromkeys(_METRICS, "opencram.analysis.metrics"),
+    "OfflineResult": "opencram.analysis.offline",
+    "track_files": "opencram.analysis.offline",
+    "build_track_output": "opencram.analysis.trackfile",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
