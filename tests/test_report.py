@@ -77,7 +77,9 @@ def test_per_threat_table_matches_the_summary(run):
         r = rows[t["id"]]
         assert r[1] == t["type"] and r[3] == t["outcome"].replace("_", " ")
         if t["id"] in warn:
-            assert f"{warn[t['id']]['warning_s']:.1f} s" in r[4]
+            w = warn[t["id"]]
+            assert f"{w['own_track_warning_s']:.1f} s own" in r[4]
+            assert f"{w['zone_alert_warning_s']:.1f} s zone" in r[4]
         if t["impact"]:
             assert f"{t['impact']['lat']:.5f}, {t['impact']['lon']:.5f}" in r[5]
             assert re.match(r"\d+ m first \(\d+\.\d s before\), \d+ m last", r[6])
