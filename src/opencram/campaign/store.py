@@ -77,35 +77,30 @@ RUN_SCHEMA = pa.schema(
     ]
 )
 
-_ERR_AT = {
-    **{f"{x:g}s": f"{x:g} s before the true impact" for x in LEADS_S},
-    "first": "at the threat's first prediction",
-}
-_errs = []
-for _lead, _when in _ERR_AT.items():
-    _errs += [
+
+def _error_fields(lead: str) -> list[pa.Field]:
+    """The impact and origin error columns at one lead (``20s`` …, or ``first``)."""
+    if lead == "first":
+        made = ("first impact prediction", "first origin estimate")
+    else:
+        when = f"made (by measurement time) {lead[:-1]} s or more before its undisturbed impact"
+        made = (f"latest impact prediction {when}", f"latest origin estimate {when}")
+    return [
         _field(
-            f"impact_err_m_{_lead}",
+            f"impact_err_m_{lead}",
             pa.float64(),
-            f"horizontal distance (m) from the latest impact prediction made {_when} "
-            "(by measurement time) to where the threat would have landed undisturbed",
-        )
-        if _lead != "first"
-        else _field(
-            "impact_err_m_first",
-            pa.float64(),
-            "horizontal distance (m) from the first impact prediction to where the threat "
-            "would have landed undisturbed",
+            f"horizontal distance (m) from the {made[0]} to where the threat would have "
+            "landed undisturbed",
         ),
         _field(
-            f"origin_err_m_{_lead}",
+            f"origin_err_m_{lead}",
             pa.float64(),
-            f"horizontal distance (m) from the latest origin estimate made {_when} to the "
-            "true launch point"
-            if _lead != "first"
-            else "horizontal distance (m) from the first origin estimate to the true launch point",
+            f"horizontal distance (m) from the {made[1]} to the true launch point",
         ),
     ]
+
+
+_errs = [f for lead in (*(f"{x:g}s" for x in LEADS_S), "first") for f in _error_fields(lead)]
 
 THREAT_SCHEMA = pa.schema(
     [
@@ -115,7 +110,7 @@ THREAT_SCHEMA = pa.schema(
         _field("threat_index", pa.int64(), "position of the threat among the run's rounds"),
         _field("threat_id", pa.string(), "threat id (salvo rounds numbered, e.g. `grad-20`)"),
         _field("threat_type", pa.string(), "threat type from the library (e.g. `rocket-107mm`)"),
-        _field("category", pa.string(), "rocket, artillery, mortar or drone"),
+        _field("category", pa.string(), "`rocket`, `mortar`, `artillery` or `drone`"),
         _field("launch_time_s", pa.float64(), "launch time (s from scenario start)"),
         _field("launch_lat", pa.float64(), "launch point latitude (degrees, WGS-84)"),
         _field("launch_lon", pa.float64(), "launch point longitude (degrees, WGS-84)"),
