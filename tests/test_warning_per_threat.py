@@ -13,6 +13,7 @@ import math
 import re
 from collections import Counter
 from html import unescape
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +136,14 @@ def test_report_shows_both_warning_times(folder):
         assert f"{w['zone_alert_warning_s']:.1f} s zone" in cell
     sec = re.search(r'<section id="warning">(.*?)</section>', html, re.S).group(1)
     assert "own track&#39;s alert" in sec or "own track's alert" in sec
+
+
+def test_readme_green_zone_warning_figures_match_the_run(folder):
+    """Regression guard: README's measured figures for green-zone's warning are those of
+    `opencram run green-zone` (re-run them when this fails)."""
+    _, summary, _ = folder
+    w = next(w for w in summary["warning"]["warning_times_s"] if w["threat"] == "rocket-2")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    para = re.sub(r"\s+", " ", readme[readme.index("- Warning per threat, from") :][:700])
+    assert f"rocket-2 (rocket-1 is destroyed) has **{w['own_track_warning_s']:.1f} s**" in para
+    assert f"has been up {w['zone_alert_warning_s']:.1f} s" in para
