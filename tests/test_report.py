@@ -67,6 +67,10 @@ def test_report_has_every_section_and_the_header_summary(run):
     assert kpis["intercepted"] == str(outcomes.count("intercepted"))
     assert kpis["not engaged"] == str(outcomes.count("not_engaged"))
     assert kpis["impacts"] == str(s["totals"]["impacts"])
+    ws = s["warning"]["warning_times_s"]
+    own = min(w["own_track_warning_s"] for w in ws)
+    assert kpis["shortest own-track warning"] == f"{own:.1f} s"
+    assert kpis["shortest zone warning"] == f"{min(w['zone_alert_warning_s'] for w in ws):.1f} s"
 
 
 def test_per_threat_table_matches_the_summary(run):

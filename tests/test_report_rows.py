@@ -163,6 +163,7 @@ def test_headline_counts_outcomes_warnings_and_only_the_bursts_fired(scenario):
     assert (k.bursts_fired, k.rounds_fired) == (1, 75)
     assert k.shortest_warning_s == 3.2
     assert k.shortest_own_warning_s == 20.7  # Jadriya's alert never listed r2's tracks
+    assert k.not_by_own_track == 1
     assert (k.missed_warnings, k.false_alerts) == (1, 2)
 
     no_warning = {key: v for key, v in _summary().items() if key != "warning"}

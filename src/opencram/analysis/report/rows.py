@@ -71,6 +71,7 @@ class Headline:
     rounds_fired: int
     shortest_warning_s: float | None  # of the zone alerts up at the impacts
     shortest_own_warning_s: float | None  # of the threats' own tracks' alerts
+    not_by_own_track: int  # zone hits warned whose alert never listed the threat's tracks
     missed_warnings: int | None  # None: the run had no warning zones
     false_alerts: int | None
 
@@ -109,6 +110,7 @@ def headline(summary: dict[str, Any], bursts: list[Burst]) -> Headline:
         rounds_fired=sum(b.rounds for b in fired),
         shortest_warning_s=min(times) if times else None,
         shortest_own_warning_s=min(own) if own else None,
+        not_by_own_track=sum(w.own_warning_s is None for w in ws if w.zone_warning_s is not None),
         missed_warnings=len(warning["missed_warnings"]) if warning else None,
         false_alerts=len(warning["false_alerts"]) if warning else None,
     )
