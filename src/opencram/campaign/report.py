@@ -156,7 +156,8 @@ def _draw_zones_lonlat(ax, zones: list[dict]) -> list[np.ndarray]:
         st = ZONE_STYLE.get(z["kind"], ZONE_STYLE["warning"])
         for ring in z["rings"]:
             lat, lon = np.asarray(ring, float).T
-            ax.fill(lon, lat, fc=st["fc"], alpha=st["alpha"], ec=st["ec"], lw=0.8, zorder=1)
+            ax.fill(lon, lat, fc=st["fc"], alpha=st["alpha"], ec="none", zorder=1)
+            ax.plot(lon, lat, color=st["ec"], lw=0.8, zorder=2)
             outlines.append(np.c_[lon, lat])
     return outlines
 
@@ -209,7 +210,10 @@ def impacts_figure(summary: dict, threats: pa.Table):
         _frame_lonlat(ax, np.vstack([np.c_[lon_all, lat_all], *outlines]))
     axes[0][0].set_ylabel("latitude (°)")
     axes[0][0].legend(fontsize=7)
-    fig.suptitle("Impact points over the scenario's zones (as written, before layout overrides)")
+    fig.suptitle(
+        "Impact points over the scenario's zones\n(as written, before layout overrides)",
+        fontsize=10,
+    )
     return fig
 
 
