@@ -162,3 +162,32 @@ def test_varied_columns_are_typed_and_parts_that_differ_are_unified(tmp_path):
     assert runs.column("vary.a.n").to_pylist() == [3, 4, 5]
     on_disk = pq.read_schema(tmp_path / "c" / "runs.parquet")
     assert on_disk.field("vary.a.m").metadata[DESCRIPTION] == b"the value drawn for `a.m` (--vary)"
+
+
+def test_threat_rows_carry_the_own_track_warning_beside_the_zones(campaign):
+    """rocket-2's zone alert is raised by rocket-1's track before rocket-2 is seen, so in
+    every run its own-track warning is shorter than the zone's and no longer than the time
+    from its first radar plot to its impact."""
+    t = pq.read_table(campaign / "campaigns" / "gz" / "threats.parquet").to_pylist()
+    rocket2 = [r for r in t if r["threat_id"] == "rocket-2"]
+    assert len(rocket2) == 3
+    for r in rocket2:
+        assert len(r["own_track_warning_times_s"]) == len(r["warning_zones"]) >= 1
+        assert r["own_track_warning_s"] == min(r["own_track_warning_times_s"])
+        seen_for = r["impact_time_s"] - r["first_plot_s"]
+        assert r["own_track_warning_s"] <= seen_for < r["warning_s"]
+
+
+def test_campaign_summary_gives_both_warning_distributions():
+    from opencram.campaign.summary import warning_times
+
+    rows = pa.table(
+        {
+            "warning_times_s": [[20.0], [25.0, 3.0], [], [30.0]],
+            "own_track_warning_times_s": [[18.0], [21.0, None], [], [26.0]],
+        }
+    )
+    got = warning_times(rows, missed=2)
+    zone, own = got["warning_time_s"], got["own_track_warning_time_s"]
+    assert (zone["n"], zone["median"], zone["missed_warnings"]) == (4, 22.5, 2)
+    assert (own["n"], own["median"], own["min"], own["not_by_own_track"]) == (3, 21.0, 18.0, 1)
