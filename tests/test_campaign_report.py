@@ -6,9 +6,15 @@ values, intervals in brackets)."""
 import re
 from html import unescape
 
+import numpy as np
 import pyarrow as pa
 
-from opencram.campaign.report import campaign_rows, render_campaign_report, significant
+from opencram.campaign.report import (
+    campaign_rows,
+    impacts_figure,
+    render_campaign_report,
+    significant,
+)
 
 
 def _layout(ok, failed, p, rounds_per_burst, impact_med, failed_runs=()):
@@ -20,6 +26,7 @@ def _layout(ok, failed, p, rounds_per_burst, impact_med, failed_runs=()):
         "p_intercept_all": {"p": p / 2, "ci95": [0.05, 0.5]},
         "p_intercept_threatening": {"p": None, "ci95": [None, None]},
         "warning_time_s": {"p5": 15.539, "median": 20.535, "p95": 25.288, "missed_warnings": 1},
+        "own_track_warning_time_s": {"median": 18.04, "not_by_own_track": 2},
         "false_alerts": {"per_run": 1.0, "share_of_alerts": {"p": 0.3333}},
         "ammunition": {"rounds_per_burst": rounds_per_burst, "rounds_per_kill": 1234.5},
         "leakers_per_salvo": {"distribution": {"0": ok - 1, "1": 1}},
@@ -32,10 +39,25 @@ def _layout(ok, failed, p, rounds_per_burst, impact_med, failed_runs=()):
     }
 
 
+ZONES = [
+    {
+        "name": "IZ",
+        "kind": "protected",
+        "rings": [[[33.295, 44.385], [33.305, 44.385], [33.305, 44.395], [33.295, 44.385]]],
+    },
+    {
+        "name": "Jadriya",
+        "kind": "warning",
+        "rings": [[[33.280, 44.400], [33.290, 44.400], [33.290, 44.420], [33.280, 44.400]]],
+    },
+]
+
+
 def _summary(vary=("environment.wind.speed_mps=uniform(0,8)",), failed=True):
     fails = [{"run": 3, "seed": 4, "error": "ValueError: wind <0"}] if failed else []
     return {
         "settings": {"scenario": "quick.yaml", "runs": 4, "seed": 1, "vary": list(vary)},
+        "zones": ZONES,
         "layouts": {
             "as-deployed": _layout(3, 1, 0.5, 56.25, 363.2, fails),
             "<no guns>": _layout(4, 0, 0.0, None, 71.1),
@@ -76,6 +98,7 @@ def _threats():
         {
             "layout": layout,
             "warning_times_s": [[20.0], [25.0], [15.0], []],
+            "own_track_warning_times_s": [[18.0], [None], [15.0], []],
             "impact_lat": [33.30, None, 33.31, 33.29],
             "impact_lon": [44.39, None, 44.40, 44.41],
             "leaked_protected": [False, False, True, False],
@@ -137,6 +160,7 @@ def test_the_page_shows_the_ranking_layouts_failed_runs_and_six_figures():
             "0.25 [0.05, 0.5] (of 6)",
             "– –",
             "15.5 / 20.5 / 25.3 (missed 1)",
+            "18 (not by its own track: 2)",
             "1 (0.333 of alerts)",
             "56.2 / 1234",
             "363 / 39.8",
@@ -148,6 +172,7 @@ def test_the_page_shows_the_ranking_layouts_failed_runs_and_six_figures():
             "0 [0.05, 0.5] (of 8)",
             "– –",
             "15.5 / 20.5 / 25.3 (missed 1)",
+            "18 (not by its own track: 2)",
             "1 (0.333 of alerts)",
             "– / 1234",
             "71.1 / 39.8",
@@ -165,3 +190,34 @@ def test_the_page_without_variations_or_failures():
     html = render_campaign_report(_summary(vary=(), failed=False), _threats())
     assert "Variations:</p><ul><li>none</li></ul>" in html
     assert "Failed runs" not in html
+
+
+def test_impact_scatter_is_drawn_over_the_zones_in_plain_degrees():
+    """Issue 16 point 3: each panel fills every zone ring (its outline in lon/lat, read
+    back from the patch), puts the impacts at their lon/lat, and its tick labels are plain
+    degrees: no offset text such as '+3.33e1' and every label parses back to a tick."""
+    fig = impacts_figure(_summary(), _threats())
+    fig.canvas.draw()
+    rings = [np.asarray(r)[:, ::-1] for z in ZONES for r in z["rings"]]  # (lon, lat)
+    for ax, layout in zip(fig.axes, ("as-deployed", "<no guns>"), strict=True):
+        outlines = [p.get_path().vertices for p in ax.patches]
+        assert len(outlines) == len(rings)
+        for ring, got in zip(rings, outlines, strict=True):
+            assert np.allclose(got[: len(ring)], ring)
+        rows = [
+            i for i, name in enumerate(_threats().column("layout").to_pylist()) if name == layout
+        ]
+        want = {
+            (_threats().column("impact_lon")[i].as_py(), _threats().column("impact_lat")[i].as_py())
+            for i in rows
+            if _threats().column("impact_lat")[i].as_py() is not None
+        }
+        drawn = {tuple(xy) for c in ax.collections for xy in np.asarray(c.get_offsets())}
+        assert want == {(round(x, 6), round(y, 6)) for x, y in drawn}
+        assert ax.get_xlabel() == "longitude (°)"
+        checks = [(ax.xaxis, 44.3, 44.5)] + ([(ax.yaxis, 33.2, 33.4)] if ax is fig.axes[0] else [])
+        for axis, lo, hi in checks:  # the second panel shares the first one's latitudes
+            assert axis.get_offset_text().get_text() == ""
+            labels = [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+            assert labels and all(lo < float(x) < hi for x in labels)
+    assert fig.axes[0].get_ylabel() == "latitude (°)"

@@ -10,6 +10,7 @@ import math
 import re
 from html import unescape
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -66,6 +67,10 @@ def test_report_has_every_section_and_the_header_summary(run):
     assert kpis["intercepted"] == str(outcomes.count("intercepted"))
     assert kpis["not engaged"] == str(outcomes.count("not_engaged"))
     assert kpis["impacts"] == str(s["totals"]["impacts"])
+    ws = s["warning"]["warning_times_s"]
+    own = min(w["own_track_warning_s"] for w in ws)
+    assert kpis["shortest own-track warning"] == f"{own:.1f} s"
+    assert kpis["shortest zone warning"] == f"{min(w['zone_alert_warning_s'] for w in ws):.1f} s"
 
 
 def test_per_threat_table_matches_the_summary(run):
@@ -77,7 +82,9 @@ def test_per_threat_table_matches_the_summary(run):
         r = rows[t["id"]]
         assert r[1] == t["type"] and r[3] == t["outcome"].replace("_", " ")
         if t["id"] in warn:
-            assert f"{warn[t['id']]['warning_s']:.1f} s" in r[4]
+            w = warn[t["id"]]
+            assert f"{w['own_track_warning_s']:.1f} s own" in r[4]
+            assert f"{w['zone_alert_warning_s']:.1f} s zone" in r[4]
         if t["impact"]:
             assert f"{t['impact']['lat']:.5f}, {t['impact']['lon']:.5f}" in r[5]
             assert re.match(r"\d+ m first \(\d+\.\d s before\), \d+ m last", r[6])
@@ -217,3 +224,59 @@ def test_withheld_fire_and_operator_actions_are_reported(run):
     assert _rows(sec, 3) == [["16.0 s", "weapons_hold", "lpws-2", "yes"]]
     kinds = [r[1] for r in _rows(_section(html, "timeline"))]
     assert "fire withheld" in kinds and "operator" in kinds
+
+
+# --- figures that tell the truth (issue 16 point 3) ---------------------------------------
+
+
+def _kills(res):
+    """(threat id, kill time, kill point lat/lon/alt) of each threat destroyed in the air,
+    from summary.json's intercept records."""
+    return [
+        (
+            t["id"],
+            t["intercept"]["time_s"],
+            tuple(t["intercept"][k] for k in ("lat", "lon", "alt_m")),
+        )
+        for t in res.summary["threats"]
+        if t.get("intercept")
+    ]
+
+
+def test_truth_altitude_and_map_lines_end_at_the_intercept(run):
+    """The altitude line of a destroyed threat (read from the matplotlib artists) stops at
+    its kill time; its map line stops at the intercept point; a threat that landed runs on
+    to its impact."""
+    from opencram.analysis.report.figures import altitude_figure, map_figure
+
+    res, _ = run
+    kills = _kills(res)
+    assert kills, "green-zone has an intercept"
+    alt = {ln.get_label(): ln for ln in altitude_figure(res.result).axes[0].lines}
+    reds = [ln for ln in map_figure(res.result).axes[0].lines if ln.get_color() == "#d62728"]
+    frame = res.result.world.frame
+    for tid, t_kill, (lat, lon, h) in kills:
+        t = alt[tid].get_xdata()
+        assert t[-1] == pytest.approx(t_kill, abs=1e-3)  # summary.json keeps 0.1 ms
+        assert alt[tid].get_ydata()[-1] > 100.0  # destroyed well above the ground
+        end = frame.to_enu(lat, lon, h)[:2] / 1000.0
+        ends = [np.array([ln.get_xdata()[-1], ln.get_ydata()[-1]]) for ln in reds]
+        assert min(np.hypot(*(e - end)) for e in ends) < 0.05  # km: within the burst's miss
+    for t in res.summary["threats"]:
+        if t["impact"]:
+            assert alt[t["id"]].get_xdata()[-1] == pytest.approx(t["impact"]["time_s"], abs=1e-3)
+            assert alt[t["id"]].get_ydata()[-1] == pytest.approx(0.0, abs=1.0)
+
+
+def test_threshold_trade_off_is_a_curve_without_overprinted_labels(run):
+    from opencram.analysis.report.figures import trade_off_figure
+
+    res, _ = run
+    w = res.summary["warning"]
+    fig = trade_off_figure(w["trade_off"], w["threshold"])
+    top, bottom = fig.axes
+    points = {(x, y) for x, y in zip(*top.lines[0].get_data(), strict=True) if np.isfinite(y)}
+    assert len(points) >= 10
+    assert len({x for x, _ in points}) == len(points)  # one point per threshold
+    assert bottom.get_xscale() == "log" and not top.texts and not bottom.texts
+    assert w["threshold"] in [r["threshold"] for r in w["trade_off"]]

@@ -95,8 +95,18 @@ def _summary():
         "warning": {
             "threshold": 0.5,
             "warning_times_s": [
-                {"zone": "IZ", "threat": "r2", "warning_s": 24.7},
-                {"zone": "Jadriya", "threat": "r2", "warning_s": 3.2},
+                {
+                    "zone": "IZ",
+                    "threat": "r2",
+                    "zone_alert_warning_s": 24.7,
+                    "own_track_warning_s": 20.7,
+                },
+                {
+                    "zone": "Jadriya",
+                    "threat": "r2",
+                    "zone_alert_warning_s": 3.2,
+                    "own_track_warning_s": None,
+                },
             ],
             "missed_warnings": [{"zone": "Karrada", "threat": "r3"}],
             "false_alerts": [{"zone": "Jadriya", "raised_s": 9.0}, {"zone": "IZ", "raised_s": 1.0}],
@@ -152,6 +162,8 @@ def test_headline_counts_outcomes_warnings_and_only_the_bursts_fired(scenario):
     # the cancelled burst kept its 60 rounds
     assert (k.bursts_fired, k.rounds_fired) == (1, 75)
     assert k.shortest_warning_s == 3.2
+    assert k.shortest_own_warning_s == 20.7  # Jadriya's alert never listed r2's tracks
+    assert k.not_by_own_track == 1
     assert (k.missed_warnings, k.false_alerts) == (1, 2)
 
     no_warning = {key: v for key, v in _summary().items() if key != "warning"}
@@ -234,7 +246,10 @@ def test_threat_rows_carry_warnings_impacts_intercepts_and_reasons():
         150,
         2,
     )
-    assert r2.warnings == (ZoneWarning("IZ", "r2", 24.7), ZoneWarning("Jadriya", "r2", 3.2))
+    assert r2.warnings == (
+        ZoneWarning("IZ", "r2", 24.7, 20.7),
+        ZoneWarning("Jadriya", "r2", 3.2, None),
+    )
     assert not r2.warning_missed and r2.error == errors["r2"]
     assert (r2.impact.t_s, r2.impact.zones) == (40.0, ("IZ", "Jadriya"))
     assert (r2.leak_zone, r2.engaged, r2.bursts) == ("IZ", True, 1)
@@ -326,7 +341,7 @@ def test_withheld_rows_name_the_threat_of_the_track_or_a_question_mark(scenario)
 def test_warning_tracking_and_zone_rows_copy_the_summary():
     w = warning_rows(_summary())
     assert w.threshold == 0.5 and len(w.warnings) == 2
-    assert w.missed == (ZoneWarning("Karrada", "r3", None),)
+    assert w.missed == (ZoneWarning("Karrada", "r3", None, None),)
     assert [(f.zone, f.raised_s) for f in w.false_alerts] == [("Jadriya", 9.0), ("IZ", 1.0)]
     assert (w.alerted_area_km2, w.alerted_area_time_km2s) == (4.25, 120.0)
 
@@ -401,7 +416,7 @@ def test_the_page_words_every_kind_of_threat_row(scenario):
     ]
     assert rows["r2"][3:] == [
         "leaked",
-        "IZ: 24.7 s; Jadriya: 3.2 s",
+        "IZ: 20.7 s own, 24.7 s zone; Jadriya: not by its own track, 3.2 s zone",
         "t = 40.0 s, 33.31000, 44.41000; IZ, Jadriya",
         "120 m first (30.0 s before), 15 m last",
         "landed in IZ after 1 burst(s)",

@@ -16,6 +16,7 @@ from opencram.c2.engine import RunResult
 from opencram.c2.events import Impact, Launch
 from opencram.track.history import confirmed_updates, track_classes
 from opencram.warn.metrics import score_warnings, trade_off
+from opencram.warn.per_threat import ThreatWarning, threat_warnings
 
 
 def _r(x: float | None, nd: int) -> float | None:
@@ -160,14 +161,41 @@ def tracking_summary(result: RunResult) -> dict[str, Any]:
     }
 
 
+def own_track_warnings(result: RunResult) -> dict[tuple[str, str], ThreatWarning]:
+    """(zone, threat id) -> that threat's warning on that warning zone it hit, timed from
+    the first alert listing one of its own confirmed tracks (``opencram.warn.per_threat``)."""
+    rounds = result.world.truth.rounds
+    tracks: dict[str, set[int]] = {r.id: set() for r in rounds}
+    for u in result.tracker.updates:
+        if u.confirmed and 0 <= u.truth_id < len(rounds):
+            tracks[rounds[u.truth_id].id].add(u.track_id)
+    hits = [(e.threat_id, e.t_s, tuple(e.zones)) for e in result.events if isinstance(e, Impact)]
+    names = result.alert_history[1] if result.alert_history else []
+    found = threat_warnings(result.events, hits, tracks, names)
+    return {(w.zone, w.threat_id): w for w in found}
+
+
 def warning_summary(result: RunResult) -> dict[str, Any]:
-    """Alerts of the run: warning time per zone hit, missed warnings, false alerts, alerted
-    area, and the threshold trade-off replayed on the run."""
+    """Alerts of the run: warning time per zone hit (the zone's alert, and the threat's
+    own track's), missed warnings, false alerts, alerted area, and the threshold trade-off
+    replayed on the run."""
     s = score_warnings(result)
+    own = own_track_warnings(result)
+
+    def own_s(zone: str, threat: str) -> float | None:
+        w = own.get((zone, threat))
+        return None if w is None else _r(w.own_warning_s, 3)
+
     return {
         "threshold": s.threshold,
         "warning_times_s": [
-            {"zone": z, "threat": t, "warning_s": _r(w, 3)} for z, t, w in s.warning_times_s
+            {
+                "zone": z,
+                "threat": t,
+                "zone_alert_warning_s": _r(w, 3),
+                "own_track_warning_s": own_s(z, t),
+            }
+            for z, t, w in s.warning_times_s
         ],
         "missed_warnings": [{"zone": z, "threat": t} for z, t in s.missed],
         "false_alerts": [{"zone": z, "raised_s": _r(t, 3)} for z, t in s.false_alerts],

@@ -22,6 +22,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pyarrow as pa
+from matplotlib.ticker import FormatStrFormatter
+
+from opencram.analysis.report.figures import ZONE_STYLE
 
 Interval = tuple[float | None, float | None]  # a 95 % interval; (None, None): none
 
@@ -65,17 +68,43 @@ def _ranking_figure(summary: dict) -> str:
 
 def _warning_figure(summary: dict, threats: pa.Table) -> str:
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    allw = [w for ws in threats.column("warning_times_s").to_pylist() for w in ws]
+    zone = threats.column("warning_times_s").to_pylist()
+    own = threats.column("own_track_warning_times_s").to_pylist()
+    allw = [w for ws in zone for w in ws]
     bins = np.linspace(0, max([*allw, 1.0]) * 1.05, 30)
-    for name in summary["layouts"]:
+    for k, name in enumerate(summary["layouts"]):
+        colour = f"C{k % 10}"
         w = [x for ws in _rows(threats, name, "warning_times_s") for x in ws]
+        o = [
+            x
+            for ws in _rows(threats, name, "own_track_warning_times_s")
+            for x in ws
+            if x is not None
+        ]
         if w:
-            ax.hist(w, bins=bins, histtype="step", lw=1.8, label=f"{name} (n={len(w)})")
+            ax.hist(
+                w,
+                bins=bins,
+                histtype="step",
+                lw=1.8,
+                color=colour,
+                label=f"{name}: zone (n={len(w)})",
+            )
+        if o:
+            ax.hist(
+                o,
+                bins=bins,
+                histtype="step",
+                lw=1.4,
+                ls="--",
+                color=colour,
+                label=f"{name}: own track (n={len(o)})",
+            )
     ax.set_xlabel("warning time before impact (s)")
     ax.set_ylabel("zone hits")
-    ax.set_title("Warning time distribution")
-    if allw:
-        ax.legend(fontsize=8)
+    ax.set_title("Warning time: zone alert up (solid), from the threat's own track (dashed)")
+    if allw or any(x is not None for ws in own for x in ws):
+        ax.legend(fontsize=7)
     return _png(fig)
 
 
@@ -120,24 +149,76 @@ def _prediction_figure(summary: dict) -> str:
     return _png(fig)
 
 
-def _impacts_figure(summary: dict, threats: pa.Table) -> str:
+def _draw_zones_lonlat(ax, zones: list[dict]) -> list[np.ndarray]:
+    """The scenario's zones on a lon/lat axis; returns their (lon, lat) outlines."""
+    outlines = []
+    for z in zones:
+        st = ZONE_STYLE.get(z["kind"], ZONE_STYLE["warning"])
+        for ring in z["rings"]:
+            lat, lon = np.asarray(ring, float).T
+            ax.fill(lon, lat, fc=st["fc"], alpha=st["alpha"], ec="none", zorder=1)
+            ax.plot(lon, lat, color=st["ec"], lw=0.8, zorder=2)
+            outlines.append(np.c_[lon, lat])
+    return outlines
+
+
+def _frame_lonlat(ax, points: np.ndarray) -> None:
+    """Limits around ``points`` (lon, lat), equal metres per degree at their latitude, and
+    plain tick labels in degrees (no offset)."""
+    ok = points[np.isfinite(points).all(axis=1)]
+    if ok.size:
+        lo, hi = ok.min(axis=0), ok.max(axis=0)
+        pad = 0.05 * max(float(np.max(hi - lo)), 0.002)
+        ax.set_xlim(lo[0] - pad, hi[0] + pad)
+        ax.set_ylim(lo[1] - pad, hi[1] + pad)
+    lat0 = float(np.mean(ok[:, 1])) if ok.size else 0.0
+    ax.set_aspect(1 / np.cos(np.radians(lat0)))
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FormatStrFormatter("%.3f"))
+    ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+
+
+def impacts_figure(summary: dict, threats: pa.Table):
+    """Per layout, where the threats landed (lon/lat degrees) over the scenario's zones."""
     names = list(summary["layouts"])
     fig, axes = plt.subplots(
-        1, len(names), figsize=(4.2 * len(names), 4.2), squeeze=False, sharex=True, sharey=True
+        1, len(names), figsize=(4.6 * len(names), 4.8), squeeze=False, sharex=True, sharey=True
+    )
+    lat_all = np.array(
+        [np.nan if v is None else v for v in threats.column("impact_lat").to_pylist()]
+    )
+    lon_all = np.array(
+        [np.nan if v is None else v for v in threats.column("impact_lon").to_pylist()]
     )
     for ax, name in zip(axes[0], names, strict=True):
+        outlines = _draw_zones_lonlat(ax, summary["zones"])
         lat = np.array([np.nan if v is None else v for v in _rows(threats, name, "impact_lat")])
         lon = np.array([np.nan if v is None else v for v in _rows(threats, name, "impact_lon")])
         leak = np.array(_rows(threats, name, "leaked_protected"), dtype=bool)
-        ax.scatter(lon[~leak], lat[~leak], s=6, c="#4c72b0", label="landed elsewhere")
-        ax.scatter(lon[leak], lat[leak], s=10, c="#d62728", label="leaked into protected zone")
+        landed = np.isfinite(lat) & np.isfinite(lon)
+        lat, lon, leak = lat[landed], lon[landed], leak[landed]
+        ax.scatter(lon[~leak], lat[~leak], s=6, c="#4c72b0", label="landed elsewhere", zorder=3)
+        ax.scatter(
+            lon[leak], lat[leak], s=10, c="#d62728", label="leaked into protected zone", zorder=3
+        )
         ilat = _rows(threats, name, "intercept_time_s")
-        ax.set_title(f"{name}: impacts ({sum(v is not None for v in ilat)} intercepted)")
+        ax.set_title(
+            f"{name}: impacts ({sum(v is not None for v in ilat)} intercepted)", fontsize=9
+        )
         ax.set_xlabel("longitude (°)")
-        ax.set_aspect(1 / np.cos(np.radians(np.nanmean(lat) if np.isfinite(lat).any() else 0)))
+        _frame_lonlat(ax, np.vstack([np.c_[lon_all, lat_all], *outlines]))
     axes[0][0].set_ylabel("latitude (°)")
     axes[0][0].legend(fontsize=7)
-    return _png(fig)
+    fig.suptitle(
+        "Impact points over the scenario's zones\n(as written, before layout overrides)",
+        fontsize=10,
+    )
+    return fig
+
+
+def _impacts_figure(summary: dict, threats: pa.Table) -> str:
+    return _png(impacts_figure(summary, threats))
 
 
 def _ammo_figure(summary: dict, threats: pa.Table) -> str:
@@ -202,6 +283,8 @@ class LayoutRow:
     warning_p5_s: float | None
     warning_median_s: float | None
     warning_p95_s: float | None
+    own_warning_median_s: float | None  # from the threat's own track's first alert
+    not_by_own_track: int  # zone hits warned whose alert never listed the threat's tracks
     missed_warnings: int
     false_alerts_per_run: float | None
     false_alert_share: float | None
@@ -256,6 +339,7 @@ def _rank_row(r: dict) -> RankRow:
 
 def _layout_row(name: str, s: dict) -> LayoutRow:
     w, fa, am, pe = s["warning_time_s"], s["false_alerts"], s["ammunition"], s["prediction_error"]
+    own = s["own_track_warning_time_s"]
     lead = next((k for k in pe if k != "first"), None)
     return LayoutRow(
         layout=name,
@@ -272,6 +356,8 @@ def _layout_row(name: str, s: dict) -> LayoutRow:
         warning_p5_s=w.get("p5"),
         warning_median_s=w.get("median"),
         warning_p95_s=w.get("p95"),
+        own_warning_median_s=own.get("median"),
+        not_by_own_track=own["not_by_own_track"],
         missed_warnings=w["missed_warnings"],
         false_alerts_per_run=fa["per_run"],
         false_alert_share=fa["share_of_alerts"]["p"],

@@ -34,67 +34,137 @@ from opencram.errors import UserError
 from opencram.fileio import atomic_write_bytes, atomic_write_json
 
 MANIFEST = "campaign.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: column descriptions, own-track warning, typed varied columns
+
+DESCRIPTION = b"description"  # the key of each Parquet field's description (metadata)
+VARY_PREFIX = "vary."  # varied inputs: "vary." + the concrete field path, one column each
+
+
+def _field(name: str, kind: pa.DataType, description: str) -> pa.Field:
+    return pa.field(name, kind, metadata={DESCRIPTION: description.encode()})
+
 
 RUN_SCHEMA = pa.schema(
     [
-        ("layout", pa.string()),
-        ("run", pa.int64()),
-        ("seed", pa.int64()),
-        ("status", pa.string()),
-        ("error", pa.string()),
-        ("variant", pa.string()),
-        ("n_threats", pa.int64()),
-        ("intercepted", pa.int64()),
-        ("leakers_protected", pa.int64()),
-        ("false_alerts", pa.int64()),
-        ("missed_warnings", pa.int64()),
-        ("alerts_raised", pa.int64()),
-        ("rounds_fired", pa.int64()),
-        ("bursts", pa.int64()),
-        ("end_time_s", pa.float64()),
-        ("cpu_s", pa.float64()),
+        _field("layout", pa.string(), "layout name (`base` without --layouts)"),
+        _field("run", pa.int64(), "run number, 0 to N-1"),
+        _field("seed", pa.int64(), "simulation seed of the run: the campaign seed plus `run`"),
+        _field("status", pa.string(), "`ok`, or `failed` (the run raised an error)"),
+        _field("error", pa.string(), "the error of a failed run, with where it was raised"),
+        _field(
+            "variant",
+            pa.string(),
+            "the drawn values as JSON, by concrete field path (also in the `vary.*` columns)",
+        ),
+        _field("n_threats", pa.int64(), "threats in the run"),
+        _field("intercepted", pa.int64(), "threats destroyed in the air"),
+        _field("leakers_protected", pa.int64(), "threats that landed in a protected zone"),
+        _field("false_alerts", pa.int64(), "alert episodes on zones that no threat hit"),
+        _field(
+            "missed_warnings",
+            pa.int64(),
+            "warning zones hit with no alert up at the impact (one per zone and threat)",
+        ),
+        _field(
+            "alerts_raised",
+            pa.int64(),
+            "false alerts plus warned zone hits (an alert that warned two threats counts twice)",
+        ),
+        _field("rounds_fired", pa.int64(), "gun rounds fired in the run"),
+        _field("bursts", pa.int64(), "bursts fired in the run"),
+        _field("end_time_s", pa.float64(), "simulated end time of the run (s)"),
+        _field("cpu_s", pa.float64(), "CPU time of the run in its worker (s)"),
     ]
 )
 
-_errs = []
-for _lead in (*(f"{x:g}s" for x in LEADS_S), "first"):
-    _errs += [(f"impact_err_m_{_lead}", pa.float64()), (f"origin_err_m_{_lead}", pa.float64())]
+
+def _error_fields(lead: str) -> list[pa.Field]:
+    """The impact and origin error columns at one lead (``20s`` …, or ``first``)."""
+    if lead == "first":
+        made = ("first impact prediction", "first origin estimate")
+    else:
+        when = f"made (by measurement time) {lead[:-1]} s or more before its undisturbed impact"
+        made = (f"latest impact prediction {when}", f"latest origin estimate {when}")
+    return [
+        _field(
+            f"impact_err_m_{lead}",
+            pa.float64(),
+            f"horizontal distance (m) from the {made[0]} to where the threat would have "
+            "landed undisturbed",
+        ),
+        _field(
+            f"origin_err_m_{lead}",
+            pa.float64(),
+            f"horizontal distance (m) from the {made[1]} to the true launch point",
+        ),
+    ]
+
+
+_errs = [f for lead in (*(f"{x:g}s" for x in LEADS_S), "first") for f in _error_fields(lead)]
 
 THREAT_SCHEMA = pa.schema(
     [
-        ("layout", pa.string()),
-        ("run", pa.int64()),
-        ("seed", pa.int64()),
-        ("threat_index", pa.int64()),
-        ("threat_id", pa.string()),
-        ("threat_type", pa.string()),
-        ("category", pa.string()),
-        ("launch_time_s", pa.float64()),
-        ("launch_lat", pa.float64()),
-        ("launch_lon", pa.float64()),
-        ("outcome", pa.string()),
-        ("not_engaged_reason", pa.string()),
-        ("threatened_protected", pa.bool_()),
-        ("threatened_zone", pa.string()),
-        ("impact_time_s", pa.float64()),
-        ("impact_lat", pa.float64()),
-        ("impact_lon", pa.float64()),
-        ("impact_zone", pa.string()),
-        ("impact_zones", pa.list_(pa.string())),
-        ("leaked_protected", pa.bool_()),
-        ("leak_zone", pa.string()),
-        ("first_plot_s", pa.float64()),
-        ("first_confirmed_s", pa.float64()),
-        ("warning_s", pa.float64()),
-        ("warning_zones", pa.list_(pa.string())),
-        ("warning_times_s", pa.list_(pa.float64())),
-        ("missed_warning_zones", pa.list_(pa.string())),
-        ("bursts", pa.int64()),
-        ("rounds_fired", pa.int64()),
-        ("intercept_time_s", pa.float64()),
-        ("intercept_alt_m", pa.float64()),
-        ("intercept_gun", pa.string()),
+        _field("layout", pa.string(), "layout name (`base` without --layouts)"),
+        _field("run", pa.int64(), "run number, 0 to N-1"),
+        _field("seed", pa.int64(), "simulation seed of the run"),
+        _field("threat_index", pa.int64(), "position of the threat among the run's rounds"),
+        _field("threat_id", pa.string(), "threat id (salvo rounds numbered, e.g. `grad-20`)"),
+        _field("threat_type", pa.string(), "threat type from the library (e.g. `rocket-107mm`)"),
+        _field("category", pa.string(), "`rocket`, `mortar`, `artillery` or `drone`"),
+        _field("launch_time_s", pa.float64(), "launch time (s from scenario start)"),
+        _field("launch_lat", pa.float64(), "launch point latitude (degrees, WGS-84)"),
+        _field("launch_lon", pa.float64(), "launch point longitude (degrees, WGS-84)"),
+        _field("outcome", pa.string(), "`intercepted`, `leaked` or `not_engaged`"),
+        _field("not_engaged_reason", pa.string(), "why a `not_engaged` threat was not engaged"),
+        _field(
+            "threatened_protected",
+            pa.bool_(),
+            "its undisturbed flight would have landed in a protected zone",
+        ),
+        _field("threatened_zone", pa.string(), "that protected zone"),
+        _field("impact_time_s", pa.float64(), "impact time (s); null if destroyed or in flight"),
+        _field("impact_lat", pa.float64(), "impact latitude (degrees)"),
+        _field("impact_lon", pa.float64(), "impact longitude (degrees)"),
+        _field("impact_zone", pa.string(), "first zone hit (grown by the lethal radius)"),
+        _field("impact_zones", pa.list_(pa.string()), "every zone hit"),
+        _field("leaked_protected", pa.bool_(), "it landed in a protected zone"),
+        _field("leak_zone", pa.string(), "the protected zone it landed in"),
+        _field("first_plot_s", pa.float64(), "time of its first radar plot (s)"),
+        _field("first_confirmed_s", pa.float64(), "time its first track was confirmed (s)"),
+        _field(
+            "warning_s",
+            pa.float64(),
+            "zone warning (s): the shortest, over the warning zones it hit, time from the "
+            "raise of the zone's alert up at its impact (whichever track raised it) to impact",
+        ),
+        _field("warning_zones", pa.list_(pa.string()), "the warning zones it hit with an alert up"),
+        _field(
+            "warning_times_s",
+            pa.list_(pa.float64()),
+            "zone warning (s) on each of `warning_zones`, in order",
+        ),
+        _field(
+            "own_track_warning_s",
+            pa.float64(),
+            "own-track warning (s): the shortest, over the warning zones it hit, time from the "
+            "first alert listing one of its own tracks to impact; null if none did",
+        ),
+        _field(
+            "own_track_warning_times_s",
+            pa.list_(pa.float64()),
+            "own-track warning (s) on each of `warning_zones`, in order (null: not by its own "
+            "track)",
+        ),
+        _field(
+            "missed_warning_zones",
+            pa.list_(pa.string()),
+            "warning zones it hit with no alert up at its impact",
+        ),
+        _field("bursts", pa.int64(), "bursts fired at it"),
+        _field("rounds_fired", pa.int64(), "gun rounds fired at it"),
+        _field("intercept_time_s", pa.float64(), "time it was destroyed (s)"),
+        _field("intercept_alt_m", pa.float64(), "height of the kill (m above the ellipsoid)"),
+        _field("intercept_gun", pa.string(), "the gun that destroyed it"),
         *_errs,
     ]
 )
@@ -105,6 +175,75 @@ _PART = re.compile(r"^(\d{6})-(runs|threats)\.parquet$")
 def _table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     cols = {f.name: [r.get(f.name) for r in rows] for f in schema}
     return pa.Table.from_pydict(cols, schema=schema)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _value_kind(values: list[Any]) -> pa.DataType:
+    """The Arrow type of one varied input's drawn values (None: not drawn in that run)."""
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return pa.bool_()
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return pa.int64()
+    if all(_is_number(v) for v in present):
+        return pa.float64()
+    return pa.string()
+
+
+def _common_kind(kinds: list[pa.DataType]) -> pa.DataType:
+    """One type for a varied input typed differently in two parts (e.g. ``choice(1,2.5)``
+    drew only whole numbers in one): float64 for numbers, else string."""
+    if all(k == kinds[0] for k in kinds):
+        return kinds[0]
+    if all(k in (pa.int64(), pa.float64()) for k in kinds):
+        return pa.float64()
+    return pa.string()
+
+
+def vary_field(path: str, kind: pa.DataType) -> pa.Field:
+    """The column of one varied input, named after its concrete field path."""
+    return _field(VARY_PREFIX + path, kind, f"the value drawn for `{path}` (--vary)")
+
+
+def _text(v: Any) -> str | None:
+    return v if v is None or isinstance(v, str) else json.dumps(v)
+
+
+def runs_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Run rows as a table: the fixed columns, then one typed column per varied input
+    (its values read from the row's ``variant`` JSON), sorted by path."""
+    table = _table(rows, RUN_SCHEMA)
+    drawn = [json.loads(r.get("variant") or "{}") for r in rows]
+    for path in sorted({k for d in drawn for k in d}):
+        values = [d.get(path) for d in drawn]
+        kind = _value_kind(values)
+        if kind == pa.string():
+            values = [_text(v) for v in values]
+        table = table.append_column(vary_field(path, kind), pa.array(values, type=kind))
+    return table
+
+
+def _concat_runs(tables: list[pa.Table]) -> pa.Table:
+    """Run tables whose varied columns may differ: each brought to the union of the
+    varied columns (null where a table lacks one), with one type per column."""
+    kinds: dict[str, list[pa.DataType]] = {}
+    for t in tables:
+        for f in t.schema:
+            if f.name.startswith(VARY_PREFIX):
+                kinds.setdefault(f.name, []).append(f.type)
+    extra = [vary_field(n[len(VARY_PREFIX) :], _common_kind(k)) for n, k in sorted(kinds.items())]
+    schema = pa.schema([*RUN_SCHEMA, *extra])
+    out = []
+    for t in tables:
+        cols = [
+            t.column(f.name).cast(f.type) if f.name in t.column_names else pa.nulls(len(t), f.type)
+            for f in schema
+        ]
+        out.append(pa.Table.from_arrays(cols, schema=schema))
+    return pa.concat_tables(out) if out else schema.empty_table()
 
 
 def _write_table(path: Path, table: pa.Table) -> None:
@@ -168,9 +307,7 @@ class Store:
         n = max(runs | threats, default=-1) + 1
         rows_t = [row for r in results for row in r["threats"]]
         _write_table(self.parts / f"{n:06d}-threats.parquet", _table(rows_t, THREAT_SCHEMA))
-        _write_table(
-            self.parts / f"{n:06d}-runs.parquet", _table([r["run"] for r in results], RUN_SCHEMA)
-        )
+        _write_table(self.parts / f"{n:06d}-runs.parquet", runs_table([r["run"] for r in results]))
 
     def _complete_parts(self) -> list[int]:
         runs, threats = self._part_numbers()
@@ -179,20 +316,16 @@ class Store:
     def read(self) -> tuple[pa.Table, pa.Table]:
         """All rows written so far (consolidated files and complete parts), each run once:
         the first copy of a run (layout, run) wins."""
-        run_tabs, thr_tabs = [], []
-        for name, schema, out in (
-            ("runs.parquet", RUN_SCHEMA, run_tabs),
-            ("threats.parquet", THREAT_SCHEMA, thr_tabs),
-        ):
-            p = self.folder / name
-            if p.exists():
-                out.append(pq.read_table(p, schema=schema))
+        run_paths = (
+            [self.folder / "runs.parquet"] if (self.folder / "runs.parquet").exists() else []
+        )
+        thr_paths = [self.folder / "threats.parquet"]
+        thr_paths = [p for p in thr_paths if p.exists()]
         for n in self._complete_parts():
-            run_tabs.append(pq.read_table(self.parts / f"{n:06d}-runs.parquet", schema=RUN_SCHEMA))
-            thr_tabs.append(
-                pq.read_table(self.parts / f"{n:06d}-threats.parquet", schema=THREAT_SCHEMA)
-            )
-        runs = pa.concat_tables(run_tabs) if run_tabs else RUN_SCHEMA.empty_table()
+            run_paths.append(self.parts / f"{n:06d}-runs.parquet")
+            thr_paths.append(self.parts / f"{n:06d}-threats.parquet")
+        runs = _concat_runs([pq.read_table(p) for p in run_paths])
+        thr_tabs = [pq.read_table(p, schema=THREAT_SCHEMA) for p in thr_paths]
         threats = pa.concat_tables(thr_tabs) if thr_tabs else THREAT_SCHEMA.empty_table()
         return _dedupe(runs, threats)
 

@@ -10,8 +10,11 @@ Figures per layout (a "salvo" is one run's attack):
   and the probability that a threat leaks into a protected zone, each with a Wilson 95 %
   interval (``scipy.stats.binomtest``); threats of one run are counted as independent;
 - leakers per salvo (mean, distribution, chance of at least one) and leakers by zone;
-- warning time (zone hit by a landing threat: time from the alert to the impact):
-  distribution and a bootstrap 95 % interval on its median (``scipy.stats.bootstrap``);
+- warning time (zone hit by a landing threat: time from the raise of the zone's alert to
+  the impact, whichever threat's track raised it): distribution and a bootstrap 95 %
+  interval on its median (``scipy.stats.bootstrap``); and the own-track warning time (from
+  the first alert listing one of the threat's own tracks), with the zone hits whose alert
+  never listed the threat's own tracks;
 - false alerts per run and as a share of all alerts raised; missed warnings;
 - ammunition: rounds per burst, per threat engaged and per kill;
 - horizontal error of the impact and origin predictions at fixed times before impact.
@@ -34,6 +37,7 @@ import pyarrow.compute as pc
 from scipy.stats import binomtest, bootstrap
 
 from opencram.campaign.worker import LEADS_S
+from opencram.scenario.load import load
 
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 2000
@@ -110,6 +114,43 @@ def _filter(t: pa.Table, column: str, value) -> pa.Table:
     return t.filter(pc.equal(t.column(column), value))
 
 
+def warning_times(threats: pa.Table, missed: int) -> dict[str, Any]:
+    """Distributions (s) of the zone warning and of the own-track warning over the zone
+    hits warned, with bootstrap intervals on their medians; ``missed``: missed warnings."""
+    lists = threats.column("warning_times_s").to_pylist()
+    own_lists = threats.column("own_track_warning_times_s").to_pylist()
+    zone = np.array([w for ws in lists for w in ws], float)
+    own_all = [w for ws in own_lists for w in ws]
+    own = np.array([w for w in own_all if w is not None], float)
+    return {
+        "warning_time_s": {
+            **_dist(zone),
+            "median_ci95": bootstrap_ci(zone),
+            "missed_warnings": missed,
+        },
+        "own_track_warning_time_s": {
+            **_dist(own),
+            "median_ci95": bootstrap_ci(own),
+            "not_by_own_track": sum(w is None for w in own_all),
+        },
+    }
+
+
+def scenario_zones(source: str) -> list[dict[str, Any]]:
+    """The zones of the campaign's scenario (its ``source``: a path or ``builtin:NAME``) as
+    written, before any layout override: name, kind and outlines as [lat, lon] degrees."""
+    name = source.removeprefix("builtin:")
+    loaded = load(name)
+    return [
+        {
+            "name": z.name,
+            "kind": z.kind,
+            "rings": [[[_r(lat, 7), _r(lon, 7)] for lat, lon in ring] for ring in rings],
+        }
+        for z, rings in zip(loaded.scenario.zones, loaded.zone_rings, strict=True)
+    ]
+
+
 def layout_summary(runs: pa.Table, threats: pa.Table) -> dict[str, Any]:
     """Summary of one layout's rows."""
     status = runs.column("status").to_pylist()
@@ -139,7 +180,6 @@ def layout_summary(runs: pa.Table, threats: pa.Table) -> dict[str, Any]:
         if z is not None:
             by_zone[z] = by_zone.get(z, 0) + 1
     counts = np.bincount(leakers.astype(int)) if leakers.size else np.zeros(0, int)
-    warn = np.array([w for ws in threats.column("warning_times_s").to_pylist() for w in ws], float)
     missed = int(np.nansum(_col(rok, "missed_warnings")))
     false_alerts = _col(rok, "false_alerts")
     raised = _col(rok, "alerts_raised")
@@ -178,11 +218,7 @@ def layout_summary(runs: pa.Table, threats: pa.Table) -> dict[str, Any]:
             z: {"count": c, "per_salvo": _r(c / n_runs) if n_runs else None}
             for z, c in sorted(by_zone.items())
         },
-        "warning_time_s": {
-            **_dist(warn),
-            "median_ci95": bootstrap_ci(warn),
-            "missed_warnings": missed,
-        },
+        **warning_times(threats, missed),
         "false_alerts": {
             "per_run": _r(np.mean(false_alerts)) if n_runs else None,
             "total": int(np.nansum(false_alerts)),
@@ -258,4 +294,5 @@ def summarize(
         "settings": settings,
         "ranking": ranking,
         "layouts": per,
+        "zones": scenario_zones(settings["scenario"]),
     }

@@ -111,9 +111,11 @@ def _simulate(loaded, task: Task) -> tuple[list[dict], dict]:
     t_imp_true = truth.impact_times()  # where each round would land undisturbed
     p_imp_true = truth.impact_points()
     warn = summary.get("warning") or {}
-    warned: dict[str, list[tuple[str, float]]] = {}
+    warned: dict[str, list[tuple[str, float, float | None]]] = {}
     for w in warn.get("warning_times_s", []):
-        warned.setdefault(w["threat"], []).append((w["zone"], w["warning_s"]))
+        warned.setdefault(w["threat"], []).append(
+            (w["zone"], w["zone_alert_warning_s"], w["own_track_warning_s"])
+        )
     missed: dict[str, list[str]] = {}
     for m in warn.get("missed_warnings", []):
         missed.setdefault(m["threat"], []).append(m["zone"])
@@ -152,9 +154,11 @@ def _simulate(loaded, task: Task) -> tuple[list[dict], dict]:
             "leak_zone": next((z for z in t["zones"] if z in protected), None) if im else None,
             "first_plot_s": tr.get("first_plot_s"),
             "first_confirmed_s": tr.get("first_confirmed_s"),
-            "warning_s": min((w for _, w in wz), default=None),
-            "warning_zones": [z for z, _ in wz],
-            "warning_times_s": [w for _, w in wz],
+            "warning_s": min((w for _, w, _ in wz), default=None),
+            "warning_zones": [z for z, _, _ in wz],
+            "warning_times_s": [w for _, w, _ in wz],
+            "own_track_warning_s": min((o for _, _, o in wz if o is not None), default=None),
+            "own_track_warning_times_s": [o for _, _, o in wz],
             "missed_warning_zones": missed.get(rid, []),
             "bursts": len(bursts),
             "rounds_fired": int(sum(b["rounds"] for b in bursts)),

@@ -106,6 +106,11 @@ def threat_line(t: dict[str, Any], kinds: dict[str, str]) -> str:
     return f"  {t['id']:<14} {t['type']:<18} {where}"
 
 
+def own_warning_text(own_s: float | None) -> str:
+    """The own-track part of a warning line."""
+    return "not by its own track" if own_s is None else f"{own_s:.1f} s by its own track"
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     """Each threat's outcome, then the warning times, missed warnings and false alerts."""
     kinds = {z["name"]: z["kind"] for z in summary["zones"]}
@@ -114,7 +119,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     w = summary.get("warning")
     if w is not None:
         times = ", ".join(
-            f"{x['zone']} {x['warning_s']:.1f} s before {x['threat']}" for x in w["warning_times_s"]
+            f"{x['zone']} {x['zone_alert_warning_s']:.1f} s before {x['threat']} "
+            f"({own_warning_text(x['own_track_warning_s'])})"
+            for x in w["warning_times_s"]
         )
         out.print(
             f"  warnings: {times or 'no zone hit'}; missed {len(w['missed_warnings'])}, "

@@ -83,7 +83,12 @@ def score_warnings(result, threshold: float | None = None) -> WarningScore:
     )
 
 
-TRADE_OFF_THRESHOLDS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+# thresholds replayed for the trade-off: about evenly spaced in log probability from
+# 0.001 to 0.95, with the default threshold (0.02) among them
+TRADE_OFF_THRESHOLDS = (
+    0.001, 0.0015, 0.002, 0.003, 0.005, 0.007, 0.01, 0.015, 0.02, 0.03, 0.05, 0.07,
+    0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95,
+)  # fmt: skip
 
 
 def trade_off(result, thresholds=TRADE_OFF_THRESHOLDS) -> list[dict]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ThreatWarning:
+    """One threat's warning on one warning zone it hit, both in seconds before impact."""
+
     zone: str
     threat_id: str
     own_warning_s: float | None  # from its own track's first alert on the zone
@@ -38,29 +40,34 @@ def _episode_at(alerts: list, zone: str, t_s: float) -> list:
     return episode
 
 
+def _warning(episode: list, own_ids: set, t_imp: float) -> tuple[float | None, float | None]:
+    """(own, zone) warning times of a threat landing at ``t_imp`` in an alert episode."""
+    first_own = next((e for e in episode if own_ids & set(e.track_ids)), None)
+    own = None if first_own is None else round(t_imp - first_own.t_s, 3)
+    return own, (round(t_imp - episode[0].t_s, 3) if episode else None)
+
+
 def threat_warnings(
-    alerts: Iterable, hits: Iterable[tuple[str, float, tuple[str, ...]]], tracks_of: dict
+    alerts: Iterable,
+    hits: Iterable[tuple[str, float, tuple[str, ...]]],
+    tracks_of: dict,
+    warning_zones: Iterable[str] | None = None,
 ) -> list[ThreatWarning]:
     """Per threat and warning zone it hits: its own and its zone's warning time.
 
     ``alerts``: ZoneAlert-like events (``t_s``, ``zone``, ``state``, ``track_ids``) in
-    time order; ``hits``: (threat id, impact time, zones hit); ``tracks_of``: threat id ->
-    the ids of the tracks that followed it."""
+    time order (other events are skipped); ``hits``: (threat id, impact time, zones hit);
+    ``tracks_of``: threat id -> the ids of the tracks that followed it;
+    ``warning_zones``: the zones alerts go to (a hit on one with no alert up gives
+    ``None`` for both times); if not given, the zones that had any alert."""
     alerts = [e for e in alerts if getattr(e, "kind", "zone_alert") == "zone_alert"]
+    warned = set(warning_zones) if warning_zones is not None else {e.zone for e in alerts}
     out = []
     for threat, t_imp, zones in hits:
         own_ids = set(tracks_of.get(threat, ()))
         for zone in zones:
-            episode = _episode_at(alerts, zone, t_imp)
-            if not episode and not any(e.zone == zone for e in alerts):
-                continue  # not a warning zone (never alerted)
-            first_own = next((e for e in episode if own_ids & set(e.track_ids)), None)
-            out.append(
-                ThreatWarning(
-                    zone=zone,
-                    threat_id=threat,
-                    own_warning_s=None if first_own is None else round(t_imp - first_own.t_s, 3),
-                    zone_warning_s=round(t_imp - episode[0].t_s, 3) if episode else None,
-                )
-            )
+            if zone not in warned:
+                continue
+            own, whole = _warning(_episode_at(alerts, zone, t_imp), own_ids, t_imp)
+            out.append(ThreatWarning(zone, threat, own, whole))
     return out

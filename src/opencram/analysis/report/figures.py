@@ -55,7 +55,8 @@ def render_figures(result: RunResult, view: RunView, summary: dict[str, Any]) ->
             figs["collateral"] = png_bytes(map_figure(result, view, zoom=True))
     if shows_warning(result, summary):
         figs["alerts"] = png_bytes(alert_figure(result))
-        figs["trade_off"] = png_bytes(trade_off_figure(summary["warning"]["trade_off"]))
+        w = summary["warning"]
+        figs["trade_off"] = png_bytes(trade_off_figure(w["trade_off"], w["threshold"]))
     if shows_tracking(result, summary):
         figs["gospa"] = png_bytes(gospa_figure(result))
     figs["altitude"] = png_bytes(altitude_figure(result))
@@ -66,8 +67,10 @@ def render_figures(result: RunResult, view: RunView, summary: dict[str, Any]) ->
 
 
 def ground_tracks(result: RunResult) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(id, times (k,) in s, ENU positions (k, 3) in m) of every round's true flight."""
+    """(id, times (k,) in s, ENU positions (k, 3) in m) of every round's true flight, from
+    launch to its impact, or to its destruction in the air (``result.kills_s``)."""
     truth = result.world.truth
+    kills = result.kills_s if result.kills_s is not None else np.full(len(truth.rounds), np.inf)
     out = []
     if truth.flight is not None:
         f = truth.flight
@@ -77,11 +80,29 @@ def ground_tracks(result: RunResult) -> list[tuple[str, np.ndarray, np.ndarray]]
             n = int(np.floor(t_imp / f.dt_s)) + 1
             t = np.r_[np.arange(n) * f.dt_s, t_imp]
             p = np.vstack([f.pos_enu_m[:n, j], f.impact_pos_enu_m[j : j + 1]])
-            out.append((r.id, r.launch_t_s + t, p))
+            out.append((r.id, *_cut_at(r.launch_t_s + t, p, kills[k])))
     for k, path in zip(truth.drone_idx, truth.drone_paths, strict=True):
         t = np.linspace(path.start_s, path.end_s, 400)
-        out.append((truth.rounds[k].id, t, path.state_at(t)[0]))
+        out.append((truth.rounds[k].id, *_cut_at(t, path.state_at(t)[0], kills[k])))
     return out
+
+
+def _cut_at(t: np.ndarray, p: np.ndarray, t_end: float) -> tuple[np.ndarray, np.ndarray]:
+    """The samples of a flight (times ``t`` (k,), positions ``p`` (k, 3)) up to ``t_end``,
+    ending with the position interpolated at ``t_end`` if it falls inside the flight."""
+    if not t[0] <= t_end < t[-1]:
+        return t, p
+    keep = t < t_end
+    at = np.array([np.interp(t_end, t, p[:, c]) for c in range(p.shape[1])])
+    return np.r_[t[keep], t_end], np.vstack([p[keep], at])
+
+
+def destroyed_ids(result: RunResult) -> set[str]:
+    """Ids of the rounds destroyed in the air."""
+    kills = result.kills_s
+    if kills is None:
+        return set()
+    return {r.id for r, t in zip(result.world.truth.rounds, kills, strict=True) if np.isfinite(t)}
 
 
 def track_lines(result: RunResult) -> dict[int, np.ndarray]:
@@ -154,11 +175,14 @@ def _draw_sites(ax, world) -> None:
 
 
 def _draw_truth(ax, result: RunResult) -> None:
-    """True trajectories: launch point, path and impact of every round."""
+    """True trajectories: launch point, path, and impact (x) or the point of destruction
+    (where the path ends; the intercept star is drawn with the engagements)."""
+    destroyed = destroyed_ids(result)
     for rid, _, p in ground_tracks(result):
         ax.plot(p[:, 0] / 1000, p[:, 1] / 1000, color="#d62728", lw=1.0)
         ax.plot(p[0, 0] / 1000, p[0, 1] / 1000, marker="o", color="k", ms=4)
-        ax.plot(p[-1, 0] / 1000, p[-1, 1] / 1000, marker="x", color="#d62728", ms=8, mew=2)
+        if rid not in destroyed:
+            ax.plot(p[-1, 0] / 1000, p[-1, 1] / 1000, marker="x", color="#d62728", ms=8, mew=2)
         ax.annotate(
             rid,
             (p[-1, 0] / 1000, p[-1, 1] / 1000),
@@ -347,20 +371,29 @@ def alert_figure(result: RunResult):
     return fig
 
 
-def trade_off_figure(rows: list[dict]):
-    """False alerts against mean warning time (s), one point per alert threshold."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    fa = [r["false_alerts"] for r in rows]
-    wt = [r["mean_warning_s"] if r["mean_warning_s"] is not None else np.nan for r in rows]
-    ax.plot(fa, wt, "o-")
-    for r, x, y in zip(rows, fa, wt, strict=True):
-        ax.annotate(
-            f"{r['threshold']:g}", (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points"
-        )
-    ax.set_xlabel("false alerts (zone episodes with no impact)")
-    ax.set_ylabel("mean warning time (s)")
-    ax.set_title("Threshold trade-off (labels: threshold)")
-    ax.grid(True, lw=0.3)
+def trade_off_figure(rows: list[dict], threshold: float | None = None):
+    """The threshold trade-off replayed on the run: mean and shortest zone warning time
+    (s) and false alerts against the alert threshold (log scale), one point per replayed
+    threshold; ``threshold`` (the run's) marked."""
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6.5, 4.6), sharex=True)
+    thr = np.array([r["threshold"] for r in rows], float)
+
+    def col(key: str) -> np.ndarray:
+        return np.array([np.nan if r[key] is None else r[key] for r in rows], float)
+
+    ax.plot(thr, col("mean_warning_s"), "o-", ms=3, label="mean")
+    ax.plot(thr, col("min_warning_s"), "s--", ms=3, label="shortest")
+    ax.set_ylabel("zone warning (s)")
+    ax.legend(fontsize=7)
+    ax2.step(thr, col("false_alerts"), "o-", where="mid", ms=3, color="#d62728")
+    ax2.set_ylabel("false alerts")
+    ax2.set_xlabel("alert threshold (probability of an impact in the zone), log scale")
+    ax2.set_xscale("log")
+    for a in (ax, ax2):
+        if threshold is not None:
+            a.axvline(threshold, color="k", lw=0.8, ls=":")
+        a.grid(True, lw=0.3)
+    ax.set_title("Threshold trade-off, replayed (dotted: the run's threshold)", fontsize=9)
     return fig
 
 
@@ -385,13 +418,17 @@ def gospa_figure(result: RunResult):
 
 
 def altitude_figure(result: RunResult):
-    """True height above the site (m) of every round over time."""
+    """True height above the site (m) of every round over time, to its impact or its
+    destruction."""
     fig, ax = plt.subplots(figsize=(8.5, 3.8))
+    destroyed = destroyed_ids(result)
     for rid, t, p in ground_tracks(result):
-        ax.plot(t, p[:, 2], lw=1.2, label=rid)
+        (line,) = ax.plot(t, p[:, 2], lw=1.2, label=rid)
+        if rid in destroyed:
+            ax.plot(t[-1], p[-1, 2], "*", color=line.get_color(), mec="k", mew=0.5, ms=10)
     ax.set_xlabel("time since scenario start (s)")
     ax.set_ylabel("height above site (m)")
-    ax.set_title("Altitude over time (truth)")
+    ax.set_title("Altitude over time (truth; ★ destroyed in the air)")
     ax.grid(True, lw=0.3)
     if 0 < len(ax.lines) <= 12:
         ax.legend(fontsize=7)
@@ -546,12 +583,25 @@ def timeline_figure(view: RunView):
     ax.set_xlabel("time since scenario start (s)")
     ax.set_title(
         "Run timeline: flight (green: intercepted, red: leaked, orange: not engaged), "
-        "▲ first plot, ◆ first track,\n| alert raised for the zone hit, green: bursts, "
+        "▲ first plot, ◆ first track,\n| alert up on the zone hit (tall: zone's, short: its own "
+        "track's), green: bursts, "
         "★ destroyed, x impact",
         fontsize=8.5,
     )
     ax.grid(True, axis="x", lw=0.3)
     return fig
+
+
+def _draw_warning_marks(ax, row: int, t_imp: float, warnings: list) -> None:
+    """When the alert of each zone a threat hit was raised (tall red tick) and first
+    listed the threat's own track (short dark tick)."""
+    for w in warnings:
+        for key, colour, ms, mew in (
+            ("zone_alert_warning_s", "#d62728", 14, 2),
+            ("own_track_warning_s", "#8c0000", 9, 3),
+        ):
+            if w[key] is not None:
+                ax.plot(t_imp - w[key], row, "|", color=colour, ms=ms, mew=mew)
 
 
 def _draw_threat_row(ax, row: int, t: dict, warnings: list, bursts: list, end_s: float, ms: int):
@@ -571,9 +621,8 @@ def _draw_threat_row(ax, row: int, t: dict, warnings: list, bursts: list, end_s:
         ax.plot(tk["first_plot_s"], row, "^", color="#1f77b4", ms=ms)
     if tk.get("first_confirmed_s") is not None:
         ax.plot(tk["first_confirmed_s"], row, "D", color="#1f77b4", ms=ms - 2)
-    for w in warnings:
-        if w["warning_s"] is not None and t["impact"]:
-            ax.plot(t["impact"]["time_s"] - w["warning_s"], row, "|", color="#d62728", ms=14, mew=2)
+    if t["impact"]:
+        _draw_warning_marks(ax, row, t["impact"]["time_s"], warnings)
     for b in bursts:
         ax.plot([b.fire_s, b.intercept_s], [row + 0.25] * 2, color="#2ca02c", lw=2)
     if t.get("intercept"):

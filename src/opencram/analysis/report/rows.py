@@ -69,7 +69,9 @@ class Headline:
     impacts_protected: int
     bursts_fired: int
     rounds_fired: int
-    shortest_warning_s: float | None
+    shortest_warning_s: float | None  # of the zone alerts up at the impacts
+    shortest_own_warning_s: float | None  # of the threats' own tracks' alerts
+    not_by_own_track: int  # zone hits warned whose alert never listed the threat's tracks
     missed_warnings: int | None  # None: the run had no warning zones
     false_alerts: int | None
 
@@ -93,7 +95,9 @@ def headline(summary: dict[str, Any], bursts: list[Burst]) -> Headline:
     outcomes = [t.get("outcome") for t in summary["threats"]]
     tot = summary["totals"]
     warning = summary.get("warning")
-    times = [w["warning_s"] for w in (warning or {}).get("warning_times_s", [])]
+    ws = zone_warnings(summary)
+    times = [w.zone_warning_s for w in ws if w.zone_warning_s is not None]
+    own = [w.own_warning_s for w in ws if w.own_warning_s is not None]
     fired = [b for b in bursts if b.fired]
     return Headline(
         threats=tot["threats"],
@@ -105,6 +109,8 @@ def headline(summary: dict[str, Any], bursts: list[Burst]) -> Headline:
         bursts_fired=len(fired),
         rounds_fired=sum(b.rounds for b in fired),
         shortest_warning_s=min(times) if times else None,
+        shortest_own_warning_s=min(own) if own else None,
+        not_by_own_track=sum(w.own_warning_s is None for w in ws if w.zone_warning_s is not None),
         missed_warnings=len(warning["missed_warnings"]) if warning else None,
         false_alerts=len(warning["false_alerts"]) if warning else None,
     )
@@ -220,11 +226,14 @@ class PredictionError:
 
 @dataclass(frozen=True)
 class ZoneWarning:
-    """How long (s) before a threat's impact the alert of a zone it hit was up."""
+    """How long (s) before a threat's impact the alert of a zone it hit was up
+    (``zone_warning_s``, whichever track raised it) and had listed one of the threat's
+    own tracks (``own_warning_s``; None: none of its tracks did, or no alert was up)."""
 
     zone: str
     threat_id: str
-    warning_s: float | None
+    zone_warning_s: float | None
+    own_warning_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -285,7 +294,7 @@ def prediction_errors(frame: LocalFrame, site_alt_m: float, view: RunView):
 
 def zone_warnings(summary: dict[str, Any]) -> list[ZoneWarning]:
     return [
-        ZoneWarning(w["zone"], w["threat"], w["warning_s"])
+        ZoneWarning(w["zone"], w["threat"], w["zone_alert_warning_s"], w["own_track_warning_s"])
         for w in (summary.get("warning") or {}).get("warning_times_s", [])
     ]
 
@@ -343,7 +352,7 @@ class WarningRows:
 
     threshold: float
     warnings: tuple[ZoneWarning, ...]
-    missed: tuple[ZoneWarning, ...]  # warning_s is None
+    missed: tuple[ZoneWarning, ...]  # both warning times None
     false_alerts: tuple[FalseAlert, ...]
     alerted_area_km2: float
     alerted_area_time_km2s: float
