@@ -24,32 +24,32 @@ FILES = ("events.jsonl", "summary.json", "tracks.json")
 DIGESTS = {
     "green-zone": (
         "96fd609c25bfd675f8dbfc8411f8ac59db678bf2576204c7ba0aada5e20b9879",
-        "faabaae665e9a7c862d4b3eb93567f43e58babc426c1c79c88b7910946831da8",
+        "8be0213d7c489cb672dda63e7906efc9defc9c85c4c51b1b163ce3071ad1f2ef",
         "7146b1584b7d250653430d38514f37dc45c91b068f7fbfa8910c9c133e287845",
     ),
     "grad-salvo": (
         "98c361619f1a159bd669948bf2874c0cdfa5736cd2bb00240cc9debaf2d3c729",
-        "365bc31aefc028e66f962e4527e6a3e9d7910e30ddfa700ba03b526751bc7e82",
+        "6b967b4d74d51cfb434e0468f0910b0bda36931a3107eea3a70c5b78bcd69da5",
         "2c1f6e9583610062f33c29f6ef95590572a35e39c5fa5ca1baa17cc14a5a648e",
     ),
     "mortar-barrage": (
         "7687caa1fe673dc324b35f2c5ddb235b6a262e1354bb8f59c5d4ffb09e5c0a5f",
-        "bb609f7da20199d6603556591134a7a7ab5dfe4d94c62a46bc8bad3fe9eeb891",
+        "2bb4c043f9c9f44f8c366da130d554871f23815a4df60d6dd66048d10385462c",
         "5113f05a04b247d8dcce630db98ee527412d3b15da89dab42760cd687e289cb1",
     ),
     "drone-attack": (
         "1b29298c7626226c196647736faedf8a964f47d4dda2dd3b03cca7515b074754",
-        "ef88a8dd2689447a798865ab55ab5e065d74075e33efeb4c04e487c97d1c6aee",
+        "a884a72d20b2c11346b2f3bc543052b4fcf2ba1a678e931fd6d22e5fdba164b8",
         "959445b70fee265aac3f9886cb23f27bbcd184a3e5e7a9843afcadbc28a4d943",
     ),
     "baghdad-airport": (
         "74b7d54db3b125ee909232b698d125afe80fa0fc760de06bdb743030b7209c91",
-        "e4866f09fdee837d359abc673c8998fb8ac850a55ca136ccfb9fc79ad65e6a1f",
+        "a6278810015198c3ef1440d3716dd8fc3c3b754162bee26edf81364fc5a5623d",
         "b986e673925dd74d9d07369b8b953ad6aec4ef4bf9859cf9aa4f3fe7de7963b0",
     ),
     "erbil-airport": (
         "af864fa55c36ef396a16db6b813dbd48c52e4d20d8a5e833f90580c83991c710",
-        "e404caa39a67c0931d4f7a6e3e19e0805c29427c8009faa569e5d695c5b55979",
+        "2159be1cc2ea5d6585e91aa8fbf05f2f461d6fea870a615a0b8e717bf5a3c4f8",
         "e929cd0b82c893c12fd7fd1777e01207e7aa1f78e03459882ecc33127e1a2068",
     ),
 }
