@@ -4,6 +4,8 @@ same-origin rule, operator actions reaching the running engine and coming back a
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import contextlib
 import json
 import threading
@@ -14,6 +16,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from opencram.c2.events import parse_event
+from opencram.cli import console as console_cmd
 from opencram.cli.console import is_loopback, resolve_token
 from opencram.console.session import Pacer, Session, StoppedError
 
@@ -148,11 +151,11 @@ def test_actions_reach_the_engine_and_are_logged():
         assert c.post("/api/control", json={"op": "speed", "value": 0}).status_code == 400
         # step one simulated second: the engine applies the queued actions, then pauses
         st = c.post("/api/control", json={"op": "step", "value": 1.0}).json()
-        assert st["paused"] is True
+        assert st["paused"] is False  # running the step; paused again at its end
         _wait(lambda: len(_kinds(session, "operator")) == 2, "the operator events", session)
         assert session.controls.weapons_hold == {"lpws-1"}
-        _wait(lambda: session.pacer.t_s >= 1.0, "the step", session)
-        assert session.pacer.paused and session.pacer.t_s == pytest.approx(1.0)
+        _wait(lambda: session.pacer.paused, "the end of the step", session)
+        assert session.pacer.t_s == pytest.approx(1.0)
         assert not _kinds(session, "launch")  # rocket-1 launches at T+5: still paused
         # by T+4.5 the friendly helicopter is a confirmed track: the operator marks it
         c.post("/api/control", json={"op": "step", "value": 3.5})
@@ -183,27 +186,14 @@ def test_actions_reach_the_engine_and_are_logged():
     assert {"e_m", "n_m", "lat", "lon"} <= set(track)
 
 
-def _settled_len(items: list, quiet_s: float = 0.3, timeout_s: float = 10.0) -> int:
-    """The length of ``items`` once it has not changed for ``quiet_s`` (bounded wait)."""
-    end = time.monotonic() + timeout_s
-    n = len(items)
-    while time.monotonic() < end:
-        time.sleep(quiet_s)
-        if len(items) == n:
-            return n
-        n = len(items)
-    return n
-
-
 def test_a_late_client_gets_the_backlog_then_the_live_stream():
     session = Session.live("green-zone", speed=1000, paused=True)
     app = create_app(session)
     with TestClient(app) as c:
         c.post("/api/control", json={"op": "step", "value": 12.0})
         _wait(lambda: session.pacer.t_s >= 12.0 and session.pacer.paused, "the step", session)
-        # the pacer pauses before the worker has fanned out its last tick's events: wait
-        # until the paused engine's backlog stops growing before counting it
-        n_before = _settled_len(session.backlog)
+        # paused means the worker has fanned out every event of the last tick it showed
+        n_before = len(session.backlog)
         with c.websocket_connect("/ws") as ws:
             assert ws.receive_json()["type"] == "hello"
             first = ws.receive_json()
@@ -215,6 +205,132 @@ def test_a_late_client_gets_the_backlog_then_the_live_stream():
                 if msg["type"] == "events":
                     got.extend(msg["events"])
         assert got == session.backlog  # nothing missed, nothing twice
+
+
+class _Inbox:
+    """A client's queue on its own asyncio loop (in a thread), read with a timeout: what
+    a browser would receive, without a browser."""
+
+    def __init__(self, session: Session) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.backlog = session.subscribe(self.loop, self.queue)
+
+    def next(self) -> dict:
+        get = asyncio.wait_for(self.queue.get(), WAIT_S)
+        return asyncio.run_coroutine_threadsafe(get, self.loop).result(WAIT_S + 5)
+
+    def until(self, pred, what: str) -> dict:
+        end = time.monotonic() + WAIT_S
+        while time.monotonic() < end:
+            msg = self.next()
+            if pred(msg):
+                return msg
+        pytest.fail(f"no message: {what}")
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+def _state(msg: dict, **want) -> bool:
+    return msg["type"] == "state" and all(msg[k] == v for k, v in want.items())
+
+
+def test_a_live_run_waits_for_its_first_client():
+    session = Session.live("green-zone", speed=1000)
+    session.start()
+    inbox = None
+    try:
+        time.sleep(0.5)  # at 1000x, 0.5 s would be the whole run if the clock ran
+        st = session.state()
+        assert st["status"] == "waiting" and not st["paused"] and st["t_s"] == 0.0
+        assert not _kinds(session, "launch")
+        assert {e["kind"] for e in session.backlog} <= {"run_started", "truth", "gun"}
+        inbox = _Inbox(session)  # the first client: the clock starts from T+0
+        inbox.until(lambda m: _state(m, status="running"), "the clock starting")
+        _wait(lambda: _kinds(session, "launch"), "the first launch", session)
+    finally:
+        session.stop()
+        if inbox is not None:
+            inbox.close()
+
+
+def test_start_now_runs_the_clock_with_no_client():
+    session = Session.live("green-zone", speed=1000, start_now=True)
+    session.start()
+    try:
+        assert session.state()["status"] == "running"
+        _wait(lambda: _kinds(session, "launch"), "the first launch", session)
+    finally:
+        session.stop()
+
+
+def test_the_command_passes_start_now_to_the_session(monkeypatch):
+    made, served = [], []
+
+    def live(scenario, **kwargs):
+        made.append(kwargs)
+        return f"session of {scenario}"
+
+    monkeypatch.setattr(Session, "live", staticmethod(live))
+    monkeypatch.setattr(console_cmd, "serve", lambda *a: served.append(a))
+    monkeypatch.setattr(console_cmd, "check_port_free", lambda host, port: None)
+    console_cmd.console("green-zone", start_now=True)
+    console_cmd.console("green-zone")
+    assert [k["start_now"] for k in made] == [True, False]
+    assert served[0][0] == "session of green-zone"
+
+
+def test_a_pause_is_shown_only_once_the_ticks_events_are_out():
+    """Paused at T: the backlog holds every event up to T and none after (events come in
+    time order, so the count equals that of the finished run's events up to T)."""
+    session = Session.live("green-zone", speed=40, start_now=True)
+    session.start()
+    try:
+        seen = []
+        for _ in range(6):
+            session.control("resume")
+            time.sleep(0.04)
+            session.control("pause")
+            assert session.pacer.paused
+            seen.append((session.pacer.t_s, len(session.backlog)))
+            time.sleep(0.03)
+            assert (session.pacer.t_s, len(session.backlog)) == seen[-1]  # nothing more
+        session.control("speed", 1000)
+        session.control("resume")
+        _wait(lambda: session.status == "finished", "the end of the run", session)
+    finally:
+        session.stop()
+    times = [e["t_s"] for e in session.backlog]
+    assert times == sorted(times)
+    assert len({t for t, _ in seen}) > 1  # the clock did move between the pauses
+    for t, n in seen:
+        assert n == bisect.bisect_right(times, t + 1e-9), (t, n)
+
+
+def test_the_end_of_a_step_and_every_control_are_pushed_at_once():
+    session = Session.live("green-zone", speed=1000, paused=True)
+    session.start()
+    inbox = _Inbox(session)
+    try:
+        session.control("step", 2.0)
+        # the step's end reaches the client as a state message, with its events before it
+        msg = inbox.until(lambda m: _state(m, paused=True, t_s=2.0), "the step's end")
+        assert msg["status"] == "running"
+        n = len(session.backlog)
+        session.control("speed", 4)
+        inbox.until(lambda m: _state(m, speed=4.0), "the new speed")
+        # paused: nothing more runs, and a pause sent again is still answered at once
+        session.control("pause")
+        inbox.until(lambda m: _state(m, paused=True, speed=4.0), "the pause")
+        assert len(session.backlog) == n and session.pacer.t_s == 2.0
+    finally:
+        session.stop()
+        inbox.close()
 
 
 def test_pacer_step_runs_exactly_the_span_then_pauses():

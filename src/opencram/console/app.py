@@ -6,13 +6,16 @@ Routes:
   the page needs no network).
 * ``GET /api/state``: the clock, the control state and the map features.
 * ``GET /api/events?since=N``: the events from the N-th on (the websocket is the live path).
-* ``POST /api/control`` ``{"op": "pause"|"resume"|"step"|"speed", "value": number}``.
+* ``POST /api/control`` ``{"op": "pause"|"resume"|"step"|"speed"|"seek", "value": number}``
+  (seek: replay only, 409 in a live run). A control, like a websocket, counts as the
+  first client: it starts a clock held until then.
 * ``POST /api/action`` ``{"action": "ack_alert"|"weapons_hold"|"weapons_free"|
   "mark_friendly", "target": "..."}``: queued for the running simulation, which applies
   and logs it (an ``operator`` event) at its next tick. 202; 409 in a replay.
 * ``WS /ws``: first ``{"type": "hello", "map": ..., "state": ...}``, then the backlog and
-  every new tick as ``{"type": "events", "events": [...]}`` and the clock as
-  ``{"type": "state", ...}``.
+  every new tick as ``{"type": "events", "events": [...]}``, the clock as
+  ``{"type": "state", ...}``, and after a seek ``{"type": "reset", "events": [...],
+  "state": ...}`` (the whole backlog at the new time: the page starts over from it).
 
 Security: when a token is configured (always, off loopback: see
 :func:`opencram.cli_console`), every request must carry it, as the ``X-Opencram-Token``
@@ -180,6 +183,8 @@ def _add_api(app: FastAPI, session: Session) -> None:
             session.control(req.op, req.value)
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
+        except PermissionError as exc:
+            raise HTTPException(409, str(exc)) from None
         return session.state()
 
     @app.post("/api/action", status_code=202)
