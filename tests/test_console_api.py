@@ -415,3 +415,73 @@ def test_bad_replay_folders_are_one_line_user_errors(tmp_path, run_folder, cli):
     assert r.returncode == 2 and "speed" in r.stderr and "Traceback" not in r.stderr
     r = cli("console", "--host", "0.0.0.0", "--token", "short")
     assert r.returncode == 2 and "--token" in r.stderr
+
+
+def _recorded(run_folder) -> list[dict]:
+    return [json.loads(line) for line in (run_folder / "events.jsonl").read_text().splitlines()]
+
+
+def _seek(c, t_s: float) -> dict:
+    r = c.post("/api/control", json={"op": "seek", "value": t_s})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_seek_in_a_replay_shows_the_run_as_it_was_then(run_folder):
+    recorded = _recorded(run_folder)
+    session = Session.replay(run_folder, speed=1000, paused=True)
+    with TestClient(create_app(session)) as c:
+        inbox = _Inbox(session)
+        try:
+            for t in (25.0, 4.0):  # forward past the intercept, then back before a launch
+                st = _seek(c, t)
+                assert st["t_s"] == t and st["paused"] is True
+                want = [e for e in recorded if e["t_s"] <= t]
+                got = c.get("/api/events").json()["events"]
+                assert [_without_enu(e) for e in got] == want
+                reset = inbox.until(
+                    lambda m, t=t: m["type"] == "reset" and m["state"]["t_s"] == t, "reset"
+                )
+                assert reset["events"] == got
+            assert any(e["kind"] == "engagement_result" for e in recorded if e["t_s"] <= 25)
+            assert not [e for e in session.backlog if e["kind"] == "launch"]  # rocket-1: T+5
+            time.sleep(0.2)  # paused: the seek did not start the clock
+            assert len(session.backlog) == len(got) and session.pacer.t_s == 4.0
+            assert c.post("/api/control", json={"op": "seek", "value": -1}).status_code == 400
+            too_late = {"op": "seek", "value": session.end_s + 1}
+            assert c.post("/api/control", json=too_late).status_code == 400
+            c.post("/api/control", json={"op": "resume"})
+            _wait(lambda: session.status == "finished", "the end of the replay", session)
+            # on from T+4: every recorded event exactly once
+            assert [_without_enu(e) for e in session.backlog] == recorded
+            # a finished replay can be seeked back, and plays to the end again
+            assert _seek(c, 0.0)["status"] == "running"
+            reset = inbox.until(lambda m: m["type"] == "reset" and m["state"]["t_s"] == 0, "reset")
+            want = [e for e in recorded if e["t_s"] <= 0]
+            assert [_without_enu(e) for e in reset["events"]] == want
+            _wait(lambda: session.status == "finished", "the end of the second pass", session)
+            assert [_without_enu(e) for e in session.backlog] == recorded
+        finally:
+            inbox.close()
+
+
+def test_speed_control_in_a_replay_paces_the_clock(run_folder):
+    session = Session.replay(run_folder, speed=1000, paused=True)
+    with TestClient(create_app(session)) as c:
+        _seek(c, 10.0)
+        st = c.post("/api/control", json={"op": "speed", "value": 4}).json()
+        assert st["speed"] == 4.0
+        t0 = time.monotonic()
+        c.post("/api/control", json={"op": "resume"})
+        _wait(lambda: session.pacer.t_s >= 12.0, "two simulated seconds", session)
+        wall = time.monotonic() - t0
+        # never ahead of the wall clock times the speed (a lower bound: load only slows it)
+        assert wall >= (session.pacer.t_s - 10.0) / 4 - 0.02
+        c.post("/api/control", json={"op": "speed", "value": 1000})
+        _wait(lambda: session.status == "finished", "the end of the replay", session)
+
+
+def test_a_live_run_cannot_seek(green_paused):
+    with TestClient(create_app(green_paused, start=False)) as c:
+        r = c.post("/api/control", json={"op": "seek", "value": 3})
+        assert r.status_code == 409 and "replay" in r.json()["detail"]
