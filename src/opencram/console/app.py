@@ -2,8 +2,9 @@
 
 Routes:
 
-* ``GET /`` the page; ``/static/*`` its script and style (all served from this package:
-  the page needs no network).
+* ``GET /`` the page; ``/static/*`` its script and style, ``/palette.css`` the colours
+  (:mod:`opencram.palette`, shared with the report) as CSS custom properties (all served
+  from this package: the page needs no network).
 * ``GET /api/state``: the clock, the control state and the map features.
 * ``GET /api/events?since=N``: the events from the N-th on (the websocket is the live path).
 * ``POST /api/control`` ``{"op": "pause"|"resume"|"step"|"speed"|"seek", "value": number}``
@@ -44,6 +45,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.requests import HTTPConnection
 
 from opencram.console.session import Session
+from opencram.palette import css_variables
 
 TOKEN_HEADER = "x-opencram-token"
 TOKEN_COOKIE = "opencram_token"
@@ -153,7 +155,12 @@ def _add_guard(app: FastAPI, token: str | None, trusted_hosts: frozenset[str] | 
 
 
 def _add_page(app: FastAPI, token: str | None) -> None:
-    """``GET /``: the page, setting the token cookie when opened with ``?token=``."""
+    """``GET /``: the page, setting the token cookie when opened with ``?token=``; and
+    ``GET /palette.css``."""
+
+    @app.get("/palette.css")
+    def palette_css() -> Response:
+        return Response(css_variables(), media_type="text/css")
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> Response:
