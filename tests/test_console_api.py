@@ -481,7 +481,57 @@ def test_speed_control_in_a_replay_paces_the_clock(run_folder):
         _wait(lambda: session.status == "finished", "the end of the replay", session)
 
 
-def test_a_live_run_cannot_seek(green_paused):
-    with TestClient(create_app(green_paused, start=False)) as c:
-        r = c.post("/api/control", json={"op": "seek", "value": 3})
-        assert r.status_code == 409 and "replay" in r.json()["detail"]
+def _operator(session, action: str, target: str) -> None:
+    session.operator(action, target)
+
+
+def test_seek_in_a_live_run_re_runs_the_engine_to_that_time():
+    """Back to T+12 after T+30: the same events as the first time up to T+12 (the engine
+    re-run with the operator's action at its tick), then a different future when the
+    operator acts differently."""
+    session = Session.live("green-zone", speed=1000, paused=True)
+    session.start()
+    inbox = _Inbox(session)
+    try:
+        session.operator("weapons_hold", "lpws-2")  # applied at the first tick
+        session.control("step", 12.0)
+        _wait(lambda: session.pacer.paused and session.pacer.t_s >= 12, "T+12", session)
+        at_12 = list(session.backlog)
+        session.control("step", 18.0)
+        _wait(lambda: session.pacer.paused and session.pacer.t_s >= 30, "T+30", session)
+        first = list(session.backlog)
+        kill = [e for e in first if e["kind"] == "engagement_result" and e["killed"]]
+        assert kill and kill[0]["gun"] == "lpws-1" and 12 < kill[0]["t_s"] <= 30
+        session.control("seek", 12.0)
+        assert session.state()["status"] == "seeking"
+        reset = inbox.until(lambda m: m["type"] == "reset", "the reset at T+12")
+        assert reset["events"] == at_12  # identical, to the last digit
+        assert reset["state"]["t_s"] == 12.0 and reset["state"]["paused"] is True
+        assert reset["state"]["weapons_hold"] == ["lpws-2"]  # the re-run applied it again
+        assert session.backlog == at_12 and session.status == "running"
+        # a different future: this time lpws-1 is held as well
+        session.operator("weapons_hold", "lpws-1")
+        session.control("resume")
+        _wait(lambda: session.status == "finished", "the end of the run", session)
+        later = [e for e in session.backlog if e["t_s"] > 12]
+        assert not [e for e in later if e["kind"] == "engagement"]  # no new burst
+        hold = ("lpws-1", "hold")
+        assert hold in {(e["gun"], e["state"]) for e in later if e["kind"] == "gun"}
+        assert hold not in {(e["gun"], e["state"]) for e in first if e["kind"] == "gun"}
+        held = [e for e in later if e["kind"] == "operator"]
+        assert [(e["action"], e["target"], e["accepted"]) for e in held] == [
+            ("weapons_hold", "lpws-1", True)
+        ]
+        assert len([e for e in session.backlog if e["kind"] == "impact"]) == 2
+        # a finished live run can be seeked too: forward from T+0 to T+20 of this timeline
+        this_run = list(session.backlog)
+        session.control("seek", 20.0)
+        reset = inbox.until(lambda m: m["type"] == "reset", "the reset at T+20")
+        assert reset["events"] == [e for e in this_run if e["t_s"] <= 20.0]
+        bad = TestClient(create_app(session, start=False)).post(
+            "/api/control", json={"op": "seek", "value": session.end_s + 1}
+        )
+        assert bad.status_code == 400
+    finally:
+        session.stop()
+        inbox.close()

@@ -1,10 +1,10 @@
-"""The console's map and replay controls in a real browser (Playwright driving Debian's
-Chromium, as tests/test_console_browser.py): the user's zoom is kept while tracks end and
-alerts clear, a destroyed track's log line says destroyed, the pointer's latitude and
-longitude are those of the local frame, the colours are the shared palette's, and in a
-replay the seek bar moves the clock (the log is that of the chosen time) and the speed
-control paces it. Screenshots go to test-artifacts/ (git-ignored). Skips locally without
-Chromium; fails in CI."""
+"""The console's map and clock in a real browser (Playwright driving Debian's Chromium,
+as tests/test_console_browser.py): the user's zoom is kept while tracks end, alerts clear
+and the run is seeked; a destroyed track's log line says destroyed; the pointer's latitude
+and longitude are those of the local frame; the colours are the shared palette's; a live
+run seeks back; and in a replay the seek bar moves the clock (the log is that of the
+chosen time) and the speed control paces it. Screenshots go to test-artifacts/
+(git-ignored). Skips locally without Chromium; fails in CI."""
 
 from __future__ import annotations
 
@@ -99,12 +99,24 @@ def test_the_map_keeps_the_users_zoom_and_a_destroyed_track_says_so(browser):  #
         assert re.search(r"track \d+ destroyed by lpws-\d: track closed", line), line
         assert "landed" not in line
         assert page.locator("#log li[data-kind=zone_alert]", has_text="all clear").count() >= 1
+        # seek the finished live run back to T+10 (its engine re-runs to there): the page
+        # is that of T+10, before the intercept, and the map is still where the user left it
+        whole_run = list(session.backlog)
+        page.click("#btn-pause")
+        page.locator("#seek").fill("10")
+        _until(lambda: session.status == "running" and session.pacer.t_s == 10.0, "T+10")
+        page.wait_for_function("document.querySelector('#clock').textContent.includes('T+ 10.0')")
+        page.wait_for_function("!document.querySelector('#log li.k-engagement_result')")
+        launches = [e for e in session.backlog if e["kind"] == "launch"]
+        assert _log(page, "launch").count() == len(launches) >= 1
+        assert all(e["t_s"] <= 10.0 for e in session.backlog)
+        assert _view(page) == zoomed
         page.close()
     assert not errors, errors
     assert not foreign, foreign
     # the page's "destroyed" is the engine's kill, and its track did end
-    killed = {e["track_id"] for e in session.backlog if e["kind"] == "engagement_result"}
-    dropped = {e["track_id"] for e in session.backlog if e["kind"] == "track_dropped"}
+    killed = {e["track_id"] for e in whole_run if e["kind"] == "engagement_result" and e["killed"]}
+    dropped = {e["track_id"] for e in whole_run if e["kind"] == "track_dropped"}
     assert int(re.search(r"track (\d+)", line).group(1)) in killed & dropped
 
 

@@ -12,10 +12,13 @@ arrives, unless the session was made with ``start_now``: a user who opens the pa
 still sees the run from its start. A pause, and the end of a step, become visible only
 once the worker has fanned out the events of the last tick it showed.
 
-Seek (replay only): the recorded run is all known, so seeking to T needs no re-run and no
-snapshots. The backlog becomes the recorded events up to T, every client gets it as one
-``reset`` message and rebuilds its picture from it, and the worker goes on from there. A
-live run cannot seek: its future depends on operator actions not yet taken.
+Seek, to any time T before or after the clock: every client then gets the backlog at T as
+one ``reset`` message and rebuilds its picture from it. A replay has the whole recorded
+run, so its backlog at T is the recorded events up to T, at once. A live run keeps no
+snapshots: the engine is deterministic (the same world and seed give the same events), so
+it starts over from T+0, unpaced and unseen, with the operator's actions up to T asked for
+again before the ticks they were applied at, and is shown from T on (green-zone's whole
+two minutes re-run in a few seconds). From there the operator may act differently.
 
 Every event is turned into a JSON-ready dict (``Event.model_dump(mode="json")``) with the
 local ENU position added (``e_m``, ``n_m``, converted in one batch per tick, or once for a
@@ -32,6 +35,7 @@ import bisect
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,6 +318,75 @@ def add_enu(frame: LocalFrame, events: list[dict]) -> list[dict]:
 # --- the session --------------------------------------------------------------------------
 
 
+class _SeekedError(Exception):
+    """Raised in a live session's worker when the clock has been seeked: the pass ends
+    and a new one starts over from T+0."""
+
+
+@dataclass(frozen=True)
+class _Rerun:
+    """Where a live run starts over to after a seek: the time, and the operator's actions
+    up to it as (time, action, target), to be asked for again before the same ticks."""
+
+    t_s: float
+    script: list[tuple[float, str, str]]
+
+
+class _LivePass:
+    """One pass of the engine in a live session. The first runs from T+0 on the clock. A
+    re-run after a seek to T runs from T+0 too (the engine is deterministic: the same
+    world and seed give the same events), with fresh controls and the operator's earlier
+    actions asked for again before the ticks they were applied at, unpaced and unseen
+    until T; then its events so far go out as one reset and it runs on the clock."""
+
+    def __init__(self, session: Session, epoch: int, rerun: _Rerun | None) -> None:
+        self.session = session
+        self.epoch = epoch
+        self.dt = session._source.scenario.simulation.dt_s
+        self.until = None if rerun is None else rerun.t_s  # silent up to here
+        self.script = deque(sorted(rerun.script, key=lambda a: a[0])) if rerun else deque()
+        self.controls = session.controls if rerun is None else OperatorControls()
+        self.collected: list[dict] = []
+        self._give(0.0)
+
+    def run(self) -> None:
+        world = self.session._source
+        run(world, on_tick=self.on_tick, on_events=self.on_events, controls=self.controls)
+        if self.until is not None:  # the seek's time was the run's end
+            self._arrive()
+
+    def on_events(self, events: list) -> None:
+        dicts = add_enu(self.session.frame, [e.model_dump(mode="json") for e in events])
+        if self.until is not None:
+            self.collected.extend(dicts)
+        else:
+            self.session._publish_dicts(dicts, self.epoch)
+
+    def on_tick(self, t_s: float, end_s: float) -> None:
+        pacer = self.session.pacer
+        nxt = min(t_s + self.dt, end_s)
+        if self.until is not None and nxt > self.until + 1e-9:
+            self._arrive()  # tick t_s was the last one at or before the seek's time
+        self._give(nxt)
+        if self.until is not None:
+            if pacer.epoch != self.epoch:
+                raise _SeekedError
+            return
+        if not pacer.wait_until(nxt, self.epoch):
+            raise _SeekedError
+        self.session.push_state()
+
+    def _give(self, tick_s: float) -> None:
+        """Ask for the scripted actions applied at ``tick_s`` in the timeline seeked from."""
+        while self.script and self.script[0][0] < tick_s + self.dt / 2:
+            _, action, target = self.script.popleft()
+            self.controls.request(action, target)
+
+    def _arrive(self) -> None:
+        self.session._rerun_done(self.epoch, self.collected, self.controls)
+        self.until = None
+
+
 @dataclass
 class _Subscriber:
     loop: asyncio.AbstractEventLoop
@@ -342,6 +415,7 @@ class Session:
     _last_state_wall: float = 0.0
     _source: Any = None  # the world (live) or the recorded events as dicts (replay)
     _times: list[float] = field(default_factory=list)  # replay: each event's time
+    _rerun: _Rerun | None = None  # live: where the latest seek asked the engine to go
 
     # --- construction ---------------------------------------------------------------------
 
@@ -435,14 +509,36 @@ class Session:
         self.push_state(force=True)
 
     def _run_live(self) -> None:
-        world = self._source
-        dt = world.scenario.simulation.dt_s
+        """Run the engine on the clock, one pass after another: the first from T+0, and
+        after each seek a re-run (see :class:`_LivePass`). At the end, wait for a seek."""
+        while True:
+            epoch, rerun = self._pass_start()
+            try:
+                _LivePass(self, epoch, rerun).run()
+            except _SeekedError:
+                continue
+            self._set_status("finished", epoch)
+            self.pacer.wait_for_seek(epoch)
 
-        def on_tick(t_s: float, end_s: float) -> None:
-            self.pacer.wait_until(min(t_s + dt, end_s))
-            self.push_state()
+    def _pass_start(self) -> tuple[int, _Rerun | None]:
+        with self._lock:  # read together: a seek sets both under this lock
+            return self.pacer.epoch, self._rerun
 
-        run(world, on_tick=on_tick, on_events=self.publish_events, controls=self.controls)
+    def _rerun_done(self, epoch: int, events: list[dict], controls: OperatorControls) -> None:
+        """A re-run has reached the seek's time: its events become the backlog, sent to
+        every client as one reset, and its controls the session's (with any action asked
+        for meanwhile moved over, to apply at the next tick)."""
+        with self._lock:
+            if epoch != self.pacer.epoch:
+                raise _SeekedError
+            if self.controls is not controls:
+                for action, target in self.controls.drain():
+                    controls.request(action, target)
+                self.controls = controls
+            self.backlog = list(events)
+            self.status = "running"
+            msg = {"type": "reset", "events": list(events), "state": self.state()}
+            self._send(list(self._subs), msg)
 
     def _run_replay(self) -> None:
         """Walk the recorded events on the clock; after a seek, go on from the backlog the
@@ -551,11 +647,12 @@ class Session:
 
     def control(self, op: str, value: Any = None) -> None:
         """Clock controls: ``pause``, ``resume``, ``step`` (value: simulated seconds,
-        default 1), ``speed`` (value: factor) and ``seek`` (value: simulated time; replay
-        only). A control counts as a client: it starts a held clock. Raises ValueError for
-        a bad request, PermissionError for a seek in a live run."""
+        default 1), ``speed`` (value: factor) and ``seek`` (value: simulated time). A
+        control counts as a client: it starts a held clock. Raises ValueError for a bad
+        request."""
         if op == "pause":
-            self.pacer.pause()
+            # while a seek re-runs the engine unpaced, the pause applies when it is there
+            self.pacer.pause(0.0 if self.status == "seeking" else 5.0)
         elif op == "resume":
             self.pacer.resume()
         elif op == "step":
@@ -570,14 +667,17 @@ class Session:
         self.push_state(force=True)
 
     def seek(self, t_s: float) -> None:
-        """Replay only: move the clock to ``t_s``; the backlog becomes the recorded events
-        up to ``t_s`` and every client gets it as one ``reset`` message, so its picture is
-        rebuilt as it was at that time. Pause and speed are kept."""
-        if self.mode != "replay":
-            raise PermissionError("seek applies to a replayed run, not a live one")
+        """Move the clock to ``t_s``, earlier or later; pause and speed are kept. A replay
+        takes the recorded events up to ``t_s`` as its backlog at once; a live run starts
+        its engine over (see :class:`_LivePass`) and shows ``seeking`` until it is there.
+        Either way every client then gets the backlog as one ``reset`` message and
+        rebuilds its picture from it."""
         if not (0.0 <= t_s <= self.end_s):
             raise ValueError(f"value: a time in [0, {self.end_s:g}] s, not {t_s:g}")
         with self._lock:
+            if self.mode == "live":
+                self._seek_live(t_s)
+                return
             self.pacer.seek(t_s)
             shown = bisect.bisect_right(self._times, t_s)
             self.backlog = list(self._source[:shown])
@@ -585,6 +685,18 @@ class Session:
                 self.status = "running"
             msg = {"type": "reset", "events": list(self.backlog), "state": self.state()}
             self._send(list(self._subs), msg)
+
+    def _seek_live(self, t_s: float) -> None:
+        """(Under the lock.) The operator's actions up to ``t_s`` on the timeline shown
+        are given again at their ticks; the worker notices the new epoch and starts over."""
+        script = [
+            (e["t_s"], e["action"], e["target"])
+            for e in self.backlog
+            if e["kind"] == "operator" and e["t_s"] <= t_s
+        ]
+        self.pacer.seek(t_s)
+        self._rerun = _Rerun(t_s, script)
+        self.status = "seeking"
 
     def operator(self, action: str, target: str) -> None:
         """Queue an operator action for the running simulation (applied and logged as an
@@ -596,7 +708,8 @@ class Session:
             raise ValueError("target: must be a non-empty string")
         if self.controls is None:
             raise PermissionError("operator actions do not apply to a replayed run")
-        self.controls.request(action, target)
+        with self._lock:  # not into a set of controls a seek is replacing
+            self.controls.request(action, target)
 
 
 def _sorted_copy(items: set) -> list:

@@ -395,11 +395,10 @@ function drawPanels() {
   }
   const live = state.mode !== "replay";
   for (const b of document.querySelectorAll("#btn-hold-all, #btn-free-all")) b.disabled = !live;
-  const over = ["finished", "error", "stopped"].includes(state.status);
-  // a finished replay can still be seeked back and run again
-  const clockOver = over && !(state.mode === "replay" && state.status === "finished");
-  for (const b of document.querySelectorAll("#btn-resume, #btn-pause, #btn-step")) b.disabled = clockOver;
-  drawSeek(live, over);
+  // a finished run can still be seeked back and run on from there
+  const over = ["error", "stopped"].includes(state.status);
+  for (const b of document.querySelectorAll("#btn-resume, #btn-pause, #btn-step")) b.disabled = over;
+  drawSeek();
 
   const held = new Set(state.weapons_hold || []);
   const dis = live ? "" : " disabled";
@@ -447,16 +446,14 @@ function drawPanels() {
   renderRows("#tracks tbody", "tr", "td", rows, "");
 }
 
-// The seek bar: the clock's position in the run; a replay can be moved to any time (on
-// release the server sends the backlog of that time as a "reset"). In a live run it only
-// shows progress: the future of a live run is not known.
-function drawSeek(live, over) {
+// The seek bar: the clock's position in the run, and a way to go to any other time (on
+// release the server sends the backlog of that time as a "reset"; a live run re-runs its
+// engine to get there, showing "seeking" meanwhile).
+function drawSeek() {
   const bar = $("#seek");
-  bar.disabled = live || state.status === "error" || state.status === "stopped";
-  bar.title = live ? "progress (seek: replay only)" : "drag to go to any time of the run";
+  bar.disabled = ["error", "stopped", "disconnected"].includes(state.status);
   if (state.end_s !== undefined && bar.max !== String(state.end_s)) bar.max = String(state.end_s);
   if (!seeking && state.t_s !== undefined) bar.value = String(state.t_s);
-  $("#seek-box").classList.toggle("over", over);
 }
 
 // Keyed update of a list: rows and cells are reused and a cell is rewritten only when its
