@@ -7,9 +7,9 @@ Routes:
   from this package: the page needs no network).
 * ``GET /api/state``: the clock, the control state and the map features.
 * ``GET /api/events?since=N``: the events from the N-th on (the websocket is the live path).
-* ``POST /api/control`` ``{"op": "pause"|"resume"|"step"|"speed"|"seek", "value": number}``
-  (seek: replay only, 409 in a live run). A control, like a websocket, counts as the
-  first client: it starts a clock held until then.
+* ``POST /api/control`` ``{"op": "pause"|"resume"|"step"|"speed"|"seek", "value": number}``.
+  A control, like a websocket, counts as the first client: it starts a clock held until
+  then.
 * ``POST /api/action`` ``{"action": "ack_alert"|"weapons_hold"|"weapons_free"|
   "mark_friendly", "target": "..."}``: queued for the running simulation, which applies
   and logs it (an ``operator`` event) at its next tick. 202; 409 in a replay.
