@@ -404,7 +404,7 @@ class Session:
     pacer: Pacer
     end_s: float
     controls: OperatorControls | None = None  # live only
-    status: str = "ready"  # ready, running, finished, error, stopped
+    status: str = "ready"  # ready, running, seeking (live), finished, error, stopped
     error: str = ""
     backlog: list[dict] = field(default_factory=list)
     _subs: list[_Subscriber] = field(default_factory=list)
