@@ -32,9 +32,7 @@ def test_the_alert_card_shows_the_current_tracks_and_time_to_impact(browser):  #
         page, errors, _ = _open(browser, url)
         session.pacer.step(AT_S)
         _wait(lambda: session.pacer.paused and session.pacer.t_s >= AT_S - 1e-9, "the step")
-        # the end of a step is pushed unforced and may fall inside STATE_PERIOD_S of the
-        # last state sent, so the page's clock would stay behind while paused: send it
-        session.push_state(force=True)
+        # the end of the step is pushed to the page at once: its clock shows it
         page.wait_for_function(f"document.querySelector('#clock').textContent.includes('{AT_S}')")
         card = page.locator(f'#alerts .alert[data-zone="{ZONE}"]')
         page.wait_for_function(

@@ -70,6 +70,13 @@ def console(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.", min=0)] = None,
     paused: Annotated[bool, typer.Option("--paused", help="Start paused at T+0.")] = False,
+    start_now: Annotated[
+        bool,
+        typer.Option(
+            "--start-now",
+            help="Start the clock at once, not when the first browser (or control) connects.",
+        ),
+    ] = False,
 ) -> None:
     """Open the operator console: run a scenario in real time, or replay a run, in a browser."""
     from opencram.console.session import Session  # deferred: numpy, pymap3d
@@ -80,9 +87,11 @@ def console(
         raise UserError("--seed: a replay shows the run as recorded; it takes no seed")
     tok = resolve_token(host, token)
     if replay is not None:
-        session = Session.replay(replay, speed=speed, paused=paused)
+        session = Session.replay(replay, speed=speed, paused=paused, start_now=start_now)
     else:
-        session = Session.live(scenario or "green-zone", seed=seed, speed=speed, paused=paused)
+        session = Session.live(
+            scenario or "green-zone", seed=seed, speed=speed, paused=paused, start_now=start_now
+        )
     check_port_free(host, port)
     serve(session, host, port, tok)
 

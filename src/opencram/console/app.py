@@ -2,17 +2,21 @@
 
 Routes:
 
-* ``GET /`` the page; ``/static/*`` its script and style (all served from this package:
-  the page needs no network).
+* ``GET /`` the page; ``/static/*`` its script and style, ``/palette.css`` the colours
+  (:mod:`opencram.palette`, shared with the report) as CSS custom properties (all served
+  from this package: the page needs no network).
 * ``GET /api/state``: the clock, the control state and the map features.
 * ``GET /api/events?since=N``: the events from the N-th on (the websocket is the live path).
-* ``POST /api/control`` ``{"op": "pause"|"resume"|"step"|"speed", "value": number}``.
+* ``POST /api/control`` ``{"op": "pause"|"resume"|"step"|"speed"|"seek", "value": number}``.
+  A control, like a websocket, counts as the first client: it starts a clock held until
+  then.
 * ``POST /api/action`` ``{"action": "ack_alert"|"weapons_hold"|"weapons_free"|
   "mark_friendly", "target": "..."}``: queued for the running simulation, which applies
   and logs it (an ``operator`` event) at its next tick. 202; 409 in a replay.
 * ``WS /ws``: first ``{"type": "hello", "map": ..., "state": ...}``, then the backlog and
-  every new tick as ``{"type": "events", "events": [...]}`` and the clock as
-  ``{"type": "state", ...}``.
+  every new tick as ``{"type": "events", "events": [...]}``, the clock as
+  ``{"type": "state", ...}``, and after a seek ``{"type": "reset", "events": [...],
+  "state": ...}`` (the whole backlog at the new time: the page starts over from it).
 
 Security: when a token is configured (always, off loopback: see
 :func:`opencram.cli_console`), every request must carry it, as the ``X-Opencram-Token``
@@ -41,6 +45,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.requests import HTTPConnection
 
 from opencram.console.session import Session
+from opencram.palette import css_variables
 
 TOKEN_HEADER = "x-opencram-token"
 TOKEN_COOKIE = "opencram_token"
@@ -150,7 +155,12 @@ def _add_guard(app: FastAPI, token: str | None, trusted_hosts: frozenset[str] | 
 
 
 def _add_page(app: FastAPI, token: str | None) -> None:
-    """``GET /``: the page, setting the token cookie when opened with ``?token=``."""
+    """``GET /``: the page, setting the token cookie when opened with ``?token=``; and
+    ``GET /palette.css``."""
+
+    @app.get("/palette.css")
+    def palette_css() -> Response:
+        return Response(css_variables(), media_type="text/css")
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> Response:
@@ -180,6 +190,8 @@ def _add_api(app: FastAPI, session: Session) -> None:
             session.control(req.op, req.value)
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
+        except PermissionError as exc:
+            raise HTTPException(409, str(exc)) from None
         return session.state()
 
     @app.post("/api/action", status_code=202)

@@ -1,6 +1,7 @@
 // opencram console: draws the run from the server's websocket and sends operator actions.
 // No libraries and no network beyond this server: the map is SVG drawn from the scenario's
 // vector features in the local East-North-Up frame (metres), never from map tiles.
+// Colours come from /palette.css (opencram.palette): this script only sets classes.
 "use strict";
 
 const TAIL_POINTS = 40; // track history shown on the map
@@ -11,6 +12,7 @@ const token = new URLSearchParams(location.search).get("token");
 let map = null; // static features: zones, landmarks, sensors, guns
 let state = {}; // clock and control state
 let model = emptyModel();
+let seeking = false; // the user is dragging the seek bar: the server's clock does not move it
 
 function emptyModel() {
   return {
@@ -81,7 +83,10 @@ function apply(ev) {
         t.impact = null;
         t.origin = null;
       }
-      logLine(ev, `track ${ev.track_id} dropped (${ev.reason})`);
+      // the tracker ends a destroyed threat's track like any other ("landed" once its
+      // prediction reaches the ground), but the operator must read that it was destroyed
+      if (t && t.killed) logLine(ev, `track ${ev.track_id} destroyed by ${t.killedBy}: track closed`, "destroyed");
+      else logLine(ev, `track ${ev.track_id} dropped (${ev.reason})`);
       break;
     }
     case "impact_predicted": {
@@ -120,7 +125,10 @@ function apply(ev) {
         const p = m.planned.get(ev.track_id);
         if (p) m.kills.push({ e: p.e_m, n: p.n_m, track: ev.track_id });
         const t = m.tracks.get(ev.track_id);
-        if (t) t.killed = true;
+        if (t) {
+          t.killed = true;
+          t.killedBy = ev.gun;
+        }
         logLine(ev, `intercept: track ${ev.track_id} destroyed by ${ev.gun}`, "kill");
       } else {
         logLine(ev, `miss: track ${ev.track_id} survived ${ev.gun}'s burst`);
@@ -157,10 +165,18 @@ function apply(ev) {
 }
 
 // ---------------------------------------------------------------- the map (SVG)
-const view = { cx: 0, cy: 0, mpp: 10, auto: true }; // centre (E, N) and metres per pixel
+// centre (E, N) and metres per pixel. In auto mode the view covers `box`, which only ever
+// grows (to take in new tracks and their origins), so the map never zooms in by itself
+// when tracks end or alerts clear. A wheel or a drag leaves auto mode: from then on only
+// the user moves the map, until "Fit map".
+const view = { cx: 0, cy: 0, mpp: 10, auto: true, box: null };
 
 function toScreen(e, n, w, h) {
   return [w / 2 + (e - view.cx) / view.mpp, h / 2 - (n - view.cy) / view.mpp];
+}
+
+function toGround(x, y, w, h) {
+  return [view.cx + (x - w / 2) * view.mpp, view.cy - (y - h / 2) * view.mpp];
 }
 
 function bounds(withDynamic) {
@@ -179,13 +195,21 @@ function bounds(withDynamic) {
   return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
 }
 
-function fit(withDynamic) {
-  const b = bounds(withDynamic);
+function fit() {
+  const b = bounds(true);
   const svg = $("#map");
   if (!b || !svg.clientWidth) return;
-  view.cx = (b[0] + b[2]) / 2;
-  view.cy = (b[1] + b[3]) / 2;
-  view.mpp = Math.max((b[2] - b[0]) / (svg.clientWidth - 60), (b[3] - b[1]) / (svg.clientHeight - 60), 0.5);
+  const o = view.box;
+  view.box = o ? [Math.min(o[0], b[0]), Math.min(o[1], b[1]), Math.max(o[2], b[2]), Math.max(o[3], b[3])] : b;
+  const [x0, y0, x1, y1] = view.box;
+  view.cx = (x0 + x1) / 2;
+  view.cy = (y0 + y1) / 2;
+  view.mpp = Math.max((x1 - x0) / (svg.clientWidth - 60), (y1 - y0) / (svg.clientHeight - 60), 0.5);
+}
+
+function userMoved() {
+  view.auto = false;
+  view.box = null;
 }
 
 function ring(r, w, h) {
@@ -203,13 +227,12 @@ function ellipse(ev, cls, w, h) {
   return `<ellipse class="${cls}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" rx="${a.toFixed(1)}" ry="${b.toFixed(1)}" transform="rotate(${rot.toFixed(1)} ${x.toFixed(1)} ${y.toFixed(1)})"/>`;
 }
 
-const GUN_COLOURS = { ready: "#49c46b", engaging: "#ffa53a", reloading: "#8a8ad8", hold: "#ff4d4d", empty: "#777" };
-
 function drawMap() {
   const svg = $("#map");
   const w = svg.clientWidth, h = svg.clientHeight;
   if (!map || !w) return;
-  if (view.auto) fit(true);
+  if (view.auto) fit();
+  Object.assign(svg.dataset, { cx: view.cx.toFixed(2), cy: view.cy.toFixed(2), mpp: view.mpp.toFixed(4), auto: String(view.auto) });
   const out = [];
   const alerted = model.alerts;
   const acked = new Set(state.acknowledged || []);
@@ -240,7 +263,7 @@ function drawMap() {
   for (const g of map.guns) {
     const [x, y] = toScreen(g.e_m, g.n_m, w, h);
     const st = (model.guns.get(g.id) || { state: "ready" }).state;
-    out.push(`<rect class="gun" data-gun="${esc(g.id)}" x="${(x - 5).toFixed(1)}" y="${(y - 5).toFixed(1)}" width="10" height="10" fill="${GUN_COLOURS[st] || "#ccc"}"><title>${esc(g.id)}: ${st}</title></rect>`);
+    out.push(`<rect class="gun st-${esc(st)}" data-gun="${esc(g.id)}" x="${(x - 5).toFixed(1)}" y="${(y - 5).toFixed(1)}" width="10" height="10"><title>${esc(g.id)}: ${st}</title></rect>`);
     out.push(`<text x="${(x + 8).toFixed(1)}" y="${(y + 12).toFixed(1)}">${esc(g.id)}</text>`);
   }
   for (const t of model.tracks.values()) {
@@ -251,7 +274,7 @@ function drawMap() {
   for (const p of model.planned.values()) {
     for (const f of p.footprints || []) {
       const [x, y] = toScreen(f.e_m, f.n_m, w, h);
-      out.push(`<circle class="footprint" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${Math.max(f.radius_m / view.mpp, 2).toFixed(1)}"><title>${f.kind} footprint</title></circle>`);
+      out.push(`<circle class="footprint ${esc(f.kind)}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${Math.max(f.radius_m / view.mpp, 2).toFixed(1)}"><title>${f.kind} footprint</title></circle>`);
     }
   }
   if ($("#show-truth").checked) {
@@ -265,7 +288,7 @@ function drawMap() {
     if (!shown(t)) continue;
     out.push(`<polyline class="tail" points="${ring(t.tail, w, h)}"/>`);
     const [x, y] = toScreen(t.e, t.n, w, h);
-    out.push(`<circle class="trk${friendly.has(t.id) ? " friendly" : ""}" data-track="${t.id}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/>`);
+    out.push(`<circle class="trk c-${esc(t.cls)}${friendly.has(t.id) ? " friendly" : ""}" data-track="${t.id}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/>`);
     out.push(`<text class="trk-label" x="${(x + 8).toFixed(1)}" y="${(y - 6).toFixed(1)}">T${t.id} ${esc(t.cls)} ${fmt(t.alt)} m</text>`);
   }
   for (const k of model.kills) {
@@ -299,21 +322,61 @@ function niceScale(m) {
     view.cx += px * view.mpp * (1 - k);
     view.cy -= py * view.mpp * (1 - k);
     view.mpp *= k;
-    view.auto = false;
+    userMoved();
     schedule();
   }, { passive: false });
   svg.addEventListener("mousedown", (e) => { drag = [e.clientX, e.clientY]; });
   window.addEventListener("mouseup", () => { drag = null; });
   window.addEventListener("mousemove", (e) => {
-    if (!drag) return;
+    if (!drag || (e.clientX === drag[0] && e.clientY === drag[1])) return;
     view.cx -= (e.clientX - drag[0]) * view.mpp;
     view.cy += (e.clientY - drag[1]) * view.mpp;
     drag = [e.clientX, e.clientY];
-    view.auto = false;
+    userMoved();
     schedule();
+  });
+  svg.addEventListener("mousemove", (e) => {
+    const r = svg.getBoundingClientRect();
+    showCursor(toGround(e.clientX - r.left, e.clientY - r.top, r.width, r.height));
   });
   window.addEventListener("resize", schedule);
 })();
+
+// ---------------------------------------------------------------- the cursor readout
+// The map's plane is the local East-North-Up frame at the site (WGS-84), so the point under
+// the pointer is (E, N, up 0): to ECEF by the frame's rotation, then to latitude and
+// longitude by the usual fixed-point iteration (well under a millimetre in 6 passes).
+const WGS84_A = 6378137.0;
+const WGS84_E2 = (1 / 298.257223563) * (2 - 1 / 298.257223563);
+const RAD = Math.PI / 180;
+
+function ecef(latDeg, lonDeg, h) {
+  const f = latDeg * RAD, l = lonDeg * RAD;
+  const nu = WGS84_A / Math.sqrt(1 - WGS84_E2 * Math.sin(f) ** 2);
+  return [(nu + h) * Math.cos(f) * Math.cos(l), (nu + h) * Math.cos(f) * Math.sin(l), (nu * (1 - WGS84_E2) + h) * Math.sin(f)];
+}
+
+function enuToLatLon(e, n, site) {
+  const f = site.lat * RAD, l = site.lon * RAD;
+  const [x0, y0, z0] = ecef(site.lat, site.lon, site.alt_m || 0);
+  const x = x0 - Math.sin(l) * e - Math.sin(f) * Math.cos(l) * n;
+  const y = y0 + Math.cos(l) * e - Math.sin(f) * Math.sin(l) * n;
+  const z = z0 + Math.cos(f) * n;
+  const p = Math.hypot(x, y);
+  let lat = Math.atan2(z, p * (1 - WGS84_E2));
+  for (let i = 0; i < 6; i++) {
+    const nu = WGS84_A / Math.sqrt(1 - WGS84_E2 * Math.sin(lat) ** 2);
+    const h = p / Math.cos(lat) - nu;
+    lat = Math.atan2(z, p * (1 - (WGS84_E2 * nu) / (nu + h)));
+  }
+  return [lat / RAD, Math.atan2(y, x) / RAD];
+}
+
+function showCursor([e, n]) {
+  if (!map) return;
+  const [lat, lon] = enuToLatLon(e, n, map.site);
+  $("#cursor").textContent = `lat ${lat.toFixed(6)}, lon ${lon.toFixed(6)} \u00b7 E ${fmt(e)} m, N ${fmt(n)} m`;
+}
 
 // ---------------------------------------------------------------- panels
 function drawPanels() {
@@ -323,7 +386,7 @@ function drawPanels() {
   const s = $("#status");
   s.textContent = st + (state.error ? `: ${state.error}` : "");
   s.className = `chip ${st}`;
-  $("#clock").textContent = `T+ ${fmt(state.t_s, 1)} s / ${fmt(state.end_s, 0)} s`;
+  if (!seeking) $("#clock").textContent = `T+ ${fmt(state.t_s, 1)} s / ${fmt(state.end_s, 0)} s`;
   const sp = $("#speed");
   if (document.activeElement !== sp && state.speed !== undefined) {
     const v = String(state.speed);
@@ -332,8 +395,10 @@ function drawPanels() {
   }
   const live = state.mode !== "replay";
   for (const b of document.querySelectorAll("#btn-hold-all, #btn-free-all")) b.disabled = !live;
-  const over = ["finished", "error", "stopped"].includes(state.status);
+  // a finished run can still be seeked back and run on from there
+  const over = ["error", "stopped"].includes(state.status);
   for (const b of document.querySelectorAll("#btn-resume, #btn-pause, #btn-step")) b.disabled = over;
+  drawSeek();
 
   const held = new Set(state.weapons_hold || []);
   const dis = live ? "" : " disabled";
@@ -379,6 +444,16 @@ function drawPanels() {
     };
   });
   renderRows("#tracks tbody", "tr", "td", rows, "");
+}
+
+// The seek bar: the clock's position in the run, and a way to go to any other time (on
+// release the server sends the backlog of that time as a "reset"; a live run re-runs its
+// engine to get there, showing "seeking" meanwhile).
+function drawSeek() {
+  const bar = $("#seek");
+  bar.disabled = ["error", "stopped", "disconnected"].includes(state.status);
+  if (state.end_s !== undefined && bar.max !== String(state.end_s)) bar.max = String(state.end_s);
+  if (!seeking && state.t_s !== undefined) bar.value = String(state.t_s);
 }
 
 // Keyed update of a list: rows and cells are reused and a cell is rewritten only when its
@@ -460,6 +535,13 @@ function connect() {
       model = emptyModel();
       $("#log").innerHTML = "";
       view.auto = true;
+      view.box = null;
+    } else if (data.type === "reset") {
+      // a seek: the picture starts over from the backlog at the new time; the view stays
+      state = data.state;
+      model = emptyModel();
+      $("#log").innerHTML = "";
+      for (const ev of data.events) apply(ev);
     } else if (data.type === "events") {
       for (const ev of data.events) apply(ev);
     } else if (data.type === "state") {
@@ -482,8 +564,20 @@ $("#btn-resume").onclick = () => post("/api/control", { op: "resume" });
 $("#btn-pause").onclick = () => post("/api/control", { op: "pause" });
 $("#btn-step").onclick = () => post("/api/control", { op: "step", value: 1 });
 $("#speed").onchange = (e) => post("/api/control", { op: "speed", value: Number(e.target.value) });
+$("#seek").oninput = (e) => {
+  seeking = true;
+  $("#clock").textContent = `T+ ${fmt(Number(e.target.value), 1)} s / ${fmt(state.end_s, 0)} s`;
+};
+$("#seek").onchange = async (e) => {
+  await post("/api/control", { op: "seek", value: Number(e.target.value) });
+  seeking = false;
+};
 $("#btn-hold-all").onclick = () => post("/api/action", { action: "weapons_hold", target: "*" });
 $("#btn-free-all").onclick = () => post("/api/action", { action: "weapons_free", target: "*" });
-$("#btn-fit").onclick = () => { view.auto = true; schedule(); };
+$("#btn-fit").onclick = () => {
+  view.auto = true;
+  view.box = null;
+  schedule();
+};
 $("#show-truth").onchange = schedule;
 connect();
