@@ -155,7 +155,7 @@ function apply(ev) {
       logLine(ev, `aircraft ${ev.aircraft_id} left`);
       break;
     case "run_finished":
-      logLine(ev, `run finished: ${ev.n_impacts} impacts, ${ev.n_in_flight} not landed`);
+      logLine(ev, `run finished: ${ev.n_impacts} landed, ${ev.n_destroyed ?? 0} destroyed in the air, ${ev.n_in_flight} still flying`);
       break;
     default:
       break;
