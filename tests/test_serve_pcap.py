@@ -20,7 +20,6 @@ from scapy.utils import PcapNgWriter, rdpcap
 from typer.testing import CliRunner
 
 from opencram.cli import app
-from opencram.cli.replay import send_recording
 from opencram.interop.asterix import load_recording
 from opencram.live.ingest import Ingest
 from opencram.live.pcapfeed import pacing
@@ -76,7 +75,7 @@ def test_serve_pcap_tracks_the_capture_like_the_offline_tracker(capture, tmp_pat
     got = load_recording(mixed)
     assert got.format == "pcapng"
     assert [d for _, d in got.datagrams] == [d for _, d in ours.datagrams]
-    assert max(abs(a[0] - b[0]) for a, b in zip(got.datagrams, ours.datagrams)) < 2e-6
+    assert max(abs(a[0] - b[0]) for a, b in zip(got.datagrams, ours.datagrams, strict=True)) < 2e-6
     n_other = len(ours.datagrams[::10])
     assert got.skipped == {"other_port": n_other, "not_udp": n_other, "not_ip": n_other}
     out = tmp_path / "live.json"
@@ -119,16 +118,18 @@ def test_serve_pcap_bad_file_is_one_line(tmp_path):
 
 def test_replay_sends_only_the_port_8600_datagrams(capture):
     _, rec, mixed = capture
-    got = load_recording(mixed)
+    want = [d for _, d in load_recording(rec).datagrams]
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     rx.bind(("127.0.0.1", 0))
     rx.settimeout(2.0)
     with rx:
-        first = got.datagrams[:40]
-        n = send_recording(first, rx.getsockname(), speed=1000.0)
-        received = [rx.recv(70_000) for _ in range(n)]
-    assert received == [d for _, d in first]
+        to = f"127.0.0.1:{rx.getsockname()[1]}"
+        res = CliRunner().invoke(app, ["replay", str(mixed), "--to", to, "--speed", "1000"])
+        assert res.exit_code == 0, res.output
+        received = [rx.recv(70_000) for _ in want]
+    assert received == want
+    assert f"sent {len(want)} datagrams to {to}" in res.output
 
 
 def test_pacing_follows_the_capture_and_never_steps_back():
