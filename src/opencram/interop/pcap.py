@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import socket
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -212,7 +213,11 @@ def _pcapng_packets(f, label: str) -> Iterator[tuple[float, int, bytes, bool]]:
     packet_blocks = (pcapng.blocks.EnhancedPacket, pcapng.blocks.ObsoletePacket)
     while True:
         try:
-            block = next(scanner)
+            with warnings.catch_warnings():
+                # python-pcapng 2.1 warns (DeprecationWarning) at options of a type it
+                # has no name for, as dumpcap writes them; the packets read all the same
+                warnings.simplefilter("ignore", DeprecationWarning)
+                block = next(scanner)
         except StopIteration:
             return
         except (pcapng.exceptions.PcapngException, ValueError, KeyError, IndexError) as exc:
