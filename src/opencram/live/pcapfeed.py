@@ -21,6 +21,7 @@ from opencram.interop.asterix import Recording, load_recording
 log = logging.getLogger("opencram.live")
 
 PCAP_PORT = 8600  # the UDP port whose datagrams are taken (Wireshark's ASTERIX default)
+_RUNNING: set[asyncio.Task] = set()  # the event loop keeps only weak references to tasks
 
 
 def load_capture(path: str | Path, port: int = PCAP_PORT) -> Recording:
@@ -61,4 +62,7 @@ async def feed(server, recording: Recording, speed: float = 1.0) -> int:
 
 def start_feed(server, recording: Recording, speed: float = 1.0) -> asyncio.Task:
     """Start :func:`feed` on the running event loop (from the server's ready callback)."""
-    return asyncio.ensure_future(feed(server, recording, speed))
+    task = asyncio.ensure_future(feed(server, recording, speed))
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
+    return task
