@@ -1,6 +1,6 @@
 """Packet captures of ASTERIX over UDP: our recordings written as libpcap files, and the
 UDP datagrams to one port read out of pcap and pcapng captures (docs/interfaces.md,
-"Recording file").
+"Recordings: pcap captures").
 
 Analysts record radar feeds with tcpdump or Wireshark, so a recording is a capture: every
 datagram an Ethernet / IPv4 / UDP packet to port 8600, the port Wireshark decodes as
