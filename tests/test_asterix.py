@@ -3,6 +3,8 @@ within each item's resolution, data-block framing, and the recording file."""
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ from opencram.interop.asterix import (
     decode_cat062,
     encode_cat048,
     encode_cat062,
+    load_recording,
     peek_sensor,
     plots_to_datagrams,
     read_recording,
@@ -144,18 +147,29 @@ def test_cat062_round_trip():
 
 def test_recording_round_trip_and_bad_files(tmp_path):
     entries = [(1_639_872_000.5, b"\x30\x00\x03"), (1_639_872_001.25, b"abc")]
-    path = tmp_path / "r.ast"
+    path = tmp_path / "r.pcap"
     write_recording(path, entries)
+    assert path.read_bytes()[:4] == b"\xd4\xc3\xb2\xa1"  # libpcap, little-endian, µs
     assert read_recording(path) == entries
-    data = path.read_bytes()
-    (tmp_path / "cut.ast").write_bytes(data[:-1])
-    with pytest.raises(UserError, match=r"cut\.ast: byte .* truncated"):
-        read_recording(tmp_path / "cut.ast")
     (tmp_path / "x.ast").write_bytes(b"hello")
-    with pytest.raises(UserError, match="not an opencram ASTERIX recording"):
+    with pytest.raises(UserError, match="not an ASTERIX recording"):
         read_recording(tmp_path / "x.ast")
     with pytest.raises(UserError, match="file not found"):
         read_recording(tmp_path / "missing.ast")
+
+
+def test_old_container_recordings_stay_readable(tmp_path):
+    # the opencram 0.1 container, laid out here from its description in docs/interfaces.md
+    entries = [(1_639_872_000.5, b"\x30\x00\x03"), (1_639_872_001.25, b"abc")]
+    data = b"OCRAMAX1" + b"".join(
+        struct.pack(">QI", round(t * 1e6), len(d)) + d for t, d in entries
+    )
+    (tmp_path / "old.ast").write_bytes(data)
+    rec = load_recording(tmp_path / "old.ast")
+    assert rec.format == "opencram" and rec.datagrams == entries
+    (tmp_path / "cut.ast").write_bytes(data[:-1])
+    with pytest.raises(UserError, match=r"cut\.ast: byte .* truncated"):
+        read_recording(tmp_path / "cut.ast")
 
 
 def test_plots_to_datagrams_keeps_every_plot_and_elevation():

@@ -1,24 +1,29 @@
 """Exports of a run (``opencram export``), each parsed back by an independent reader and
-checked against the run folder: KML with fastkml (strict parsing), CZML as plain JSON,
-GeoJSON with shapely's ``shape``."""
+checked against the run folder: KML with fastkml (strict parsing) and against the OGC KML
+2.2 schema (lxml), KMZ likewise, CZML as plain JSON, GeoJSON with shapely's ``shape``."""
 
 import json
 import warnings
+import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pymap3d
 import pytest
+from lxml import etree
 from shapely.geometry import shape
 
 from opencram.analysis.runfolder import execute
 from opencram.c2.events import EngagementWithheld, Footprint, parse_event
 from opencram.interop.export import export_run
 from opencram.interop.geojson import build_geojson
+from opencram.interop.kml import build_kml
 from opencram.interop.runview import load_run
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # fastkml warns at import that lxml (pretty print) is missing
+    import fastkml
     from fastkml import kml
 
 EPOCH = datetime(2021, 12, 19, tzinfo=UTC)
@@ -294,6 +299,47 @@ def test_czml_packets_cover_each_flight_from_launch_to_impact(run):
 # --- the command line ---------------------------------------------------------------------
 
 
+# the OGC KML 2.2 schema (ogckml22.xsd, with the atom-author-link.xsd and xAL.xsd it
+# imports) and Google's extension schema kml22gx.xsd (it imports ogckml22.xsd), as fastkml
+# ships them in its package (fastkml/schema/); validated with lxml
+KML_SCHEMA_DIR = Path(fastkml.__file__).parent / "schema"
+
+
+@pytest.fixture(scope="module")
+def kml_schema():
+    return etree.XMLSchema(etree.parse(str(KML_SCHEMA_DIR / "kml22gx.xsd")))
+
+
+def _schema_errors(schema, data: bytes) -> list[str]:
+    ok = schema.validate(etree.fromstring(data))
+    return [] if ok else [f"{e.line}: {e.message}" for e in schema.error_log]
+
+
+def test_kml_and_kmz_validate_against_the_ogc_kml22_schema(run, kml_schema, tmp_path):
+    assert _schema_errors(kml_schema, run["paths"]["kml"].read_bytes()) == []
+    with zipfile.ZipFile(run["paths"]["kmz"]) as z:
+        names = z.namelist()
+        doc = z.read("doc.kml")
+        assert _schema_errors(kml_schema, doc) == []
+        # offline: every icon the KMZ names is inside it, and is a PNG
+        hrefs = set(etree.fromstring(doc).itertext()) & set(names)
+        refs = [h.text for h in etree.fromstring(doc).iter("{http://www.opengis.net/kml/2.2}href")]
+        assert refs and set(refs) == {"files/dot.png"} == hrefs
+        assert z.read("files/dot.png")[:8] == b"\x89PNG\r\n\x1a\n"
+    assert names[0] == "doc.kml"
+    # the plain KML refers to nothing outside itself
+    assert b"<href>" not in run["paths"]["kml"].read_bytes()
+    assert b"http://maps.google" not in run["paths"]["kml"].read_bytes()
+
+
+def test_the_schema_check_rejects_simplekmls_own_output(run, kml_schema):
+    # simplekml's raw text (numeric ids, styles before names) is what the schema rejects:
+    # the check above can fail
+    raw = build_kml(load_run(run["folder"]), EPOCH).kml().encode("utf-8")
+    errors = _schema_errors(kml_schema, raw)
+    assert any("xs:ID" in e for e in errors) and any("name" in e for e in errors)
+
+
 def test_cli_export_writes_each_format(cli, run, tmp_path):
     r = cli("export", str(run["folder"]), "--format", "geojson", "--out", str(tmp_path / "a.json"))
     assert r.returncode == 0, r.stderr
@@ -304,6 +350,7 @@ def test_cli_export_writes_each_format(cli, run, tmp_path):
         "run.czml",
         "run.geojson",
         "run.kml",
+        "run.kmz",
     ]
 
 
@@ -312,7 +359,7 @@ def test_cli_export_writes_each_format(cli, run, tmp_path):
     [
         (["{tmp}/missing"], "run folder not found"),
         (["{tmp}"], "summary.json: file not found"),
-        (["{run}", "--format", "shp"], "--format: must be kml, czml, geojson or all"),
+        (["{run}", "--format", "shp"], "--format: must be kml, kmz, czml, geojson or all"),
         (["{run}", "--epoch", "yesterday"], "--epoch yesterday: not an ISO 8601"),
     ],
 )

@@ -1,4 +1,4 @@
-"""``opencram export RUN_FOLDER --format kml|czml|geojson|all [--out PATH]``.
+"""``opencram export RUN_FOLDER --format kml|kmz|czml|geojson|all [--out PATH]``.
 
 Reads a run folder from disk (so old runs can be exported too) and writes each format
 atomically (:func:`opencram.interop.export.export_run`). With one format, ``--out`` is the
@@ -16,7 +16,9 @@ import typer
 
 def export(
     run_folder: Annotated[Path, typer.Argument(help="Run folder written by 'opencram run'.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="kml, czml, geojson or all.")] = "all",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="kml, kmz, czml, geojson or all.")
+    ] = "all",
     out: Annotated[
         Path | None,
         typer.Option(
@@ -27,7 +29,7 @@ def export(
         str, typer.Option("--epoch", help="UTC date-time of scenario time 0 (ISO 8601).")
     ] = "2021-12-19T00:00:00Z",
 ) -> None:
-    """Export a run as KML (Google Earth), CZML (Cesium) and/or GeoJSON."""
+    """Export a run as KML or KMZ (Google Earth), CZML (Cesium) and/or GeoJSON."""
     from opencram.interop.cot import epoch_option  # deferred: pydantic
     from opencram.interop.export import export_run  # deferred: its readers use numpy, pydantic
 

@@ -1,5 +1,7 @@
 """``opencram replay``: send an ASTERIX recording's datagrams over UDP, paced by their
-timestamps (a stand-in radar for ``opencram serve``)."""
+timestamps (a stand-in radar for ``opencram serve``). A recording is a pcap or pcapng
+capture (``opencram run --export-asterix``, tcpdump, Wireshark), of which the UDP datagrams
+to ``--port`` are sent, or an opencram 0.1 recording."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from opencram.cli.options import host_port
 
 def replay(
     recording: Annotated[
-        Path, typer.Argument(help="ASTERIX recording (opencram run --export-asterix).")
+        Path,
+        typer.Argument(help="pcap/pcapng capture (opencram run --export-asterix, tcpdump, ...)."),
     ],
     to: Annotated[str, typer.Option("--to", help="HOST:PORT to send the datagrams to (UDP).")] = (
         "127.0.0.1:8600"
@@ -24,14 +27,21 @@ def replay(
     speed: Annotated[
         float, typer.Option("--speed", help="Replay speed (1 = real time).", min=0.01)
     ] = 1.0,
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", help="Take the capture's UDP datagrams to this port.", min=1, max=65535
+        ),
+    ] = 8600,
 ) -> None:
     """Send an ASTERIX recording's datagrams over UDP, paced by their timestamps."""
-    from opencram.interop.asterix import read_recording  # deferred: numpy
+    from opencram.interop.asterix import load_recording  # deferred: numpy
 
-    host, port = host_port(to, "--to")
-    entries = read_recording(recording)
-    n = send_recording(entries, (host, port), speed)
-    print(f"sent {n} datagrams to {host}:{port}", file=sys.stderr)
+    host, to_port = host_port(to, "--to")
+    rec = load_recording(recording, port)
+    print(f"{recording}: {rec.summary}", file=sys.stderr)
+    n = send_recording(rec.datagrams, (host, to_port), speed)
+    print(f"sent {n} datagrams to {host}:{to_port}", file=sys.stderr)
 
 
 def send_recording(entries, addr: tuple[str, int], speed: float = 1.0) -> int:

@@ -75,6 +75,16 @@ def serve(
         bool, typer.Option("--simulated", help="Mark CAT062 and CoT output as simulation.")
     ] = False,
     filter_name: Annotated[str, typer.Option("--filter", help="imm, ekf or ckf.")] = "imm",
+    pcap: Annotated[
+        Path | None,
+        typer.Option("--pcap", help="Feed a pcap/pcapng capture's ASTERIX in; stop at its end."),
+    ] = None,
+    pcap_port: Annotated[
+        int, typer.Option("--pcap-port", help="UDP port to take from --pcap.", min=1, max=65535)
+    ] = 8600,
+    pcap_speed: Annotated[
+        float, typer.Option("--pcap-speed", help="--pcap speed (1 = capture timing).", min=0.01)
+    ] = 1.0,
 ) -> None:
     """Live service: radar plots in (ASTERIX CAT048 over UDP, plot CSV over TCP or stdin);
     tracks, predictions, warnings and engagement advice out (CAT062, CoT, websocket)."""
@@ -112,11 +122,16 @@ def serve(
     )
     logging.basicConfig(level=logging.INFO, format="opencram serve: %(message)s", stream=sys.stderr)
     logging.getLogger("websockets").setLevel(logging.WARNING)
+    capture = None if pcap is None else load_pcap(pcap, pcap_port)
     service = LiveService(specs, zones_source=zones, config=config)
 
     def ready(server) -> None:
         where = ", ".join(f"{k} {v}" for k, v in server.addresses.items())
         print(f"opencram serve: ready: {where}", file=sys.stderr, flush=True)
+        if capture is not None:
+            from opencram.live.pcapfeed import start_feed
+
+            start_feed(server, capture, pcap_speed)
 
     try:
         server = asyncio.run(serve_forever(service, endpoints, on_ready=ready))
@@ -126,6 +141,15 @@ def serve(
         extra = {"input": {"sensors_file": str(sensors), "plots": service.ingest.received["plots"]}}
         atomic_write_json(out_json, service.track_output(extra))
     print_stopped(service, server, out_json)
+
+
+def load_pcap(path: Path, port: int):
+    """``--pcap``: the capture's datagrams to ``port``, said on standard error."""
+    from opencram.live.pcapfeed import load_capture  # deferred: numpy
+
+    capture = load_capture(path, port)
+    print(f"opencram serve: {path}: {capture.summary}", file=sys.stderr, flush=True)
+    return capture
 
 
 def print_stopped(service, server, out_json: Path | None) -> None:

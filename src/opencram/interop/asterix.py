@@ -1,5 +1,6 @@
 """EUROCONTROL ASTERIX in and out: radar plots as CAT048, system tracks as CAT062, and the
-recording file that ``opencram run --export-asterix`` writes (docs/interfaces.md).
+recording that ``opencram run --export-asterix`` writes, a libpcap capture
+(docs/interfaces.md).
 
 Encoding and decoding go through the ``libasterix`` package (imported as ``asterix``),
 which is generated from the published category specifications. We use two editions:
@@ -33,7 +34,6 @@ from pathlib import Path
 import numpy as np
 
 from opencram.errors import UserError
-from opencram.fileio import atomic_write_bytes
 
 NM_M = 1852.0  # metres per nautical mile (exact)
 FT_M = 0.3048  # metres per foot (exact)
@@ -534,28 +534,71 @@ def _cat062_row(rec) -> dict:
 
 
 # --- the recording file -------------------------------------------------------------------
+#
+# A recording is a libpcap capture of the datagrams (opencram.interop.pcap). Recordings made
+# before that are the own container below, which stays readable: the 8 bytes
+# ``OCRAMAX1``, then per datagram a big-endian timestamp (unsigned 64-bit, µs since the
+# Unix epoch), its length (unsigned 32-bit) and its bytes.
 
-RECORDING_MAGIC = b"OCRAMAX1"  # opencram ASTERIX recording, format 1
+CONTAINER_MAGIC = b"OCRAMAX1"  # the container of opencram 0.1 recordings
 _ENTRY = struct.Struct(">QI")  # timestamp (µs since the Unix epoch), datagram length
 
 
-def write_recording(path: str | Path, entries: Sequence[tuple[float, bytes]]) -> None:
-    """Write a recording (atomically): the magic, then per datagram its timestamp (float
-    seconds since the Unix epoch, stored as µs), its length and its bytes."""
-    parts = [RECORDING_MAGIC]
-    for t_s, data in entries:
-        parts.append(_ENTRY.pack(round(t_s * 1e6), len(data)))
-        parts.append(bytes(data))
-    atomic_write_bytes(path, b"".join(parts))
+@dataclass
+class Recording:
+    """The ASTERIX datagrams of a recording, (timestamp in seconds since the Unix epoch,
+    bytes) in file order; for a capture, what was skipped (``opencram.interop.pcap``)."""
+
+    datagrams: list[tuple[float, bytes]]
+    format: str  # "pcap", "pcapng" or "opencram" (the old container)
+    summary: str  # one line on what was read and skipped
+    skipped: dict = field(default_factory=dict)
 
 
-def read_recording(path: str | Path) -> list[tuple[float, bytes]]:
-    """Read a recording; a bad or truncated file is a :class:`UserError` naming it and
-    the byte offset."""
-    return list(iter_recording(path))
+def write_recording(
+    path: str | Path, entries: Sequence[tuple[float, bytes]], port: int | None = None
+) -> None:
+    """Write a recording (atomically): a libpcap capture with one UDP packet to ``port``
+    (default 8600, Wireshark's ASTERIX port) per (timestamp, datagram)."""
+    from opencram.interop.pcap import ASTERIX_UDP_PORT, write_pcap  # deferred: dpkt
+
+    write_pcap(path, entries, ASTERIX_UDP_PORT if port is None else port)
+
+
+def load_recording(path: str | Path, port: int | None = None) -> Recording:
+    """Read a recording: a pcap or pcapng capture (the UDP datagrams to ``port``, default
+    8600; other packets skipped and counted) or the old container. A file that is none of
+    them, or is cut short inside the container, is a :class:`UserError` naming it."""
+    from opencram.interop.pcap import ASTERIX_UDP_PORT, capture_format, read_capture
+
+    label = str(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(CONTAINER_MAGIC))
+    except FileNotFoundError:
+        raise UserError(f"{label}: file not found") from None
+    except OSError as exc:
+        raise UserError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    if head == CONTAINER_MAGIC:
+        entries = list(iter_recording(path))
+        return Recording(entries, "opencram", f"opencram recording: {len(entries)} datagrams")
+    if capture_format(head) is None:
+        raise UserError(
+            f"{label}: not an ASTERIX recording (neither a pcap or pcapng capture nor an "
+            f"opencram recording {CONTAINER_MAGIC.decode()})"
+        )
+    cap = read_capture(path, ASTERIX_UDP_PORT if port is None else port)
+    return Recording(cap.datagrams, cap.format, cap.summary(), dict(cap.skipped))
+
+
+def read_recording(path: str | Path, port: int | None = None) -> list[tuple[float, bytes]]:
+    """The datagrams of a recording (:func:`load_recording`)."""
+    return load_recording(path, port).datagrams
 
 
 def iter_recording(path: str | Path) -> Iterator[tuple[float, bytes]]:
+    """The entries of an old container recording; a bad or truncated one is a
+    :class:`UserError` naming it and the byte offset."""
     label = str(path)
     try:
         data = Path(path).read_bytes()
@@ -563,9 +606,9 @@ def iter_recording(path: str | Path) -> Iterator[tuple[float, bytes]]:
         raise UserError(f"{label}: file not found") from None
     except OSError as exc:
         raise UserError(f"{label}: cannot read: {exc.strerror or exc}") from None
-    if data[: len(RECORDING_MAGIC)] != RECORDING_MAGIC:
-        raise UserError(f"{label}: not an opencram ASTERIX recording (no {RECORDING_MAGIC!r})")
-    pos = len(RECORDING_MAGIC)
+    if data[: len(CONTAINER_MAGIC)] != CONTAINER_MAGIC:
+        raise UserError(f"{label}: not an opencram ASTERIX recording (no {CONTAINER_MAGIC!r})")
+    pos = len(CONTAINER_MAGIC)
     while pos < len(data):
         if len(data) - pos < _ENTRY.size:
             raise UserError(f"{label}: byte {pos}: truncated entry header")
@@ -636,7 +679,8 @@ def export_recording(
     epoch_unix_s: float = DEFAULT_EPOCH_UNIX_S,
     simulated: bool = True,
 ) -> int:
-    """Write simulated plots as a CAT048 recording; returns the number of datagrams."""
+    """Write simulated plots as a CAT048 recording (a libpcap capture, UDP to port 8600);
+    returns the number of datagrams."""
     entries = plots_to_datagrams(plots, sensor_alt_m, sac=sac, simulated=simulated)
     write_recording(path, [(epoch_unix_s + t, b) for t, b in entries])
     return len(entries)

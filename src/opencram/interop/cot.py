@@ -274,9 +274,15 @@ def course_speed(vel_enu_mps: Sequence[float]) -> tuple[float, float]:
 
 
 def track_cot(
-    ev: TrackUpdated, *, epoch: datetime | str = DEFAULT_EPOCH, simulated: bool = False
+    ev: TrackUpdated,
+    *,
+    epoch: datetime | str = DEFAULT_EPOCH,
+    simulated: bool = False,
+    geoid_n_m: float = 0.0,
 ) -> bytes:
-    """A track point: hostile air weapon (or unknown air for class aircraft)."""
+    """A track point: hostile air weapon (or unknown air for class aircraft). ``hae`` is
+    ``alt_m + geoid_n_m``: pass the EGM96 geoid height N when ``alt_m`` is above mean sea
+    level (see :data:`HEIGHTS`)."""
     epoch = _as_epoch(epoch)
     cot_type = TRACK_TYPES.get(ev.track_class, TYPE_HOSTILE_AIR_WEAPON)
     root = _event(
@@ -288,7 +294,7 @@ def track_cot(
         TRACK_STALE_S,
         simulated=simulated,
     )
-    _point(root, ev.lat, ev.lon, ev.alt_m, ev.pos_sigma_m, ev.pos_sigma_m)
+    _point(root, ev.lat, ev.lon, ev.alt_m + geoid_n_m, ev.pos_sigma_m, ev.pos_sigma_m)
     detail = _detail(root, ev.t_s)
     course, speed = course_speed(ev.vel_enu_mps)
     ET.SubElement(detail, "track", {"course": _num(course, 1), "speed": _num(speed, 1)})
@@ -325,9 +331,14 @@ def _ellipse(detail: ET.Element, e: Ellipse95) -> None:
 
 
 def impact_cot(
-    ev: ImpactPredicted, *, epoch: datetime | str = DEFAULT_EPOCH, simulated: bool = False
+    ev: ImpactPredicted,
+    *,
+    epoch: datetime | str = DEFAULT_EPOCH,
+    simulated: bool = False,
+    geoid_n_m: float = 0.0,
 ) -> bytes:
-    """The predicted impact point with its 95 % ground ellipse (``u-d-c-c``)."""
+    """The predicted impact point with its 95 % ground ellipse (``u-d-c-c``); ``hae`` as
+    in :func:`track_cot`."""
     epoch = _as_epoch(epoch)
     stale_at = max(ev.impact_time_s, ev.t_s) + IMPACT_STALE_AFTER_S
     root = _event(
@@ -339,7 +350,7 @@ def impact_cot(
         stale_at - ev.t_s,
         simulated=simulated,
     )
-    _point(root, ev.lat, ev.lon, ev.alt_m)
+    _point(root, ev.lat, ev.lon, ev.alt_m + geoid_n_m)
     detail = _detail(root, ev.t_s)
     _ellipse(detail, ev.ellipse95)
     _colours(detail, IMPACT_STROKE, IMPACT_FILL)
@@ -357,9 +368,14 @@ def impact_cot(
 
 
 def origin_cot(
-    ev: OriginEstimated, *, epoch: datetime | str = DEFAULT_EPOCH, simulated: bool = False
+    ev: OriginEstimated,
+    *,
+    epoch: datetime | str = DEFAULT_EPOCH,
+    simulated: bool = False,
+    geoid_n_m: float = 0.0,
 ) -> bytes:
-    """The estimated launch point with its 95 % ground ellipse (``u-d-c-c``)."""
+    """The estimated launch point with its 95 % ground ellipse (``u-d-c-c``); ``hae`` as
+    in :func:`track_cot`."""
     epoch = _as_epoch(epoch)
     root = _event(
         origin_uid(ev.track_id),
@@ -370,7 +386,7 @@ def origin_cot(
         ORIGIN_STALE_S,
         simulated=simulated,
     )
-    _point(root, ev.lat, ev.lon, ev.alt_m)
+    _point(root, ev.lat, ev.lon, ev.alt_m + geoid_n_m)
     detail = _detail(root, ev.t_s)
     _ellipse(detail, ev.ellipse95)
     _colours(detail, ORIGIN_STROKE, ORIGIN_FILL)
@@ -592,6 +608,29 @@ def zone_alert_cot(
 # --- a whole run --------------------------------------------------------------------------
 
 COT_EVENT_KINDS = (TrackUpdated, ImpactPredicted, OriginEstimated, ZoneAlert)
+_POINT_KINDS = (TrackUpdated, ImpactPredicted, OriginEstimated)
+
+# What the events' ``alt_m`` are above: "ellipsoid" (WGS-84; CoT's ``hae`` is the same
+# number) or "msl" (mean sea level, as the EGM96 geoid; ``hae = alt_m + N``, with N from
+# opencram.geoid). docs/interop-cot.md says which inputs give which.
+HEIGHTS = ("ellipsoid", "msl")
+
+
+def geoid_offsets(events: Sequence[Event], heights: str = "ellipsoid") -> list[float]:
+    """The height to add to each event's ``alt_m`` to get ``hae``: 0 for every event with
+    ``heights="ellipsoid"``, the EGM96 geoid height N at the event's point (one batched
+    look-up) with ``"msl"``, 0 for events without a point."""
+    if heights not in HEIGHTS:
+        raise UserError(f"heights: must be ellipsoid or msl, not '{heights}'")
+    out = [0.0] * len(events)
+    idx = [i for i, ev in enumerate(events) if isinstance(ev, _POINT_KINDS)]
+    if heights == "msl" and idx:
+        from opencram.geoid import undulation_m  # deferred: pyproj
+
+        n = undulation_m([events[i].lat for i in idx], [events[i].lon for i in idx])
+        for i, v in zip(idx, n.tolist(), strict=True):
+            out[i] = v
+    return out
 
 
 def event_cot(
@@ -601,18 +640,20 @@ def event_cot(
     epoch: datetime | str = DEFAULT_EPOCH,
     clock: Clock | None = None,
     simulated: bool = False,
+    heights: str = "ellipsoid",
+    geoid_n_m: float | None = None,
 ) -> list[bytes]:
     """The CoT messages of one event (none for an event kind that is not sent), stamped
-    from ``epoch``, or from ``clock()`` when a clock is given (see :func:`stamp_epoch`)."""
+    from ``epoch``, or from ``clock()`` when a clock is given (see :func:`stamp_epoch`).
+    ``heights`` says what the event's ``alt_m`` is above (:data:`HEIGHTS`); a caller that
+    has looked N up already (:func:`geoid_offsets`) passes it as ``geoid_n_m``."""
     if not isinstance(ev, COT_EVENT_KINDS):
         return []
     at = stamp_epoch(ev.t_s, epoch=epoch, clock=clock)
-    if isinstance(ev, TrackUpdated):
-        return [track_cot(ev, epoch=at, simulated=simulated)]
-    if isinstance(ev, ImpactPredicted):
-        return [impact_cot(ev, epoch=at, simulated=simulated)]
-    if isinstance(ev, OriginEstimated):
-        return [origin_cot(ev, epoch=at, simulated=simulated)]
+    if isinstance(ev, _POINT_KINDS):
+        n = geoid_offsets([ev], heights)[0] if geoid_n_m is None else geoid_n_m
+        build = {TrackUpdated: track_cot, ImpactPredicted: impact_cot, OriginEstimated: origin_cot}
+        return [build[type(ev)](ev, epoch=at, simulated=simulated, geoid_n_m=n)]
     if ev.zone not in zone_rings:
         raise KeyError(ev.zone)
     return zone_alert_cot(ev, zone_rings[ev.zone], epoch=at, simulated=simulated)
@@ -625,13 +666,17 @@ def events_to_cot(
     epoch: datetime | str = DEFAULT_EPOCH,
     clock: Clock | None = None,
     simulated: bool = False,
+    heights: str = "ellipsoid",
 ) -> list[bytes]:
     """CoT messages for the CoT-able events (tracks, impact and origin ellipses, zone
     alerts), in event order. ``zone_rings`` maps each zone name to its (lat, lon) ring, or
     to a list of rings for a zone of several parts; a ``ZoneAlert`` for a zone missing from
     it raises ``KeyError``. With ``clock`` (e.g. ``lambda: datetime.now(UTC)``) every
-    message is stamped from the clock when it is built, and ``epoch`` is not used."""
+    message is stamped from the clock when it is built, and ``epoch`` is not used.
+    ``heights`` says what the events' ``alt_m`` are above (:data:`HEIGHTS`)."""
+    events = list(events)
+    offsets = geoid_offsets(events, heights)
     out: list[bytes] = []
-    for ev in events:
-        out += event_cot(ev, zone_rings, epoch=epoch, clock=clock, simulated=simulated)
+    for ev, n in zip(events, offsets, strict=True):
+        out += event_cot(ev, zone_rings, epoch=epoch, clock=clock, simulated=simulated, geoid_n_m=n)
     return out

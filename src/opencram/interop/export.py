@@ -1,4 +1,4 @@
-"""A run's exports as KML, CZML and GeoJSON (the library behind ``opencram export``).
+"""A run's exports as KML, KMZ, CZML and GeoJSON (the library behind ``opencram export``).
 
 Reads a run folder from disk (so old runs can be exported too) and writes each format
 atomically. With one format, ``--out`` is the file (default ``RUN_FOLDER/exports/run.EXT``);
@@ -11,24 +11,27 @@ from datetime import datetime
 from pathlib import Path
 
 from opencram.errors import UserError
-from opencram.fileio import atomic_write_text
+from opencram.fileio import atomic_write_bytes, atomic_write_text
 from opencram.interop.cot import DEFAULT_EPOCH
 from opencram.interop.czml import czml_text
 from opencram.interop.geojson import geojson_text
-from opencram.interop.kml import kml_text
+from opencram.interop.kml import kml_text, kmz_bytes
 from opencram.interop.runview import RunView, load_run
 
-FORMATS = {"kml": "kml", "czml": "czml", "geojson": "geojson"}
+FORMATS = {"kml": "kml", "kmz": "kmz", "czml": "czml", "geojson": "geojson"}
+FORMAT_ERROR = "--format: must be kml, kmz, czml, geojson or all, not '{}'"
 
 
-def render(view: RunView, fmt: str, epoch: datetime) -> str:
+def render(view: RunView, fmt: str, epoch: datetime) -> str | bytes:
     if fmt == "kml":
         return kml_text(view, epoch)
+    if fmt == "kmz":
+        return kmz_bytes(view, epoch)
     if fmt == "czml":
         return czml_text(view, epoch)
     if fmt == "geojson":
         return geojson_text(view)
-    raise UserError(f"--format: must be kml, czml, geojson or all, not '{fmt}'")
+    raise UserError(FORMAT_ERROR.format(fmt))
 
 
 def export_run(
@@ -36,7 +39,7 @@ def export_run(
 ) -> list[Path]:
     """Write the run's exports; returns the files written."""
     if fmt not in (*FORMATS, "all"):
-        raise UserError(f"--format: must be kml, czml, geojson or all, not '{fmt}'")
+        raise UserError(FORMAT_ERROR.format(fmt))
     epoch = epoch or DEFAULT_EPOCH
     view = load_run(folder)
     fmts = list(FORMATS) if fmt == "all" else [fmt]
@@ -52,9 +55,12 @@ def export_run(
         paths = [p]
     written = []
     for f, p in zip(fmts, paths, strict=True):
-        text = render(view, f, epoch)
+        data = render(view, f, epoch)
         try:
-            atomic_write_text(p, text)
+            if isinstance(data, bytes):
+                atomic_write_bytes(p, data)
+            else:
+                atomic_write_text(p, data)
         except OSError as exc:
             raise UserError(f"--out {p}: cannot write: {exc.strerror or exc}") from None
         written.append(p)

@@ -1,4 +1,4 @@
-"""KML export of a run for Google Earth, written with simplekml.
+"""KML and KMZ export of a run for Google Earth, written with simplekml.
 
 Time-dynamic: true trajectories, friendly aircraft and confirmed tracks are ``gx:Track``s
 (one ``<when>`` per sample); each 95 % impact or origin ellipse is a polygon shown from the
@@ -7,15 +7,32 @@ intercepts and collateral footprints appear at their time. Zones, landmarks, rad
 guns are static. Heights are written relative to the ground (``relativeToGround``): the
 engine's terrain is flat at the site altitude, so height above ground is the event's
 altitude minus the site's. Colours follow the report's map.
+
+The file validates against the OGC KML 2.2 schema with Google's ``gx`` extension schema
+(``tests/test_against_kml_schema.py``). simplekml 1.3.6 writes three things the schema
+rejects, which :func:`conform` puts right on the written tree (with lxml): numeric element
+ids (``xs:ID`` must not start with a digit), shared styles before a folder's ``name``, and
+``altitudeMode`` after a geometry's coordinates. Nothing is fetched from the network: a
+KML names no icon (viewers draw their default placemark), a KMZ carries its own icon
+(``files/dot.png``, a white disc that the styles colour).
 """
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import datetime
 
+import numpy as np
 import simplekml
+from lxml import etree
 
 from opencram.interop.runview import PALETTE_RGB, RunView, circle_ring, ellipse_ring, iso
+
+ICON_HREF = "files/dot.png"  # the icon inside a KMZ
+_NS = "{http://www.opengis.net/kml/2.2}"
+_FEATURE_HEAD = {"name", "visibility", "open", "address", "phoneNumber", "Snippet",
+                 "description", "TimeStamp", "TimeSpan", "styleUrl"}  # fmt: skip
 
 
 def _colour(key: str, alpha: int = 255) -> str:
@@ -36,6 +53,7 @@ def _line_style(key: str, width: float = 2.0):
     st = simplekml.Style()
     st.linestyle.color = _colour(key)
     st.linestyle.width = width
+    st.iconstyle.icon.href = ICON_HREF
     st.iconstyle.color = _colour(key)
     st.iconstyle.scale = 0.6
     st.labelstyle.scale = 0.7
@@ -44,6 +62,7 @@ def _line_style(key: str, width: float = 2.0):
 
 def _point_style(key: str, scale: float = 0.8):
     st = simplekml.Style()
+    st.iconstyle.icon.href = ICON_HREF
     st.iconstyle.color = _colour(key)
     st.iconstyle.scale = scale
     st.labelstyle.scale = 0.7
@@ -240,5 +259,65 @@ def _add_footprints(kml: simplekml.Kml, bursts, withheld, epoch: datetime) -> No
         p.description = f"radius {f.radius_m:.0f} m" + (f"; withheld: {why}" if held else "")
 
 
+def conform(text: str, *, icons: bool) -> bytes:
+    """simplekml's output made valid under the KML 2.2 schema (see the module docstring):
+    ids prefixed with ``id``, every shared style moved to the document after its name and
+    description, ``altitudeMode`` moved before the coordinates. Without ``icons`` the
+    ``Icon`` of each icon style is dropped, so the file refers to nothing outside it."""
+    root = etree.fromstring(text.encode("utf-8"), etree.XMLParser(remove_blank_text=True))
+    for el in root.iter():
+        if el.get("id") is not None:
+            el.set("id", "id" + el.get("id"))
+    for url in root.iter(_NS + "styleUrl"):
+        url.text = "#id" + (url.text or "").lstrip("#")
+    doc = root.find(_NS + "Document")
+    head = [i for i, ch in enumerate(doc) if etree.QName(ch).localname in _FEATURE_HEAD]
+    at = max(head, default=-1) + 1
+    for st in list(root.iter(_NS + "Style", _NS + "StyleMap")):
+        st.getparent().remove(st)
+        doc.insert(at, st)
+        at += 1
+    for mode in list(root.iter(_NS + "altitudeMode")):
+        parent = mode.getparent()
+        before = [
+            i for i, ch in enumerate(parent) if ch.tag in (_NS + "extrude", _NS + "tessellate")
+        ]
+        parent.remove(mode)
+        parent.insert(max(before, default=-1) + 1, mode)
+    if not icons:
+        for icon in list(root.iter(_NS + "Icon")):
+            icon.getparent().remove(icon)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
 def kml_text(view: RunView, epoch: datetime) -> str:
-    return build_kml(view, epoch).kml()
+    """The run as KML text (no icon files referred to)."""
+    return conform(build_kml(view, epoch).kml(), icons=False).decode("utf-8")
+
+
+def icon_png() -> bytes:
+    """The placemark icon: a 64-pixel white disc with a dark rim on transparency (the
+    styles colour it: KML multiplies an icon's pixels by the style's colour)."""
+    import matplotlib.image  # deferred: only a KMZ needs it
+
+    yy, xx = np.mgrid[0:64, 0:64] + 0.5
+    r = np.hypot(xx - 32.0, yy - 32.0)
+    alpha = np.clip(30.0 - r, 0.0, 1.0)  # anti-aliased edge at radius 30
+    grey = np.where(r > 26.0, 0.25, 1.0)  # a 4-pixel rim
+    rgba = np.dstack([grey, grey, grey, alpha])
+    buf = io.BytesIO()
+    matplotlib.image.imsave(buf, rgba, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def kmz_bytes(view: RunView, epoch: datetime) -> bytes:
+    """The run as KMZ: ``doc.kml`` and the icon it uses, in one zip file (fixed member
+    dates, so the same run gives the same archive)."""
+    doc = conform(build_kml(view, epoch).kml(), icons=True)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in (("doc.kml", doc), (ICON_HREF, icon_png())):
+            info = zipfile.ZipInfo(name, date_time=(2021, 12, 19, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return buf.getvalue()
