@@ -86,9 +86,9 @@ def fit_firing_table(t: ThreatType, rows: dict[str, dict]) -> ThreatType:
     def tof_err(ff):
         trial = dataclasses.replace(t, form_factor=ff)
         v = velocity_for_range(trial, qe, row["range_m"])
-        return shot(dataclasses.replace(trial, muzzle_velocity_mps=v), qe)[1] - row[
-            "time_of_flight_s"
-        ]
+        return (
+            shot(dataclasses.replace(trial, muzzle_velocity_mps=v), qe)[1] - row["time_of_flight_s"]
+        )
 
     ff = _bisect(tof_err, 0.05, 1.5, 30)
     t = dataclasses.replace(t, form_factor=ff)
@@ -143,7 +143,9 @@ def charge_rows() -> dict[str, dict[str, dict]]:
     doc = yaml.safe_load(library_text())
     out: dict[str, dict[str, dict]] = {}
     for tid, raw in doc["threats"].items():
-        rows = {str(k): v["fit_row"] for k, v in (raw.get("charges") or {}).items() if "fit_row" in v}
+        rows = {
+            str(k): v["fit_row"] for k, v in (raw.get("charges") or {}).items() if "fit_row" in v
+        }
         if rows:
             out[tid] = rows
     return out
