@@ -186,6 +186,6 @@ def test_compiled_step_matches_the_numpy_reference_with_rotation():
     pos0, vel0, prm = launch_states(
         types, np.zeros((3, 3)), np.radians([0, 90, 200.0]), np.radians([50.0, 60.0, 40.0])
     )
-    fast = fly(pos0, vel0, prm, env, compiled=True)
-    ref = fly(pos0, vel0, prm, env, compiled=False)
+    fast = fly(pos0, vel0, prm, env, dt_s=0.1, compiled=True)
+    ref = fly(pos0, vel0, prm, env, dt_s=0.1, compiled=False)
     np.testing.assert_allclose(fast.impact_pos_enu_m, ref.impact_pos_enu_m, atol=1e-6)

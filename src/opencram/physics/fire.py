@@ -109,27 +109,29 @@ def choose_charges(types: list[ThreatType], launch_enu_m, target_m, az_rad, env)
     reaches ``target_m`` at an elevation inside the weapon's limits (the top charge when
     none does). Threats without a table, or with a charge already named, are kept.
 
-    Returns (types, max range, min range): the ranges over all the charges considered.
+    Returns (types, reach): ``reach`` holds, per threat, the ranges (m) at the two ends of
+    the chosen charge's branch (``at_lo``, ``at_hi``) and the greatest and least range over
+    all the charges considered (``max``, ``min``).
     """
-    rows = []  # (threat index, typed threat) per candidate charge
+    rows = []  # (threat index, threat with one candidate charge), lowest charge first
     for i, t in enumerate(types):
         names = t.charge_names if t.charges and t.charge is None else (None,)
         rows += [(i, t if c is None else t.with_charge(c)) for c in names]
     idx = np.array([i for i, _ in rows], dtype=np.intp)
-    cand = [t for _, t in rows]
-    r_lo, r_hi = _branch_reach(cand, launch_enu_m[idx], az_rad[idx], env)
+    r_lo, r_hi = _branch_reach([t for _, t in rows], launch_enu_m[idx], az_rad[idx], env)
     r_max, r_min = np.maximum(r_lo, r_hi), np.minimum(r_lo, r_hi)
     fits = (r_min <= target_m[idx]) & (target_m[idx] <= r_max)
-    out = list(types)
-    best_max = np.full(len(types), -np.inf)
-    best_min = np.full(len(types), np.inf)
-    for j in range(len(rows) - 1, -1, -1):  # from the top charge down: the lowest that fits wins
-        i = idx[j]
-        best_max[i] = max(best_max[i], r_max[j])
-        best_min[i] = min(best_min[i], r_min[j])
-        if fits[j] or out[i] is types[i]:
-            out[i] = cand[j]
-    return out, best_max, best_min
+    chosen = np.full(len(types), -1)
+    for j in range(len(rows) - 1, -1, -1):  # from the top charge down: the lowest fit wins
+        if fits[j] or chosen[idx[j]] < 0:
+            chosen[idx[j]] = j
+    reach = {
+        "at_lo": r_lo[chosen],
+        "at_hi": r_hi[chosen],
+        "max": np.array([r_max[idx == i].max() for i in range(len(types))]),
+        "min": np.array([r_min[idx == i].min() for i in range(len(types))]),
+    }
+    return [rows[j][1] for j in chosen], reach
 
 
 def solve_aim(
@@ -152,16 +154,15 @@ def solve_aim(
     aim = np.asarray(aim_enu_m, dtype=float).reshape(-1, 3)
     target = np.hypot(*(aim[:, :2] - launch[:, :2]).T)
     az = azimuth_rad(aim[:, :2] - launch[:, :2])
-    types, r_max_all, r_min_all = choose_charges(list(types), launch, target, az, env)
+    types, reach = choose_charges(list(types), launch, target, az, env)
     lo, hi = branch_rad(types)
-    r_lo, r_hi = _branch_reach(types, launch, az, env)
-    f_lo, f_hi = r_lo - target, r_hi - target
+    f_lo, f_hi = reach["at_lo"] - target, reach["at_hi"] - target
     reachable = (f_lo * f_hi <= 0) & np.isfinite(f_lo) & np.isfinite(f_hi)
     high = np.array([t.trajectory == "high" for t in types])
     qe = np.where(reachable, 0.5 * (lo + hi), np.where(high, lo, hi))
     state = _Bracket(lo, hi, f_lo, f_hi)
     miss = _refine(types, launch, aim, target, az, qe, reachable, state, env, tol_m, max_iter)
-    return AimSolution(az, qe, reachable, r_max_all, r_min_all, miss, tuple(types))
+    return AimSolution(az, qe, reachable, reach["max"], reach["min"], miss, tuple(types))
 
 
 @dataclass
