@@ -12,7 +12,7 @@ The model flies in the local ENU frame of the site, which turns with the Earth: 
    inputs); what is independent is the frame, the rotation vector, the Coriolis and
    centrifugal algebra, the coordinate conversions and the integrator;
 2. the textbook first-order solution for a shot in vacuum under uniform gravity in a
-   rotating frame (e.g. Taylor, Classical Mechanics, sec. 9.8):
+   rotating frame (e.g. J. R. Taylor, Classical Mechanics, 2005, ch. 9, noninertial frames):
    ``r(t) = v0 t + g t^2 / 2 - (Omega x v0) t^2 - (Omega x g) t^3 / 3``.
 """
 
