@@ -116,3 +116,17 @@ def test_named_charge_is_kept_and_unknown_charge_is_refused():
     assert np.degrees(sol.qe_rad[0]) > 70.0
     with pytest.raises(KeyError):
         M252.with_charge("9")
+
+
+def test_out_of_reach_reports_the_span_of_all_charges():
+    """Beyond the top charge's reach the aim is unreachable, and the reported interval is
+    the whole table's: FT 81-AR-2 spans 83 m (charge 0 at 1,511 mil) to 5,608 m (charge 4
+    at 800 mil); the model's ends are within ±10 % of those."""
+    lib = library()
+    types = [M252, lib["rocket-122mm-grad"], M252]
+    aim = np.array([[0.0, 7000.0, 0.0], [0.0, 15000.0, 0.0], [0.0, 3000.0, 0.0]])
+    sol = solve_aim(types, np.zeros((3, 3)), aim)
+    assert sol.reachable.tolist() == [False, True, True]
+    assert sol.charges == ("4", None, "2")
+    assert sol.max_range_m[0] == pytest.approx(5608.0, rel=0.10)
+    assert sol.min_range_m[0] == pytest.approx(83.0, rel=0.10)
