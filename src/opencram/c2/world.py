@@ -158,7 +158,10 @@ def environment_of(s: Scenario) -> Environment:
     else:
         wind = Wind.calm()
     return Environment(
-        site_alt_m=s.site.alt_m, wind=wind, temperature_offset_k=e.temperature_offset_k
+        site_alt_m=s.site.alt_m,
+        wind=wind,
+        temperature_offset_k=e.temperature_offset_k,
+        site_lat_deg=s.site.lat,
     )
 
 
@@ -173,13 +176,15 @@ def _solve_aim_cached(types, launch, aim, env):
     """:func:`solve_aim`, remembered for identical inputs: aiming does not depend on the
     seed, so Monte Carlo runs of one scenario solve it once."""
     h = hashlib.sha256()
-    h.update(repr([t.id for t in types]).encode())
+    h.update(repr([(t.id, t.charge) for t in types]).encode())
     for a in (launch, aim, env.wind.alt_msl_m, env.wind.vel_enu_mps):
         h.update(np.ascontiguousarray(a, dtype=float).tobytes())
     h.update(
         repr(
             (
                 env.site_alt_m,
+                env.site_lat_deg,
+                env.earth_rotation,
                 env.temperature_offset_k,
                 type(env.terrain).__name__,
                 getattr(env.terrain, "up_m", None),
@@ -215,8 +220,9 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
     env = environment_of(s)
     lib = library()
 
-    az_of, qe_of = _aim_threats(loaded, frame, ground, env, lib)
-    rounds = _threat_rounds(s, frame, ground, lib, az_of, qe_of, rng)
+    type_of = _charged_types(loaded, lib)
+    az_of, qe_of = _aim_threats(loaded, frame, ground, env, type_of)
+    rounds = _threat_rounds(s, frame, ground, type_of, az_of, qe_of, rng)
     truth = _fly_truth(s, frame, ground, rounds, env)
     a_paths = _aircraft_paths(s, frame, ground)
     return World(
@@ -233,16 +239,41 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
     )
 
 
-def _aim_threats(loaded: LoadedScenario, frame: LocalFrame, ground: float, env: Environment, lib):
+def _charged_types(loaded: LoadedScenario, lib) -> dict[int, ThreatType]:
+    """The threat type of each entry, fired with the charge the entry names (if any).
+    Raises UserError for a charge the type's table does not list."""
+    out: dict[int, ThreatType] = {}
+    problems = []
+    for i, t in enumerate(loaded.scenario.threats):
+        tt = lib[t.type]
+        if t.charge is not None:
+            try:
+                tt = tt.with_charge(t.charge)
+            except KeyError:
+                names = ", ".join(tt.charge_names) or "none"
+                problems.append(
+                    f"{loaded.source}: {path_str(('threats', i, 'charge'))}: {t.type} has no "
+                    f"charge {t.charge!r} (its charges: {names})"
+                )
+        out[i] = tt
+    if problems:
+        raise UserError(*problems)
+    return out
+
+
+def _aim_threats(
+    loaded: LoadedScenario, frame: LocalFrame, ground: float, env: Environment, type_of
+):
     """Azimuth and quadrant elevation (rad) per aimed ballistic threat entry: each aimed
-    once (no dispersion), in one batch. Raises UserError for an aim out of reach."""
+    once (no dispersion), in one batch; ``type_of`` (entry -> type) takes the charge the
+    aim solver chose. Raises UserError for an aim out of reach."""
     s = loaded.scenario
-    aimed = [i for i, t in enumerate(s.threats) if lib[t.type].is_ballistic and t.aim is not None]
+    aimed = [i for i, t in enumerate(s.threats) if type_of[i].is_ballistic and t.aim is not None]
     az_of: dict[int, float] = {}
     qe_of: dict[int, float] = {}
     problems = []
     if aimed:
-        types = [lib[s.threats[i].type] for i in aimed]
+        types = [type_of[i] for i in aimed]
         launch = np.array([_enu(frame, s.threats[i].launch, ground) for i in aimed])
         aim = np.array([_enu(frame, s.threats[i].aim, ground) for i in aimed])
         sol = _solve_aim_cached(types, launch, aim, env)
@@ -256,19 +287,20 @@ def _aim_threats(loaded: LoadedScenario, frame: LocalFrame, ground: float, env: 
                     f"{sol.max_range_m[j] / 1000:.2f} km on its {types[j].trajectory}-angle branch)"
                 )
             az_of[i], qe_of[i] = float(sol.az_rad[j]), float(sol.qe_rad[j])
+            type_of[i] = sol.types[j]
     if problems:
         raise UserError(*problems)
     return az_of, qe_of
 
 
-def _threat_rounds(s: Scenario, frame: LocalFrame, ground: float, lib, az_of, qe_of, rng):
+def _threat_rounds(s: Scenario, frame: LocalFrame, ground: float, type_of, az_of, qe_of, rng):
     """Every round of every threat entry (list of Round), salvos expanded, with its
     dispersion drawn from ``rng`` in scenario order."""
     rounds: list[Round] = []
     for i, rid in round_ids(s):
         t = s.threats[i]
         k = sum(1 for r in rounds if r.entry == i)
-        tt = lib[t.type]
+        tt = type_of[i]
         launch = _enu(frame, t.launch, ground)
         aim = None if t.aim is None else _enu(frame, t.aim, ground)
         t0 = t.time_s + k * t.salvo.interval_s

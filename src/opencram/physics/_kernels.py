@@ -26,10 +26,11 @@ def _accel(t, px, py, pz, vx, vy, vz, row, air, wind, drag):
     """Acceleration (ax, ay, az) of one projectile (same terms as the numpy version).
 
     ``row`` is the projectile's (mass, burn rate, burn time, thrust, form factor, area,
-    drag-table row); ``air``, ``wind`` and ``drag`` the unpacked tables of the environment.
+    drag-table row); ``air``, ``wind`` and ``drag`` the unpacked tables of the environment;
+    ``air`` ends with the Earth's angular velocity in ENU (zeros without a latitude).
     """
     mass, burn_rate, burn_time, thrust, ff, area, table = row
-    rho_tab, rho_d, a_tab, a_d, site_alt, amin, amax, astep, g0, r_earth = air
+    rho_tab, rho_d, a_tab, a_d, site_alt, amin, amax, astep, g0, r_earth, ox, oy, oz = air
     wind_alt, wind_vel = wind
     cd_tab, mach_step, mach_max = drag
     alt = site_alt + pz
@@ -53,7 +54,12 @@ def _accel(t, px, py, pz, vx, vy, vz, row, air, wind, drag):
     m = mass - burn_rate * min(max(t, 0.0), burn_time)
     inv_speed = 1.0 / max(speed, 1e-9) if speed > 0 else 0.0
     k = (thrust * inv_speed - 0.5 * rho * speed * cd * area) / m
-    return k * ax, k * ay, k * az - g0 * (r_earth / (r_earth + alt)) ** 2
+    # rotating frame: -2 Omega x v - Omega x (Omega x r) (all zero without a latitude)
+    qx, qy, qz = oy * pz - oz * py, oz * px - ox * pz, ox * py - oy * px
+    rx = -2.0 * (oy * vz - oz * vy) - (oy * qz - oz * qy)
+    ry = -2.0 * (oz * vx - ox * vz) - (oz * qx - ox * qz)
+    rz = -2.0 * (ox * vy - oy * vx) - (ox * qy - oy * qx)
+    return k * ax + rx, k * ay + ry, k * az - g0 * (r_earth / (r_earth + alt)) ** 2 + rz
 
 
 @njit(inline="always")
@@ -63,7 +69,8 @@ def _rk4_into(t, pos, vel, h, prm, on, env, p_out, v_out):
     (rho_tab, rho_d, a_tab, a_d, site_alt, amin, amax, astep) = env[:8]
     wind = (env[8], env[9])
     drag = (env[10], env[11], env[12])
-    air = (rho_tab, rho_d, a_tab, a_d, site_alt, amin, amax, astep, env[13], env[14])
+    g0, r_earth, ox, oy, oz = env[13], env[14], env[15], env[16], env[17]
+    air = (rho_tab, rho_d, a_tab, a_d, site_alt, amin, amax, astep, g0, r_earth, ox, oy, oz)
     for j in range(pos.shape[0]):
         hj, tj, hh = h[j], t[j], 0.5 * h[j]
         thrust = thrust_n[j] if on[j] else 0.0

@@ -4,11 +4,17 @@ For every ballistic threat, in the ICAO standard atmosphere with no wind:
 
 * rockets: the motor thrust that gives the published burn-out velocity at the
   maximum-range elevation (the tube length is taken as the rocket's length);
-* all: the drag form factor that makes the simulated maximum range (best elevation)
-  equal the published maximum range.
+* a weapon whose charges carry a firing-table row (``fit_row``): the form factor and the
+  top charge's muzzle velocity that give that row's range *and* time of flight at its
+  elevation, then each lower charge's muzzle velocity from its own row's range;
+* all others: the drag form factor that makes the simulated maximum range (best
+  elevation) equal the published maximum range;
+* a charge table marked ``charges_scaled_from: ID`` (no public table found): each charge's
+  muzzle velocity is the top one times the velocity ratio of the same charge of ``ID``.
 
 Run ``python -m opencram.physics.calibrate`` to print the fit, ``--write`` to store it in
-the ``model`` blocks of ``data/threats.yaml``.
+``data/threats.yaml`` (the ``model`` blocks, and the derived charge velocities), ``--only
+ID`` to fit some threats only.
 """
 
 from __future__ import annotations
@@ -20,9 +26,12 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from opencram.physics.fire import fly_threats, max_range
-from opencram.physics.threats import ThreatType, library
+from opencram.physics.threats import ThreatType, library, library_text
+
+MIL_RAD = 2.0 * np.pi / 6400.0  # one NATO mil
 
 
 def burnout_speed_mps(t: ThreatType, qe_deg: float) -> float:
@@ -30,6 +39,14 @@ def burnout_speed_mps(t: ThreatType, qe_deg: float) -> float:
     fl = fly_threats([t], np.zeros((1, 3)), np.zeros(1), np.radians([qe_deg]), None, record=True)
     _, vel, _ = fl.state_at(np.array([t.burn_time_s]))
     return float(np.linalg.norm(vel[0]))
+
+
+def shot(t: ThreatType, qe_rad: float) -> tuple[float, float, float]:
+    """Range (m), time of flight (s) and apex height (m) of ``t`` fired at ``qe_rad``
+    over flat ground (ISA, no wind, no Earth rotation), on the truth step of 0.02 s."""
+    fl = fly_threats([t], np.zeros((1, 3)), np.zeros(1), np.array([qe_rad]), None, dt_s=0.02)
+    rng = float(np.hypot(*fl.impact_pos_enu_m[0, :2]))
+    return rng, float(fl.impact_t_s[0]), float(fl.apogee_up_m[0])
 
 
 def _bisect(f, lo: float, hi: float, iters: int = 40) -> float:
@@ -42,6 +59,58 @@ def _bisect(f, lo: float, hi: float, iters: int = 40) -> float:
         else:
             hi = mid
     return 0.5 * (lo + hi)
+
+
+def velocity_for_range(t: ThreatType, qe_rad: float, range_m: float) -> float:
+    """Muzzle velocity (m/s) that carries ``t`` to ``range_m`` at ``qe_rad``."""
+
+    def err(v):
+        return shot(dataclasses.replace(t, muzzle_velocity_mps=v), qe_rad)[0] - range_m
+
+    return _bisect(err, 20.0, 1500.0, 40)
+
+
+def fit_firing_table(t: ThreatType, rows: dict[str, dict]) -> ThreatType:
+    """Form factor and charge velocities from firing-table rows (one per charge).
+
+    The top charge's row gives range R and time of flight T at elevation QE: for each
+    trial form factor the muzzle velocity meeting R is found, and the form factor is
+    bisected until the time of flight meets T (more drag needs a faster, steeper-rising
+    shot for the same range, so T grows with the form factor). Each lower charge's
+    velocity then meets its own row's range with that form factor.
+    """
+    top = t.charge_names[-1]
+    row = rows[top]
+    qe = row["elevation_mil"] * MIL_RAD
+
+    def tof_err(ff):
+        trial = dataclasses.replace(t, form_factor=ff)
+        v = velocity_for_range(trial, qe, row["range_m"])
+        return (
+            shot(dataclasses.replace(trial, muzzle_velocity_mps=v), qe)[1] - row["time_of_flight_s"]
+        )
+
+    ff = _bisect(tof_err, 0.05, 1.5, 30)
+    t = dataclasses.replace(t, form_factor=ff)
+    charges = []
+    for name in t.charge_names:
+        r = rows[name]
+        charges.append((name, velocity_for_range(t, r["elevation_mil"] * MIL_RAD, r["range_m"])))
+    t = dataclasses.replace(t, charges=tuple(charges), muzzle_velocity_mps=charges[-1][1])
+    return dataclasses.replace(t, max_range_qe_deg=max_range(t)[1])
+
+
+def scaled_charges(t: ThreatType, ref: ThreatType) -> ThreatType:
+    """``t``'s charges as its top muzzle velocity times ``ref``'s charge velocity ratios."""
+    v_top = t.muzzle_velocity_mps or 0.0
+    ref_top = ref.charges[-1][1]
+    names = t.charge_names
+    if len(names) != len(ref.charges):
+        raise ValueError(f"{t.id}: {len(names)} charges, but {ref.id} has {len(ref.charges)}")
+    pairs = tuple(
+        (name, v_top * mv / ref_top) for name, (_, mv) in zip(names, ref.charges, strict=True)
+    )
+    return dataclasses.replace(t, charges=pairs)
 
 
 def fit(t: ThreatType) -> ThreatType:
@@ -69,6 +138,47 @@ def fit(t: ThreatType) -> ThreatType:
     return t
 
 
+def charge_rows() -> dict[str, dict[str, dict]]:
+    """Per threat id, the firing-table row of each charge that has one (``fit_row``)."""
+    doc = yaml.safe_load(library_text())
+    out: dict[str, dict[str, dict]] = {}
+    for tid, raw in doc["threats"].items():
+        rows = {
+            str(k): v["fit_row"] for k, v in (raw.get("charges") or {}).items() if "fit_row" in v
+        }
+        if rows:
+            out[tid] = rows
+    return out
+
+
+def scaling_refs() -> dict[str, str]:
+    """Threat id -> the id whose charge velocity ratios its charges borrow."""
+    doc = yaml.safe_load(library_text())
+    return {
+        tid: raw["charges_scaled_from"]
+        for tid, raw in doc["threats"].items()
+        if raw.get("charges_scaled_from")
+    }
+
+
+def fit_all(only: list[str] | None = None) -> dict[str, ThreatType]:
+    """Fit every ballistic threat (or those in ``only``); firing-table fits first, so a
+    scaled charge table borrows the fitted ratios."""
+    lib = library()
+    rows = charge_rows()
+    refs = scaling_refs()
+    fitted: dict[str, ThreatType] = {}
+    for tid in sorted(lib, key=lambda k: k not in rows):
+        t = lib[tid]
+        if not t.is_ballistic or (only and tid not in only):
+            continue
+        fitted[tid] = fit_firing_table(t, rows[tid]) if tid in rows else fit(t)
+        if tid in refs:
+            ref = fitted.get(refs[tid], lib[refs[tid]])
+            fitted[tid] = scaled_charges(fitted[tid], ref)
+    return fitted
+
+
 def model_line(t: ThreatType) -> str:
     parts = [f"form_factor: {t.form_factor:.4f}", f"max_range_qe_deg: {t.max_range_qe_deg:.2f}"]
     if t.is_rocket:
@@ -80,6 +190,20 @@ def model_line(t: ThreatType) -> str:
     return "    model: {" + ", ".join(parts) + f', note: "{note}"' + "}"
 
 
+def _rewrite_line(line: str, t: ThreatType | None) -> str:
+    """``line`` with a derived figure of ``t`` replaced: a charge's velocity, or the
+    muzzle velocity when the charge table derives it."""
+    if t is None or not t.charges:
+        return line
+    m = re.match(r'^      "([^"]+)": \{value: [0-9.]+', line)
+    if m and m.group(1) in t.charge_names:
+        mv = dict(t.charges)[m.group(1)]
+        return re.sub(r"value: [0-9.]+", f"value: {mv:.1f}", line, count=1)
+    if re.match(r"^    muzzle_velocity_mps: \{value: [0-9.]+", line):
+        return re.sub(r"value: [0-9.]+", f"value: {t.charges[-1][1]:.1f}", line, count=1)
+    return line
+
+
 def write_models(fitted: dict[str, ThreatType], path: Path) -> None:
     lines = path.read_text().splitlines()
     out: list[str] = []
@@ -88,9 +212,9 @@ def write_models(fitted: dict[str, ThreatType], path: Path) -> None:
         m = re.match(r"^  ([a-z0-9-]+):\s*$", line)
         if m:
             current = m.group(1)
-        if re.match(r"^    model:", line):
+        if current in fitted and re.match(r"^    model:", line):
             continue
-        out.append(line)
+        out.append(_rewrite_line(line, fitted.get(current)))
         if current in fitted and re.match(r"^    drag:", line):
             out.append(model_line(fitted[current]))
     tmp = path.with_suffix(".tmp")
@@ -98,24 +222,27 @@ def write_models(fitted: dict[str, ThreatType], path: Path) -> None:
     tmp.replace(path)
 
 
+def _report(tid: str, t: ThreatType, f: ThreatType) -> str:
+    rng, qe = max_range(f)
+    extra = ""
+    if f.is_rocket:
+        extra = f", burn-out {burnout_speed_mps(f, qe):.1f} m/s, thrust {f.thrust_n:.0f} N"
+    if f.charges:
+        extra += ", charges " + ", ".join(f"{n}: {v:.1f} m/s" for n, v in f.charges)
+    return (
+        f"{tid:20s} form factor {f.form_factor:.4f}: max range {rng:8.1f} m "
+        f"(published {t.max_range_m:.0f}) at {qe:.2f} deg{extra}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="store the fit in data/threats.yaml")
+    ap.add_argument("--only", nargs="*", help="fit only these threat ids")
     args = ap.parse_args()
-    fitted = {}
-    for tid, t in library().items():
-        if not t.is_ballistic:
-            continue
-        f = fit(t)
-        fitted[tid] = f
-        rng, qe = max_range(f)
-        extra = ""
-        if f.is_rocket:
-            extra = f", burn-out {burnout_speed_mps(f, qe):.1f} m/s, thrust {f.thrust_n:.0f} N"
-        print(
-            f"{tid:20s} form factor {f.form_factor:.4f}: max range {rng:8.1f} m "
-            f"(published {t.max_range_m:.0f}) at {qe:.2f} deg{extra}"
-        )
+    fitted = fit_all(args.only)
+    for tid, f in fitted.items():
+        print(_report(tid, library()[tid], f))
     if args.write:
         path = Path(str(resources.files("opencram.physics").joinpath("data/threats.yaml")))
         write_models(fitted, path)

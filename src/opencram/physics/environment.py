@@ -16,6 +16,7 @@ import numpy as np
 from opencram.physics.atmosphere import G0_MPS2, isa
 
 EARTH_MEAN_RADIUS_M = 6_371_008.8  # IUGG mean Earth radius
+EARTH_ROTATION_RADPS = 7.292115e-5  # WGS-84 angular velocity of the Earth (sidereal)
 
 
 class Terrain(Protocol):
@@ -75,14 +76,42 @@ class Wind:
         return not np.any(self.vel_enu_mps)
 
 
+def earth_rotation_enu_radps(lat_deg: float) -> np.ndarray:
+    """The Earth's angular velocity in the local ENU frame at geodetic latitude ``lat_deg``:
+    ``Omega = omega (0, cos(lat), sin(lat))`` with omega = 7.292115e-5 rad/s (WGS-84).
+
+    The ENU frame turns with the Earth, so a body moving at ``v`` relative to it feels the
+    Coriolis acceleration ``-2 Omega x v`` and the centrifugal ``-Omega x (Omega x r)``.
+    """
+    lat = np.radians(float(lat_deg))
+    return EARTH_ROTATION_RADPS * np.array([0.0, np.cos(lat), np.sin(lat)])
+
+
 @dataclass(frozen=True)
 class Environment:
-    """Site altitude (m above MSL, for the atmosphere), wind and terrain."""
+    """Site altitude (m above MSL, for the atmosphere), wind, terrain and, when the site's
+    latitude is known, the Earth's rotation.
+
+    ``site_lat_deg`` (geodetic) switches on the Coriolis and centrifugal terms of the
+    rotating local frame (see :func:`earth_rotation_enu_radps`); they are on by default
+    once a latitude is given (``earth_rotation=False`` turns them off). Without a latitude
+    the frame is taken as inertial, as before.
+    """
 
     site_alt_m: float = 0.0
     wind: Wind = field(default_factory=Wind)
     terrain: Terrain = field(default_factory=FlatTerrain)
     temperature_offset_k: float = 0.0
+    site_lat_deg: float | None = None
+    earth_rotation: bool = True
+
+    @property
+    def omega_enu_radps(self) -> np.ndarray:
+        """The Earth's angular velocity in the local ENU frame (3,), rad/s; zeros when the
+        rotation is off or the latitude unknown."""
+        if self.site_lat_deg is None or not self.earth_rotation:
+            return np.zeros(3)
+        return earth_rotation_enu_radps(self.site_lat_deg)
 
     def air(self, up_m):
         """Density (kg/m^3), speed of sound (m/s) and wind (..., 3) at ENU heights.
@@ -142,6 +171,17 @@ def air_slopes(temperature_offset_k: float) -> tuple[np.ndarray, np.ndarray]:
     d_rho.setflags(write=False)
     d_a.setflags(write=False)
     return d_rho, d_a
+
+
+def rotation_acceleration_mps2(omega_enu_radps, pos_enu_m, vel_enu_mps) -> np.ndarray:
+    """Coriolis and centrifugal acceleration (n, 3) in the rotating local frame:
+    ``-2 Omega x v - Omega x (Omega x r)``, with ``r`` the position from the site origin.
+
+    The centrifugal acceleration at the site itself is part of the standard gravity g0 (the
+    effective gravity of the rotating Earth), so only its change with position enters here.
+    """
+    om = np.broadcast_to(np.asarray(omega_enu_radps, dtype=float), np.shape(vel_enu_mps))
+    return -2.0 * np.cross(om, vel_enu_mps) - np.cross(om, np.cross(om, pos_enu_m))
 
 
 def gravity_mps2(alt_msl_m) -> np.ndarray:

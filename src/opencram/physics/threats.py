@@ -9,7 +9,7 @@ the published one, and for rockets the thrust fitted to the published burn-out v
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -21,6 +21,8 @@ from opencram.physics.drag import table_index
 from opencram.physics.trajectory import ProjectileBatch
 
 LIBRARY_RESOURCE = "data/threats.yaml"
+MIN_QE_DEG = 1.0  # elevation limits of a weapon whose library entry gives none
+MAX_QE_DEG = 88.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ class ThreatType:
     thrust_n: float = 0.0
     launch_tube_m: float = 0.0
     max_range_qe_deg: float = 45.0
+    # charges: (name, muzzle velocity m/s) from the lowest to the top charge, and the
+    # weapon's elevation limits; ``charge`` is the charge this round is fired with (None:
+    # not chosen yet, the aim solver picks one as a crew would)
+    charges: tuple[tuple[str, float], ...] = ()
+    charge: str | None = None
+    min_elevation_deg: float = MIN_QE_DEG
+    max_elevation_deg: float = MAX_QE_DEG
     # drones
     cruise_speed_mps: float | None = None
     cruise_alt_agl_m: float | None = None
@@ -66,6 +75,18 @@ class ThreatType:
     @property
     def area_m2(self) -> float:
         return float(np.pi / 4.0 * self.caliber_m**2)
+
+    @property
+    def charge_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.charges)
+
+    def with_charge(self, name: str) -> ThreatType:
+        """This threat fired with charge ``name``: its muzzle velocity is that charge's.
+        Raises KeyError for a charge the library does not list."""
+        for charge, mv_mps in self.charges:
+            if charge == name:
+                return replace(self, charge=name, muzzle_velocity_mps=mv_mps)
+        raise KeyError(name)
 
 
 def _value(entry: Any) -> float | None:
@@ -87,6 +108,13 @@ def _sources(raw: dict) -> dict[str, list[str]]:
             for k2, v2 in _sources(entry).items():
                 out[f"{key}.{k2}"] = v2
     return out
+
+
+def _charges(raw: dict) -> tuple[tuple[str, float], ...]:
+    """(name, muzzle velocity) per charge, ordered by velocity."""
+    table = raw.get("charges") or {}
+    pairs = [(str(name), float(_value(entry))) for name, entry in table.items()]
+    return tuple(sorted(pairs, key=lambda p: p[1]))
 
 
 def parse_library(data: dict) -> dict[str, ThreatType]:
@@ -121,6 +149,9 @@ def parse_library(data: dict) -> dict[str, ThreatType]:
             cruise_speed_mps=_value(raw.get("cruise_speed_mps")),
             cruise_alt_agl_m=_value(raw.get("cruise_alt_agl_m")),
             span_m=_value(raw.get("span_m")),
+            charges=_charges(raw),
+            min_elevation_deg=_value(raw.get("min_elevation_deg")) or MIN_QE_DEG,
+            max_elevation_deg=_value(raw.get("max_elevation_deg")) or MAX_QE_DEG,
             sources=_sources(raw),
         )
     return out

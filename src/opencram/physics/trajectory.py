@@ -1,8 +1,10 @@
 """Point-mass trajectories, batched over N projectiles in numpy.
 
 Each projectile is a point mass under gravity, drag ``0.5 rho |v_air| v_air Cd(M) A / m``
-(``v_air`` = velocity relative to the wind), and, for rockets, a motor whose thrust acts
-along ``v_air`` while its propellant burns at a constant rate. The integrator is classical
+(``v_air`` = velocity relative to the wind), for rockets a motor whose thrust acts
+along ``v_air`` while its propellant burns at a constant rate, and, when the environment
+knows the site latitude, the Coriolis and centrifugal terms of the rotating local frame,
+``-2 Omega x v - Omega x (Omega x r)``. The integrator is classical
 fourth-order Runge-Kutta on a time grid shared by the whole batch; a step in which a
 motor burns out is split at the burn-out instant so thrust cut-off costs no accuracy.
 Ground impact is found by cubic Hermite interpolation between the last two states, solved
@@ -96,6 +98,9 @@ def acceleration(
     k = (thrust * inv_speed - 0.5 * rho * speed * cd * params.area_m2) / m
     acc = k[:, None] * v_air
     acc[:, 2] -= gravity_mps2(env.site_alt_m + up)
+    omega = env.omega_enu_radps
+    if omega.any():
+        acc += env_mod.rotation_acceleration_mps2(omega, pos_enu_m, vel_enu_mps)
     return acc
 
 
@@ -127,6 +132,7 @@ def _env_pack(env: Environment) -> tuple:
             drag_mod.MACH_MAX,
             env_mod.G0_MPS2,
             env_mod.EARTH_MEAN_RADIUS_M,
+            *(float(w) for w in env.omega_enu_radps),
         )
         _ENV_PACKS[key] = pack
         weakref.finalize(env, _ENV_PACKS.pop, key, None)

@@ -385,10 +385,13 @@ class Dispersion(Model):
 class Threat(Model):
     """A threat firing: a type from the threat library, a launch point, and either an aim
     point or an azimuth with a quadrant elevation. Drones fly ``waypoints`` then dive on the
-    aim point."""
+    aim point. ``charge`` names a charge of the type's charge table (mortars); without it
+    the aim solver picks the lowest charge that reaches, and an azimuth/elevation shot
+    uses the top charge."""
 
     id: Name | None = None
     type: Name
+    charge: Annotated[str, Field(min_length=1, max_length=16)] | None = None
     launch: GeoPoint
     aim: GeoPoint | None = None
     azimuth_deg: AzimuthDeg | None = None
