@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from opencram import yamlio
 from opencram.errors import UserError
 from opencram.physics.threats import library
+from opencram.scenario.layers import LayerShapes, layer_shapes
 from opencram.scenario.schema import MAX_FALSE_PLOTS_PER_S, MAX_TOTAL_ROUNDS, Scenario
 from opencram.scenario.zonefiles import ZoneRings, zone_rings
 from opencram.yamlio import (
@@ -57,6 +58,7 @@ class LoadedScenario:
     source: str  # a file path, or "builtin:NAME"
     base_dir: Path
     zone_rings: tuple[ZoneRings, ...] | None = None
+    layers: tuple[LayerShapes, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.zone_rings is None:
@@ -64,6 +66,11 @@ class LoadedScenario:
             if problems:
                 raise UserError(*(f"{self.source}: {path_str(p)}: {m}" for p, m in problems))
             object.__setattr__(self, "zone_rings", rings)
+        if self.layers is None:
+            layers, problems = read_layers(self.scenario, self.base_dir)
+            if problems:
+                raise UserError(*(f"{self.source}: {path_str(p)}: {m}" for p, m in problems))
+            object.__setattr__(self, "layers", layers)
 
 
 def builtin_names() -> list[str]:
@@ -152,10 +159,11 @@ def assemble(
     """Check a schema-valid scenario beyond its schema and read its zone outlines (each
     GeoJSON file once): the loaded scenario and no problems, or None and every problem."""
     rings, zone_problems = read_zone_rings(scenario, base_dir)
-    problems = check_rules(scenario) + zone_problems
+    layers, layer_problems = read_layers(scenario, base_dir)
+    problems = check_rules(scenario) + zone_problems + layer_problems
     if problems:
         return None, problems
-    return LoadedScenario(scenario, source, base_dir, rings), []
+    return LoadedScenario(scenario, source, base_dir, rings, layers), []
 
 
 def check(scenario: Scenario, base_dir: Path) -> list[FieldProblem]:
@@ -250,3 +258,18 @@ def read_zone_rings(
             field = "geojson" if z.geojson is not None else "polygon"
             problems.extend(FieldProblem(("zones", i, field), p) for p in exc.problems)
     return tuple(rings), problems
+
+
+def read_layers(
+    scenario: Scenario, base_dir: Path
+) -> tuple[tuple[LayerShapes, ...], list[FieldProblem]]:
+    """Every site layer's shapes in scenario order (a layer that could not be read is left
+    out), and the problems of those that could not, at ``layers[i].geojson``."""
+    layers: list[LayerShapes] = []
+    problems: list[FieldProblem] = []
+    for i, layer in enumerate(scenario.layers):
+        try:
+            layers.append(layer_shapes(layer, base_dir))
+        except UserError as exc:
+            problems.extend(FieldProblem(("layers", i, "geojson"), p) for p in exc.problems)
+    return tuple(layers), problems

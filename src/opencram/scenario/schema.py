@@ -114,6 +114,7 @@ MAX_WEAPONS = 64
 MAX_AIRCRAFT = 100
 MAX_ZONES = 1_000
 MAX_LANDMARKS = 1_000
+MAX_LAYERS = 32
 MAX_WAYPOINTS = 1_000
 MAX_POINTS = 100_000
 MAX_LIST = 100
@@ -236,6 +237,22 @@ class Landmark(Model):
     name: Name
     lat: Latitude
     lon: Longitude
+
+
+LAYER_KINDS = ("water", "road", "building", "district", "other")
+"""Kinds of site layer; ``water`` layers (polygons) also name where an impact fell."""
+
+
+class SiteLayer(Model):
+    """A map layer of the site from a GeoJSON file (a path relative to the scenario file):
+    rivers, roads, buildings, districts. Drawn beneath everything on every map; a ``water``
+    layer's polygons also report an impact that fell in them (an impact in the Tigris is an
+    outcome). Polygons and lines are read; points are ignored."""
+
+    name: Name
+    kind: Literal["water", "road", "building", "district", "other"]
+    geojson: Annotated[str, Field(min_length=1, max_length=4096)]
+    source: str = ""  # where the geometry comes from (a citation), shown in legends
 
 
 class Zone(Model):
@@ -517,6 +534,7 @@ class Scenario(Model):
     description: str = ""
     site: Site
     landmarks: Annotated[list[Landmark], Field(max_length=MAX_LANDMARKS)] = []
+    layers: Annotated[list[SiteLayer], Field(max_length=MAX_LAYERS)] = []
     zones: Annotated[list[Zone], Field(max_length=MAX_ZONES)] = []
     sensors: Annotated[list[Sensor], Field(max_length=MAX_SENSORS)] = []
     weapons: Annotated[list[Weapon], Field(max_length=MAX_WEAPONS)] = []
