@@ -37,6 +37,16 @@ class TrackerSensor:
     reference: tuple[float, float, float] | None = None
     """(range m, RCS m², SNR dB) of one point of the radar equation, to estimate RCS from
     plot SNR; None: no RCS estimate."""
+    noise_corr_s: float = 0.0
+    """Correlation time tau, s, of the plot errors (0: independent from plot to plot). A
+    radar that reports its own tracking loop's output at a high rate has errors
+    correlated over tau; the tracker then inflates the noise of each plot so that a run of
+    plots carries the information of the independent ones among them (see
+    :func:`opencram.track.measurement.correlation_inflation`)."""
+    min_start_snr_db: float | None = None
+    """Plots with an SNR below this, dB, may update a track but never start one (a
+    tracking radar keeps reporting its loop's output after losing lock, at an SNR below
+    its detection threshold); None: every plot may start a track."""
 
 
 @dataclass(frozen=True)

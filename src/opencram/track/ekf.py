@@ -7,7 +7,7 @@ update linearises the measurement ``h`` at the prediction::
     H   = dh/dx (x^-)                        measurement Jacobian (4, d)
     nu  = z - h(x^-)                         innovation (azimuth wrapped, absent rate 0)
     S   = H P^- H^T + R                      innovation covariance
-    K   = P^- H^T S^-1                       gain (solved, never inverted)
+    K   = P^- H^T S^-1                       gain (solved, guarded: track.linalg)
     x   = x^- + K nu
     P   = (I - K H) P^- (I - K H)^T + K R K^T   Joseph form, then symmetrised
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from opencram.track.linalg import solve_cov
 from opencram.track.measurement import innovation, measurement_jacobian, predict_measurement
 
 
@@ -38,7 +39,7 @@ def ekf_update(x, p, z, r, sensor_enu_m):
     nu = innovation(z, predict_measurement(x, sensor_enu_m))
     ht = np.swapaxes(h, 1, 2)
     s = h @ p @ ht + r
-    k = np.linalg.solve(s, (p @ ht).swapaxes(1, 2)).swapaxes(1, 2)  # P H^T S^-1
+    k = solve_cov(s, (p @ ht).swapaxes(1, 2)).swapaxes(1, 2)  # P H^T S^-1
     x_new = x + np.einsum("mij,mj->mi", k, nu)
     ikh = np.eye(dim) - k @ h
     p_new = ikh @ p @ np.swapaxes(ikh, 1, 2) + k @ r @ np.swapaxes(k, 1, 2)

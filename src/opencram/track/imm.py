@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from opencram.track.ekf import ekf_update
+from opencram.track.linalg import logdet_cov, solve_cov_vec
 from opencram.track.models import (
     KAPPA_MAX_CM2_PER_KG,
     KAPPA_MIN_CM2_PER_KG,
@@ -142,8 +143,8 @@ class IMM:
         for j in range(N_MODES):
             x, p, nu, s = ekf_update(xm[:, j], pm[:, j], z, r, sensor_enu_m)
             new_x[:, j], new_p[:, j] = x, p
-            _, logdet = np.linalg.slogdet(s)
-            d2 = np.einsum("ni,ni->n", nu, np.linalg.solve(s, nu[..., None])[..., 0])
+            logdet = logdet_cov(s)
+            d2 = np.einsum("ni,ni->n", nu, solve_cov_vec(s, nu))
             loglik[:, j] = -0.5 * (d2 + logdet)
         _clip_kappa(new_x)
         logw = loglik + np.log(np.maximum(c, PROB_TINY))
