@@ -26,14 +26,19 @@ import numpy as np
 
 from opencram.sense.plots import Plots
 from opencram.track.association import Assignment, GNNAssociator, PDAWeights
-from opencram.track.buffer import PlotBuffer
+from opencram.track.buffer import PlotBuffer, RepeatFilter
 from opencram.track.config import TrackerConfig, TrackerSensor
 from opencram.track.deleter import Deleter
 from opencram.track.filters import FilterUpdate, make_filter
 from opencram.track.initiator import TwoPointInitiator
 from opencram.track.jpda import JPDAAssociator
 from opencram.track.measurement import Frame, frame_of, plot_rcs_dbsm
-from opencram.track.models import KAPPA_MAX_CM2_PER_KG, KAPPA_MIN_CM2_PER_KG, BallisticModel
+from opencram.track.models import (
+    KAPPA_MAX_CM2_PER_KG,
+    KAPPA_MIN_CM2_PER_KG,
+    MIN_SPEED_MPS,
+    BallisticModel,
+)
 from opencram.track.tracks import CONFIRMED, TENTATIVE, TrackTable, TrackUpdate, UpdateLog
 
 __all__ = [
@@ -57,9 +62,10 @@ RCS_NEW_WEIGHT = 0.2
 # object in one frame.
 REVISIT_SPLIT_FRACTION = 0.75
 # Association passes per frame at most (Tracker._associate): the second and later take the
-# plots of an object that fell two or more to a frame; more than a few means the sensor's
-# revisit period is wrong, and the frames of the next windows go on with the rest.
-MAX_PASSES = 4
+# further plots of an object in one frame, in time order. 12 covers a 20 Hz radar whose
+# revisit period was not given (ten plots of each object in a 0.5 s window); the bound
+# keeps a flood of plots from costing more passes.
+MAX_PASSES = 12
 
 
 class Tracker:
@@ -94,6 +100,7 @@ class Tracker:
         """The id the next new track gets (ids count up from it). A driver that replaces
         its tracker may carry this over so that track ids are never reused."""
         self._buffer = PlotBuffer(cfg.window_s)
+        self._repeats = RepeatFilter(cfg.init_window_s)
 
     @property
     def n_late_dropped(self) -> int:
@@ -137,8 +144,12 @@ class Tracker:
     # --- the main loop -----------------------------------------------------------------
 
     def _process_window(self, plots: Plots) -> None:
-        """One window: each sensor's plots as frames (one per revisit, see
-        :meth:`_revisits`), all in time order; then deletion."""
+        """One window: re-sent plots dropped (:class:`RepeatFilter`); each sensor's
+        plots as frames (one per revisit, see :meth:`_revisits`), all in time order; then
+        deletion."""
+        plots = self._repeats.drop(plots)
+        if not len(plots):
+            return
         order = []
         for s in np.unique(plots.sensor):
             sel = np.flatnonzero(plots.sensor == s)
@@ -261,6 +272,7 @@ class Tracker:
         smooth = RCS_OLD_WEIGHT * old + RCS_NEW_WEIGHT * rcs
         tr.rcs_dbsm[ti] = np.where(np.isfinite(rcs), np.where(np.isfinite(old), smooth, rcs), old)
         promote = (tr.status[ti] == TENTATIVE) & (tr.hits[ti] >= self.config.confirm_hits)
+        promote &= is_moving(x, est.p, self.config.init_speed_mps[0])
         tr.status[ti[promote]] = CONFIRMED
         self.updates.append_batch(
             track_id=tr.id[ti],
@@ -299,6 +311,19 @@ class Tracker:
                 rcs_dbsm=np.full(n, np.nan),
             )
         )
+
+
+def is_moving(x: np.ndarray, p: np.ndarray, min_speed_mps: float) -> np.ndarray:
+    """States (n,) whose speed is above ``min_speed_mps`` by two standard deviations:
+    ``|v| - 2 sqrt(u^T P_vv u) > min_speed_mps`` with ``u = v / |v|`` (one-sided, 97.7 %).
+    A track is confirmed only when it is (the slowest object the tracker starts is
+    ``init_speed_mps[0]``): a stationary return, such as the ground clutter a radar
+    reports where a round has landed, never is, however many plots it gives."""
+    v = x[:, 3:6]
+    speed = np.sqrt(np.einsum("ij,ij->i", v, v))
+    u = v / np.maximum(speed, MIN_SPEED_MPS)[:, None]
+    var = np.einsum("ni,nij,nj->n", u, p[:, 3:6, 3:6], u)
+    return speed - 2.0 * np.sqrt(np.maximum(var, 0.0)) > min_speed_mps
 
 
 def _to_frame(a: Assignment, rows: np.ndarray, free: np.ndarray, n_tracks: int, m: int):
