@@ -59,8 +59,9 @@ class PlotBuffer:
 
 class RepeatFilter:
     """Drops re-sent plots: a plot whose sensor and every measured value (range, azimuth,
-    elevation, range rate, SNR) equal those of a plot of the last ``memory_s`` (or of an
-    earlier plot of the same batch) is a datagram sent again, whatever its time stamp
+    elevation, range rate, SNR) equal those of a plot seen (kept or sent again) in the last
+    ``memory_s``, or of an earlier plot of the same batch, is a datagram sent again,
+    whatever its time stamp
     (issue 17: one radar re-sent the same datagrams at the current data time for 20 s). A
     radar's noise makes two real detections differ in some digit, even of an object that
     stands still."""
@@ -90,9 +91,14 @@ class RepeatFilter:
         )
         inv = inv.reshape(-1)
         # a new plot is kept when it is the first of its values and no remembered plot has them
-        fresh = first[inv[old.shape[0] :]] == old.shape[0] + np.arange(new.shape[0])
+        n_old = old.shape[0]
+        match = first[inv[n_old:]]  # the first plot with each new plot's values
+        fresh = match == n_old + np.arange(new.shape[0])
         self.n_dropped += int((~fresh).sum())
         kept = plots if fresh.all() else plots.take(np.flatnonzero(fresh))
+        old_t = self._t_s[keep]
+        seen = match < n_old  # a repeat refreshes its remembered plot's time
+        np.maximum.at(old_t, match[seen], plots.time_s[seen])
         self._keys = np.concatenate([old, new[fresh]])
-        self._t_s = np.concatenate([self._t_s[keep], kept.time_s])
+        self._t_s = np.concatenate([old_t, kept.time_s])
         return kept

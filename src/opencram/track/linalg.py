@@ -105,7 +105,8 @@ def solve_cov_vec(a: np.ndarray, v: np.ndarray) -> np.ndarray:
 def logdet_cov(a: np.ndarray) -> np.ndarray:
     """``ln det A`` (...,) of covariances, guarded: where ``slogdet`` finds a determinant
     that is not positive and finite, that of the repaired ``A~``."""
-    sign, logdet = np.linalg.slogdet(a)
+    with np.errstate(all="ignore"):
+        sign, logdet = np.linalg.slogdet(a)
     bad = (sign <= 0) | ~np.isfinite(logdet)
     if not bad.any():
         return logdet

@@ -107,6 +107,11 @@ class Tracker:
         """Plots dropped because they arrived after their window was processed."""
         return self._buffer.n_late_dropped
 
+    @property
+    def n_resent_dropped(self) -> int:
+        """Plots dropped as sent again (:class:`opencram.track.buffer.RepeatFilter`)."""
+        return self._repeats.n_dropped
+
     # --- the driver's seams ------------------------------------------------------------
 
     def add(self, plots: Plots) -> None:
