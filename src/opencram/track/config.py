@@ -91,6 +91,12 @@ class TrackerConfig:
     """Standard deviation of that prior, cm²/kg."""
     ground_margin_m: float = -30.0
     """A track predicted below this ENU height, m, has landed and is deleted."""
+    robust_dof: float | None = None
+    """Robust measurement update (EKF and IMM filters): each innovation component is taken
+    as Student-t with this many degrees of freedom and down-weighted accordingly, so that
+    an isolated outlier (a range spike) does not drag a track
+    (:func:`opencram.track.ekf.ekf_update`); None: the plain Kalman update. Small values
+    (4) reject more; large ones tend to the plain update."""
     window_s: float = 0.5
     """Plots are processed in windows of this much measurement time (on an absolute grid)."""
     q_acc_mps2: float = DEFAULT_Q_ACC_MPS2

@@ -94,6 +94,9 @@ class IMM:
     ct: CoordinatedTurnModel = field(default_factory=CoordinatedTurnModel)
     transition: np.ndarray = field(default_factory=_default_transition)
     prior: tuple[float, float, float] = PRIOR_MODE_PROB
+    robust_dof: float | None = None
+    """Student-t degrees of freedom of each model's robust EKF update
+    (:func:`opencram.track.ekf.ekf_update`); None: the plain update."""
 
     @property
     def models(self):
@@ -141,7 +144,7 @@ class IMM:
         new_x, new_p = np.empty_like(xm), np.empty_like(pm)
         loglik = np.empty((n, N_MODES))
         for j in range(N_MODES):
-            x, p, nu, s = ekf_update(xm[:, j], pm[:, j], z, r, sensor_enu_m)
+            x, p, nu, s = ekf_update(xm[:, j], pm[:, j], z, r, sensor_enu_m, self.robust_dof)
             new_x[:, j], new_p[:, j] = x, p
             logdet = logdet_cov(s)
             d2 = np.einsum("ni,ni->n", nu, solve_cov_vec(s, nu))

@@ -81,7 +81,7 @@ class Tracker:
         self.sensors = sensors
         self.config = cfg = config or TrackerConfig()
         self.model = model or BallisticModel(q_acc_mps2=cfg.q_acc_mps2, q_kappa=cfg.q_kappa)
-        self.filter = make_filter(cfg.filter, self.model)
+        self.filter = make_filter(cfg.filter, self.model, cfg.robust_dof)
         if cfg.association == "jpda":
             self.associator = JPDAAssociator(cfg.gate_prob, cfg.detection_prob, cfg.clutter_density)
             self._update = self._update_pda
