@@ -11,9 +11,14 @@ over tracks, from components in Stone Soup's vocabulary:
   duplicate).
 
 Plots are queued (:class:`opencram.track.buffer.PlotBuffer`) and processed in windows of
-measurement time; inside a window each sensor's plots are one frame, applied sensor by
-sensor in time order: associate, update, start tracks from the plots left; at the window's
-end, delete. Plots that arrive late (up to the sensors' latency) are sorted in first.
+measurement time; re-sent plots are dropped (:class:`opencram.track.buffer.RepeatFilter`);
+inside a window each sensor's plots are one frame per revisit (a single frame for a
+radar whose revisit period is not shorter than the window, one per 0.05 s for a 20 Hz
+radar), applied in time order: associate and update (in passes, so that every plot of an
+object is used), start tracks from the plots left that lie in no confirmed track's gate;
+at the window's end, delete. A track is confirmed when it has its plots and moves
+(:func:`is_moving`). Plots that arrive late (up to the sensors' latency) are sorted in
+first.
 
 A driver feeds plots with :meth:`Tracker.add` and moves time on with :meth:`Tracker.step`
 (or, to choose its own latency, :meth:`Tracker.flush` and :meth:`Tracker.maintain`), and
