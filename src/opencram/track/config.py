@@ -96,7 +96,10 @@ class TrackerConfig:
     as Student-t with this many degrees of freedom and down-weighted accordingly, so that
     an isolated outlier (a range spike) does not drag a track
     (:func:`opencram.track.ekf.ekf_update`); None: the plain Kalman update. Small values
-    (4) reject more; large ones tend to the plain update."""
+    (4) reject more; large ones tend to the plain update. For independent plot errors: on
+    the 20 Hz test streams, whose errors wander slowly (correlated, with an acquisition
+    transient), 4 split a round's track in two, as a run of same-sign innovations is
+    down-weighted like outliers."""
     window_s: float = 0.5
     """Plots are processed in windows of this much measurement time (on an absolute grid)."""
     q_acc_mps2: float = DEFAULT_Q_ACC_MPS2
