@@ -8,7 +8,7 @@ takes the tracks predicted to a frame's reference time and the frame, and return
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
@@ -16,6 +16,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
+from opencram.track.linalg import logdet_cov, max_eig_cov, solve_cov_vec
 from opencram.track.measurement import (
     Frame,
     innovation,
@@ -45,13 +46,17 @@ class PDAWeights:
 @dataclass(frozen=True)
 class Assignment:
     """Result of associating one frame: track rows to update (u,), the plot each is
-    updated with or at the time of (u,), which plots are taken (m,) and, for JPDA, the
-    soft association weights."""
+    updated with or at the time of (u,), which plots are taken (m,), for JPDA the soft
+    association weights, and every gated pair."""
 
     rows: np.ndarray
     plots: np.ndarray
     taken: np.ndarray
     pda: PDAWeights | None = None
+    gated_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    """Every pair inside the gate (k,): its track row ..."""
+    gated_plots: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    """... and its plot (assigned or not)."""
 
 
 @cache
@@ -87,13 +92,13 @@ def gate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
     nu = innovation(z[pj].copy(), predict_measurement(xp, spos))
     h = measurement_jacobian(xp, spos, x_ref.shape[1])
     s = h @ p_ref[ti] @ np.swapaxes(h, -1, -2) + r[pj]
-    d2 = np.einsum("ki,ki->k", nu, np.linalg.solve(s, nu[..., None])[..., 0])
+    d2 = np.einsum("ki,ki->k", nu, solve_cov_vec(s, nu))
     s3 = s[:, :3, :3]
-    d2_3 = np.einsum("ki,ki->k", nu[:, :3], np.linalg.solve(s3, nu[:, :3, None])[..., 0])
-    _, logdet3 = np.linalg.slogdet(s3)
+    d2_3 = np.einsum("ki,ki->k", nu[:, :3], solve_cov_vec(s3, nu[:, :3]))
+    logdet3 = logdet_cov(s3)
     has_rr = ~np.isnan(z[pj, 3])
     gate = np.where(has_rr, _chi2_gate(gate_prob, 4), _chi2_gate(gate_prob, 3))
-    logdet = np.where(has_rr, np.linalg.slogdet(s)[1], logdet3)
+    logdet = np.where(has_rr, logdet_cov(s), logdet3)
     return ti, pj, d2, logdet, d2_3, logdet3, d2 <= gate
 
 
@@ -130,7 +135,7 @@ def candidate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
     plot_var = np.max(
         np.stack([r[:, 0, 0], (rng**2) * r[:, 1, 1], (rng**2) * r[:, 2, 2]], axis=-1), axis=1
     )
-    track_var = np.linalg.eigvalsh(p_ref[:, :3, :3])[:, -1]
+    track_var = max_eig_cov(p_ref[:, :3, :3])
     gate = _chi2_gate(gate_prob, 4)
     max_dt = np.max(np.abs(t_plot - t_ref))
     speed = np.linalg.norm(x_ref[:, 3:6], axis=1)
@@ -183,4 +188,5 @@ class GNNAssociator:
         ti, pj = np.concatenate([ti, ti2]), np.concatenate([pj, pj2])
         taken = np.zeros(len(plots), dtype=bool)
         taken[pj] = True
-        return Assignment(ti, pj, taken)
+        gi, gj = np.nonzero(np.isfinite(cost))
+        return Assignment(ti, pj, taken, None, gi, gj)

@@ -1,7 +1,7 @@
 """The tracker's input queue: plots in any order within the sensors' latency, handed out
 in whole windows of measurement time on an absolute grid, so the result does not depend on
 how plots were chunked on arrival. Plots older than what was already handed out are
-dropped and counted."""
+dropped and counted. :class:`RepeatFilter` drops plots sent again."""
 
 from __future__ import annotations
 
@@ -55,3 +55,50 @@ class PlotBuffer:
         bounds = np.flatnonzero(np.diff(k)) + 1
         self._done_to_s = float((k[-1] + 1) * w) if np.isfinite(cut) else float(todo.time_s[-1])
         return [todo.take(sel) for sel in np.split(np.arange(len(todo)), bounds)]
+
+
+class RepeatFilter:
+    """Drops re-sent plots: a plot whose sensor and every measured value (range, azimuth,
+    elevation, range rate, SNR) equal those of a plot seen (kept or sent again) in the last
+    ``memory_s``, or of an earlier plot of the same batch, is a datagram sent again,
+    whatever its time stamp
+    (issue 17: one radar re-sent the same datagrams at the current data time for 20 s). A
+    radar's noise makes two real detections differ in some digit, even of an object that
+    stands still."""
+
+    def __init__(self, memory_s: float) -> None:
+        self.memory_s = memory_s
+        self.n_dropped = 0
+        """Plots dropped as re-sent."""
+        self._keys = np.zeros((0, 6))
+        self._t_s = np.zeros(0)
+
+    @staticmethod
+    def _key(plots: Plots) -> np.ndarray:
+        cols = (plots.range_m, plots.az_rad, plots.el_rad, plots.range_rate_mps, plots.snr_db)
+        key = np.stack([plots.sensor.astype(float), *cols], axis=1)
+        return np.nan_to_num(key, nan=np.inf)  # NaN (no value) equals NaN here
+
+    def drop(self, plots: Plots) -> Plots:
+        """``plots`` (time-sorted) without the re-sent ones; remembers the rest."""
+        if not len(plots):
+            return plots
+        keep = self._t_s > float(plots.time_s.max()) - self.memory_s
+        old = self._keys[keep]
+        new = self._key(plots)
+        _, first, inv = np.unique(
+            np.concatenate([old, new]), axis=0, return_index=True, return_inverse=True
+        )
+        inv = inv.reshape(-1)
+        # a new plot is kept when it is the first of its values and no remembered plot has them
+        n_old = old.shape[0]
+        match = first[inv[n_old:]]  # the first plot with each new plot's values
+        fresh = match == n_old + np.arange(new.shape[0])
+        self.n_dropped += int((~fresh).sum())
+        kept = plots if fresh.all() else plots.take(np.flatnonzero(fresh))
+        old_t = self._t_s[keep]
+        seen = match < n_old  # a repeat refreshes its remembered plot's time
+        np.maximum.at(old_t, match[seen], plots.time_s[seen])
+        self._keys = np.concatenate([old, new[fresh]])
+        self._t_s = np.concatenate([old_t, kept.time_s])
+        return kept

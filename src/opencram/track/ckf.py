@@ -31,31 +31,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from opencram.track.linalg import chol_cov, solve_cov
 from opencram.track.measurement import innovation, predict_measurement
 from opencram.track.models import BallisticModel
-
-# Repair of a covariance that lost definiteness by rounding: its eigenvalues are raised to
-# at least EIG_FLOOR_REL times its largest (a condition number of 1e9, still well inside
-# double precision), and that largest to at least EIG_FLOOR_ABS.
-EIG_FLOOR_REL = 1e-9
-EIG_FLOOR_ABS = 1e-12
-
-
-def _chol(p: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factors (m, L, L) of covariances, repaired where not definite."""
-    try:
-        return np.linalg.cholesky(p)
-    except np.linalg.LinAlgError:
-        w, v = np.linalg.eigh(0.5 * (p + np.swapaxes(p, -1, -2)))
-        top = np.maximum(w.max(axis=-1, keepdims=True), EIG_FLOOR_ABS)
-        w = np.maximum(w, EIG_FLOOR_REL * top)
-        return np.linalg.cholesky(v @ (w[..., None] * np.swapaxes(v, -1, -2)))
 
 
 def cubature_points(x: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Points (m, 2L, L) of states (m, L) with covariances (m, L, L)."""
     dim = x.shape[1]
-    s = _chol(p) * np.sqrt(dim)
+    s = chol_cov(p) * np.sqrt(dim)  # repaired where not definite (track.linalg)
     offs = np.concatenate([np.swapaxes(s, 1, 2), -np.swapaxes(s, 1, 2)], axis=1)
     return x[:, None, :] + offs
 
@@ -94,7 +78,7 @@ def ckf_update(x, p, z, r, sensor_enu_m, *, hx=predict_measurement, residual=inn
     dx = pts - pts.mean(axis=1)[:, None, :]
     pzz = np.einsum("mki,mkj->mij", dzc, dzc) / (2 * dim) + r
     pxz = np.einsum("mki,mkj->mij", dx, dzc) / (2 * dim)
-    k = np.linalg.solve(pzz, pxz.swapaxes(1, 2)).swapaxes(1, 2)
+    k = solve_cov(pzz, pxz.swapaxes(1, 2)).swapaxes(1, 2)
     nu = residual(z, z_center) - dz_mean
     x_new = x + np.einsum("mij,mj->mi", k, nu)
     p_new = p - k @ pzz @ np.swapaxes(k, 1, 2)

@@ -37,6 +37,16 @@ class TrackerSensor:
     reference: tuple[float, float, float] | None = None
     """(range m, RCS m², SNR dB) of one point of the radar equation, to estimate RCS from
     plot SNR; None: no RCS estimate."""
+    noise_corr_s: float = 0.0
+    """Correlation time tau, s, of the plot errors (0: independent from plot to plot). A
+    radar that reports its own tracking loop's output at a high rate has errors
+    correlated over tau; the tracker then inflates the noise of each plot so that a run of
+    plots carries the information of the independent ones among them (see
+    :func:`opencram.track.measurement.correlation_inflation`)."""
+    min_start_snr_db: float | None = None
+    """Plots with an SNR below this, dB, may update a track but never start one (a
+    tracking radar keeps reporting its loop's output after losing lock, at an SNR below
+    its detection threshold); None: every plot may start a track."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,15 @@ class TrackerConfig:
     """Standard deviation of that prior, cm²/kg."""
     ground_margin_m: float = -30.0
     """A track predicted below this ENU height, m, has landed and is deleted."""
+    robust_dof: float | None = None
+    """Robust measurement update (EKF and IMM filters): each innovation component is taken
+    as Student-t with this many degrees of freedom and down-weighted accordingly, so that
+    an isolated outlier (a range spike) does not drag a track
+    (:func:`opencram.track.ekf.ekf_update`); None: the plain Kalman update. Small values
+    (4) reject more; large ones tend to the plain update. For independent plot errors: on
+    the 20 Hz test streams, whose errors wander slowly (correlated, with an acquisition
+    transient), 4 split a round's track in two, as a run of same-sign innovations is
+    down-weighted like outliers."""
     window_s: float = 0.5
     """Plots are processed in windows of this much measurement time (on an absolute grid)."""
     q_acc_mps2: float = DEFAULT_Q_ACC_MPS2

@@ -12,6 +12,7 @@ from scipy.spatial import cKDTree
 
 from opencram.physics.atmosphere import G0_MPS2
 from opencram.track.config import TrackerConfig
+from opencram.track.linalg import max_eig_cov, solve_cov_vec
 from opencram.track.models import KAPPA_SCALE, BallisticModel
 from opencram.track.tracks import CONFIRMED, TENTATIVE, TrackTable
 
@@ -57,14 +58,31 @@ class Deleter:
             ended.append((int(tr.id[i]), now_s, reason))
         return Deletion(gone, ended)
 
+    def gap_limit_s(self, tracks: TrackTable) -> np.ndarray:
+        """The longest time (n,) s each track may go without a plot and live: ``coast_s``
+        when confirmed, ``confirm_window_s`` when tentative (it is dropped that long after
+        its start, and its last plot is no older than its start)."""
+        cfg = self.config
+        return np.where(tracks.status == CONFIRMED, cfg.coast_s, cfg.confirm_window_s)
+
+    def predictable(self, tracks: TrackTable, t_s: np.ndarray | float) -> np.ndarray:
+        """Tracks (n,) that may be predicted to ``t_s``: those whose gap to it is within
+        their :meth:`gap_limit_s`. The others end at the next deletion anyway; predicting
+        them over a long gap (a plot stamped far from the others) would cost a substep per
+        0.5 s of it, and their prediction would mean nothing."""
+        return np.abs(np.asarray(t_s) - tracks.t_s) <= self.gap_limit_s(tracks)
+
     def _landed(self, tr: TrackTable, now_s: float) -> np.ndarray:
-        """Tracks below the ground margin now, or at ``now_s`` when flown on."""
+        """Tracks below the ground margin now, or at ``now_s`` when flown on (at most
+        their gap limit plus one window beyond their last plot: the longest gap a track
+        still alive at a window's end can have, so the flight over any gap is bounded)."""
         margin = self.config.ground_margin_m
         landed = tr.x[:, 2] < margin
         # fly on to now only the tracks that could be below the margin by now
-        near = _may_reach_height(self.model, tr.x, now_s - tr.t_s, margin)
+        dt = np.minimum(now_s - tr.t_s, self.gap_limit_s(tr) + self.config.window_s)
+        near = _may_reach_height(self.model, tr.x, dt, margin)
         if near.any():
-            x_now = self.model.propagate_state(tr.x[near], now_s - tr.t_s[near])
+            x_now = self.model.propagate_state(tr.x[near], dt[near])
             landed[near] |= x_now[:, 2] < margin
         return landed
 
@@ -115,19 +133,17 @@ def duplicate_mask(x, p, hits, status, merge_chi2) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     if n < 2:
         return out
-    var = np.linalg.eigvalsh(p[:, :3, :3])[:, -1]
+    var = max_eig_cov(p[:, :3, :3])
     radius = np.sqrt(merge_chi2 * 2.0 * var.max())
     pairs = cKDTree(x[:, :3]).query_pairs(radius, output_type="ndarray")
     if pairs.size == 0:
         return out
     i, j = pairs[:, 0], pairs[:, 1]
     dp = x[i, :3] - x[j, :3]
-    d2 = np.einsum(
-        "kd,kd->k", dp, np.linalg.solve(p[i, :3, :3] + p[j, :3, :3], dp[..., None])[..., 0]
-    )
+    d2 = np.einsum("kd,kd->k", dp, solve_cov_vec(p[i, :3, :3] + p[j, :3, :3], dp))
     dv = x[i, 3:6] - x[j, 3:6]
     sv = p[i, 3:6, 3:6] + p[j, 3:6, 3:6]
-    dv2 = np.einsum("kd,kd->k", dv, np.linalg.solve(sv, dv[..., None])[..., 0])
+    dv2 = np.einsum("kd,kd->k", dv, solve_cov_vec(sv, dv))
     same = (d2 < merge_chi2) & (dv2 < VELOCITY_CHI2_FACTOR * merge_chi2)
     rank = status.astype(float) * RANK_CONFIRMED + hits - np.arange(n) * RANK_ROW_TIE
     i, j = i[same], j[same]

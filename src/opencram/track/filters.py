@@ -91,9 +91,10 @@ def _no_modes(n: int) -> ModeState:
 
 @dataclass(frozen=True)
 class EKFFilter:
-    """Extended Kalman filter on the ballistic model."""
+    """Extended Kalman filter on the ballistic model (robust update with ``robust_dof``)."""
 
     model: BallisticModel
+    robust_dof: float | None = None
 
     def start(self, x, p) -> ModeState:
         return _no_modes(x.shape[0])
@@ -103,7 +104,7 @@ class EKFFilter:
 
     def update(self, tracks, rows, dt_s, z, r, sensor_enu_m) -> FilterUpdate:
         x, p = self.model.propagate(tracks.x[rows], tracks.p[rows], dt_s)
-        x, p, _, _ = ekf_update(x, p, z, r, sensor_enu_m)
+        x, p, _, _ = ekf_update(x, p, z, r, sensor_enu_m, self.robust_dof)
         return FilterUpdate(x, p)
 
     def update_pda(self, tracks, rows, dt_s, z_pairs, r, sensor_enu_m, pair_row, beta, beta0):
@@ -159,10 +160,13 @@ class IMMFilter:
         return FilterUpdate(x8[:, :DIM], p8[:, :DIM, :DIM], ModeState(xm, pm, mu))
 
 
-def make_filter(name: FilterName, model: BallisticModel) -> EKFFilter | CKFFilter | IMMFilter:
-    """The filter called ``name`` on the ballistic ``model``."""
+def make_filter(
+    name: FilterName, model: BallisticModel, robust_dof: float | None = None
+) -> EKFFilter | CKFFilter | IMMFilter:
+    """The filter called ``name`` on the ballistic ``model``; ``robust_dof``: the degrees
+    of freedom of the robust update (EKF and IMM; the CKF keeps the plain update)."""
     if name == "imm":
-        return IMMFilter(IMM(ballistic=model))
+        return IMMFilter(IMM(ballistic=model, robust_dof=robust_dof))
     if name == "ckf":
         return CKFFilter(model)
-    return EKFFilter(model)
+    return EKFFilter(model, robust_dof)

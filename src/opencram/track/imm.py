@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from opencram.track.ekf import ekf_update
+from opencram.track.linalg import logdet_cov, solve_cov_vec
 from opencram.track.models import (
     KAPPA_MAX_CM2_PER_KG,
     KAPPA_MIN_CM2_PER_KG,
@@ -93,6 +94,9 @@ class IMM:
     ct: CoordinatedTurnModel = field(default_factory=CoordinatedTurnModel)
     transition: np.ndarray = field(default_factory=_default_transition)
     prior: tuple[float, float, float] = PRIOR_MODE_PROB
+    robust_dof: float | None = None
+    """Student-t degrees of freedom of each model's robust EKF update
+    (:func:`opencram.track.ekf.ekf_update`); None: the plain update."""
 
     @property
     def models(self):
@@ -140,10 +144,10 @@ class IMM:
         new_x, new_p = np.empty_like(xm), np.empty_like(pm)
         loglik = np.empty((n, N_MODES))
         for j in range(N_MODES):
-            x, p, nu, s = ekf_update(xm[:, j], pm[:, j], z, r, sensor_enu_m)
+            x, p, nu, s = ekf_update(xm[:, j], pm[:, j], z, r, sensor_enu_m, self.robust_dof)
             new_x[:, j], new_p[:, j] = x, p
-            _, logdet = np.linalg.slogdet(s)
-            d2 = np.einsum("ni,ni->n", nu, np.linalg.solve(s, nu[..., None])[..., 0])
+            logdet = logdet_cov(s)
+            d2 = np.einsum("ni,ni->n", nu, solve_cov_vec(s, nu))
             loglik[:, j] = -0.5 * (d2 + logdet)
         _clip_kappa(new_x)
         logw = loglik + np.log(np.maximum(c, PROB_TINY))

@@ -19,6 +19,7 @@ import numpy as np
 from opencram.physics.atmosphere import G0_MPS2
 from opencram.sense.plots import Plots, plots_to_enu
 from opencram.track.config import TrackerConfig, TrackerSensor
+from opencram.track.measurement import correlation_inflation
 from opencram.track.models import DIM
 
 # Doppler check of a pair: |pair radial velocity - plot range rate| within this many range
@@ -164,11 +165,14 @@ class TwoPointInitiator:
 
 
 def position_cov(plots: Plots, sensors: list[TrackerSensor]) -> np.ndarray:
-    """ENU position covariance (n, 3, 3) of plots from their polar noise."""
+    """ENU position covariance (n, 3, 3) of plots from their polar noise (inflated for
+    correlated errors as in :func:`opencram.track.measurement.frame_of`)."""
     r, az, el = plots.range_m, plots.az_rad, plots.el_rad
-    sr = np.array([sensors[i].sigma_range_m for i in plots.sensor])
-    sa = np.array([sensors[i].sigma_az_rad for i in plots.sensor])
-    se = np.array([sensors[i].sigma_el_rad for i in plots.sensor])
+    sens = [sensors[i] for i in plots.sensor]
+    infl = np.sqrt([correlation_inflation(q.scan_s, q.noise_corr_s) for q in sens])
+    sr = np.array([q.sigma_range_m for q in sens]) * infl
+    sa = np.array([q.sigma_az_rad for q in sens]) * infl
+    se = np.array([q.sigma_el_rad for q in sens]) * infl
     ca, sa_, ce, se_ = np.cos(az), np.sin(az), np.cos(el), np.sin(el)
     # d(e, n, u) / d(r, az, el) for e = r ce sa, n = r ce ca, u = r se
     j = np.zeros((r.size, 3, 3))

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from opencram.track.association import Assignment, PDAWeights, gate_pairs
+from opencram.track.linalg import solve_cov
 from opencram.track.measurement import Frame
 
 # Belief propagation stops when no plot -> track message moves by more than BP_TOL (the
@@ -97,7 +98,7 @@ def pda_update(x, p, h, r, nu_pairs, ti, beta, beta0):
     n = x.shape[0]
     ht = np.swapaxes(h, 1, 2)
     s = h @ p @ ht + r
-    k = np.linalg.solve(s, (p @ ht).swapaxes(1, 2)).swapaxes(1, 2)
+    k = solve_cov(s, (p @ ht).swapaxes(1, 2)).swapaxes(1, 2)
     nu_bar = np.zeros((n, 4))
     np.add.at(nu_bar, ti, beta[:, None] * nu_pairs)
     spread = np.zeros((n, 4, 4))
@@ -148,4 +149,4 @@ class JPDAAssociator:
         order = np.lexsort((-beta, ti))
         first = np.r_[True, ti[order][1:] != ti[order][:-1]]
         best = order[first]  # pair index of each updated track's best plot
-        return Assignment(ti[best], pj[best], taken, PDAWeights(ti, pj, beta, beta0))
+        return Assignment(ti[best], pj[best], taken, PDAWeights(ti, pj, beta, beta0), ti, pj)

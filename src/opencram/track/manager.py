@@ -11,9 +11,14 @@ over tracks, from components in Stone Soup's vocabulary:
   duplicate).
 
 Plots are queued (:class:`opencram.track.buffer.PlotBuffer`) and processed in windows of
-measurement time; inside a window each sensor's plots are one frame, applied sensor by
-sensor in time order: associate, update, start tracks from the plots left; at the window's
-end, delete. Plots that arrive late (up to the sensors' latency) are sorted in first.
+measurement time; re-sent plots are dropped (:class:`opencram.track.buffer.RepeatFilter`);
+inside a window each sensor's plots are one frame per revisit (a single frame for a
+radar whose revisit period is not shorter than the window, one per 0.05 s for a 20 Hz
+radar), applied in time order: associate and update (in passes, so that every plot of an
+object is used), start tracks from the plots left that lie in no confirmed track's gate;
+at the window's end, delete. A track is confirmed when it has its plots and moves
+(:func:`is_moving`). Plots that arrive late (up to the sensors' latency) are sorted in
+first.
 
 A driver feeds plots with :meth:`Tracker.add` and moves time on with :meth:`Tracker.step`
 (or, to choose its own latency, :meth:`Tracker.flush` and :meth:`Tracker.maintain`), and
@@ -25,15 +30,20 @@ from __future__ import annotations
 import numpy as np
 
 from opencram.sense.plots import Plots
-from opencram.track.association import Assignment, GNNAssociator
-from opencram.track.buffer import PlotBuffer
+from opencram.track.association import Assignment, GNNAssociator, PDAWeights
+from opencram.track.buffer import PlotBuffer, RepeatFilter
 from opencram.track.config import TrackerConfig, TrackerSensor
 from opencram.track.deleter import Deleter
 from opencram.track.filters import FilterUpdate, make_filter
 from opencram.track.initiator import TwoPointInitiator
 from opencram.track.jpda import JPDAAssociator
 from opencram.track.measurement import Frame, frame_of, plot_rcs_dbsm
-from opencram.track.models import KAPPA_MAX_CM2_PER_KG, KAPPA_MIN_CM2_PER_KG, BallisticModel
+from opencram.track.models import (
+    KAPPA_MAX_CM2_PER_KG,
+    KAPPA_MIN_CM2_PER_KG,
+    MIN_SPEED_MPS,
+    BallisticModel,
+)
 from opencram.track.tracks import CONFIRMED, TENTATIVE, TrackTable, TrackUpdate, UpdateLog
 
 __all__ = [
@@ -51,6 +61,16 @@ __all__ = [
 # newest plot (a memory of about five plots, enough to average out RCS fluctuation).
 RCS_OLD_WEIGHT = 0.8
 RCS_NEW_WEIGHT = 0.2
+# A high-rate sensor's window is split into revisits (Tracker._revisits): a new frame
+# starts at the first plot this fraction of the revisit period or more after the current
+# frame's first, so timing jitter of up to a quarter period never puts two plots of one
+# object in one frame.
+REVISIT_SPLIT_FRACTION = 0.75
+# Association passes per frame at most (Tracker._associate): the second and later take the
+# further plots of an object in one frame, in time order. 12 covers a 20 Hz radar whose
+# revisit period was not given (ten plots of each object in a 0.5 s window); the bound
+# keeps a flood of plots from costing more passes.
+MAX_PASSES = 12
 
 
 class Tracker:
@@ -66,7 +86,7 @@ class Tracker:
         self.sensors = sensors
         self.config = cfg = config or TrackerConfig()
         self.model = model or BallisticModel(q_acc_mps2=cfg.q_acc_mps2, q_kappa=cfg.q_kappa)
-        self.filter = make_filter(cfg.filter, self.model)
+        self.filter = make_filter(cfg.filter, self.model, cfg.robust_dof)
         if cfg.association == "jpda":
             self.associator = JPDAAssociator(cfg.gate_prob, cfg.detection_prob, cfg.clutter_density)
             self._update = self._update_pda
@@ -85,11 +105,17 @@ class Tracker:
         """The id the next new track gets (ids count up from it). A driver that replaces
         its tracker may carry this over so that track ids are never reused."""
         self._buffer = PlotBuffer(cfg.window_s)
+        self._repeats = RepeatFilter(cfg.init_window_s)
 
     @property
     def n_late_dropped(self) -> int:
         """Plots dropped because they arrived after their window was processed."""
         return self._buffer.n_late_dropped
+
+    @property
+    def n_resent_dropped(self) -> int:
+        """Plots dropped as sent again (:class:`opencram.track.buffer.RepeatFilter`)."""
+        return self._repeats.n_dropped
 
     # --- the driver's seams ------------------------------------------------------------
 
@@ -128,27 +154,94 @@ class Tracker:
     # --- the main loop -----------------------------------------------------------------
 
     def _process_window(self, plots: Plots) -> None:
-        """One window: each sensor's plots as a frame, in time order; then deletion."""
+        """One window: re-sent plots dropped (:class:`RepeatFilter`); each sensor's
+        plots as frames (one per revisit, see :meth:`_revisits`), all in time order; then
+        deletion."""
+        plots = self._repeats.drop(plots)
+        if not len(plots):
+            return
         order = []
         for s in np.unique(plots.sensor):
             sel = np.flatnonzero(plots.sensor == s)
-            order.append((float(np.median(plots.time_s[sel])), sel))
+            for sub in self._revisits(plots.time_s[sel], int(s)):
+                order.append((float(np.median(plots.time_s[sel[sub]])), sel[sub]))
         for _, sel in sorted(order, key=lambda o: o[0]):
             self._process_frame(frame_of(plots.take(sel), self.sensors, self.sensor_pos))
         self.maintain(float(plots.time_s.max()))
 
+    def _revisits(self, t_s: np.ndarray, sensor: int) -> list[np.ndarray]:
+        """A sensor's plots in a window (times ``t_s`` sorted) split into revisits: one
+        frame when its revisit period ``scan_s`` is not shorter than the window; else a
+        new frame at the first plot :data:`REVISIT_SPLIT_FRACTION` of a period or more
+        after the current frame's first, so that each frame holds at most one plot of an
+        object (a 20 Hz radar gives ten of each round in a 0.5 s window)."""
+        span = REVISIT_SPLIT_FRACTION * self.sensors[sensor].scan_s
+        if span >= self.config.window_s or t_s.size < 2:
+            return [np.arange(t_s.size)]
+        out, i = [], 0
+        while i < t_s.size:
+            j = max(int(np.searchsorted(t_s, t_s[i] + span, side="left")), i + 1)
+            out.append(np.arange(i, j))
+            i = j
+        return out
+
     def _process_frame(self, frame: Frame) -> None:
-        """One frame: associate, update the assigned tracks, start tracks from the rest."""
-        taken = np.zeros(len(frame.plots), dtype=bool)
-        tr = self.tracks
-        if len(tr):
-            t_ref = float(np.median(frame.plots.time_s))
-            x_ref, p_ref = self.filter.predict(tr, np.arange(len(tr)), t_ref - tr.t_s)
-            a = self.associator.associate(tr.status == CONFIRMED, x_ref, p_ref, t_ref, frame)
-            if a.rows.size:
-                self._commit(a, frame.plots, self._update(a, frame))
-            taken = a.taken
-        self._initiate(frame.without(taken))
+        """One frame: associate and update (:meth:`_associate`), then start tracks from
+        the plots no track took or holds in its gate and that may start one."""
+        taken = self._associate(frame) if len(self.tracks) else np.zeros(len(frame.plots), bool)
+        self._initiate(frame.without(taken | ~self._may_start(frame.plots)))
+
+    def _associate(self, frame: Frame) -> np.ndarray:
+        """Associate ``frame`` with the tracks and update them, in passes; returns the
+        plots (m,) that no track may start from: those used, and those inside the gate of a
+        confirmed track (a confirmed track's own plots never seed a second track).
+
+        The first pass offers every plot to every track that may be predicted to the
+        frame (:meth:`Deleter.predictable`: no prediction over a gap longer than the track
+        may live). A further pass offers the plots still free to the tracks just updated
+        that hold a later one in their gate (two plots of one object in one frame, from a
+        radar faster than its stated revisit or with jittered times), so every such plot
+        is used, in time order. JPDA takes all its gated plots at once: one pass."""
+        tr, m = self.tracks, len(frame.plots)
+        taken = np.zeros(m, dtype=bool)
+        held = np.zeros(m, dtype=bool)
+        rows = np.flatnonzero(self.deleter.predictable(tr, float(np.median(frame.plots.time_s))))
+        t_plot = frame.plots.time_s
+        for k in range(self._max_passes):
+            free = np.flatnonzero(~taken)
+            if rows.size == 0 or free.size == 0:
+                break
+            sub = frame.take(free)
+            t_ref = float(np.median(sub.plots.time_s))
+            x_ref, p_ref = self.filter.predict(tr, rows, t_ref - tr.t_s[rows])
+            a = self.associator.associate(tr.status[rows] == CONFIRMED, x_ref, p_ref, t_ref, sub)
+            a = _to_frame(a, rows, free, len(tr), m)
+            held[a.gated_plots[tr.status[a.gated_rows] == CONFIRMED]] = True
+            if k:  # a later pass only moves a track on in time
+                a = _drop_earlier(a, tr.t_s, t_plot)
+            if a.rows.size == 0:
+                break
+            self._commit(a, frame.plots, self._update(a, frame))
+            taken |= a.taken
+            gr, gp = a.gated_rows, a.gated_plots
+            later = np.isin(gr, a.rows) & ~taken[gp] & (t_plot[gp] > tr.t_s[gr])
+            rows = np.unique(gr[later])
+        return taken | held
+
+    def _may_start(self, plots: Plots) -> np.ndarray:
+        """Plots (m,) that may start a track: all but those below their sensor's
+        ``min_start_snr_db``."""
+        ok = np.ones(len(plots), dtype=bool)
+        for k, sensor in enumerate(self.sensors):
+            if sensor.min_start_snr_db is not None:
+                sel = plots.sensor == k
+                ok[sel] = ~(plots.snr_db[sel] < sensor.min_start_snr_db)
+        return ok
+
+    @property
+    def _max_passes(self) -> int:
+        """Association passes per frame (:meth:`_associate`)."""
+        return 1 if self.config.association == "jpda" else MAX_PASSES
 
     def _update_assigned(self, a: Assignment, frame: Frame) -> FilterUpdate:
         """Filter update of each assigned track with its plot."""
@@ -189,6 +282,7 @@ class Tracker:
         smooth = RCS_OLD_WEIGHT * old + RCS_NEW_WEIGHT * rcs
         tr.rcs_dbsm[ti] = np.where(np.isfinite(rcs), np.where(np.isfinite(old), smooth, rcs), old)
         promote = (tr.status[ti] == TENTATIVE) & (tr.hits[ti] >= self.config.confirm_hits)
+        promote &= is_moving(x, est.p, self.config.init_speed_mps[0])
         tr.status[ti[promote]] = CONFIRMED
         self.updates.append_batch(
             track_id=tr.id[ti],
@@ -227,3 +321,41 @@ class Tracker:
                 rcs_dbsm=np.full(n, np.nan),
             )
         )
+
+
+def is_moving(x: np.ndarray, p: np.ndarray, min_speed_mps: float) -> np.ndarray:
+    """States (n,) whose speed is above ``min_speed_mps`` by two standard deviations:
+    ``|v| - 2 sqrt(u^T P_vv u) > min_speed_mps`` with ``u = v / |v|`` (one-sided, 97.7 %).
+    A track is confirmed only when it is (the slowest object the tracker starts is
+    ``init_speed_mps[0]``): a stationary return, such as the ground clutter a radar
+    reports where a round has landed, never is, however many plots it gives."""
+    v = x[:, 3:6]
+    speed = np.sqrt(np.einsum("ij,ij->i", v, v))
+    u = v / np.maximum(speed, MIN_SPEED_MPS)[:, None]
+    var = np.einsum("ni,nij,nj->n", u, p[:, 3:6, 3:6], u)
+    return speed - 2.0 * np.sqrt(np.maximum(var, 0.0)) > min_speed_mps
+
+
+def _to_frame(a: Assignment, rows: np.ndarray, free: np.ndarray, n_tracks: int, m: int):
+    """An assignment made on the track rows ``rows`` and the frame's plots ``free``, in
+    the table's rows and the frame's plot indices (``m`` plots)."""
+    pda = None
+    if a.pda is not None:
+        beta0 = np.ones(n_tracks)
+        beta0[rows] = a.pda.beta0
+        pda = PDAWeights(rows[a.pda.track], free[a.pda.plot], a.pda.beta, beta0)
+    taken = np.zeros(m, dtype=bool)
+    taken[free[a.taken]] = True
+    return Assignment(
+        rows[a.rows], free[a.plots], taken, pda, rows[a.gated_rows], free[a.gated_plots]
+    )
+
+
+def _drop_earlier(a: Assignment, track_t_s: np.ndarray, plot_t_s: np.ndarray) -> Assignment:
+    """The assignment without the pairs whose plot is older than its track's last one."""
+    ok = plot_t_s[a.plots] >= track_t_s[a.rows]
+    if ok.all():
+        return a
+    taken = a.taken.copy()
+    taken[a.plots[~ok]] = False
+    return Assignment(a.rows[ok], a.plots[ok], taken, a.pda, a.gated_rows, a.gated_plots)

@@ -92,24 +92,43 @@ class Frame:
 
     def without(self, taken: np.ndarray) -> Frame:
         """The plots where ``taken`` (m,) is false."""
-        keep = ~taken
-        return Frame(
-            self.plots.take(np.flatnonzero(keep)),
-            self.z[keep],
-            self.r[keep],
-            self.sensor_enu_m[keep],
-        )
+        return self.take(np.flatnonzero(~taken))
+
+    def take(self, idx: np.ndarray) -> Frame:
+        """The plots at indices ``idx``."""
+        return Frame(self.plots.take(idx), self.z[idx], self.r[idx], self.sensor_enu_m[idx])
+
+
+def correlation_inflation(revisit_s: float, corr_s: float) -> float:
+    """Variance factor ``(1 + rho) / (1 - rho)`` with ``rho = exp(-revisit_s / corr_s)``
+    for plots whose errors are a first-order autoregressive process of correlation time
+    ``corr_s`` sampled every ``revisit_s`` (1 when ``corr_s`` is 0).
+
+    n plots of such errors average to the variance of ``n (1 - rho) / (1 + rho)``
+    independent ones (the effective sample size of an AR(1) series: Wilks, *Statistical
+    Methods in the Atmospheric Sciences*, section 5.2.4), so a filter that takes every plot
+    as independent with its variance multiplied by this factor gains, over a run of plots,
+    the information they hold, and its gate stays honest about the slow wander of the
+    errors. (Exact treatments augment the state with the error or difference successive
+    plots; this keeps the filters as they are.)"""
+    if corr_s <= 0.0:
+        return 1.0
+    rho = float(np.exp(-revisit_s / corr_s))
+    return (1.0 + rho) / (1.0 - rho)
 
 
 def frame_of(plots: Plots, sensors: list[TrackerSensor], sensor_enu_m: np.ndarray) -> Frame:
-    """The measurements and noise of ``plots`` from ``sensors`` at ``sensor_enu_m`` (k, 3)."""
+    """The measurements and noise of ``plots`` from ``sensors`` at ``sensor_enu_m`` (k, 3);
+    range and angle variances are multiplied by each sensor's
+    :func:`correlation_inflation`."""
     s = plots.sensor
     z = np.stack([plots.range_m, plots.az_rad, plots.el_rad, plots.range_rate_mps], axis=-1)
     sens = [sensors[i] for i in s]
+    infl = np.sqrt([correlation_inflation(q.scan_s, q.noise_corr_s) for q in sens])
     r = noise_cov(
-        [q.sigma_range_m for q in sens],
-        [q.sigma_az_rad for q in sens],
-        [q.sigma_el_rad for q in sens],
+        np.array([q.sigma_range_m for q in sens]) * infl,
+        np.array([q.sigma_az_rad for q in sens]) * infl,
+        np.array([q.sigma_el_rad for q in sens]) * infl,
         [q.sigma_range_rate_mps or 1.0 for q in sens],
         ~np.isnan(plots.range_rate_mps)
         & np.array([q.sigma_range_rate_mps is not None for q in sens], dtype=bool),

@@ -27,6 +27,10 @@ from opencram.physics.environment import Environment
 DIM = 7
 KAPPA_SCALE = 1e-4  # state units (cm²/kg) to m²/kg
 MAX_SUBSTEP_S = 0.5  # longest RK4 substep, s (see substeps)
+# Most substeps of one prediction: 2000 of MAX_SUBSTEP_S is 1000 s, five times the longest
+# ballistic flight; a longer prediction takes longer substeps instead (less accurate, but
+# bounded: issue 17 saw a plot stamped far from the others ask for about 3e9 substeps).
+MAX_SUBSTEPS = 2000
 # Speed floor of the drag Jacobian (its v v^T / |v| term), m/s: a state at rest.
 MIN_SPEED_MPS = 1e-6
 # Bounds the filters clip kappa to after each step (cm²/kg): drag never pushes a round
@@ -150,10 +154,12 @@ class BallisticModel:
 
 
 def substeps(dt_s) -> tuple[np.ndarray, np.ndarray]:
-    """Per-track substep count and length: at most MAX_SUBSTEP_S each, so a track's result
-    does not depend on which other tracks share its batch."""
+    """Per-track substep count and length: at most MAX_SUBSTEP_S each (up to MAX_SUBSTEPS
+    of them; a longer gap takes longer ones), so a track's result does not depend on
+    which other tracks share its batch."""
     dt = np.asarray(dt_s, dtype=float)
-    n = np.maximum(1, np.ceil(np.abs(dt) / MAX_SUBSTEP_S)).astype(np.int64)
+    n = np.clip(np.ceil(np.abs(np.nan_to_num(dt)) / MAX_SUBSTEP_S), 1, MAX_SUBSTEPS)
+    n = n.astype(np.int64)
     return n, dt / n
 
 
