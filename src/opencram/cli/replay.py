@@ -14,6 +14,8 @@ from typing import Annotated
 import typer
 
 from opencram.cli.options import host_port
+from opencram.cli.progress import DelayedProgress
+from opencram.progress import ProgressReporter
 
 
 def replay(
@@ -40,15 +42,22 @@ def replay(
     host, to_port = host_port(to, "--to")
     rec = load_recording(recording, port)
     print(f"{recording}: {rec.summary}", file=sys.stderr)
-    n = send_recording(rec.datagrams, (host, to_port), speed)
+    with DelayedProgress() as bar:
+        n = send_recording(rec.datagrams, (host, to_port), speed, on_progress=bar)
     print(f"sent {n} datagrams to {host}:{to_port}", file=sys.stderr)
 
 
-def send_recording(entries, addr: tuple[str, int], speed: float = 1.0) -> int:
-    """Send (timestamp, datagram) entries over UDP, paced by their timestamps / ``speed``."""
+def send_recording(
+    entries, addr: tuple[str, int], speed: float = 1.0, on_progress: ProgressReporter | None = None
+) -> int:
+    """Send (timestamp, datagram) entries over UDP, paced by their timestamps / ``speed``;
+    ``on_progress`` hears the recording seconds sent (a progress bar on a long replay)."""
     if not entries:
         return 0
     t0 = entries[0][0]
+    span_s = entries[-1][0] - t0
+    if on_progress is not None:
+        on_progress.start("replaying (recording s)", span_s)
     start = time.monotonic()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         for t_s, data in entries:
@@ -56,4 +65,8 @@ def send_recording(entries, addr: tuple[str, int], speed: float = 1.0) -> int:
             if wait > 0:
                 time.sleep(wait)
             sock.sendto(data, addr)
+            if on_progress is not None:
+                on_progress.update(t_s - t0)
+    if on_progress is not None:
+        on_progress.finish()
     return len(entries)
