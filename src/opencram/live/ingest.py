@@ -60,6 +60,8 @@ INGEST_KINDS = (
     "csv_columns",  # wrong number of cells
     "csv_header",  # a header line naming unknown or repeated columns
     "csv_value",  # a cell that is not a finite number, missing, or out of range
+    "http_request",  # an HTTP request sent to the CSV port (connection closed)
+    "csv_refused",  # a CSV connection over the limit, without the token, or idle
 )
 
 _ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
