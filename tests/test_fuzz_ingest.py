@@ -1,11 +1,15 @@
 """Fuzzing the live service's input with hypothesis: malformed, truncated, oversized and
-random CAT048 datagrams and plot CSV lines never raise; each bad one is counted. The bulk
-(over 100,000 inputs) goes straight into the ingest and processing functions in process;
-a smaller run goes over loopback sockets into a running server."""
+random CAT048 datagrams and plot CSV lines, mutated anywhere in the datagram, mixed with a
+dense stream of valid plots (a target flying past, and clutter) while data and wall time
+advance. Nothing raises, each bad input is counted, and **every valid plot is accepted**
+and tracked. The bulk (over 100,000 inputs) goes straight into the ingest and processing
+functions in process; a smaller run goes over loopback sockets into a running server,
+where every datagram sent is received or counted as dropped by the kernel."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 
 import numpy as np
@@ -43,7 +47,35 @@ VALID_LINES = [
     b"time_s,sensor,range_m,azimuth_deg,elevation_deg",
 ]
 
-flip = st.tuples(st.integers(0, 200), st.integers(0, 255))
+flip = st.tuples(st.integers(0, 1 << 16), st.integers(0, 255))  # anywhere in the datagram
+RADAR_1 = ("10.0.0.1", 8600)
+FUZZER = ("10.9.9.9", 9999)
+EXAMPLES = 550
+STEP_S = 0.5  # data and wall time per example
+PLOTS_PER_EXAMPLE = 8
+
+
+def _valid_stream() -> list[bytes]:
+    """One datagram per example: a target flying past radar r1 at 250 m/s and clutter,
+    stamped on a clock advancing STEP_S per example."""
+    r = np.random.default_rng(11)
+    out = []
+    for k in range(EXAMPLES):
+        t = 5000.0 + k * STEP_S
+        x = -8000.0 + 250.0 * ((k * STEP_S) % 64.0)
+        pos = np.array([x, 3000.0, 1200.0])
+        n = PLOTS_PER_EXAMPLE
+        clutter_m = r.uniform(1000, 15_000, n - 1)
+        rng_m = np.r_[np.linalg.norm(pos), clutter_m]
+        out += encode_cat048(
+            sac=0,
+            sic=1,
+            tod_s=np.full(n, t),
+            range_m=rng_m,
+            az_rad=np.r_[np.arctan2(pos[0], pos[1]) % (2 * np.pi), r.uniform(0, 6.28, n - 1)],
+            height_m=np.r_[34.0 + pos[2], 34.0 + clutter_m * r.uniform(0.01, 0.3, n - 1)],
+        )
+    return out
 
 
 @st.composite
@@ -79,30 +111,44 @@ def csv_lines(draw):
     return b",".join(cells)
 
 
-def test_fuzz_100k_inputs_in_process():
+def test_fuzz_100k_inputs_in_process_with_dense_valid_plots():
+    """Seeded faults caught: an ingest that drops 9 of 10 valid plots (e.g. ``_accept``
+    keeping ``t[::10]``) fails the count of radar r1's plots."""
+    stream = _valid_stream()
     svc = LiveService(SPECS, config=ServeConfig(idle_s=1e9))
     ingest = svc.ingest
-    fed = {"datagrams": 0, "lines": 0}
+    fed = {"datagrams": 0, "lines": 0, "examples": 0}
 
     @settings(
-        max_examples=1100,
+        max_examples=EXAMPLES,
         deadline=None,
         derandomize=True,
         database=None,
         suppress_health_check=list(HealthCheck),
     )
     @given(
-        st.lists(datagrams, min_size=40, max_size=40),
-        st.lists(csv_lines(), min_size=60, max_size=60),
+        st.lists(datagrams, min_size=80, max_size=80),
+        st.lists(csv_lines(), min_size=120, max_size=120),
     )
     def feed(dgs, lines):
-        for d in dgs:
-            ingest.put_datagram(d)
+        k = fed["examples"]
+        if k >= len(stream):
+            return
+        fed["examples"] += 1
+        wall = k * STEP_S
+        for i, d in enumerate(dgs):
+            ingest.put_datagram(d, FUZZER)
+            if i == len(dgs) // 2:  # the valid datagram amid the junk
+                ingest.put_datagram(stream[k], RADAR_1)
         for line in lines:
             ingest.put_csv_line(line, "fuzz")
-        fed["datagrams"] += len(dgs)
+        fed["datagrams"] += len(dgs) + 1
         fed["lines"] += len(lines)
-        svc.step(0.0)  # decode and track whatever was accepted: must not raise
+        svc.note_input(wall)
+        out = svc.step(wall)  # decode and track whatever was accepted: must not raise
+        fed.setdefault("tracks", set()).update(
+            e["track_id"] for e in map(json.loads, out.events) if e["kind"] == "track"
+        )
 
     feed()
     svc.finish()
@@ -110,11 +156,14 @@ def test_fuzz_100k_inputs_in_process():
     assert total >= 100_000
     assert ingest.received["datagrams"] == fed["datagrams"]
     assert ingest.received["lines"] == fed["lines"]
+    # every valid plot was accepted (junk naming r1 comes from another source: dropped)
+    assert ingest.plots_by_sensor[0] == fed["examples"] * PLOTS_PER_EXAMPLE
+    assert ingest.dropped["unexpected_source"] > 0
+    assert fed.get("tracks"), "the target flying past is tracked through the junk"
     # every kind of bad input turned up and was counted
     for kind in ("empty", "oversized", "truncated", "bad_record", "category", "unknown_sensor",
-                 "csv_value", "csv_columns", "not_utf8"):  # fmt: skip
+                 "csv_value", "csv_columns", "not_utf8", "bad_value"):  # fmt: skip
         assert ingest.bad.counts[kind] > 0, kind
-    assert ingest.received["plots"] > 0
 
 
 def test_fuzz_over_loopback_sockets():

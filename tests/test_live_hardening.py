@@ -76,9 +76,10 @@ def test_flood_of_repeated_and_fresh_valid_plots_from_one_radar(green_zone):
     recording, and 50 fresh random plots each time: over 19,000 plots in 35 s of data time
     (with a budget of 60 plots per scan, so the fresh ones exceed it). The service never
     raises, drops the repeats as ``duplicate`` and what is over the budget as
-    ``rate_limit``, still tracks both rockets and raises the zone alert. Seeded fault
-    caught: with the duplicate check and the per-scan budget removed (``_is_duplicate``
-    returning False, ``_within_rate`` keeping everything) the test fails."""
+    ``rate_limit``, still tracks both rockets and raises the zone alert. Seeded faults
+    caught: the duplicate check removed (``_is_duplicate`` returning False) fails the
+    ``duplicate`` count; the per-scan budget removed fails the ``rate_limit`` count and the
+    budget check."""
     specs, entries = green_zone
     cfg = ServeConfig(idle_s=1e9, max_plots_per_scan=60)  # a small budget: a small flood
     svc = LiveService(specs, zones_source="green-zone", config=cfg)

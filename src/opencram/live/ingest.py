@@ -142,6 +142,7 @@ class Ingest:
         self.received = Counter()  # datagrams, lines, plots accepted
         self.dropped: Counter[str] = Counter()  # by cause (DROP_CAUSES)
         self.kernel_dropped = 0  # set by the server (cumulative, from the kernel)
+        self.plots_by_sensor = np.zeros(n, dtype=np.int64)  # plots accepted, per sensor
         self.clock_s: float | None = None  # latest accepted measurement time
         self.allow_jump = False  # set by the service after a silence: resynchronise
         self.resync = ResyncWatch(n, max_jump_s)
@@ -331,6 +332,7 @@ class Ingest:
         if self._wrong_source(q, host):  # the sensor was bound after this was queued
             self.drop("unexpected_source", f"sensor {self.ids[q]} from {host}")
             return None
+        self.received["datagrams_decoded"] += 1
         dec, problems = decode_cat048(data)
         for kind, detail in problems:
             self.bad.add(kind, detail)
@@ -387,6 +389,7 @@ class Ingest:
         t = cols[0]
         self.resync.near(cols[1], self.wall_s)
         self.received["plots"] += int(t.size)
+        np.add.at(self.plots_by_sensor, cols[1], 1)
         newest = float(t.max())
         self.clock_s = newest if self.clock_s is None else max(self.clock_s, newest)
         self.allow_jump = False

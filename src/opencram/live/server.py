@@ -102,6 +102,16 @@ def proc_net_udp_drops(inode: int, paths=("/proc/net/udp", "/proc/net/udp6")) ->
     return None
 
 
+def _token_of(headers, path: str) -> str | None:
+    """The token presented, or None (also when a header is repeated)."""
+    for name in ("Authorization", webguard.TOKEN_HEADER):
+        if len(headers.get_all(name)) > 1:
+            return None
+    return webguard.presented_token(
+        {k.lower(): headers.get(k) for k in ("Authorization", webguard.TOKEN_HEADER)}, path
+    )
+
+
 class UdpIn:
     """CAT048 in: a non-blocking UDP socket read on readiness with ``recvmsg``, so each
     datagram comes with its source address and the kernel's drop count."""
@@ -318,23 +328,28 @@ class LiveServer:
         """The websocket handshake's checks: Host, Origin, token, client limit; a refused
         handshake gets an HTTP error and never opens."""
         headers = request.headers
-        host = headers.get("Host")
+        hosts = headers.get_all("Host")
+        host = hosts[0] if len(hosts) == 1 else None
         problem = None
-        if not webguard.host_allowed(host, self._hosts):
+        if len(hosts) != 1 or not webguard.host_allowed(host, self._hosts):
             problem = (HTTPStatus.FORBIDDEN, "Host not allowed")
-        elif not webguard.origin_allowed(headers.get("Origin"), host):
-            problem = (HTTPStatus.FORBIDDEN, "cross-origin websocket refused")
-        elif not webguard.token_matches(
-            webguard.presented_token(headers, request.path), self.ep.token
+        elif len(headers.get_all("Origin")) > 1 or not webguard.origin_allowed(
+            next(iter(headers.get_all("Origin")), None), host
         ):
+            problem = (HTTPStatus.FORBIDDEN, "cross-origin websocket refused")
+        elif not webguard.token_matches(_token_of(headers, request.path), self.ep.token):
             problem = (HTTPStatus.UNAUTHORIZED, "token required")
-        elif len(self._client_queues) >= self.ep.max_ws_clients:
+        elif self.ws_clients() >= self.ep.max_ws_clients:
             problem = (HTTPStatus.SERVICE_UNAVAILABLE, "too many clients")
         if problem is None:
             return None
         self.counters.ws_refused += 1
         log.warning("websocket refused: %s", problem[1])
         return connection.respond(problem[0], problem[1] + "\n")
+
+    def ws_clients(self) -> int:
+        """Websocket clients connected now."""
+        return sum(1 for ws in self._client_queues if ws.state is State.OPEN)
 
     async def _ws_handler(self, ws) -> None:
         """One websocket client: every event as a JSON text message, from a bounded queue
