@@ -442,14 +442,23 @@ class Ingest:
                     int(mask.sum()),
                 )
         far = ahead | behind
-        if far.any():
-            far_cols = tuple(np.asarray(x)[far] for x in cols)
-            if self.resync.far(far_cols[0], far_cols[1], self.wall_s):
-                self.resync_plots.append(self._plots(far_cols))
-                self._resync_pending()
         if not far.any():
             return cols
+        self._watch_far(tuple(np.asarray(x)[far] for x in cols))
         return tuple(np.asarray(x)[~far] for x in cols)
+
+    def _watch_far(self, far_cols) -> None:
+        """Far plots: kept while they agree on a candidate clock (ResyncWatch)."""
+        if self.resync_to_s is not None:  # decided, not yet acted on: keep what agrees
+            agree = np.abs(far_cols[0] - self.resync_to_s) <= self.max_jump_s
+            self.resync_plots.append(self._plots(tuple(x[agree] for x in far_cols)))
+            return
+        generation = self.resync.generation
+        if self.resync.far(far_cols[0], far_cols[1], self.wall_s):
+            if self.resync.generation != generation:  # a new candidate clock
+                self.resync_plots = []
+            self.resync_plots.append(self._plots(far_cols))
+            self._resync_pending()
 
     def _resync_pending(self) -> None:
         kept = sum(len(p) for p in self.resync_plots)
@@ -507,9 +516,11 @@ class ResyncWatch:
         self.max_jump_s = float(max_jump_s)
         self.last_near_wall = np.full(n_sensors, -np.inf)
         self.n = n_sensors
+        self.generation = 0  # counts candidates (the far plots kept belong to the last)
         self.reset()
 
     def reset(self) -> None:
+        self.generation += 1
         self.first_s: float | None = None  # candidate: oldest and newest far plot times
         self.last_s = 0.0
         self.first_wall = self.last_wall = 0.0
