@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from opencram.interop.asterix import encode_cat048
 
@@ -73,6 +74,8 @@ async def listen(url: str, got: list) -> None:
                     e = json.loads(m)
                     if e["kind"] == "ingest_stats":
                         got.append(e)
+            return
+        except ConnectionClosed:  # the service exited
             return
         except OSError:
             await asyncio.sleep(0.2)
