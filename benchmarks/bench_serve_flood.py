@@ -165,6 +165,7 @@ async def one_run(rate: float, seconds: float, with_csv: bool) -> dict:
         "rss_mb_start": round(rss0, 1),
         "rss_mb_max": round(max(r for _, r in rss), 1),
         "rss_mb_end": round(rss[-1][1], 1),
+        "rss_mb_every_10_s": [round(r, 1) for t, r in rss if int(t) % 10 == 0][::1],
     }
 
 

@@ -174,3 +174,24 @@ def test_host_and_origin_rules():
     assert webguard.origin_allowed("http://127.0.0.1:8765", "127.0.0.1:8765")
     assert not webguard.origin_allowed("http://evil.example", "127.0.0.1:8765")
     assert not webguard.origin_allowed("null", "127.0.0.1:8765")
+
+
+def test_serve_options_token_and_sources():
+    """Regression guard on ``opencram serve``'s --token and --source checks: a token is
+    generated off loopback and never on it unless given; bad values are one-line errors."""
+    from opencram.cli.serve import parse_sources, resolve_token
+    from opencram.errors import UserError
+
+    assert resolve_token("127.0.0.1", None) is None
+    assert len(resolve_token("0.0.0.0", None)) >= webguard.MIN_TOKEN_CHARS
+    assert resolve_token("0.0.0.0", TOKEN) == TOKEN
+    for bad in ("short", "has a space"):
+        with pytest.raises(UserError, match="--token"):
+            resolve_token("127.0.0.1", bad)
+    assert parse_sources(["r1=10.0.0.5", "r2=[::1]"], ["r1", "r2"]) == {
+        "r1": "10.0.0.5",
+        "r2": "::1",
+    }
+    for bad in (["r1"], ["r9=10.0.0.1"], ["r1=1.1.1.1", "r1=2.2.2.2"], ["r1="]):
+        with pytest.raises(UserError, match="--source"):
+            parse_sources(bad, ["r1", "r2"])
