@@ -5,7 +5,8 @@ cause, and the figures are checked against what was sent (every datagram account
 The service's resident memory (VmRSS) is sampled throughout.
 
     python benchmarks/bench_serve_flood.py --rates 250,500,1000 --seconds 5
-    python benchmarks/bench_serve_flood.py --rates 200 --seconds 120 --csv   # a soak
+    python benchmarks/bench_serve_flood.py --rates 50 --seconds 120 --csv   # a soak
+    python benchmarks/bench_serve_flood.py --rates 1000 --scan-budget 100000  # no budget
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ async def send(port: int, data: list[bytes], rate: float, seconds: float, csv_po
     return sent, rss
 
 
-async def one_run(rate: float, seconds: float, with_csv: bool) -> dict:
+async def one_run(rate: float, seconds: float, with_csv: bool, scan_budget: int) -> dict:
     ports = {
         "asterix": free_port(socket.SOCK_DGRAM),
         "csv": free_port(socket.SOCK_STREAM),
@@ -131,6 +132,8 @@ async def one_run(rate: float, seconds: float, with_csv: bool) -> dict:
             str(ports["csv"]),
             "--ws-port",
             str(ports["ws"]),
+            "--scan-budget",
+            str(scan_budget),
         ],
         stderr=subprocess.PIPE,
         text=True,
@@ -174,10 +177,14 @@ def main() -> None:
     ap.add_argument("--rates", default="250,500,1000")
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--csv", action="store_true", help="also send plot CSV lines")
+    ap.add_argument("--scan-budget", type=int, default=500, help="serve --scan-budget")
     args = ap.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     for rate in [float(r) for r in args.rates.split(",")]:
-        print(json.dumps(asyncio.run(one_run(rate, args.seconds, args.csv))), flush=True)
+        print(
+            json.dumps(asyncio.run(one_run(rate, args.seconds, args.csv, args.scan_budget))),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

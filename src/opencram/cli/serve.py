@@ -103,6 +103,15 @@ def serve(
         bool, typer.Option("--simulated", help="Mark CAT062 and CoT output as simulation.")
     ] = False,
     filter_name: Annotated[str, typer.Option("--filter", help="imm, ekf or ckf.")] = "imm",
+    scan_budget: Annotated[
+        int,
+        typer.Option(
+            "--scan-budget",
+            help="Plots per radar per revisit time passed to the tracker (more: dropped, "
+            "counted as rate_limit).",
+            min=1,
+        ),
+    ] = 500,
     token: Annotated[
         str | None,
         typer.Option(
@@ -156,6 +165,7 @@ def serve(
         simulated=simulated,
         filter=filter_name,
         sources=sources,
+        max_plots_per_scan=scan_budget,
     )
     logging.basicConfig(level=logging.INFO, format="opencram serve: %(message)s", stream=sys.stderr)
     logging.getLogger("websockets").setLevel(logging.WARNING)

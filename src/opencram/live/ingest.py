@@ -71,7 +71,7 @@ RESYNC_PLOTS = 20  # plots far from the clock that it takes to start it again ..
 RESYNC_SPAN_S = 4.0  # ... spread over at least this much of their own data time
 RESYNC_KEEP_PLOTS = 20_000  # far plots kept while a resync is pending (then tracked)
 DUPLICATE_WINDOW = 4096  # recent datagrams remembered for the duplicate check
-MAX_PLOTS_PER_SCAN = 500  # per sensor per revisit time, to the tracker
+MAX_PLOTS_PER_SCAN = 500  # per sensor per revisit time, to the tracker (--scan-budget)
 MAX_PLOTS_PER_STEP = 4000  # decoded per processing step
 
 # causes of dropped input (``dropped`` in ``stats()``); a datagram, line or plot is counted
