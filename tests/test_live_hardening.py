@@ -259,3 +259,21 @@ def test_repeats_budgets_and_the_work_budget_are_counted():
     assert ing.dropped["rate_limit"] == 80 - 50
     assert n_ok == 50 + 24 + 8
     assert ing.received["plots"] == n_ok
+
+
+def test_a_stop_under_overload_does_not_wait_on_the_backlog():
+    """With an exit budget, ``finish`` stops decoding when it is spent and counts what was
+    still queued (``at_exit``); without one (end of input) it processes everything.
+    Regression guard on the counts."""
+    rng = np.random.default_rng(9)
+    data = [_random_plots(rng, 1, 50.0 + k * 0.01, 8) for k in range(40)]
+    for budget, left in ((0.0, True), (None, False)):
+        svc = LiveService([SPEC], config=ServeConfig(idle_s=1e9))
+        for d in data:
+            svc.ingest.put_datagram(d, RADAR_1)
+        svc.finish(budget)
+        assert svc.ingest.pending() == 0
+        dropped = svc.ingest.dropped["at_exit"]
+        accepted = svc.ingest.received["datagrams_decoded"]
+        assert (dropped > 0) is left
+        assert dropped + accepted == len(data)

@@ -83,6 +83,7 @@ DROP_CAUSES = (
     "unexpected_source",  # a datagram naming a sensor bound to another source address
     "sensor_mismatch",  # CAT048 records naming another sensor than their datagram's first
     "rate_limit",  # plots over max_plots_per_scan for their sensor
+    "at_exit",  # inputs still queued when a stopped service's exit budget ran out
 )
 
 
@@ -291,6 +292,15 @@ class Ingest:
         )
 
     # --- processing -------------------------------------------------------------------
+
+    def drop_queued(self, cause: str) -> None:
+        """Empty every queue, counting what it held as dropped for ``cause``."""
+        n = self.pending()
+        if n:
+            self.drop(cause, f"{n} queued inputs", n)
+        for q, dq in enumerate(self.queues):
+            dq.clear()
+            self.queued_bytes[q] = 0
 
     def pending(self) -> int:
         return sum(len(q) for q in self.queues)

@@ -51,6 +51,7 @@ COT_QUEUE = 1000
 SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)  # Linux <asm-generic/socket.h>
 RECV_PER_WAKE = 256  # datagrams read per readiness callback (then the loop runs on)
 KERNEL_POLL_S = 1.0  # wall time between reads of /proc/net/udp
+EXIT_BUDGET_S = 5.0  # decoding allowed at a stop (signal, --duration); the rest is counted
 
 
 @dataclass
@@ -241,6 +242,7 @@ class LiveServer:
         self._tasks: list[asyncio.Task] = []
         self._closers: list = []
         self._csv_open = 0
+        self._end_of_input = False  # stdin ended: finish everything queued, as a file
         self.udp: UdpIn | None = None
         self._hosts = webguard.trusted_hosts(endpoints.host)
 
@@ -320,6 +322,7 @@ class LiveServer:
             lines.feed(data)
         lines.close()
         log.info("end of standard input")
+        self._end_of_input = True
         self._stop.set()
 
     # --- outputs ----------------------------------------------------------------------
@@ -456,7 +459,7 @@ class LiveServer:
                 await asyncio.wait_for(self._stop.wait(), self.ep.tick_s)
         if self.udp is not None:
             self.udp.poll_kernel()
-        out = self.service.finish()
+        out = self.service.finish(None if self._end_of_input else EXIT_BUDGET_S)
         out.events.append(self.service.stats_event())
         self._distribute(out)
         await asyncio.sleep(0.05)  # let the last messages go out

@@ -251,11 +251,17 @@ class LiveService:
         out.extend(self._sensor_status(self.now_s))
         return self._stats(out, wall_s)
 
-    def finish(self) -> StepOutput:
+    def finish(self, budget_s: float | None = None) -> StepOutput:
         """End of input: process everything queued (as ``opencram track`` does at the end
-        of a file) and publish it."""
+        of a file) and publish it. With ``budget_s`` (a stop by signal or ``--duration``)
+        decoding stops after that much wall time and what is still queued is dropped and
+        counted (``at_exit``), so a stop under overload does not wait on the backlog."""
         out = StepOutput()
+        start = time.monotonic()
         while self.ingest.pending():
+            if budget_s is not None and time.monotonic() - start > budget_s:
+                self.ingest.drop_queued("at_exit")
+                break
             batch = self.ingest.drain(1.0)
             if len(batch):
                 self.tracker.add(batch)
