@@ -161,6 +161,30 @@ class UdpIn:
             ingest.kernel_dropped = self.kernel_dropped
             self.server.service.note_input(time.monotonic())
 
+    def stop_reading(self) -> None:
+        """At a stop: no more reading on readiness; the datagrams already waiting in the
+        socket's buffer are read and counted as received and dropped (``at_exit``), not
+        decoded, so every datagram that reached the socket by then is accounted for (for at
+        most 1 s: datagrams still arriving after that are not the service's any more)."""
+        if self.loop is not None:
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(self.sock.fileno())
+        ingest = self.server.service.ingest
+        n = 0
+        end = time.monotonic() + 1.0  # a sender still flooding: what comes later is not ours
+        while time.monotonic() < end:
+            try:
+                self.sock.recv(1 << 16)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                self.server.counters.udp_errors += 1
+                break
+            n += 1
+        if n:
+            ingest.received["datagrams"] += n
+            ingest.drop("at_exit", f"{n} datagrams waiting in the socket at the stop", n)
+
     def poll_kernel(self) -> int:
         """The kernel's drop count now (also drops after the last datagram read)."""
         n = proc_net_udp_drops(self.inode)
@@ -350,6 +374,13 @@ class LiveServer:
         log.warning("websocket refused: %s", problem[1])
         return connection.respond(problem[0], problem[1] + "\n")
 
+    async def _flush_clients(self, limit_s: float = 2.0) -> None:
+        """Let the websocket clients' queues empty (at most ``limit_s``) before closing."""
+        await asyncio.sleep(0.05)
+        end = time.monotonic() + limit_s
+        while any(q for q, _ in self._client_queues.values()) and time.monotonic() < end:
+            await asyncio.sleep(0.02)
+
     def ws_clients(self) -> int:
         """Websocket clients connected now."""
         return sum(1 for ws in self._client_queues if ws.state is State.OPEN)
@@ -458,11 +489,12 @@ class LiveServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.ep.tick_s)
         if self.udp is not None:
+            self.udp.stop_reading()
             self.udp.poll_kernel()
         out = self.service.finish(None if self._end_of_input else EXIT_BUDGET_S)
         out.events.append(self.service.stats_event())
         self._distribute(out)
-        await asyncio.sleep(0.05)  # let the last messages go out
+        await self._flush_clients()
         for closer in self._closers:
             closer()
         for task in self._tasks:
