@@ -135,12 +135,11 @@ async def one_run(rate: float, seconds: float, with_csv: bool, scan_budget: int)
             "--scan-budget",
             str(scan_budget),
         ],
-        stderr=subprocess.PIPE,
+        stderr=(tmp / "serve.log").open("w"),
         text=True,
     )
-    line = proc.stderr.readline()
-    while "ready" not in line:
-        line = proc.stderr.readline()
+    while "ready" not in (tmp / "serve.log").read_text():
+        await asyncio.sleep(0.1)
     got: list = []
     listener = asyncio.ensure_future(listen(f"ws://127.0.0.1:{ports['ws']}", got))
     await asyncio.sleep(0.5)
@@ -169,6 +168,8 @@ async def one_run(rate: float, seconds: float, with_csv: bool, scan_budget: int)
         "rss_mb_max": round(max(r for _, r in rss), 1),
         "rss_mb_end": round(rss[-1][1], 1),
         "rss_mb_every_10_s": [round(r, 1) for t, r in rss if int(t) % 10 == 0][::1],
+        "stats_events": len(got),
+        "serve_log": (tmp / "serve.log").read_text().splitlines()[-1],
     }
 
 
