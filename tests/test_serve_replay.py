@@ -174,6 +174,7 @@ def _replay(sensors: Path, entries, tmp_path: Path):
         for t in threads:
             t.join(10)
     assert "0 bad inputs, 0 inputs shed, dropped: none, 0 late plots" in err, err
+    assert re.search(r"stopped; \d+ datagrams, \d+ lines, ", err), err
     return json.loads(out.read_text()), got062, gotcot, events
 
 

@@ -195,7 +195,9 @@ def print_stopped(service, server, out_json: Path | None) -> None:
     shed = sum(v["entries"] for v in st["shed"].values())
     dropped = ", ".join(f"{k} {v}" for k, v in st["dropped"].items()) or "none"
     print(
-        f"opencram serve: stopped; {st['received'].get('plots', 0)} plots, {bad} bad inputs, "
+        f"opencram serve: stopped; {st['received'].get('datagrams', 0)} datagrams, "
+        f"{st['received'].get('lines', 0)} lines, "
+        f"{st['received'].get('plots', 0)} plots, {bad} bad inputs, "
         f"{shed} inputs shed, dropped: {dropped}, {service.tracker.n_late_dropped} late plots, "
         f"{server.counters.cat062_sent} CAT062 data blocks sent"
         + (f"; wrote {out_json}" if out_json is not None else ""),
