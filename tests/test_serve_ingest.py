@@ -77,7 +77,7 @@ def test_overload_sheds_oldest_of_the_flooding_sensor_only():
     assert ingest.queued_bytes[0] <= 2048 and ingest.queued_bytes[1] <= 2048
     assert ingest.shed_entries[0] > 300 and ingest.shed_entries[1] == 0
     # what is left of sensor 1 is its newest input
-    oldest_left = ingest.queues[0][0][1]
+    oldest_left = ingest.queues[0][0][1][0]
     assert oldest_left == _datagram(1, 10.0 + 49 * 0.1 - (len(ingest.queues[0]) - 10) * 0.01)[:]
     stats = json.loads(svc.stats_event())
     assert stats["shed"]["r1"]["entries"] == int(ingest.shed_entries[0])
@@ -141,8 +141,9 @@ def test_bad_csv_lines_are_counted_once_logged_once(caplog):
 
 def test_a_bad_far_future_first_plot_does_not_blind_the_service(green_zone):
     """A corrupt first plot sets the data clock hours away from the real data; the good
-    plots that follow are refused as far from it until 20 in a row make the service start
-    again on their clock, after which it tracks the green-zone rockets as usual."""
+    plots that follow are refused as far from it until they have agreed for 4 s (data and wall
+    time) and make the service start again on their clock, tracking the plots it held back
+    meanwhile: it tracks the green-zone rockets as usual."""
     specs, entries = green_zone
     svc = LiveService(specs, config=ServeConfig(idle_s=1e9))
     bad = encode_cat048(
@@ -150,10 +151,10 @@ def test_a_bad_far_future_first_plot_does_not_blind_the_service(green_zone):
     )[0]
     svc.ingest.put_datagram(bad)
     events = _kinds(svc.step(0.0).events)
-    for _, data in entries:
+    for t, data in entries:  # arriving in real time (wall = data time)
         svc.ingest.put_datagram(data)
-        svc.note_input(0.0)
-        events += _kinds(svc.step(0.0).events)
+        svc.note_input(t)
+        events += _kinds(svc.step(t).events)
     events += _kinds(svc.finish().events)
     resync = [e for e in events if e["kind"] == "clock_resync"]
     assert len(resync) == 1 and abs(resync[0]["previous_clock_s"] - resync[0]["t_s"]) > 3600

@@ -173,7 +173,8 @@ def _replay(sensors: Path, entries, tmp_path: Path):
             proc.kill()
         for t in threads:
             t.join(10)
-    assert "0 bad inputs, 0 inputs shed, 0 late plots" in err, err
+    assert "0 bad inputs, 0 inputs shed, dropped: none, 0 late plots" in err, err
+    assert re.search(r"stopped; \d+ datagrams, \d+ lines, ", err), err
     return json.loads(out.read_text()), got062, gotcot, events
 
 

@@ -23,6 +23,34 @@ def port_or_off(value: int, option: str) -> int | None:
     return value
 
 
+def parse_sources(values: list[str] | None, sensor_ids: list[str]) -> dict[str, str]:
+    """``--source SENSOR=ADDRESS`` options as {sensor id: address}."""
+    out: dict[str, str] = {}
+    for v in values or []:
+        sid, sep, addr = v.partition("=")
+        if not sep or not addr.strip():
+            raise UserError(f"--source {v!r}: expected SENSOR=ADDRESS (e.g. r1=10.0.0.5)")
+        if sid not in sensor_ids:
+            raise UserError(f"--source {v!r}: no sensor '{sid}' in the sensors file")
+        if sid in out:
+            raise UserError(f"--source {v!r}: sensor '{sid}' given twice")
+        out[sid] = addr.strip().strip("[]")
+    return out
+
+
+def resolve_token(host: str, token: str | None) -> str | None:
+    """The token to require: the one given, or a fresh one off loopback."""
+    import secrets
+
+    from opencram.live.webguard import MIN_TOKEN_CHARS, is_loopback
+
+    if token is not None:
+        if len(token) < MIN_TOKEN_CHARS or any(c.isspace() for c in token):
+            raise UserError(f"--token: at least {MIN_TOKEN_CHARS} characters, no spaces")
+        return token
+    return None if is_loopback(host) else secrets.token_urlsafe(18)
+
+
 def serve(
     sensors: Annotated[Path, typer.Option("--sensors", help="Sensors YAML file.")],
     zones: Annotated[
@@ -85,6 +113,30 @@ def serve(
     pcap_speed: Annotated[
         float, typer.Option("--pcap-speed", help="--pcap speed (1 = capture timing).", min=0.01)
     ] = 1.0,
+    scan_budget: Annotated[
+        int,
+        typer.Option(
+            "--scan-budget",
+            help="Plots per radar per revisit time passed to the tracker (more: dropped, "
+            "counted as rate_limit).",
+            min=1,
+        ),
+    ] = 500,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            help="Token websocket and CSV clients must present (one is generated off loopback).",
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            help="SENSOR=ADDRESS: accept that sensor's CAT048 only from this address "
+            "(repeatable; otherwise its first good datagram's address).",
+        ),
+    ] = None,
 ) -> None:
     """Live service: radar plots in (ASTERIX CAT048 over UDP, plot CSV over TCP or stdin);
     tracks, predictions, warnings and engagement advice out (CAT062, CoT, websocket)."""
@@ -101,6 +153,8 @@ def serve(
         raise UserError(f"{sensors}: at most 254 sensors (one SIC each)")
     if cot is not None:
         check_url(cot)
+    sources = parse_sources(source, [s.id for s in specs])
+    tok = resolve_token(host, token)
     endpoints = Endpoints(
         host=host,
         asterix_port=port_or_off(asterix_port, "--asterix-port"),
@@ -110,6 +164,7 @@ def serve(
         cat062_to=None if cat062 is None else host_port(cat062, "--cat062"),
         cot_url=cot,
         duration_s=duration_s,
+        token=tok,
     )
     config = ServeConfig(
         sac=sac,
@@ -119,6 +174,8 @@ def serve(
         keep_history=out_json is not None,
         simulated=simulated,
         filter=filter_name,
+        sources=sources,
+        max_plots_per_scan=scan_budget,
     )
     logging.basicConfig(level=logging.INFO, format="opencram serve: %(message)s", stream=sys.stderr)
     logging.getLogger("websockets").setLevel(logging.WARNING)
@@ -132,6 +189,8 @@ def serve(
             from opencram.live.pcapfeed import start_feed
 
             start_feed(server, capture, pcap_speed)
+        if tok is not None and token is None:
+            print(f"opencram serve: access token {tok}", file=sys.stderr, flush=True)
 
     try:
         server = asyncio.run(serve_forever(service, endpoints, on_ready=ready))
@@ -158,9 +217,12 @@ def print_stopped(service, server, out_json: Path | None) -> None:
     st = service.ingest.stats()
     bad = sum(st["bad"].values())
     shed = sum(v["entries"] for v in st["shed"].values())
+    dropped = ", ".join(f"{k} {v}" for k, v in st["dropped"].items()) or "none"
     print(
-        f"opencram serve: stopped; {st['received'].get('plots', 0)} plots, {bad} bad inputs, "
-        f"{shed} inputs shed, {service.tracker.n_late_dropped} late plots, "
+        f"opencram serve: stopped; {st['received'].get('datagrams', 0)} datagrams, "
+        f"{st['received'].get('lines', 0)} lines, "
+        f"{st['received'].get('plots', 0)} plots, {bad} bad inputs, "
+        f"{shed} inputs shed, dropped: {dropped}, {service.tracker.n_late_dropped} late plots, "
         f"{server.counters.cat062_sent} CAT062 data blocks sent"
         + (f"; wrote {out_json}" if out_json is not None else ""),
         file=sys.stderr,

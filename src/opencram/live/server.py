@@ -8,6 +8,17 @@ as JSON over a websocket. Everything binds 127.0.0.1 unless told otherwise.
 Nothing here blocks: receiving only queues (``Ingest``), the processing step is bounded by
 a decoding budget, UDP sends never wait, and each websocket client and the CoT TCP link have
 a bounded queue that drops its oldest message when full (counted).
+
+Every UDP datagram the kernel drops (socket receive buffer full) is counted too: the
+socket reports its drop count with each datagram (``SO_RXQ_OVFL``, Linux), and
+``/proc/net/udp`` gives it between datagrams; the total is ``dropped.kernel`` in
+``ingest_stats``.
+
+Web security (the console's rules, ``opencram.live.webguard``): the websocket refuses an
+``Origin`` other than its own host and, on loopback, a ``Host`` that is not a loopback
+name; with a token (required off loopback) a client must present it; the CSV port closes a
+connection that sends an HTTP request, one that does not present the token first (when
+one is set) and one idle for ``csv_idle_s``; both ports take a bounded number of clients.
 """
 
 from __future__ import annotations
@@ -15,16 +26,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
+import struct
 import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from http import HTTPStatus
 
 from websockets.asyncio.server import serve
 from websockets.protocol import State
 
 from opencram.interop.tak import check_url
+from opencram.live import webguard
 from opencram.live.ingest import MAX_LINE_BYTES
 from opencram.live.service import LiveService
 
@@ -32,6 +48,10 @@ log = logging.getLogger("opencram.live")
 
 CLIENT_QUEUE = 1000  # messages waiting per websocket client (oldest dropped beyond)
 COT_QUEUE = 1000
+SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)  # Linux <asm-generic/socket.h>
+RECV_PER_WAKE = 256  # datagrams read per readiness callback (then the loop runs on)
+KERNEL_POLL_S = 1.0  # wall time between reads of /proc/net/udp
+EXIT_BUDGET_S = 5.0  # decoding allowed at a stop (signal, --duration); the rest is counted
 
 
 @dataclass
@@ -47,6 +67,11 @@ class Endpoints:
     cot_url: str | None = None
     tick_s: float = 0.05
     duration_s: float | None = None  # stop after this long (wall time)
+    token: str | None = None  # required of websocket and CSV clients when set
+    max_ws_clients: int = 16
+    max_csv_clients: int = 16
+    csv_idle_s: float = 60.0  # a CSV connection silent this long is closed
+    rcvbuf_bytes: int = 4 << 20  # UDP receive buffer asked for (the kernel may cap it)
 
 
 @dataclass
@@ -56,19 +81,125 @@ class Counters:
     cot_errors: int = 0
     cat062_sent: int = 0
     cat062_errors: int = 0
+    ws_refused: int = 0  # websocket handshakes refused (Origin, Host, token, limit)
+    csv_refused: int = 0  # CSV connections closed (HTTP, token, limit, idle)
+    udp_errors: int = 0
     extra: dict = field(default_factory=dict)
 
 
-class _AsterixIn(asyncio.DatagramProtocol):
-    def __init__(self, server: LiveServer) -> None:
+def proc_net_udp_drops(inode: int, paths=("/proc/net/udp", "/proc/net/udp6")) -> int | None:
+    """The kernel's drop count for the UDP socket with this inode, from ``/proc/net/udp``
+    (last column), or None when it cannot be read."""
+    for path in paths:
+        try:
+            with open(path, encoding="ascii") as f:
+                next(f, None)  # the header line
+                for line in f:
+                    cols = line.split()
+                    if len(cols) >= 13 and cols[9] == str(inode):
+                        return int(cols[-1])
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _token_of(headers, path: str) -> str | None:
+    """The token presented, or None (also when a header is repeated)."""
+    for name in ("Authorization", webguard.TOKEN_HEADER):
+        if len(headers.get_all(name)) > 1:
+            return None
+    return webguard.presented_token(
+        {k.lower(): headers.get(k) for k in ("Authorization", webguard.TOKEN_HEADER)}, path
+    )
+
+
+class UdpIn:
+    """CAT048 in: a non-blocking UDP socket read on readiness with ``recvmsg``, so each
+    datagram comes with its source address and the kernel's drop count."""
+
+    def __init__(self, server: LiveServer, host: str, port: int, rcvbuf_bytes: int) -> None:
         self.server = server
+        family, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        with contextlib.suppress(OSError):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf_bytes)
+        self.ovfl = False
+        if sys.platform == "linux":
+            with contextlib.suppress(OSError):
+                self.sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
+                self.ovfl = True
+        self.sock.bind(addr)
+        self.inode = os.fstat(self.sock.fileno()).st_ino
+        self.kernel_dropped = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._anc = socket.CMSG_SPACE(4)
 
-    def datagram_received(self, data: bytes, addr) -> None:
-        self.server.service.ingest.put_datagram(data)
-        self.server.service.note_input(time.monotonic())
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        loop.add_reader(self.sock.fileno(), self._readable)
 
-    def error_received(self, exc: Exception) -> None:  # pragma: no cover - OS dependent
-        log.debug("asterix input socket error: %s", exc)
+    def _readable(self) -> None:
+        ingest = self.server.service.ingest
+        got = 0
+        for _ in range(RECV_PER_WAKE):
+            try:
+                data, anc, _flags, addr = self.sock.recvmsg(1 << 16, self._anc)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                self.server.counters.udp_errors += 1
+                break
+            for level, kind, value in anc:
+                if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(value) >= 4:
+                    self.kernel_dropped = max(
+                        self.kernel_dropped, struct.unpack("=I", value[:4])[0]
+                    )
+            ingest.put_datagram(data, addr)
+            got += 1
+        if got:
+            ingest.kernel_dropped = self.kernel_dropped
+            self.server.service.note_input(time.monotonic())
+
+    def stop_reading(self) -> None:
+        """At a stop: no more reading on readiness; the datagrams already waiting in the
+        socket's buffer are read and counted as received and dropped (``at_exit``), not
+        decoded, so every datagram that reached the socket by then is accounted for (for at
+        most 1 s: datagrams still arriving after that are not the service's any more)."""
+        if self.loop is not None:
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(self.sock.fileno())
+        ingest = self.server.service.ingest
+        n = 0
+        end = time.monotonic() + 1.0  # a sender still flooding: what comes later is not ours
+        while time.monotonic() < end:
+            try:
+                self.sock.recv(1 << 16)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                self.server.counters.udp_errors += 1
+                break
+            n += 1
+        if n:
+            ingest.received["datagrams"] += n
+            ingest.drop("at_exit", f"{n} datagrams waiting in the socket at the stop", n)
+
+    def poll_kernel(self) -> int:
+        """The kernel's drop count now (also drops after the last datagram read)."""
+        n = proc_net_udp_drops(self.inode)
+        if n is not None:
+            self.kernel_dropped = max(self.kernel_dropped, n)
+        self.server.service.ingest.kernel_dropped = self.kernel_dropped
+        return self.kernel_dropped
+
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
 
 
 class _Out(asyncio.DatagramProtocol):
@@ -134,13 +265,22 @@ class LiveServer:
         self._cot = None
         self._tasks: list[asyncio.Task] = []
         self._closers: list = []
+        self._csv_open = 0
+        self._end_of_input = False  # stdin ended: finish everything queued, as a file
+        self.udp: UdpIn | None = None
+        self._hosts = webguard.trusted_hosts(endpoints.host)
 
     # --- inputs -----------------------------------------------------------------------
 
-    def _csv_lines(self, source):
+    def _csv_lines(self, source, http: asyncio.Event | None = None):
+        """A line splitter feeding the ingest; with ``http``, a line that looks like HTTP
+        sets it, and it and every line after it on the connection are ignored."""
         ingest = self.service.ingest
 
         def on_line(line: bytes) -> None:
+            if http is not None and (http.is_set() or webguard.looks_like_http(line)):
+                http.set()
+                return
             ingest.put_csv_line(line, source)
             self.service.note_input(time.monotonic())
 
@@ -150,16 +290,50 @@ class LiveServer:
 
         return LineSplitter(on_line, on_oversized)
 
-    async def _csv_client(self, reader: asyncio.StreamReader, writer) -> None:
-        peer = writer.get_extra_info("peername")
-        lines = self._csv_lines(("tcp", peer))
+    def _refuse_csv(self, writer, kind: str, detail: str) -> None:
+        self.counters.csv_refused += 1
+        self.service.ingest.bad.add(kind, detail)
+        writer.close()
+
+    async def _csv_token(self, reader: asyncio.StreamReader) -> bool:
+        """With a token set, the connection's first line must be ``token TOKEN``."""
         try:
-            while data := await reader.read(65536):
+            first = await asyncio.wait_for(reader.readline(), self.ep.csv_idle_s)
+        except (TimeoutError, ValueError, ConnectionError, OSError):
+            return False
+        word, _, given = first.strip().partition(b" ")
+        return word == b"token" and webguard.token_matches(
+            given.decode("utf-8", "replace"), self.ep.token
+        )
+
+    async def _csv_client(self, reader: asyncio.StreamReader, writer) -> None:
+        """One plot CSV connection: closed on an HTTP request (a browser page posting to
+        the port), a missing token (when set), or ``csv_idle_s`` without data."""
+        peer = writer.get_extra_info("peername")
+        if self._csv_open >= self.ep.max_csv_clients:
+            self._refuse_csv(
+                writer, "csv_refused", f"more than {self.ep.max_csv_clients} connections"
+            )
+            return
+        self._csv_open += 1
+        http = asyncio.Event()
+        lines = self._csv_lines(("tcp", peer), http)
+        try:
+            if self.ep.token is not None and not await self._csv_token(reader):
+                self._refuse_csv(writer, "csv_refused", f"connection from {peer} without the token")
+                return
+            while data := await asyncio.wait_for(reader.read(65536), self.ep.csv_idle_s):
                 lines.feed(data)
+                if http.is_set():
+                    self._refuse_csv(writer, "http_request", f"an HTTP request from {peer}")
+                    return
             lines.close()
+        except TimeoutError:
+            self._refuse_csv(writer, "csv_refused", f"connection from {peer} idle")
         except (ConnectionError, OSError):
             pass
         finally:
+            self._csv_open -= 1
             self.service.ingest._csv_header.pop(("tcp", peer), None)
             writer.close()
 
@@ -172,9 +346,44 @@ class LiveServer:
             lines.feed(data)
         lines.close()
         log.info("end of standard input")
+        self._end_of_input = True
         self._stop.set()
 
     # --- outputs ----------------------------------------------------------------------
+
+    def _ws_check(self, connection, request):
+        """The websocket handshake's checks: Host, Origin, token, client limit; a refused
+        handshake gets an HTTP error and never opens."""
+        headers = request.headers
+        hosts = headers.get_all("Host")
+        host = hosts[0] if len(hosts) == 1 else None
+        problem = None
+        if len(hosts) != 1 or not webguard.host_allowed(host, self._hosts):
+            problem = (HTTPStatus.FORBIDDEN, "Host not allowed")
+        elif len(headers.get_all("Origin")) > 1 or not webguard.origin_allowed(
+            next(iter(headers.get_all("Origin")), None), host
+        ):
+            problem = (HTTPStatus.FORBIDDEN, "cross-origin websocket refused")
+        elif not webguard.token_matches(_token_of(headers, request.path), self.ep.token):
+            problem = (HTTPStatus.UNAUTHORIZED, "token required")
+        elif self.ws_clients() >= self.ep.max_ws_clients:
+            problem = (HTTPStatus.SERVICE_UNAVAILABLE, "too many clients")
+        if problem is None:
+            return None
+        self.counters.ws_refused += 1
+        log.warning("websocket refused: %s", problem[1])
+        return connection.respond(problem[0], problem[1] + "\n")
+
+    async def _flush_clients(self, limit_s: float = 2.0) -> None:
+        """Let the websocket clients' queues empty (at most ``limit_s``) before closing."""
+        await asyncio.sleep(0.05)
+        end = time.monotonic() + limit_s
+        while any(q for q, _ in self._client_queues.values()) and time.monotonic() < end:
+            await asyncio.sleep(0.02)
+
+    def ws_clients(self) -> int:
+        """Websocket clients connected now."""
+        return sum(1 for ws in self._client_queues if ws.state is State.OPEN)
 
     async def _ws_handler(self, ws) -> None:
         """One websocket client: every event as a JSON text message, from a bounded queue
@@ -221,19 +430,23 @@ class LiveServer:
         loop = asyncio.get_running_loop()
         ep = self.ep
         if ep.asterix_port is not None:
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: _AsterixIn(self), local_addr=(ep.host, ep.asterix_port)
-            )
-            self._closers.append(transport.close)
-            port = transport.get_extra_info("sockname")[1]
-            self.addresses["asterix"] = f"udp://{ep.host}:{port}"
+            self.udp = UdpIn(self, ep.host, ep.asterix_port, ep.rcvbuf_bytes)
+            self.udp.start(loop)
+            self._closers.append(self.udp.close)
+            self.addresses["asterix"] = f"udp://{ep.host}:{self.udp.port()}"
         if ep.csv_port is not None:
             srv = await asyncio.start_server(self._csv_client, ep.host, ep.csv_port)
             self._closers.append(srv.close)
             port = srv.sockets[0].getsockname()[1]
             self.addresses["csv"] = f"tcp://{ep.host}:{port}"
         if ep.ws_port is not None:
-            ws_srv = await serve(self._ws_handler, ep.host, ep.ws_port, max_size=1 << 16)
+            ws_srv = await serve(
+                self._ws_handler,
+                ep.host,
+                ep.ws_port,
+                max_size=1 << 16,
+                process_request=self._ws_check,
+            )
             self._closers.append(ws_srv.close)
             port = next(iter(ws_srv.sockets)).getsockname()[1]
             self.addresses["websocket"] = f"ws://{ep.host}:{port}"
@@ -264,17 +477,24 @@ class LiveServer:
 
     async def run(self) -> None:
         """Step until stopped (signal, end of stdin, or ``duration_s``), then finish."""
-        t0 = time.monotonic()
+        t0 = next_poll = time.monotonic()
         while not self._stop.is_set():
-            self._distribute(self.service.step(time.monotonic()))
-            if self.ep.duration_s is not None and time.monotonic() - t0 >= self.ep.duration_s:
+            now = time.monotonic()
+            if self.udp is not None and now >= next_poll:
+                self.udp.poll_kernel()
+                next_poll = now + KERNEL_POLL_S
+            self._distribute(self.service.step(now))
+            if self.ep.duration_s is not None and now - t0 >= self.ep.duration_s:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.ep.tick_s)
-        out = self.service.finish()
+        if self.udp is not None:
+            self.udp.stop_reading()
+            self.udp.poll_kernel()
+        out = self.service.finish(None if self._end_of_input else EXIT_BUDGET_S)
         out.events.append(self.service.stats_event())
         self._distribute(out)
-        await asyncio.sleep(0.05)  # let the last messages go out
+        await self._flush_clients()
         for closer in self._closers:
             closer()
         for task in self._tasks:

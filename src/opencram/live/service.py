@@ -34,7 +34,7 @@ from opencram.geo import LocalFrame
 from opencram.interop.asterix import SystemTracks, encode_cat062
 from opencram.interop.cot import events_to_cot
 from opencram.live.advice import Advisor
-from opencram.live.ingest import Ingest
+from opencram.live.ingest import MAX_PLOTS_PER_SCAN, MAX_PLOTS_PER_STEP, Ingest
 from opencram.scenario.load import load
 from opencram.scenario.schema import Engagement
 from opencram.sense.plots import SensorSpec
@@ -59,6 +59,9 @@ class ServeConfig:
     idle_s: float = 2.0
     max_jump_s: float = 60.0
     budget_s: float = 0.05  # decoding time per step
+    max_plots_per_scan: int = MAX_PLOTS_PER_SCAN  # per sensor, to the tracker
+    max_plots_per_step: int = MAX_PLOTS_PER_STEP  # decoded per step
+    sources: dict[str, str] = field(default_factory=dict)  # sensor id -> source address
     stats_every_s: float = 5.0  # wall time between ingest_stats events
     filter: str = "imm"
     association: str = "gnn"
@@ -102,6 +105,9 @@ class LiveService:
             sac=self.cfg.sac,
             queue_bytes=self.cfg.queue_bytes,
             max_jump_s=self.cfg.max_jump_s,
+            sources=self.cfg.sources,
+            max_plots_per_scan=self.cfg.max_plots_per_scan,
+            max_plots_per_step=self.cfg.max_plots_per_step,
             logger=logger,
         )
         self._env = None  # the scenario's environment, when --zones names one
@@ -144,22 +150,50 @@ class LiveService:
         self._seen_deleted = 0
 
     def _resync(self) -> StepOutput:
-        """The data clock was set by a bad plot (far in the future): start tracking again
-        on the clock of the plots that keep arriving."""
+        """The data clock was wrong (set by a bad plot, or the sources restarted on another
+        clock; the rule is :class:`~opencram.live.ingest.ResyncWatch`): end every published
+        track (``track_dropped`` reason ``clock_resync``, CAT062 TSE, CoT), then track again
+        on the new clock, starting with the far plots that agreed on it."""
         t = self.ingest.resync_to_s
         self.ingest.resync_to_s = None
         old = self.ingest.clock_s
         log.warning("data clock started again at %.3f s (was %.3f s)", t, old)
+        out = StepOutput()
+        if self.now_s is not None:
+            out.extend(self._end_tracks(self.now_s, "clock_resync"))
+        out.events.append(
+            _live_event("clock_resync", round(t, 4), previous_clock_s=round(float(old), 4))
+        )
         self.ingest.clock_s = t
         self.now_s = None
         next_id = self.tracker.next_track_id
         self._start_tracking()
         self.tracker.next_track_id = next_id  # track ids are never reused
         self.published, self.last_state, self.classes = {}, {}, {}
+        self._last_plot_s[:] = np.nan
+        self._silent[:] = False
+        self._next_advice_s = -np.inf
+        kept = self.ingest.take_resync_plots()
+        if len(kept):
+            self.tracker.add(kept)
+            self._note_plots(kept)
+        return out
+
+    def _end_tracks(self, now: float, reason: str) -> StepOutput:
+        """End every track that was published: the events, CoT and CAT062 TSE records a
+        normal end gives, so no consumer keeps a track the service no longer has."""
         out = StepOutput()
-        out.events.append(
-            _live_event("clock_resync", round(t, 4), previous_clock_s=round(float(old), 4))
+        ids = sorted(set(self.classes) | set(self.published))
+        if not ids:
+            return out
+        events = [TrackDropped(t_s=round(now, 4), track_id=tid, reason=reason) for tid in ids]
+        events += self.predict.step(now, [], ids)
+        events += self.warn.step(now, self.predict.current)
+        out.events += [e.model_dump_json() for e in events]
+        out.cot += events_to_cot(
+            events, self.zone_rings, clock=self.cfg.clock, simulated=self.cfg.simulated
         )
+        out.cat062 += self._cat062([], ids, now)
         return out
 
     def _load_zones(self, source):
@@ -189,6 +223,7 @@ class LiveService:
         wall_s = time.monotonic() if wall_s is None else wall_s
         self.n_steps += 1
         out = StepOutput()
+        self.ingest.wall_s = wall_s
         batch = self.ingest.drain(self.cfg.budget_s)
         if self.ingest.resync_to_s is not None:
             out.extend(self._resync())
@@ -216,11 +251,17 @@ class LiveService:
         out.extend(self._sensor_status(self.now_s))
         return self._stats(out, wall_s)
 
-    def finish(self) -> StepOutput:
+    def finish(self, budget_s: float | None = None) -> StepOutput:
         """End of input: process everything queued (as ``opencram track`` does at the end
-        of a file) and publish it."""
+        of a file) and publish it. With ``budget_s`` (a stop by signal or ``--duration``)
+        decoding stops after that much wall time and what is still queued is dropped and
+        counted (``at_exit``), so a stop under overload does not wait on the backlog."""
         out = StepOutput()
+        start = time.monotonic()
         while self.ingest.pending():
+            if budget_s is not None and time.monotonic() - start > budget_s:
+                self.ingest.drop_queued("at_exit")
+                break
             batch = self.ingest.drain(1.0)
             if len(batch):
                 self.tracker.add(batch)
