@@ -87,7 +87,7 @@ def test_serve_pcap_tracks_the_capture_like_the_offline_tracker(capture, tmp_pat
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert f"skipped {n_other} not ip, {n_other} not udp, {n_other} other port" in run.stderr
-    assert "0 bad inputs, 0 inputs shed, 0 late plots" in run.stderr, run.stderr
+    assert "0 bad inputs, 0 inputs shed, dropped: none, 0 late plots" in run.stderr, run.stderr
     live = json.loads(out.read_text())
     offline = _offline(folder / "sensors.yaml", ours.datagrams, tmp_path)
     assert live["input"]["plots"] == offline["input"]["plots"] > 100
