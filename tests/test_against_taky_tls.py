@@ -273,3 +273,40 @@ def test_protobuf_to_taky_stops_with_a_clear_error(tls_taky):
         send_cot(hand_made_messages(), link, timeout_s=10)
     assert "offered no TAK protocol" in str(err.value)
     assert "--protocol xml" in str(err.value)
+
+
+def test_live_service_cot_link_over_tls_is_routed_by_taky(tls_taky, tls_listener):
+    """``opencram serve --cot tls://...``: the live service's CoT link, configured from
+    pytak's environment variables as serve is, connects with the client certificate and its
+    messages reach the other TLS client of taky, in order and not stale."""
+    import asyncio
+
+    from opencram.live.server import CotLink, Counters
+
+    port, certs = tls_taky
+    env = {
+        "PYTAK_TLS_CLIENT_CERT": str(certs / "client.pem"),
+        "PYTAK_TLS_CLIENT_CAFILE": str(certs / "ca.crt"),
+    }
+    url = f"tls://127.0.0.1:{port}"
+    messages = hand_made_messages()
+    want = sent_keys(messages)
+
+    async def run() -> Counters:
+        counters = Counters()
+        link = CotLink(url, counters, Link.from_environment(url, env=env))
+        await link.start()
+        link.send(messages)
+        for _ in range(100):  # until the queue is written (at most 10 s)
+            await asyncio.sleep(0.1)
+            if not link.q:
+                break
+        await asyncio.sleep(0.3)
+        link.close()
+        return counters
+
+    counters = asyncio.run(run())
+    tls_listener.wait_for(lambda evs: len(evs) >= len(want), RECEIVE_TIMEOUT_S)
+    assert keys(tls_listener.events) == want
+    tls_listener.check_not_stale_on_arrival()
+    assert counters.cot_errors == 0

@@ -79,7 +79,11 @@ def serve(
     ] = None,
     cot: Annotated[
         str | None,
-        typer.Option("--cot", help="Send Cursor on Target to udp://HOST:PORT or tcp://HOST:PORT."),
+        typer.Option(
+            "--cot",
+            help="Send Cursor on Target to udp://, tcp:// or tls://HOST:PORT (TLS files and "
+            "TAK protocol from pytak's PYTAK_TLS_* and TAK_PROTO variables).",
+        ),
     ] = None,
     out_json: Annotated[
         Path | None,
@@ -142,7 +146,7 @@ def serve(
     tracks, predictions, warnings and engagement advice out (CAT062, CoT, websocket)."""
     import asyncio  # deferred: 40 ms at every start of the command line
 
-    from opencram.interop.tak import check_url  # deferred: asyncio
+    from opencram.interop.tak import SEND_SCHEMES, Link, check_url  # deferred: asyncio
     from opencram.live.server import Endpoints, serve_forever  # deferred: numpy, scipy
     from opencram.live.service import LiveService, ServeConfig  # deferred: numpy, scipy
     from opencram.sense.plots import read_sensors_yaml  # deferred: numpy, pydantic
@@ -152,7 +156,8 @@ def serve(
     if len(specs) > 255 - 1:
         raise UserError(f"{sensors}: at most 254 sensors (one SIC each)")
     if cot is not None:
-        check_url(cot)
+        check_url(cot, SEND_SCHEMES)
+        Link.from_environment(cot)  # TLS files and TAK_PROTO checked now, one line each
     sources = parse_sources(source, [s.id for s in specs])
     tok = resolve_token(host, token)
     endpoints = Endpoints(

@@ -39,7 +39,8 @@ from http import HTTPStatus
 from websockets.asyncio.server import serve
 from websockets.protocol import State
 
-from opencram.interop.tak import check_url
+from opencram.errors import UserError
+from opencram.interop import tak
 from opencram.live import webguard
 from opencram.live.ingest import MAX_LINE_BYTES
 from opencram.live.service import LiveService
@@ -502,31 +503,41 @@ class LiveServer:
 
 
 class CotLink:
-    """CoT messages out over UDP (one datagram each) or TCP (reconnecting), never
-    blocking: a bounded queue drops its oldest message when the link cannot keep up."""
+    """CoT messages out over UDP (one datagram each), or TCP or TLS (reconnecting), as XML or
+    TAK protocol version 1, never blocking: a bounded queue drops its oldest message when
+    the link cannot keep up. TLS certificates and the protocol come from pytak's
+    environment variables (``PYTAK_TLS_*``, ``TAK_PROTO``; docs/interop-cot.md), read once
+    by :meth:`interop.tak.Link.from_environment`."""
 
-    def __init__(self, url: str, counters: Counters) -> None:
-        self.scheme, self.host, self.port = check_url(url)
+    def __init__(self, url: str, counters: Counters, link: tak.Link | None = None) -> None:
+        self.scheme, self.host, self.port = tak.check_url(url, tak.SEND_SCHEMES)
+        self.link = link if link is not None else tak.Link.from_environment(url)
         self.counters = counters
         self.q: deque = deque()
         self.ready = asyncio.Event()
         self.transport = None
         self.task = None
+        self.frame = lambda msg: msg  # XML as is; a mesh frame for protobuf over UDP
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         if self.scheme == "udp":
+            if self.link.protocol == "protobuf":
+                from opencram.interop.takproto_codec import mesh_frame, require_takproto
+
+                require_takproto()
+                self.frame = mesh_frame
             self.transport, _ = await loop.create_datagram_endpoint(
                 lambda: _Out(self.counters), remote_addr=(self.host, self.port)
             )
         else:
-            self.task = asyncio.ensure_future(self._tcp())
+            self.task = asyncio.ensure_future(self._stream())
 
     def send(self, messages: list[bytes]) -> None:
         if self.scheme == "udp" and self.transport is not None:
             for m in messages:
                 try:
-                    self.transport.sendto(m)
+                    self.transport.sendto(self.frame(m))
                 except OSError:
                     self.counters.cot_errors += 1
             return
@@ -538,12 +549,15 @@ class CotLink:
         if messages:
             self.ready.set()
 
-    async def _tcp(self) -> None:
+    async def _stream(self) -> None:
+        """Connect (TLS and the protocol agreed by :func:`interop.tak.connect`), write the
+        queue as it fills, and reconnect after any failure."""
         while True:
             try:
-                _, writer = await asyncio.open_connection(self.host, self.port)
-            except OSError:
+                conn = await tak.connect(self.link)
+            except (OSError, UserError) as exc:
                 self.counters.cot_errors += 1
+                log.warning("CoT link %s: %s", self.link.url, exc)
                 await asyncio.sleep(2.0)
                 continue
             try:
@@ -551,11 +565,11 @@ class CotLink:
                     await self.ready.wait()
                     self.ready.clear()
                     while self.q:
-                        writer.write(self.q.popleft())
-                    await writer.drain()
+                        conn.writer.write(conn.frame(self.q.popleft()))
+                    await conn.writer.drain()
             except (ConnectionError, OSError):
                 self.counters.cot_errors += 1
-                writer.close()
+                conn.writer.close()
                 await asyncio.sleep(1.0)
 
     def close(self) -> None:
