@@ -268,9 +268,24 @@ def test_zone_raised_polygon_and_in_contact_alert():
     assert al.get("opex") == "s" and poly.get("opex") == "s"
 
 
-def test_zone_updated_refreshes_polygon_only():
-    msgs = cot.zone_alert_cot(alert("updated"), EMBASSY)
-    assert [parse(m).get("type") for m in msgs] == ["u-d-f"]
+def test_zone_updated_refreshes_the_polygon_and_the_alert_text():
+    """Issue 15 point 5: the alert's text shows the current contributors and time to
+    impact, so an update re-sends the alert (same uid: a TAK client replaces it)."""
+    raised = cot.zone_alert_cot(alert("raised"), EMBASSY)
+    up = ZoneAlert(
+        t_s=18.0,
+        zone="US Embassy",
+        state="updated",
+        probability=0.9,
+        track_ids=[3, 5],
+        time_to_impact_s=12.5,
+    )
+    msgs = cot.zone_alert_cot(up, EMBASSY)
+    assert [parse(m).get("type") for m in msgs] == ["u-d-f", "b-a-o-opn"]
+    alert_msg = parse(msgs[1])
+    assert alert_msg.get("uid") == parse(raised[1]).get("uid")
+    remarks = alert_msg.find("detail/remarks").text
+    assert "tracks 3, 5" in remarks and "12.5 s" in remarks
 
 
 def m_text(root: ET.Element) -> str:

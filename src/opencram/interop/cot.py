@@ -570,17 +570,16 @@ def zone_alert_cot(
     simulated: bool = False,
 ) -> list[bytes]:
     """A zone alert: the zone's polygon(s), plus an "In Contact" alert (``b-a-o-opn``) when
-    ``raised``; when ``cleared``, a delete task (``t-x-d-d``) for each polygon and the
-    alert's cancel (``b-a-o-can``)."""
+    ``raised``, sent again with the same uid when ``updated`` so that its text keeps the
+    current tracks and time to impact; when ``cleared``, a delete task (``t-x-d-d``) for
+    each polygon and the alert's cancel (``b-a-o-can``)."""
     epoch = _as_epoch(epoch)
     all_rings = _as_rings(rings)
     if not all_rings:
         raise ValueError(f"zone '{ev.zone}': no polygon")
     out = _zone_shapes(ev, all_rings, epoch, simulated)
-    if ev.state == "updated":
-        return out
     lat, lon = _centroid(_open_ring(all_rings[0]))
-    raised = ev.state == "raised"
+    raised = ev.state != "cleared"
     root = _event(
         alert_uid(ev.zone),
         TYPE_ALERT if raised else TYPE_ALERT_CANCEL,
