@@ -69,8 +69,11 @@ def serve(
         int, typer.Option("--csv-port", help="TCP port for plot CSV lines (-1: off).")
     ] = 8601,
     ws_port: Annotated[
-        int, typer.Option("--ws-port", help="Websocket port for events (-1: off).")
-    ] = 8765,
+        int,
+        typer.Option(
+            "--ws-port", help="Websocket port for events (-1: off; the console uses 8765)."
+        ),
+    ] = 8602,
     stdin: Annotated[
         bool, typer.Option("--stdin", help="Also read plot CSV lines from standard input.")
     ] = False,
@@ -103,6 +106,15 @@ def serve(
     duration_s: Annotated[
         float | None, typer.Option("--duration", help="Stop after this many seconds.", min=0)
     ] = None,
+    status_every_s: Annotated[
+        float,
+        typer.Option(
+            "--status-every",
+            help="Seconds between status lines on standard error (plots in, tracks, drops; "
+            "0: none).",
+            min=0,
+        ),
+    ] = 10.0,
     simulated: Annotated[
         bool, typer.Option("--simulated", help="Mark CAT062 and CoT output as simulation.")
     ] = False,
@@ -170,6 +182,7 @@ def serve(
         cot_url=cot,
         duration_s=duration_s,
         token=tok,
+        status_every_s=status_every_s or None,
     )
     config = ServeConfig(
         sac=sac,

@@ -62,7 +62,7 @@ class Endpoints:
     host: str = "127.0.0.1"
     asterix_port: int | None = 8600
     csv_port: int | None = 8601
-    ws_port: int | None = 8765
+    ws_port: int | None = 8602  # not the console's 8765: both can run on one host
     stdin: bool = False
     cat062_to: tuple[str, int] | None = None
     cot_url: str | None = None
@@ -73,6 +73,7 @@ class Endpoints:
     max_csv_clients: int = 16
     csv_idle_s: float = 60.0  # a CSV connection silent this long is closed
     rcvbuf_bytes: int = 4 << 20  # UDP receive buffer asked for (the kernel may cap it)
+    status_every_s: float | None = 10.0  # wall seconds between status lines (None: none)
 
 
 @dataclass
@@ -479,11 +480,16 @@ class LiveServer:
     async def run(self) -> None:
         """Step until stopped (signal, end of stdin, or ``duration_s``), then finish."""
         t0 = next_poll = time.monotonic()
+        every = self.ep.status_every_s
+        next_status = t0 + every if every else float("inf")
         while not self._stop.is_set():
             now = time.monotonic()
             if self.udp is not None and now >= next_poll:
                 self.udp.poll_kernel()
                 next_poll = now + KERNEL_POLL_S
+            if now >= next_status:
+                log.info(self.service.status_line())
+                next_status = now + every
             self._distribute(self.service.step(now))
             if self.ep.duration_s is not None and now - t0 >= self.ep.duration_s:
                 break

@@ -319,6 +319,19 @@ class LiveService:
             **st,
         )
 
+    def status_line(self) -> str:
+        """One line for the operator's terminal: data time, input so far, live tracks and
+        drops by cause (what ``opencram serve`` prints every ``--status-every`` seconds)."""
+        st = self.ingest.stats()
+        t = "-" if self.now_s is None else f"{self.now_s:.1f} s"
+        drops = sum(st["dropped"].values()) + sum(v["entries"] for v in st["shed"].values())
+        causes = ", ".join(f"{k} {v}" for k, v in st["dropped"].items()) or "none"
+        return (
+            f"status: data time {t}; {st['received'].get('plots', 0)} plots in, "
+            f"{sum(st['bad'].values())} bad; {len(self.tracker.tracks)} live tracks; "
+            f"{drops} dropped ({causes}); {self.tracker.n_late_dropped} late plots"
+        )
+
     # --- outputs ----------------------------------------------------------------------
 
     def _publish(self, now: float) -> StepOutput:
