@@ -158,3 +158,32 @@ def test_bad_weather_file_is_one_line_user_error_naming_the_file(tmp_path, text,
         load_weather(path)
     assert "bad.csv" in str(err.value) and message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_scenario_weather_file_is_the_truth_environment(tmp_path):
+    from opencram.c2.world import environment_of
+    from opencram.scenario.load import parse
+
+    _write_csv(tmp_path / "met.csv", LAYERS)
+    text = (
+        "name: met\nsite: {name: s, lat: 33.0, lon: 44.0, alt_m: 150.0}\n"
+        "environment: {weather: met.csv}\n"
+    )
+    env = environment_of(parse(text, "met.yaml", tmp_path).scenario, tmp_path)
+    rho, a, wind = env.air(np.array([850.0]))  # 1000 m above the ellipsoid
+    ref_rho, ref_a = _reference_density_and_sound(np.array([1000.0]))
+    np.testing.assert_allclose(rho, ref_rho, rtol=1e-6)
+    np.testing.assert_allclose(a, ref_a, rtol=1e-6)
+    np.testing.assert_allclose(wind[0], [10.0, 0.0, 0.0], atol=1e-12)  # from 270: to east
+
+
+def test_weather_with_a_wind_is_refused():
+    from opencram.scenario.load import parse
+
+    text = (
+        "name: met\nsite: {name: s, lat: 33.0, lon: 44.0, alt_m: 150.0}\n"
+        "environment: {weather: met.csv, wind: {from_deg: 0, speed_mps: 3}}\n"
+    )
+    with pytest.raises(UserError) as err:
+        parse(text, "met.yaml")
+    assert "weather" in str(err.value)

@@ -139,7 +139,7 @@ def _enu_extent(frame, transform, crs, shape):
     rows, cols = shape
     cx = np.array([0, cols, 0, cols], dtype=float)
     cy = np.array([0, 0, rows, rows], dtype=float)
-    x, y = transform * (cx, cy)
+    x, y = transform @ (cx, cy)
     lon, lat = np.asarray(x, float), np.asarray(y, float)
     if not (crs.is_geographic and crs.to_epsg() == 4326):
         from rasterio.warp import transform as warp
@@ -169,7 +169,7 @@ def load_dem(path, frame) -> DemTerrain:
     ee, nn = np.meshgrid(e, n)
     lat, lon, _ = frame.to_geodetic(np.stack([ee, nn, np.zeros_like(ee)], axis=-1))
     x, y = _to_dem_xy(crs, np.asarray(lat), np.asarray(lon))
-    col, row = ~transform * (x, y)
+    col, row = ~transform @ (x, y)
     h = _sample_bilinear(z, np.asarray(col), np.asarray(row))
     up = frame.to_enu(lat, lon, h)[..., 2]
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
