@@ -240,3 +240,33 @@ def test_dem_without_crs_is_refused_with_one_line_naming_the_file(tmp_path):
     with pytest.raises(UserError) as err:
         load_dem(path, LocalFrame(*SITE))
     assert "nocrs.tif" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_dem_with_nodata_or_not_a_raster_is_refused_naming_the_file(tmp_path):
+    bad = tmp_path / "notraster.tif"
+    bad.write_text("not a raster\n")
+    holes = tmp_path / "holes.tif"
+    z = np.full((4, 4), 100.0, "float32")
+    z[1, 2] = -9999.0
+    with rasterio.open(
+        holes,
+        "w",
+        driver="GTiff",
+        width=4,
+        height=4,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_origin(44.0, 33.0, 0.01, 0.01),
+        nodata=-9999.0,
+    ) as ds:
+        ds.write(z, 1)
+    for path, what in (
+        (bad, "not a readable"),
+        (holes, "nodata"),
+        (tmp_path / "no.tif", "not found"),
+    ):
+        with pytest.raises(UserError) as err:
+            load_dem(path, LocalFrame(*SITE))
+        msg = str(err.value)
+        assert path.name in msg and what in msg and "\n" not in msg

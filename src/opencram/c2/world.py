@@ -161,6 +161,21 @@ def _wind_of(e) -> Wind:
     return Wind.calm()
 
 
+_DEM_CACHE: dict[tuple, object] = {}
+
+
+def _dem_of(path: Path, lat: float, lon: float, alt_m: float):
+    """:func:`load_dem` at the site, remembered for the same file (path, size, modification
+    time) and site: the runs of a Monte Carlo study resample it once."""
+    st = path.stat() if path.is_file() else None
+    key = (str(path.resolve()), st and (st.st_size, st.st_mtime_ns), lat, lon, alt_m)
+    if st is None or key not in _DEM_CACHE:
+        if len(_DEM_CACHE) > 4:
+            _DEM_CACHE.clear()
+        _DEM_CACHE[key] = load_dem(path, LocalFrame(lat, lon, alt_m))
+    return _DEM_CACHE[key]
+
+
 def environment_of(s: Scenario, base_dir: Path | None = None) -> Environment:
     """The true environment of a scenario: wind and ISA offset, or the weather file's
     profile; flat ground at the site altitude, or the DEM file's terrain. File paths are
@@ -172,8 +187,7 @@ def environment_of(s: Scenario, base_dir: Path | None = None) -> Environment:
         weather = load_weather(base / e.weather)
         wind = Wind.from_direction(weather.wind_from_deg, weather.wind_speed_mps, weather.alt_m)
     if e.terrain is not None:
-        frame = LocalFrame(s.site.lat, s.site.lon, s.site.alt_m)
-        terrain = load_dem(base / e.terrain.dem, frame)
+        terrain = _dem_of(base / e.terrain.dem, s.site.lat, s.site.lon, s.site.alt_m)
     return Environment(
         site_alt_m=s.site.alt_m,
         wind=wind,

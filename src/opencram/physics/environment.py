@@ -11,7 +11,7 @@ ICAO standard atmosphere (optionally shifted in temperature) unless a measured p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -185,10 +185,10 @@ def air_slopes(temperature_offset_k: float) -> tuple[np.ndarray, np.ndarray]:
     return d_rho, d_a
 
 
-@cache
+@lru_cache(maxsize=8)
 def weather_tables(weather) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Density and sound-speed tables of a weather profile on the standard table's grid,
-    and their neighbour differences (read-only; one set per profile object)."""
+    and their neighbour differences (read-only; the last few profiles are kept)."""
     alt = np.arange(AIR_TABLE_MIN_M, AIR_TABLE_MAX_M + AIR_TABLE_STEP_M, AIR_TABLE_STEP_M)
     rho, a = weather.density_and_sound(alt)
     out = (rho, a, rho[1:] - rho[:-1], a[1:] - a[:-1])
