@@ -16,6 +16,7 @@ from rasterio.warp import transform as warp_transform
 
 from opencram.analysis.summary import build_summary
 from opencram.c2.engine import run
+from opencram.c2.events import ImpactPredicted, OriginEstimated
 from opencram.c2.world import compile_world
 from opencram.errors import UserError
 from opencram.geo import LocalFrame
@@ -204,11 +205,16 @@ def test_origin_flies_back_to_the_launch_hill(tmp_path):
 
 def test_summary_impact_altitude_is_the_dem_height(tmp_path):
     world = _world(tmp_path)
-    summary = build_summary(run(world))
+    result = run(world)
+    summary = build_summary(result)
     imp = summary["threats"][0]["impact"]
     assert abs(imp["alt_m"] - dem_height_m(imp["lat"], imp["lon"])) < 1.0
     launch = summary["threats"][0]["launch"]
     assert abs(launch["alt_m"] - dem_height_m(launch["lat"], launch["lon"])) < 1.0
+    predicted = [e for e in result.events if isinstance(e, ImpactPredicted | OriginEstimated)]
+    assert {type(e) for e in predicted} == {ImpactPredicted, OriginEstimated}
+    for e in predicted:  # predicted points stand on the terrain under them
+        assert abs(e.alt_m - dem_height_m(e.lat, e.lon)) < 1.0, e
 
 
 def test_dem_in_utm_is_transformed_by_rasterio(tmp_path):
