@@ -187,3 +187,18 @@ def test_weather_with_a_wind_is_refused():
     with pytest.raises(UserError) as err:
         parse(text, "met.yaml")
     assert "weather" in str(err.value)
+
+
+def test_compiled_kernel_reads_the_weather_like_the_numpy_reference(tmp_path):
+    """Kernel against its numpy reference (both ours: an agreement check, not an
+    authority; the authorities are the solve_ivp and ambiance tests above)."""
+    profile = load_weather(_write_csv(tmp_path / "met.csv", LAYERS))
+    env = _env_of(profile, 150.0)
+    lib = library()
+    types = [lib["mortar-120mm"], lib["rocket-107mm"]]
+    pos0, vel0, params = launch_states(
+        types, np.zeros((2, 3)), np.radians([30.0, 120.0]), np.radians([55.0, 40.0])
+    )
+    fast = fly(pos0, vel0, params, env)
+    ref = fly(pos0, vel0, params, env, compiled=False)
+    np.testing.assert_allclose(fast.impact_pos_enu_m, ref.impact_pos_enu_m, atol=1e-6)
