@@ -135,7 +135,7 @@ class _Chain:
         return _Chain(
             sense,
             track,
-            PredictStage(world.frame, track.tracker.model),
+            PredictStage(world.frame, track.tracker.model, world.env.terrain),
             WarnStage(world.zones, s.warning.threshold, kill_look_s(sense)),
             engage,
         )

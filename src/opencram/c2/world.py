@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from opencram.errors import UserError
 from opencram.geo import LocalFrame
-from opencram.physics.environment import Environment, Wind
+from opencram.physics.environment import Environment, FlatTerrain, Wind
 from opencram.physics.fire import fly_threats, solve_aim
+from opencram.physics.terrain import load_dem, on_ground
 from opencram.physics.threats import ThreatType, library
 from opencram.physics.trajectory import Flight
 from opencram.physics.waypoints import PathFlight, drone_path, smooth_corners
+from opencram.physics.weather import load_weather
 from opencram.scenario.load import LoadedScenario, path_str
 from opencram.scenario.schema import GeoPoint, Scenario
 from opencram.warn.zones import ZoneSet
@@ -146,27 +149,65 @@ class World:
         )
 
 
-def environment_of(s: Scenario) -> Environment:
-    e = s.environment
+def _wind_of(e) -> Wind:
+    """The scenario's wind (constant, layered or calm)."""
     if e.wind is not None:
-        wind = Wind.from_direction(e.wind.from_deg, e.wind.speed_mps, e.wind.alt_m)
-    elif e.wind_layers:
+        return Wind.from_direction(e.wind.from_deg, e.wind.speed_mps, e.wind.alt_m)
+    if e.wind_layers:
         layers = e.wind_layers
-        wind = Wind.from_direction(
+        return Wind.from_direction(
             [w.from_deg for w in layers], [w.speed_mps for w in layers], [w.alt_m for w in layers]
         )
-    else:
-        wind = Wind.calm()
+    return Wind.calm()
+
+
+_DEM_CACHE: dict[tuple, object] = {}
+
+
+def _dem_of(path: Path, lat: float, lon: float, alt_m: float):
+    """:func:`load_dem` at the site, remembered for the same file (path, size, modification
+    time) and site: the runs of a Monte Carlo study resample it once."""
+    st = path.stat() if path.is_file() else None
+    key = (str(path.resolve()), st and (st.st_size, st.st_mtime_ns), lat, lon, alt_m)
+    if st is None or key not in _DEM_CACHE:
+        if len(_DEM_CACHE) > 4:
+            _DEM_CACHE.clear()
+        _DEM_CACHE[key] = load_dem(path, LocalFrame(lat, lon, alt_m))
+    return _DEM_CACHE[key]
+
+
+def environment_of(s: Scenario, base_dir: Path | None = None) -> Environment:
+    """The true environment of a scenario: wind and ISA offset, or the weather file's
+    profile; flat ground at the site altitude, or the DEM file's terrain. File paths are
+    relative to ``base_dir`` (the scenario's folder; default the working directory)."""
+    e = s.environment
+    base = Path(".") if base_dir is None else Path(base_dir)
+    wind, weather, terrain = _wind_of(e), None, FlatTerrain()
+    if e.weather is not None:
+        weather = load_weather(base / e.weather)
+        wind = Wind.from_direction(weather.wind_from_deg, weather.wind_speed_mps, weather.alt_m)
+    if e.terrain is not None:
+        terrain = _dem_of(base / e.terrain.dem, s.site.lat, s.site.lon, s.site.alt_m)
     return Environment(
         site_alt_m=s.site.alt_m,
         wind=wind,
+        terrain=terrain,
         temperature_offset_k=e.temperature_offset_k,
         site_lat_deg=s.site.lat,
+        weather=weather,
     )
 
 
 def _enu(frame: LocalFrame, p: GeoPoint, ground_alt_m: float) -> np.ndarray:
     return frame.to_enu(p.lat, p.lon, ground_alt_m if p.alt_m is None else p.alt_m)
+
+
+def _enu_on(frame: LocalFrame, p: GeoPoint, ground_alt_m: float, terrain) -> np.ndarray:
+    """A point in ENU; without an ``alt_m``, on the ground: the site altitude on flat
+    ground, the terrain's height under it otherwise."""
+    if p.alt_m is not None or isinstance(terrain, FlatTerrain):
+        return _enu(frame, p, ground_alt_m)
+    return on_ground(terrain, _enu(frame, p, ground_alt_m))
 
 
 _AIM_CACHE: dict[bytes, object] = {}
@@ -188,6 +229,8 @@ def _solve_aim_cached(types, launch, aim, env):
                 env.temperature_offset_k,
                 type(env.terrain).__name__,
                 getattr(env.terrain, "up_m", None),
+                getattr(env.terrain, "digest", None),
+                getattr(env.weather, "digest", None),
             )
         ).encode()
     )
@@ -217,12 +260,12 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
     frame = LocalFrame(s.site.lat, s.site.lon, s.site.alt_m)
     ground = s.site.alt_m
     zones = ZoneSet.build(s.zones, loaded.zone_rings, frame)
-    env = environment_of(s)
+    env = environment_of(s, loaded.base_dir)
     lib = library()
 
     type_of = _charged_types(loaded, lib)
     az_of, qe_of = _aim_threats(loaded, frame, ground, env, type_of)
-    rounds = _threat_rounds(s, frame, ground, type_of, az_of, qe_of, rng)
+    rounds = _threat_rounds(s, frame, ground, type_of, az_of, qe_of, rng, env.terrain)
     truth = _fly_truth(s, frame, ground, rounds, env)
     a_paths = _aircraft_paths(s, frame, ground)
     return World(
@@ -274,8 +317,9 @@ def _aim_threats(
     problems = []
     if aimed:
         types = [type_of[i] for i in aimed]
-        launch = np.array([_enu(frame, s.threats[i].launch, ground) for i in aimed])
-        aim = np.array([_enu(frame, s.threats[i].aim, ground) for i in aimed])
+        tr = env.terrain
+        launch = np.array([_enu_on(frame, s.threats[i].launch, ground, tr) for i in aimed])
+        aim = np.array([_enu_on(frame, s.threats[i].aim, ground, tr) for i in aimed])
         sol = _solve_aim_cached(types, launch, aim, env)
         for j, i in enumerate(aimed):
             dist = float(np.hypot(*(aim[j, :2] - launch[j, :2])))
@@ -293,16 +337,20 @@ def _aim_threats(
     return az_of, qe_of
 
 
-def _threat_rounds(s: Scenario, frame: LocalFrame, ground: float, type_of, az_of, qe_of, rng):
+def _threat_rounds(
+    s: Scenario, frame: LocalFrame, ground: float, type_of, az_of, qe_of, rng, terrain=None
+):
     """Every round of every threat entry (list of Round), salvos expanded, with its
-    dispersion drawn from ``rng`` in scenario order."""
+    dispersion drawn from ``rng`` in scenario order; launch and aim points without an
+    altitude stand on ``terrain`` (default flat at ``ground``)."""
+    terrain = FlatTerrain() if terrain is None else terrain
     rounds: list[Round] = []
     for i, rid in round_ids(s):
         t = s.threats[i]
         k = sum(1 for r in rounds if r.entry == i)
         tt = type_of[i]
-        launch = _enu(frame, t.launch, ground)
-        aim = None if t.aim is None else _enu(frame, t.aim, ground)
+        launch = _enu_on(frame, t.launch, ground, terrain)
+        aim = None if t.aim is None else _enu_on(frame, t.aim, ground, terrain)
         t0 = t.time_s + k * t.salvo.interval_s
         if not tt.is_ballistic:
             rounds.append(Round(rid, i, tt, t0, launch, aim))

@@ -6,7 +6,9 @@ drones and aircraft.
 - :mod:`~opencram.physics.atmosphere`: the ICAO standard atmosphere, vectorised over altitude;
 - :mod:`~opencram.physics.drag`: standard drag tables (Cd against Mach) and their lookup;
 - :mod:`~opencram.physics.environment`: the air (tabulated standard atmosphere), wind layers,
-  gravity and the (flat) terrain a flight sees;
+  gravity and the terrain a flight sees (flat by default);
+- :mod:`~opencram.physics.terrain`: terrain from a GeoTIFF DEM and line of sight over it;
+- :mod:`~opencram.physics.weather`: a layered METCM-like weather profile from a file;
 - :mod:`~opencram.physics.threats`: the threat library read from ``data/threats.yaml``;
 - :mod:`~opencram.physics.trajectory`: batched RK4 point-mass flights and ground impact;
 - :mod:`~opencram.physics.waypoints`: constant-speed flight along a polyline (drones,

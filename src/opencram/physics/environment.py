@@ -1,14 +1,17 @@
 """The air and ground a projectile flies through: atmosphere, wind, gravity, terrain.
 
-Terrain is flat at the site altitude for now (ENU up = 0). Everything that needs the ground
-asks a :class:`Terrain` for its height, so a gridded terrain model can replace
-:class:`FlatTerrain` later without touching the integrator.
+Terrain is flat at the site altitude by default (ENU up = 0); a DEM
+(:class:`opencram.physics.terrain.DemTerrain`) replaces it where a scenario gives one.
+Everything that needs the ground asks a :class:`Terrain` for its height. The air is the
+ICAO standard atmosphere (optionally shifted in temperature) unless a measured profile
+(:class:`opencram.physics.weather.WeatherProfile`) is given; both are tabulated on one
+5 m grid (:meth:`Environment.tables`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -104,6 +107,16 @@ class Environment:
     temperature_offset_k: float = 0.0
     site_lat_deg: float | None = None
     earth_rotation: bool = True
+    weather: object | None = None  # a physics.weather.WeatherProfile: replaces the ISA
+
+    def tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Density (kg/m^3) and sound-speed (m/s) tables on the 5 m grid and their
+        neighbour differences: of the weather profile if given, else of the ISA shifted by
+        ``temperature_offset_k``."""
+        if self.weather is not None:
+            return weather_tables(self.weather)
+        t = self.temperature_offset_k
+        return (*air_table(t), *air_slopes(t))
 
     @property
     def omega_enu_radps(self) -> np.ndarray:
@@ -120,7 +133,7 @@ class Environment:
         linearly (relative error below 1e-4, largest at layer boundaries).
         """
         alt = self.site_alt_m + np.asarray(up_m, dtype=float)
-        rho_tab, a_tab = air_table(self.temperature_offset_k)
+        rho_tab, a_tab, rho_d, a_d = self.tables()
         # np.minimum/np.maximum rather than np.clip: the same values, less call overhead
         # on the small arrays of the engine's hot loops
         x = (np.minimum(np.maximum(alt, AIR_TABLE_MIN_M), AIR_TABLE_MAX_M) - AIR_TABLE_MIN_M) / (
@@ -128,7 +141,6 @@ class Environment:
         )
         i = np.minimum(x.astype(np.intp), rho_tab.size - 2)
         f = x - i
-        rho_d, a_d = air_slopes(self.temperature_offset_k)
         rho = rho_tab[i] + f * rho_d[i]
         a = a_tab[i] + f * a_d[i]
         return rho, a, self.wind.at(alt)
@@ -137,12 +149,12 @@ class Environment:
         """Density (kg/m^3) and its height derivative (kg/m^4) at ENU heights, from the same
         table as :meth:`air` (the derivative is the table's slope)."""
         alt = self.site_alt_m + np.asarray(up_m, dtype=float)
-        rho_tab, _ = air_table(self.temperature_offset_k)
+        rho_tab, _, rho_d, _ = self.tables()
         x = (np.minimum(np.maximum(alt, AIR_TABLE_MIN_M), AIR_TABLE_MAX_M) - AIR_TABLE_MIN_M) / (
             AIR_TABLE_STEP_M
         )
         i = np.minimum(x.astype(np.intp), rho_tab.size - 2)
-        slope = air_slopes(self.temperature_offset_k)[0][i]
+        slope = rho_d[i]
         return rho_tab[i] + (x - i) * slope, slope / AIR_TABLE_STEP_M
 
 
@@ -171,6 +183,18 @@ def air_slopes(temperature_offset_k: float) -> tuple[np.ndarray, np.ndarray]:
     d_rho.setflags(write=False)
     d_a.setflags(write=False)
     return d_rho, d_a
+
+
+@lru_cache(maxsize=8)
+def weather_tables(weather) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Density and sound-speed tables of a weather profile on the standard table's grid,
+    and their neighbour differences (read-only; the last few profiles are kept)."""
+    alt = np.arange(AIR_TABLE_MIN_M, AIR_TABLE_MAX_M + AIR_TABLE_STEP_M, AIR_TABLE_STEP_M)
+    rho, a = weather.density_and_sound(alt)
+    out = (rho, a, rho[1:] - rho[:-1], a[1:] - a[:-1])
+    for arr in out:
+        arr.setflags(write=False)
+    return out
 
 
 def rotation_acceleration_mps2(omega_enu_radps, pos_enu_m, vel_enu_mps) -> np.ndarray:

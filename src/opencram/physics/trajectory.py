@@ -113,9 +113,7 @@ def _env_pack(env: Environment) -> tuple:
     key = id(env)
     pack = _ENV_PACKS.get(key)
     if pack is None:
-        t = env.temperature_offset_k
-        rho_tab, a_tab = env_mod.air_table(t)
-        rho_d, a_d = env_mod.air_slopes(t)
+        rho_tab, a_tab, rho_d, a_d = env.tables()
         pack = (
             rho_tab,
             rho_d,
@@ -295,12 +293,26 @@ def _grid_step(
     return p_new, v_new
 
 
-def _ground_crossing(p0, v0, p1, v1, ground_up_m, dt_s: float):
+TERRAIN_CROSSING_ITERATIONS = 4
+
+
+def _ground_crossing(p0, v0, p1, v1, ground_up_m, dt_s: float, terrain=None):
     """For rows that went below the ground during a step of ``dt_s``: the fraction of the
-    step at the crossing, and the position (on the ground) and velocity there."""
+    step at the crossing, and the position (on the ground) and velocity there.
+
+    On uneven ``terrain`` the ground height is not known before the crossing point is:
+    the crossing is solved for the ground under the step's end, then again for the ground
+    under the crossing found, TERRAIN_CROSSING_ITERATIONS times (a fixed point of
+    ``s = crossing(h(E(s), N(s)))``; over a step of a few metres it settles at once)."""
     hh = np.full(p0.shape[0], dt_s)
     s = _crossing_fraction(p0, v0, p1, v1, hh, ground_up_m)
     ip, iv = hermite(p0, v0, p1, v1, hh, s)
+    if terrain is not None:
+        for _ in range(TERRAIN_CROSSING_ITERATIONS):
+            ground_up_m = terrain.height_up_m(ip[:, 0], ip[:, 1])
+            s = _crossing_fraction(p0, v0, p1, v1, hh, ground_up_m)
+            ip, iv = hermite(p0, v0, p1, v1, hh, s)
+        ground_up_m = terrain.height_up_m(ip[:, 0], ip[:, 1])
     ip[:, 2] = ground_up_m
     return s, ip, iv
 
@@ -380,7 +392,8 @@ def fly(
     p_act, ap, av = params, pos, vel
     # without a recording, on flat ground, the compiled loop runs the steps in which no
     # row lands and no motor burns out; those steps are taken here as before
-    fast = compiled and not record and isinstance(env.terrain, FlatTerrain)
+    uneven = None if isinstance(env.terrain, FlatTerrain) else env.terrain
+    fast = compiled and not record and uneven is None
     step = rk4_step if compiled else rk4_step_reference
     k = 0
     while k < n_steps:
@@ -394,11 +407,14 @@ def fly(
             p_new, v_new = _grid_step(k * dt_s, ap, av, p_act, env, dt_s, step)
         t0 = k * dt_s
         ground = env.terrain.height_up_m(p_new[:, 0], p_new[:, 1])
-        hit = (p_new[:, 2] <= ground) & (v_new[:, 2] < 0)
+        # flat ground is only crossed going down; uneven ground also rising (a hillside)
+        hit = (p_new[:, 2] <= ground) & ((v_new[:, 2] < 0) | (uneven is not None))
         apogee[active] = np.maximum(apogee[active], p_new[:, 2])
         if hit.any():
             hi = np.flatnonzero(hit)
-            s, ip, iv = _ground_crossing(ap[hi], av[hi], p_new[hi], v_new[hi], ground[hi], dt_s)
+            s, ip, iv = _ground_crossing(
+                ap[hi], av[hi], p_new[hi], v_new[hi], ground[hi], dt_s, uneven
+            )
             ids = active[hi]
             landed[ids] = True
             impact_t[ids] = t0 + s * dt_s

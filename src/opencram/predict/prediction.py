@@ -54,6 +54,8 @@ class Prediction:
     origin_ok: bool = False
     truth_id: int = -1
     ballistic_prob: float = 1.0
+    impact_up_m: float = 0.0  # ENU height of the ground at the impact (0: flat at the site)
+    origin_up_m: float = 0.0  # ENU height of the ground at the origin
 
     def expired(self, t_s: float) -> bool:
         """Has the threat landed (with the grace) by ``t_s``?"""
@@ -75,13 +77,15 @@ def ballistic_predictions(
     x: np.ndarray,
     p: np.ndarray,
     ballistic_prob: np.ndarray | None = None,
+    terrain=None,
 ) -> list[Prediction]:
     """Impact and origin predictions of tracks with states ``x`` (n, 7) and covariances
     ``p`` (n, 7, 7) measured at ``measured_s`` (n,), batched; ``ballistic_prob`` (n,) the
-    probability of each track's ballistic hypothesis (None: 1)."""
+    probability of each track's ballistic hypothesis (None: 1). ``terrain``: the ground
+    both are flown to (None: flat at the site altitude)."""
     w = np.ones(x.shape[0]) if ballistic_prob is None else np.asarray(ballistic_prob, float)
-    imp = predict_impact(model, x, p)
-    org = predict_origin(model, x, p)
+    imp = predict_impact(model, x, p, terrain=terrain)
+    org = predict_origin(model, x, p, terrain=terrain)
     out = []
     for k in range(x.shape[0]):
         t = float(measured_s[k])
@@ -101,6 +105,8 @@ def ballistic_predictions(
                 origin_ok=bool(org.ok[k]),
                 truth_id=int(truth_id[k]),
                 ballistic_prob=float(w[k]),
+                impact_up_m=float(imp.up_m[k]),
+                origin_up_m=float(org.up_m[k]),
             )
         )
     return out

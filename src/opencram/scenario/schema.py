@@ -454,18 +454,36 @@ class WindLayer(Model):
     speed_mps: non_negative_up_to(MAX_WIND_MPS)
 
 
+class TerrainSource(Model):
+    """Terrain from a file: ``dem`` is a GeoTIFF of heights (m above the WGS-84
+    ellipsoid), its path relative to the scenario file."""
+
+    dem: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
 class Environment(Model):
     """Constant wind (``wind``) or wind by altitude above MSL (``wind_layers``), and an
-    ISA temperature offset."""
+    ISA temperature offset; or a measured profile (``weather``: a CSV or YAML file of
+    layers, see opencram.physics.weather) that replaces all three. ``terrain``: a DEM
+    (flat ground at the site altitude without it)."""
 
     wind: WindLayer | None = None
     wind_layers: Annotated[list[WindLayer], Field(max_length=MAX_LIST)] | None = None
     temperature_offset_k: span(-60, 60) = 0.0
+    terrain: TerrainSource | None = None
+    weather: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
 
     @model_validator(mode="after")
     def _one_wind(self) -> Environment:
         if self.wind is not None and self.wind_layers is not None:
             raise ValueError("give 'wind' or 'wind_layers', not both")
+        if self.weather is not None and (
+            self.wind is not None or self.wind_layers is not None or self.temperature_offset_k
+        ):
+            raise ValueError(
+                "'weather' gives the wind and temperature: drop 'wind', 'wind_layers' and "
+                "'temperature_offset_k'"
+            )
         return self
 
 

@@ -40,6 +40,8 @@ import numpy as np
 from scipy.stats import ncx2
 
 from opencram.geo import LocalFrame, azimuth_rad
+from opencram.physics.environment import FlatTerrain
+from opencram.physics.terrain import line_of_sight
 from opencram.sense.plots import Plots
 
 TWO_PI = 2.0 * np.pi
@@ -87,12 +89,16 @@ class RadarModel:
         return float(np.mod(self.boresight_az_rad - 0.5 * self.fov_width_rad, TWO_PI))
 
     @staticmethod
-    def from_schema(sensor, frame: LocalFrame, ground_alt_m: float) -> RadarModel:
-        """From a scenario ``Sensor``; a sensor without ``alt_m`` stands at ``ground_alt_m``."""
+    def from_schema(sensor, frame: LocalFrame, ground_alt_m: float, terrain=None) -> RadarModel:
+        """From a scenario ``Sensor``; a sensor without ``alt_m`` stands at ``ground_alt_m``,
+        or on ``terrain`` (a DEM) where one is given."""
         alt_m = ground_alt_m if sensor.alt_m is None else sensor.alt_m
+        pos = np.asarray(frame.to_enu(sensor.lat, sensor.lon, alt_m), float).reshape(3)
+        if sensor.alt_m is None and _uneven(terrain) is not None:
+            pos[2] = float(terrain.height_up_m(pos[0], pos[1]))
         return RadarModel(
             id=sensor.id,
-            pos_enu_m=np.asarray(frame.to_enu(sensor.lat, sensor.lon, alt_m), float).reshape(3),
+            pos_enu_m=pos,
             scan_s=float(sensor.scan_s),
             boresight_az_rad=float(np.radians(sensor.fov.boresight_az_deg)),
             fov_width_rad=float(np.radians(sensor.fov.width_deg)),
@@ -191,6 +197,12 @@ def in_coverage(radar: RadarModel, az_rad, el_rad, range_m) -> np.ndarray:
     )
 
 
+def _uneven(terrain):
+    """``terrain`` unless it is absent or flat (then line of sight is not tested: on flat
+    ground the elevation limit already keeps the beam above it)."""
+    return None if terrain is None or isinstance(terrain, FlatTerrain) else terrain
+
+
 def _fold_az_el(az_rad: np.ndarray, el_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bring a noisy elevation back into [-π/2, π/2] (over the zenith flips the azimuth)."""
     over = el_rad > 0.5 * np.pi
@@ -211,6 +223,7 @@ def scan(
     rng: np.random.Generator,
     *,
     sensor_index: int = 0,
+    terrain=None,
 ) -> Plots:
     """The plots of one full scan starting at ``t_scan_start_s``, sorted by measurement time.
 
@@ -219,6 +232,8 @@ def scan(
     when the beam passes each object, and at those times. ``rcs_m2`` (scalar or ``(n,)``) is
     each object's mean RCS and ``object_ids`` ``(n,)`` its truth id. ``sensor_index`` goes
     into ``Plots.sensor``. An object not in flight at the scan start is not seen in this scan.
+    On a DEM ``terrain`` an object is not seen when the straight line to it passes under
+    the ground (:func:`opencram.physics.terrain.line_of_sight`, batched over objects).
     """
     ids = np.asarray(object_ids, dtype=np.int64).reshape(-1)
     n = ids.size
@@ -234,6 +249,10 @@ def scan(
     pos, vel, active = truth_fn(t_look_s)
     az, el, range_m, d = _aer(radar, np.asarray(pos, dtype=float).reshape(n, 3))
     seen = looked & np.asarray(active, dtype=bool) & in_coverage(radar, az, el, range_m)
+    if _uneven(terrain) is not None and seen.any():
+        vis = np.flatnonzero(seen)
+        p_vis = np.asarray(pos, dtype=float).reshape(n, 3)[vis]
+        seen[vis] = line_of_sight(terrain, radar.pos_enu_m, p_vis)
     idx = np.flatnonzero(seen)
     snr = snr_db(radar, range_m[idx], rcs[idx])
     hit = rng.random(idx.size) < detection_probability(snr, radar.pfa, radar.swerling)

@@ -41,7 +41,7 @@ def _ellipse(cov: np.ndarray) -> Ellipse95:
 
 def impact_event(t_s: float, pred: Prediction, frame: LocalFrame) -> ImpactPredicted:
     """The ImpactPredicted event of a ballistic prediction, stamped ``t_s``."""
-    lat, lon, alt = frame.to_geodetic(np.r_[pred.impact_en_m, 0.0])
+    lat, lon, alt = frame.to_geodetic(np.r_[pred.impact_en_m, pred.impact_up_m])
     c = pred.impact_cov_en_m2
     return ImpactPredicted(
         t_s=round(t_s, 4),
@@ -59,7 +59,7 @@ def impact_event(t_s: float, pred: Prediction, frame: LocalFrame) -> ImpactPredi
 
 def origin_event(t_s: float, pred: Prediction, frame: LocalFrame) -> OriginEstimated:
     """The OriginEstimated (respond) event of a ballistic prediction, stamped ``t_s``."""
-    lat, lon, alt = frame.to_geodetic(np.r_[pred.origin_en_m, 0.0])
+    lat, lon, alt = frame.to_geodetic(np.r_[pred.origin_en_m, pred.origin_up_m])
     return OriginEstimated(
         t_s=round(t_s, 4),
         track_id=pred.track_id,
@@ -77,9 +77,10 @@ class PredictStage:
     engagement read), and ``log``, every ballistic prediction made (the run's prediction
     log). Built from the local ``frame`` and the tracker's ballistic ``model``."""
 
-    def __init__(self, frame: LocalFrame, model: BallisticModel) -> None:
+    def __init__(self, frame: LocalFrame, model: BallisticModel, terrain=None) -> None:
         self.frame = frame
         self.model = model
+        self.terrain = terrain  # the ground predictions fly to (None: flat)
         self.current: dict[int, Prediction] = {}
         self.log: list[Prediction] = []
         self._ruled_out: dict[int, int] = {}  # track id -> ruled-out updates in a row
@@ -127,6 +128,7 @@ class PredictStage:
             np.array([c.update.x for c in ball]),
             np.array([c.update.p for c in ball]),
             np.array([c.ballistic_prob for c in ball]),
+            terrain=self.terrain,
         )
         events: list[Event] = []
         for pred in preds:

@@ -22,7 +22,10 @@ class SenseStage:
         self.world = world
         self.truth_fn = truth_fn or world.object_state_at
         self.rng = rng
-        self.radars = [RadarModel.from_schema(x, world.frame, s.site.alt_m) for x in s.sensors]
+        self.terrain = world.env.terrain
+        self.radars = [
+            RadarModel.from_schema(x, world.frame, s.site.alt_m, self.terrain) for x in s.sensors
+        ]
         self.next_scan_s = np.zeros(len(self.radars))
         self.pending: list[Plots] = []
         self._next_arrival_s = np.inf  # earliest arrival among the pending plots
@@ -42,6 +45,7 @@ class SenseStage:
                     self.ids,
                     self.rng,
                     sensor_index=i,
+                    terrain=self.terrain,
                 )
                 self.pending.append(p)
                 self.all_plots.append(p)
