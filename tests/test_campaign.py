@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import yaml
 from opencram.campaign.runner import run_campaign
 from opencram.campaign.store import Store
 from opencram.errors import UserError
-from opencram.scenario.load import builtin_text
+from opencram.scenario.load import builtin_dir, builtin_text
 
 VARY = ("threats[*].launch.lat=+normal(0,0.002)", "environment.wind.speed_mps=uniform(0,8)")
 
@@ -34,6 +35,7 @@ def quick_scenario(folder: Path) -> Path:
     data["simulation"]["dt_s"] = 0.1
     path = Path(folder) / "quick.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    shutil.copy(builtin_dir() / "green-zone-tigris.geojson", folder)  # its site layer
     return path
 
 

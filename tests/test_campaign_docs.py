@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ import yaml
 
 from opencram.campaign.runner import run_campaign
 from opencram.campaign.store import DESCRIPTION, VARY_PREFIX, Store
-from opencram.scenario.load import builtin_text
+from opencram.scenario.load import builtin_dir, builtin_text
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "campaigns.md"
 WIND = "environment.wind.speed_mps"
@@ -45,6 +46,7 @@ def campaign(tmp_path_factory):
     data["simulation"]["dt_s"] = 0.1
     scenario = root / "quick.yaml"
     scenario.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    shutil.copy(builtin_dir() / "green-zone-tigris.geojson", root)  # its site layer
     run_campaign(
         str(scenario),
         3,

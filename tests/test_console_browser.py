@@ -112,7 +112,7 @@ def test_green_zone_tracks_alert_and_intercept_in_the_browser(browser):
         page, errors, foreign = _open(browser, url)
         # the offline map: every zone and landmark drawn from the scenario's vector data
         assert page.locator("#map polygon.zone").count() == 9
-        assert page.locator("#map circle.landmark").count() == 6
+        assert page.locator("#map circle.landmark").count() == 10
         assert page.locator("#guns .gun").count() == 2
         page.click("#btn-resume")
         page.wait_for_selector("#tracks tbody tr[data-track]")

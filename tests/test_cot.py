@@ -3,6 +3,7 @@ conventions (docs/interop-cot.md), parsed back with ElementTree; delivery checke
 plain local TCP socket."""
 
 import re
+import shutil
 import socket
 import threading
 import xml.etree.ElementTree as ET
@@ -23,7 +24,7 @@ from opencram.c2.events import (
 from opencram.errors import UserError
 from opencram.interop import cot
 from opencram.interop.tak import send_cot
-from opencram.scenario.load import builtin_text
+from opencram.scenario.load import builtin_dir, builtin_text
 
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 EMBASSY = [(33.30111, 44.39117), (33.30111, 44.40083), (33.29689, 44.40083), (33.29689, 44.39117)]
@@ -381,6 +382,7 @@ def hand_made_run(folder):
     """A run folder with hand-written events: what the predict and warn stages emit."""
     folder.mkdir()
     (folder / "scenario.yaml").write_text(builtin_text("green-zone"))
+    shutil.copy(builtin_dir() / "green-zone-tigris.geojson", folder)  # its site layer
     events = [track(t_s=10.0), impact(t_s=10.0), alert("raised", t_s=10.0), origin(t_s=11.0)]
     (folder / "events.jsonl").write_text("".join(e.model_dump_json() + "\n" for e in events))
     return folder

@@ -12,7 +12,7 @@ from opencram.c2.engine import run
 from opencram.c2.events import parse_event
 from opencram.c2.world import compile_world
 from opencram.cli.run import threat_line
-from opencram.scenario.load import builtin_text, parse
+from opencram.scenario.load import builtin_dir, builtin_text, parse
 
 
 def test_green_zone_run_folder(tmp_path):
@@ -131,7 +131,7 @@ def test_in_flight_at_end_counts_only_rounds_still_flying():
     34 s) is still flying. The authority is the truth trajectory's impact time."""
     doc = yaml.safe_load(builtin_text("green-zone"))
     doc["simulation"]["duration_s"] = 28.0
-    result = run(compile_world(parse(yaml.safe_dump(doc), "green-zone-28s")))
+    result = run(compile_world(parse(yaml.safe_dump(doc), "green-zone-28s", builtin_dir())))
     summary = build_summary(result)
     flying = [
         r.id

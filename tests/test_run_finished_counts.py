@@ -13,7 +13,7 @@ import pytest
 
 from opencram.c2.engine import run
 from opencram.c2.world import compile_world
-from opencram.scenario.load import builtin_text, parse
+from opencram.scenario.load import builtin_dir, builtin_text, parse
 
 
 def counts_from_events(events) -> tuple[int, int, int]:
@@ -29,7 +29,7 @@ def test_green_zone_counts_agree_with_the_event_log(duration_s):
     if duration_s is not None:
         assert "  duration_s: 120\n" in text
         text = text.replace("  duration_s: 120\n", f"  duration_s: {duration_s}\n")
-    loaded = parse(text, "green-zone")
+    loaded = parse(text, "green-zone", builtin_dir())
     events = run(compile_world(loaded)).events
     done = events[-1]
     assert done.kind == "run_finished"

@@ -5,6 +5,7 @@ order, and sensor dropouts."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from opencram.c2.engine import run
 from opencram.c2.world import compile_world
 from opencram.interop.asterix import encode_cat048, plots_to_datagrams
 from opencram.live.service import LiveService, ServeConfig
-from opencram.scenario.load import load
+from opencram.scenario.load import builtin_dir, load
 from opencram.sense.plots import SensorSpec, sensor_specs_from_scenario
 
 SPEC = SensorSpec("r1", 33.3, 44.4, 34.0, 10.0, 2.0, 2.0, scan_s=1.0, sigma_range_rate_mps=1.0)
@@ -181,6 +182,7 @@ def test_advice_holds_fire_where_duds_would_fall_on_a_no_fire_zone(green_zone, t
     south = [[33.20, 44.30], [33.20, 44.50], [33.27, 44.50], [33.27, 44.30]]
     doc["zones"].append({"name": "Town", "kind": "no-fire", "polygon": south})
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
+    shutil.copy(builtin_dir() / "green-zone-tigris.geojson", tmp_path)  # its site layer
     free = _advice_events(specs, entries, "green-zone")
     held = _advice_events(specs, entries, str(tmp_path / "s.yaml"))
     first_free = min(e["t_s"] for e in free if e["advice"])

@@ -9,7 +9,7 @@ import yaml
 
 from opencram.c2.engine import run
 from opencram.c2.world import compile_world
-from opencram.scenario.load import builtin_text, parse
+from opencram.scenario.load import builtin_dir, builtin_text, parse
 from opencram.sense.plots import Plots
 from opencram.track.association import gate_costs
 from opencram.track.ckf import ckf_update
@@ -24,7 +24,7 @@ def _unarmed(name):
     """A built-in scenario without its guns: these tests are about tracking every round."""
     d = yaml.safe_load(builtin_text(name))
     d["weapons"] = []
-    return compile_world(parse(yaml.safe_dump(d), name))
+    return compile_world(parse(yaml.safe_dump(d), name, builtin_dir()))
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def _rocket_world(n_radars: int, latency_s: float = 0.0):
     d["sensors"] = d["sensors"][:n_radars]
     for s in d["sensors"]:
         s["latency_s"] = latency_s
-    return compile_world(parse(yaml.safe_dump(d), "gz"))
+    return compile_world(parse(yaml.safe_dump(d), "gz", builtin_dir()))
 
 
 def _rmse(result):
@@ -129,7 +129,7 @@ def test_clutter_alone_confirms_no_track():
     for s in d["sensors"]:
         s["false_alarm_rate_per_scan"] = 20.0
     d["simulation"]["duration_s"] = 60
-    world = compile_world(parse(yaml.safe_dump(d), "clutter"))
+    world = compile_world(parse(yaml.safe_dump(d), "clutter", builtin_dir()))
     from opencram.c2.stages import SenseStage, TrackStage
 
     sense = SenseStage(world, np.random.default_rng(5))

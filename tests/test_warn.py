@@ -76,11 +76,11 @@ def test_green_zone_warns_the_zone_hit_at_least_15_s_ahead():
     # without its guns, so that both rockets land (one in the embassy)
     import yaml
 
-    from opencram.scenario.load import builtin_text, parse
+    from opencram.scenario.load import builtin_dir, builtin_text, parse
 
     doc = yaml.safe_load(builtin_text("green-zone"))
     doc["weapons"] = []
-    result = run(compile_world(parse(yaml.safe_dump(doc), "green-zone-unarmed")))
+    result = run(compile_world(parse(yaml.safe_dump(doc), "green-zone-unarmed", builtin_dir())))
     score = score_warnings(result)
     hit = {t: w for z, t, w in score.warning_times_s if z == "International Zone"}
     assert hit["rocket-1"] >= 15.0 and hit["rocket-2"] >= 15.0

@@ -59,9 +59,9 @@ def write_asterix_recording(path: Path, result: RunResult) -> None:
 
 
 def portable_scenario(loaded, folder: Path) -> dict:
-    """The scenario as run, for ``scenario.yaml``: zone GeoJSON files are copied into the
-    run folder (``zones/``) and the copy's path written in, so the folder replays and
-    exports on its own."""
+    """The scenario as run, for ``scenario.yaml``: zone and site-layer GeoJSON files are
+    copied into the run folder (``zones/``, ``layers/``) and the copy's path written in,
+    so the folder replays and exports on its own."""
     doc = loaded.scenario.model_dump(mode="json")
     for k, zone in enumerate(doc.get("zones", [])):
         if zone.get("geojson"):
@@ -70,6 +70,12 @@ def portable_scenario(loaded, folder: Path) -> dict:
             rel = Path("zones") / f"{k:02d}-{src.name}"
             atomic_write_bytes(folder / rel, src.read_bytes())
             zone["geojson"] = rel.as_posix()
+    for k, layer in enumerate(doc.get("layers", [])):
+        src = Path(layer["geojson"])
+        src = src if src.is_absolute() else Path(loaded.base_dir) / src
+        rel = Path("layers") / f"{k:02d}-{src.name}"
+        atomic_write_bytes(folder / rel, src.read_bytes())
+        layer["geojson"] = rel.as_posix()
     return doc
 
 
@@ -103,7 +109,7 @@ def execute(
     bar.start(f"simulating {loaded.scenario.name} (s)", end)
     result = run(world, on_tick=lambda t, _end: bar.update(t), on_events=on_events)
     bar.finish()
-    summary = build_summary(result)
+    summary = build_summary(result, loaded.layers)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_json(folder / "summary.json", summary)

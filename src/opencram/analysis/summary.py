@@ -6,14 +6,18 @@ file is byte-identical for the same scenario and seed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from shapely.geometry import Point, Polygon
 
 from opencram import __version__
 from opencram.analysis.tracking import GOSPA_C_M, score_run
 from opencram.c2.engine import RunResult
 from opencram.c2.events import Impact, Launch
+from opencram.geo import LocalFrame
+from opencram.scenario.layers import LayerShapes
 from opencram.track.history import confirmed_updates, track_classes
 from opencram.warn.metrics import score_warnings, trade_off
 from opencram.warn.per_threat import ThreatWarning, threat_warnings
@@ -26,8 +30,33 @@ def _r(x: float | None, nd: int) -> float | None:
     return 0.0 if v == 0 else v
 
 
-def build_summary(result: RunResult) -> dict[str, Any]:
+def water_polygons(layers: Sequence[LayerShapes], frame: LocalFrame) -> list[tuple[str, Polygon]]:
+    """Each polygon of the ``water`` layers, with its layer's name, in the local east-north
+    frame (metres)."""
+    out = []
+    for layer in layers:
+        if layer.kind != "water":
+            continue
+        for ring in layer.polygons:
+            lat, lon = np.array(ring).T
+            enu = frame.to_enu(lat, lon, 0.0)
+            out.append((layer.name, Polygon(enu[:, :2])))
+    return out
+
+
+def water_at(east_north_m, waters: Sequence[tuple[str, Polygon]]) -> str | None:
+    """The name of the first water layer whose polygon holds the point (east, north in
+    metres), or None: where a round landed in the river."""
+    pt = Point(float(east_north_m[0]), float(east_north_m[1]))
+    return next((name for name, poly in waters if poly.covers(pt)), None)
+
+
+def build_summary(result: RunResult, layers: Sequence[LayerShapes] = ()) -> dict[str, Any]:
+    """The run's summary. ``layers``: the scenario's site layers (``LoadedScenario.layers``);
+    when one is ``water``, every impact says which water layer it fell in (``water``, a
+    layer name or null)."""
     world = result.world
+    waters = water_polygons(layers, world.frame)
     s = world.scenario
     truth = world.truth
     launches = {e.threat_id: e for e in result.events if isinstance(e, Launch)}
@@ -61,22 +90,7 @@ def build_summary(result: RunResult) -> dict[str, Any]:
                     ),
                 },
                 "aim": aim,
-                "impact": None
-                if im is None
-                else {
-                    "time_s": im.t_s,
-                    "lat": im.lat,
-                    "lon": im.lon,
-                    "alt_m": im.alt_m,
-                    "speed_mps": im.speed_mps,
-                    "flight_time_s": _r(im.t_s - r.launch_t_s, 4),
-                    "miss_from_aim_m": None
-                    if r.aim_enu_m is None
-                    else _r(
-                        np.hypot(*(truth.impact_points()[i, :2] - r.aim_enu_m[:2])),
-                        2,
-                    ),
-                },
+                "impact": None if im is None else _impact(im, r, truth.impact_points()[i], waters),
                 "apogee_m": _r(apogee[i], 2),
                 "zone": im.zones[0] if im and im.zones else None,
                 "zones": list(im.zones) if im else [],
@@ -115,6 +129,25 @@ def build_summary(result: RunResult) -> dict[str, Any]:
     if result.tracker is not None:
         out["tracking"] = tracking_summary(result)
         out["warning"] = warning_summary(result)
+    return out
+
+
+def _impact(im: Impact, r, point_enu_m, waters) -> dict[str, Any]:
+    """A landed round's impact: time, place, speed, flight time, miss from its aim, and
+    (when the scenario has water layers) the water it fell in."""
+    out = {
+        "time_s": im.t_s,
+        "lat": im.lat,
+        "lon": im.lon,
+        "alt_m": im.alt_m,
+        "speed_mps": im.speed_mps,
+        "flight_time_s": _r(im.t_s - r.launch_t_s, 4),
+        "miss_from_aim_m": None
+        if r.aim_enu_m is None
+        else _r(np.hypot(*(point_enu_m[:2] - r.aim_enu_m[:2])), 2),
+    }
+    if waters:
+        out["water"] = water_at(point_enu_m, waters)
     return out
 
 

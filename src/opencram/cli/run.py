@@ -97,10 +97,11 @@ def threat_line(t: dict[str, Any], kinds: dict[str, str]) -> str:
             f"({i['rounds']} rounds)"
         )
     elif im:
-        where = (
-            f"impact t={im['time_s']:.1f} s at {im['lat']:.5f}, {im['lon']:.5f}: "
-            f"{landing_place(t['zones'], kinds)}"
-        )
+        place = landing_place(t["zones"], kinds)
+        if im.get("water"):  # a water layer: "lands in the Tigris"
+            also = f" and {place.removeprefix('lands in ')}" if t["zones"] else ""
+            place = f"lands in the {im['water']}{also}"
+        where = f"impact t={im['time_s']:.1f} s at {im['lat']:.5f}, {im['lon']:.5f}: {place}"
     else:
         where = "still in flight at end"
     return f"  {t['id']:<14} {t['type']:<18} {where}"
