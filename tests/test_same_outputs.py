@@ -23,8 +23,8 @@ FILES = ("events.jsonl", "summary.json", "tracks.json")
 
 DIGESTS = {
     "green-zone": (
-        "3871a01b9353ac4e53db6b613be1ba9efd3ddb1845ecb1808b282a5e48c52392",
-        "82bb936ac0a674b350281cf63fd33a57932dd45ef79e87118a25ba096b5bc9ca",
+        "7053641f983723287d8005f2d27b2b8c36c4214e83a838c1f4062c2e52f39d27",
+        "3e8845b2ccabf50794e27e5a230b618701ed03d9f6645e6836bdddeb6041ec12",
         "92058bfb5dc7182d4f1b9e56968debc60cd274ccfe796503550ae63c1a808115",
     ),
     "grad-salvo": (
