@@ -71,7 +71,7 @@ def bad_detail(read) -> str:
     parts = []
     if read.quote_lines_lost:
         parts.append(
-            f"{read.quote_lines_lost} of them lines lost inside a quote left open on line "
+            f"{read.quote_lines_lost} of them lines swallowed by a quote left open on line "
             f"{read.quote_line}"
         )
     if read.time_outliers:
