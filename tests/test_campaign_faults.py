@@ -119,9 +119,8 @@ def test_failed_runs_are_retried_on_resume_and_their_errors_kept(quick, tmp_path
 def test_a_second_campaign_on_the_same_folder_is_refused_in_one_line(quick, tmp_path):
     out = tmp_path / "c"
     run_campaign(str(quick), 1, out_dir=out, executor="inline", report=False)
-    with campaign_lock(out):
-        with pytest.raises(UserError) as exc:
-            run_campaign(str(quick), 2, out_dir=out, executor="inline", report=False)
+    with campaign_lock(out), pytest.raises(UserError) as exc:
+        run_campaign(str(quick), 2, out_dir=out, executor="inline", report=False)
     (line,) = exc.value.problems
     assert line == (
         f"--out {out}: another campaign (process {os.getpid()}) is running on this folder; "

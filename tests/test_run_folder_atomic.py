@@ -118,7 +118,7 @@ def test_export_refuses_a_mixed_or_incomplete_folder_in_one_line(seed3, tmp_path
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "incomplete or mixed run folder: events.jsonl is not the file the run wrote" in r.stderr
     (folder / "events.jsonl").unlink()
-    with pytest.raises(UserError, match="incomplete run folder: events.jsonl is missing"):
+    with pytest.raises(UserError, match=r"incomplete run folder: events\.jsonl is missing"):
         RunFolder.open(folder)
     (folder / MANIFEST_FILE).write_text("[1, 2")
     with pytest.raises(UserError, match=r"manifest.json:1: not valid JSON"):
