@@ -274,7 +274,7 @@ def _chunks(path: Path, label: str, on_chars: Callable[[int], None] = lambda n: 
             for line_no, n_lines, rows in records:
                 if header is None:
                     header = [c.strip() for c in _fields(rows[0])]
-                    _check_header(header, label, int(line_no[0]))
+                    _check_header(header, label, int(line_no[0]), int(n_lines[0]))
                     yield header
                     line_no, n_lines, rows = line_no[1:], n_lines[1:], rows[1:]
                 k = len(header)
@@ -346,9 +346,21 @@ def _columns(rows: list, k: int) -> list[Sequence[str]]:
     return [list(c) for c in zip(*rows, strict=True)]
 
 
-def _check_header(header: list[str], label: str, line: int) -> None:
+def shown(text: str, limit: int = 80) -> str:
+    """``text`` for a one-line message: control characters (line ends, NUL) escaped, and
+    cut to ``limit`` characters."""
+    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
+    return out + ("..." if len(text) > limit else "")
+
+
+def _check_header(header: list[str], label: str, line: int, n_lines: int = 1) -> None:
+    if n_lines > 1:
+        raise UserError(
+            f"{label}:{line}: header: a quote opened here is not closed on this line "
+            f"(expected {_HEADER_HELP})"
+        )
     known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-    problems = [f"unknown column '{c}'" for c in header if c not in known]
+    problems = [f"unknown column '{shown(c)}'" for c in header if c not in known]
     problems += [f"column '{c}' appears twice" for c in known if header.count(c) > 1]
     problems += [f"missing column '{c}'" for c in REQUIRED_COLUMNS if c not in header]
     if problems:
@@ -404,7 +416,7 @@ def _parse_chunk(
 
 
 def _problem_text(name: str, cell: str, code: int) -> str:
-    s = cell.strip()
+    s = shown(cell.strip())
     if code == _NOT_NUMBER:
         return f"'{s}' is not a number"
     if code == _MISSING:
@@ -448,7 +460,8 @@ def _first_problem(
     name = header[j]
     cell = chunk.columns[j][r]
     if name == "sensor":
-        msg = f"unknown sensor id '{cell.strip()}' (known: {', '.join(sensor_ids) or 'none'})"
+        known = ", ".join(shown(s) for s in sensor_ids) or "none"
+        msg = f"unknown sensor id '{shown(cell.strip())}' (known: {known})"
     else:
         msg = _problem_text(name, cell, int(problem[j, r]))
     return f"{label}:{chunk.line_no[first_value]}: {name}: {msg}"
