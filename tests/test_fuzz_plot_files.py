@@ -13,10 +13,11 @@ then was undone):
 
 - ``_chunks`` without its ``except UnicodeDecodeError``: a mutant with a ``\\xff`` byte
   raised ``UnicodeDecodeError`` (caught in the first few hundred CSV mutants);
-- ``_quoted_records`` without its ``except csv.Error``: a mutant with a quote and a NUL
-  byte raised ``_csv.Error: line contains NUL``;
+- ``_quoted_records`` without its ``except csv.Error``: a mutant with a quote and a cell of
+  140,000 characters raised ``_csv.Error: field larger than field limit (131072)``;
 - ``COLUMN_LIMITS`` without the ``range_m`` upper bound: a mutant with ``1e300`` in the
-  range column came back as a plot, failing the limits check on returned plots.
+  range column came back as a plot, failing the check of returned plots against the
+  documented limits (taken from the scenario schema, not from ``COLUMN_LIMITS``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from hypothesis import strategies as st
 
 from opencram.errors import UserError
 from opencram.scenario import schema
-from opencram.sense.plots import COLUMN_LIMITS, read_plot_file, read_sensors_yaml
+from opencram.sense.plots import read_plot_file, read_sensors_yaml
 
 MUTANTS = 3000  # per reader
 IDS = ["r1", 'say "hi", r2']
@@ -67,12 +68,31 @@ TOKENS = [
 ]  # fmt: skip
 
 
+# whole cells put in place of a cell: numbers at, just past and far past the limits
+CELLS = [
+    b"1e300", b"-1e300", b"1e-300", b"nan", b"inf", b"-0", b"1e7", b"1000000.001", b"360",
+    b"360.0000001", b"-90.5", b"90", b"1e10", b"1.7e9", b"-5000.5", b"100.01", b"",
+    b"x" * 140_000,  # past the csv module's field size limit
+]  # fmt: skip
+
+
+def replace_cell(rng: np.random.Generator, data: bytes) -> bytes:
+    lines = data.split(b"\n")
+    i = int(rng.integers(len(lines)))
+    cells = lines[i].split(b",")
+    cells[int(rng.integers(len(cells)))] = CELLS[int(rng.integers(len(CELLS)))]
+    lines[i] = b",".join(cells)
+    return b"\n".join(lines)
+
+
 def mutate(rng: np.random.Generator, data: bytes) -> bytes:
     """One to five random edits of ``data``."""
     for _ in range(int(rng.integers(1, 6))):
-        op = int(rng.integers(6))
+        op = int(rng.integers(7))
         pos = int(rng.integers(len(data) + 1))
-        if op == 0:  # insert a token
+        if op == 6:
+            data = replace_cell(rng, data)
+        elif op == 0:  # insert a token
             data = data[:pos] + TOKENS[int(rng.integers(len(TOKENS)))] + data[pos:]
         elif op == 1:  # delete a span
             data = data[:pos] + data[pos + int(rng.integers(1, 40)) :]
@@ -111,16 +131,19 @@ def check_plot_csv(path, data: bytes) -> str:
         p = got.plots
         assert got.n_bad >= 0 and np.all(np.diff(p.time_s) >= 0)
         assert set(p.sensor.tolist()) <= {0, 1}
-        for name, values in (
-            ("time_s", p.time_s),
-            ("range_m", p.range_m),
-            ("azimuth_deg", np.degrees(p.az_rad)),
-            ("elevation_deg", np.degrees(p.el_rad)),
+        for values, low, high in (
+            (p.time_s, -1e10, 1e10),
+            (p.range_m, 0.0, schema.MAX_RANGE_M),
+            (np.degrees(p.az_rad), 0.0, 360.0 + 1e-9),
+            (np.degrees(p.el_rad), -90.0 - 1e-9, 90.0 + 1e-9),
         ):
-            assert np.isfinite(values).all() and not COLUMN_LIMITS[name].outside(values).any()
-        for name, values in (("range_rate_mps", p.range_rate_mps), ("snr_db", p.snr_db)):
+            assert np.isfinite(values).all() and ((values >= low) & (values <= high)).all()
+        for values, low, high in (
+            (p.range_rate_mps, -schema.MAX_SPEED_MPS, schema.MAX_SPEED_MPS),
+            (p.snr_db, schema.MIN_SNR_DB, schema.MAX_SNR_DB),
+        ):
             v = values[~np.isnan(values)]
-            assert np.isfinite(v).all() and not COLUMN_LIMITS[name].outside(v).any()
+            assert np.isfinite(v).all() and ((v >= low) & (v <= high)).all()
         outcome += "p"
     return outcome
 
