@@ -154,7 +154,7 @@ BAD_ROWS = [
     ("1.0,lcmr-1,nan,45.0,10.0,-20.0,18.0", "range_m: 'nan' is not a finite number"),
     ("1.0,lcmr-1,1500.0,45.0,10.0,inf,18.0", "range_rate_mps: 'inf' is not a finite number"),
     ("1.0,lcmr-9,1500.0,45.0,10.0,-20.0,18.0", "sensor: unknown sensor id 'lcmr-9' (known: "),
-    ("1.0,lcmr-1,-5.0,45.0,10.0,-20.0,18.0", "range_m: '-5.0' is negative"),
+    ("1.0,lcmr-1,-5.0,45.0,10.0,-20.0,18.0", "range_m: '-5.0' is outside 0 to 1000000"),
     ("1.0,lcmr-1,1500.0,360.5,10.0,-20.0,18.0", "azimuth_deg: '360.5' is outside 0 to 360"),
     ("1.0,lcmr-1,1500.0,-0.1,10.0,-20.0,18.0", "azimuth_deg: '-0.1' is outside 0 to 360"),
     ("1.0,lcmr-1,1500.0,45.0,90.5,-20.0,18.0", "elevation_deg: '90.5' is outside -90 to 90"),

@@ -12,9 +12,10 @@ from typing import Protocol
 
 
 class ProgressReporter(Protocol):
-    """Receives one job's progress: :meth:`start` once, :meth:`update` as work is done,
+    """Receives one job's progress: :meth:`start`, :meth:`update` as work is done,
     :meth:`finish` only if the job completed (a failed or interrupted job just stops
-    calling; whoever made the reporter cleans it up)."""
+    calling; whoever made the reporter cleans it up). A job in stages (read a file, then
+    track it) calls :meth:`start` again for each stage."""
 
     def start(self, description: str, total: float, done: float = 0.0) -> None:
         """The job begins: ``total`` units of work (the unit is named in ``description``,

@@ -6,10 +6,17 @@ outcome) and ``scenario.yaml`` (the scenario as run, its GeoJSON zone files copi
 ``zones/``). :meth:`RunFolder.open` checks the folder; each file is read when asked for.
 Every problem is a one-line :class:`~opencram.errors.UserError` naming the folder, or the
 file and line.
+
+``opencram run`` writes the folder whole (:func:`opencram.fileio.replace_folder`) with
+``manifest.json`` last: the size and SHA-256 of every other file in it. A folder with a
+manifest is opened only if every file matches it (a file missing, changed or left from
+another run is refused in one line). A folder without one was put together by hand (or by
+a version before manifests) and is read as it is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +26,72 @@ from pydantic import ValidationError
 
 from opencram.c2.events import Event, parse_event
 from opencram.errors import UserError
-from opencram.fileio import read_user_text
+from opencram.fileio import atomic_write_json, read_user_text
 from opencram.scenario.load import LoadedScenario, builtin_dir, parse
 from opencram.scenario.zonefiles import ZoneRings
 
 EVENTS_FILE = "events.jsonl"
 SUMMARY_FILE = "summary.json"
 SCENARIO_FILE = "scenario.yaml"
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = 1
+MAX_EVENTS_BYTES = 2 * 1024**3  # an event log is read whole; 2 GiB is a very long run
+_HASH_BLOCK = 1 << 20
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, hex."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(_HASH_BLOCK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_manifest(folder: Path) -> None:
+    """Write ``manifest.json``: size and SHA-256 of every file under ``folder`` (relative
+    POSIX paths, sorted). Written last, it marks the folder complete."""
+    files = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.name != MANIFEST_FILE:
+            files[p.relative_to(folder).as_posix()] = {
+                "bytes": p.stat().st_size,
+                "sha256": file_digest(p),
+            }
+    atomic_write_json(folder / MANIFEST_FILE, {"format": MANIFEST_FORMAT, "files": files})
+
+
+def _manifest_files(folder: Path) -> dict[str, Any] | None:
+    """The manifest's file list, or None when the folder has no manifest."""
+    path = folder / MANIFEST_FILE
+    if not path.exists():
+        return None
+    try:
+        doc = json.loads(read_user_text(path))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    files = doc.get("files") if isinstance(doc, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values()):
+        raise UserError(f"{path}: not an opencram run manifest (no 'files' mapping)")
+    return files
+
+
+def check_complete(folder: Path) -> None:
+    """Refuse, in one line, a folder whose manifest does not match its files."""
+    files = _manifest_files(folder)
+    if files is None:
+        return
+    for name, want in files.items():
+        p = folder / name
+        if not p.is_file():
+            raise UserError(
+                f"{folder}: incomplete run folder: {name} is missing (listed in {MANIFEST_FILE})"
+            )
+        if p.stat().st_size != want.get("bytes") or file_digest(p) != want.get("sha256"):
+            raise UserError(
+                f"{folder}: incomplete or mixed run folder: {name} is not the file the run "
+                f"wrote (its digest differs from {MANIFEST_FILE}); run the scenario again"
+            )
 
 
 @dataclass(frozen=True)
@@ -42,6 +108,7 @@ class RunFolder:
             raise UserError(f"{folder}: run folder not found")
         if not folder.is_dir():
             raise UserError(f"{folder}: not a folder (give the folder 'opencram run' wrote)")
+        check_complete(folder)
         return cls(folder)
 
     @property
@@ -77,7 +144,7 @@ class RunFolder:
 def read_events(path: Path) -> list[Event]:
     """The typed events of an events file (JSON lines; blank lines skipped); a line that
     is not an opencram event is a ``UserError`` naming the file and line."""
-    text = read_user_text(path)
+    text = read_user_text(path, max_bytes=MAX_EVENTS_BYTES)
     events = []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -167,7 +167,10 @@ def read_yaml_mapping(text: str, label: str, expected: str) -> tuple[dict, LineI
     expanded (the data shares the aliased objects)."""
     if len(text) > MAX_YAML_BYTES or len(text.encode("utf-8", "replace")) > MAX_YAML_BYTES:
         raise UserError(f"{label}: larger than the {_size(MAX_YAML_BYTES)} limit for a YAML file")
-    loader = _LimitedLoader(text)
+    try:
+        loader = _LimitedLoader(text)  # its reader rejects control characters at once
+    except yaml.YAMLError as exc:
+        raise UserError(_yaml_problem(exc, label)) from None
     try:
         node = loader.get_single_node()
         lines = _checked_line_index(node, label)

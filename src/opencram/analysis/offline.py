@@ -2,6 +2,12 @@
 
 The local frame's origin is the first sensor in the sensors file, and the ground (where
 tracks of landed rounds end) is the plane through it.
+
+The plots are read (sorted by time), then fed to the tracker a slice at a time with a
+:meth:`~opencram.track.manager.Tracker.flush` up to the next slice's first time: the
+tracker's windows lie on an absolute time grid and a window is processed only once every
+plot in it has been added, so the tracks are the same as from adding every plot at once;
+in between, progress is reported and Ctrl-C is heard.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from typing import Any
 from opencram.analysis.trackfile import build_track_output
 from opencram.fileio import atomic_write_json
 from opencram.geo import LocalFrame
-from opencram.sense.plots import read_plots_csv, read_sensors_yaml
+from opencram.progress import ProgressReporter, reporter
+from opencram.sense.plots import PlotFile, Plots, read_plot_file, read_sensors_yaml
 from opencram.track.manager import Tracker, TrackerConfig
 from opencram.track.sensors import tracker_sensors_from_specs
 
@@ -21,12 +28,32 @@ from opencram.track.sensors import tracker_sensors_from_specs
 @dataclass(frozen=True)
 class OfflineResult:
     """What :func:`track_files` wrote (``output``), the plots read and bad rows skipped,
-    and the tracker after its last plot."""
+    the tracker after its last plot, and what the plot file's reader found."""
 
     output: dict[str, Any]
     n_plots: int
     n_bad: int
     tracker: Tracker
+    read: PlotFile | None = None
+
+
+FEED_PLOTS = 2_000  # plots added to the tracker between two flushes
+
+
+def feed_tracker(tracker: Tracker, plots: Plots, on_progress: ProgressReporter | None) -> None:
+    """Track time-sorted ``plots`` to the end, a slice at a time (see the module
+    docstring); ``on_progress`` hears the plots added."""
+    bar = reporter(on_progress)
+    n = len(plots)
+    bar.start("tracking (plots)", n)
+    for start in range(0, n, FEED_PLOTS):
+        stop = min(start + FEED_PLOTS, n)
+        tracker.add(plots.take(slice(start, stop)))
+        if stop < n:
+            tracker.flush(float(plots.time_s[stop]))
+        bar.update(stop)
+    tracker.finish()
+    bar.finish()
 
 
 def track_files(
@@ -38,18 +65,24 @@ def track_files(
     skip_bad: bool = False,
     filter_name: str = "imm",
     association: str = "gnn",
+    on_progress: ProgressReporter | None = None,
 ) -> OfflineResult:
     """Track a plot CSV with the sensors of a sensors YAML file and write the track output
-    file ``out_json`` (atomically); see the module docstring for the frame."""
+    file ``out_json`` (atomically); see the module docstring for the frame. ``on_progress``
+    hears the megabytes read, then the plots tracked."""
     specs = read_sensors_yaml(sensors_yaml)
     frame = LocalFrame(specs[0].lat, specs[0].lon, specs[0].alt_m)
     sensors = tracker_sensors_from_specs(specs, frame)
-    plots, n_bad = read_plots_csv(
-        plots_csv, [s.id for s in specs], skip_bad=skip_bad, latency_s=[s.latency_s for s in specs]
+    got = read_plot_file(
+        plots_csv,
+        [s.id for s in specs],
+        skip_bad=skip_bad,
+        latency_s=[s.latency_s for s in specs],
+        on_progress=on_progress,
     )
+    plots, n_bad = got.plots, got.n_bad
     tracker = Tracker(sensors, TrackerConfig(filter=filter_name, association=association))
-    tracker.add(plots)
-    tracker.finish()
+    feed_tracker(tracker, plots, on_progress)
     out = build_track_output(
         tracker,
         frame,
@@ -64,4 +97,4 @@ def track_files(
         },
     )
     atomic_write_json(out_json, out)
-    return OfflineResult(out, len(plots), n_bad, tracker)
+    return OfflineResult(out, len(plots), n_bad, tracker, got)

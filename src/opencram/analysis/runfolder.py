@@ -1,9 +1,15 @@
-"""A run folder: everything ``opencram run`` writes, each file written atomically.
+"""A run folder: everything ``opencram run`` writes, the folder written whole.
 
 summary.json    per-threat outcome (deterministic for a scenario and seed)
 events.jsonl    the typed event log, one JSON object per line
 report.html     self-contained offline report (its figures also as figures/*.png)
 scenario.yaml   the scenario as run, for reproduction
+manifest.json   size and SHA-256 of every other file (written last; readers check it)
+
+Every file is written into a hidden temporary folder beside the run folder, which then
+replaces it in one rename (:func:`opencram.fileio.replace_folder`): a run killed or failing
+half-way leaves the previous run's folder as it was, never a mix of two runs. An existing
+``--out`` folder is replaced only if it is empty or a run folder.
 """
 
 from __future__ import annotations
@@ -20,9 +26,15 @@ from opencram.analysis.trackfile import build_track_output
 from opencram.c2.engine import RunResult, end_time_s, run
 from opencram.c2.world import compile_world
 from opencram.errors import UserError
-from opencram.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text
+from opencram.fileio import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    replace_folder,
+)
 from opencram.interop.asterix import export_recording
 from opencram.progress import ProgressReporter, reporter
+from opencram.runs import MANIFEST_FILE, write_manifest
 from opencram.scenario.load import load
 from opencram.sense.plots import sensor_specs_from_scenario, write_plots_csv, write_sensors_yaml
 
@@ -93,8 +105,7 @@ def execute(
     line as soon as the engine produces it (flushed per tick)."""
     loaded = load(scenario)
     folder = Path(out_dir) if out_dir is not None else Path("runs") / loaded.scenario.name
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"--out {folder}: exists and is not a folder")
+    check_out_folder(folder)
     world = compile_world(loaded, seed)
     end = end_time_s(world)
     on_events = None
@@ -110,22 +121,45 @@ def execute(
     result = run(world, on_tick=lambda t, _end: bar.update(t), on_events=on_events)
     bar.finish()
     summary = build_summary(result, loaded.layers)
+
+    def fill(tmp: Path) -> None:
+        write_run_files(tmp, loaded, result, summary)
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(folder / "summary.json", summary)
-        atomic_write_text(folder / "events.jsonl", events_jsonl(result))
-        atomic_write_text(
-            folder / "scenario.yaml",
-            yaml.safe_dump(portable_scenario(loaded, folder), sort_keys=False),
-        )
-        if result.tracker is not None:
-            write_tracking_files(folder, result)
-        if export_asterix is not None:
-            write_asterix_recording(Path(export_asterix), result)
-        report = build_report(result, summary)
-        for name, png in report.figures.items():
-            atomic_write_bytes(folder / "figures" / f"{name}.png", png)
-        atomic_write_text(folder / "report.html", report.html)
+        replace_folder(folder, fill)
     except OSError as exc:
         raise UserError(f"--out {folder}: cannot write: {exc.strerror or exc}") from None
+    if export_asterix is not None:
+        write_asterix_recording(Path(export_asterix), result)
     return RunOutput(folder, result, summary)
+
+
+def check_out_folder(folder: Path) -> None:
+    """``--out`` must be new, empty or a run folder: it is replaced whole."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise UserError(f"--out {folder}: exists and is not a folder")
+    names = {p.name for p in folder.iterdir()}
+    if names and not (MANIFEST_FILE in names or {"summary.json", "events.jsonl"} <= names):
+        raise UserError(
+            f"--out {folder}: not empty and not a run folder; it would be replaced whole, "
+            "so give a new or empty folder"
+        )
+
+
+def write_run_files(folder: Path, loaded, result: RunResult, summary: dict[str, Any]) -> None:
+    """Every file of a run folder into ``folder``, ``manifest.json`` last."""
+    atomic_write_json(folder / "summary.json", summary)
+    atomic_write_text(folder / "events.jsonl", events_jsonl(result))
+    atomic_write_text(
+        folder / "scenario.yaml",
+        yaml.safe_dump(portable_scenario(loaded, folder), sort_keys=False),
+    )
+    if result.tracker is not None:
+        write_tracking_files(folder, result)
+    report = build_report(result, summary)
+    for name, png in report.figures.items():
+        atomic_write_bytes(folder / "figures" / f"{name}.png", png)
+    atomic_write_text(folder / "report.html", report.html)
+    write_manifest(folder)

@@ -10,6 +10,7 @@ processes or on a Ray cluster, saved as they finish, resumable, summarised and r
   failing run);
 - :mod:`~opencram.campaign.executor`: the inline, local-process and Ray executors;
 - :mod:`~opencram.campaign.store`: Parquet parts written atomically, the manifest, resume;
+- :mod:`~opencram.campaign.resume`: the folder's lock, and failed runs retried;
 - :mod:`~opencram.campaign.summary`: per-layout figures with intervals, and the ranking;
 - :mod:`~opencram.campaign.report`: the self-contained HTML campaign report.
 

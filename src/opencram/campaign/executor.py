@@ -8,8 +8,11 @@ arrive differs (the store sorts them).
 - ``local``: a :class:`concurrent.futures.ProcessPoolExecutor` with the ``forkserver``
   start method (no fork of a parent holding threads or a rich console). Workers ignore
   SIGINT, so Ctrl-C reaches only the parent, which stops submitting and saves what has
-  finished. If a worker process dies (killed, out of memory) the runs it held are tried
-  once more in a fresh pool, then recorded as failed.
+  finished. If a worker process dies (killed, out of memory) every run the broken pool
+  held is tried again in a fresh pool, up to ``MAX_ATTEMPTS`` times in all, then recorded
+  as failed (``opencram campaign --retry-failed`` runs it again). Workers exit when the
+  campaign's process does, even when it is killed (:func:`_watch_parent`); the forkserver
+  and the resource tracker then follow.
 - ``ray``: ``ray.init(address=...)`` joins an existing cluster (or, without an address,
   starts a local instance with ``workers`` CPUs); each run is a Ray task.
 """
@@ -18,8 +21,11 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import select
 import signal
 import socket
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -34,6 +40,10 @@ from opencram.campaign.worker import Task, run_task
 from opencram.errors import UserError
 
 CONNECT_TIMEOUT_S = 5.0  # for the reachability check of --address
+# A broken pool fails every run it held, not only the one whose worker died, so each is
+# tried this many times in all before it is recorded as failed.
+MAX_ATTEMPTS = 3
+PARENT_POLL_S = 1.0  # how often a worker without pidfds checks that the campaign lives
 
 OnResult = Callable[[dict[str, Any]], None]
 EXECUTORS = ("local", "ray", "inline")
@@ -84,9 +94,45 @@ def _failed(task: Task, error: str) -> dict[str, Any]:
 # ---- local processes ---------------------------------------------------------------------
 
 
-def _worker_init() -> None:
-    """Workers ignore Ctrl-C: only the parent handles it."""
+def _worker_init(parent_pid: int | None = None) -> None:
+    """Workers ignore Ctrl-C (only the parent handles it) and exit when ``parent_pid``, the
+    campaign's process, does."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent_pid is not None:
+        threading.Thread(
+            target=_watch_parent, args=(parent_pid,), name="parent-watch", daemon=True
+        ).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """End this worker as soon as process ``parent_pid`` has exited.
+
+    A worker's parent is the forkserver, not the campaign, so ``PR_SET_PDEATHSIG`` would
+    wait for the forkserver, which itself exits only once every worker has closed its
+    end of the forkserver's "alive" pipe: killed campaigns left both waiting for ever.
+    A pidfd (Linux 5.3+) of the campaign's process becomes readable when it exits, and
+    waiting on it costs nothing; without pidfds the process is polled every
+    ``PARENT_POLL_S``."""
+    try:
+        fd = os.pidfd_open(parent_pid)
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])
+    else:  # pragma: no cover - not Linux, or an old kernel
+        while _alive(parent_pid):
+            time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a reused pid of another user
+        return False
+    return True
 
 
 def _run_local(tasks: list[Task], on_result: OnResult, workers: int) -> None:
@@ -95,7 +141,12 @@ def _run_local(tasks: list[Task], on_result: OnResult, workers: int) -> None:
     attempts: dict[tuple[str, int], int] = {}
     depth = 2 * workers  # tasks in flight: enough to keep workers busy, few to lose
     while queue:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
         inflight: dict = {}
         broken = False
         try:
@@ -117,8 +168,14 @@ def _run_local(tasks: list[Task], on_result: OnResult, workers: int) -> None:
                         res = f.result()
                     except BrokenProcessPool:
                         broken = True
-                        if attempts[(t.layout, t.run)] >= 2:
-                            on_result(_failed(t, "worker process died (twice) during this run"))
+                        if attempts[(t.layout, t.run)] >= MAX_ATTEMPTS:
+                            on_result(
+                                _failed(
+                                    t,
+                                    f"a worker process died {MAX_ATTEMPTS} times while this "
+                                    "run was in the pool",
+                                )
+                            )
                         else:
                             queue.append(t)
                         continue

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from opencram.campaign.executor import execute
 from opencram.campaign.report import render_campaign_report
+from opencram.campaign.resume import FAILURES_LOG, campaign_lock, retire_failed
 from opencram.campaign.store import Store
 from opencram.campaign.summary import summarize
 from opencram.campaign.vary import (
@@ -130,10 +131,13 @@ def run_campaign(
     on_progress: ProgressReporter | None = None,
     report: bool = True,
     log=None,
+    retry_failed: bool = False,
 ) -> CampaignOutput:
     """Run (or resume) a campaign and write its results, summary and report.
     ``on_progress`` hears the runs finished of the campaign's total, starting from those
-    a resumed campaign had already done."""
+    a resumed campaign had already done. ``retry_failed`` runs the failed runs again
+    (:func:`retire_failed`). A second campaign on the same folder is refused
+    (:func:`campaign_lock`)."""
     if runs < 1:
         raise UserError("--runs: must be at least 1")
     loaded = load(scenario)
@@ -156,30 +160,59 @@ def run_campaign(
     }
     store = Store(folder)
     store.open(settings)
-    done = store.finished()
     names = list(layouts)
-    tasks = [
-        Task(base, str(loaded.base_dir), loaded.source, name, layouts[name], tuple(vs), seed, r)
-        for r in range(runs)
-        for name in names
-        if (name, r) not in done
-    ]
-    total = runs * len(names)
+
+    def tasks_for(done: set[tuple[str, int]]) -> list[Task]:
+        return [
+            Task(base, str(loaded.base_dir), loaded.source, name, layouts[name], tuple(vs), seed, r)
+            for r in range(runs)
+            for name in names
+            if (name, r) not in done
+        ]
+
+    with campaign_lock(folder):
+        if retry_failed:
+            retried = retire_failed(store)
+            if log is not None and retried:
+                log(f"retrying {retried} failed runs (their errors are kept in {FAILURES_LOG})")
+        plan = _Plan(loaded.scenario.name, runs, names, settings, tasks_for)
+        how = {"executor": executor, "workers": workers, "address": address}
+        return _run_plan(store, plan, how, on_progress, log, report=report)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a campaign call is to run: the scenario's name, runs per layout, the layouts,
+    the settings, and the tasks not yet done given the runs finished."""
+
+    name: str
+    runs: int
+    names: list[str]
+    settings: dict[str, Any]
+    tasks_for: Callable[[set[tuple[str, int]]], list[Task]]
+
+
+def _run_plan(
+    store: Store,
+    plan: _Plan,
+    how: dict[str, Any],
+    on_progress: ProgressReporter | None,
+    log,
+    *,
+    report: bool,
+) -> CampaignOutput:
+    """Run what ``store`` has not finished of ``plan``, then write the summary."""
+    tasks = plan.tasks_for(store.finished())
+    total = plan.runs * len(plan.names)
     skipped = total - len(tasks)
+    folder = store.folder
     if log is not None and skipped:
         log(f"resuming {folder}: {skipped} of {total} runs already finished, {len(tasks)} to run")
     bar = reporter(on_progress)
-    bar.start(f"campaign {loaded.scenario.name} (runs)", total, done=skipped)
-    ran = run_tasks(
-        tasks,
-        store,
-        lambda n: bar.update(skipped + n),
-        executor=executor,
-        workers=workers,
-        address=address,
-    )
+    bar.start(f"campaign {plan.name} (runs)", total, done=skipped)
+    ran = run_tasks(tasks, store, lambda n: bar.update(skipped + n), **how)
     bar.finish()
-    summary = write_summary(store, runs, names, settings, report=report)
+    summary = write_summary(store, plan.runs, plan.names, plan.settings, report=report)
     return CampaignOutput(folder, summary, skipped, ran)
 
 

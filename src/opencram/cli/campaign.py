@@ -49,6 +49,13 @@ def campaign(
         int | None, typer.Option("--seed", help="First seed (default: the scenario's).", min=0)
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Run the failed runs of a resumed campaign again (errors kept in failures.jsonl).",
+        ),
+    ] = False,
 ) -> None:
     """Run N seeded variants of a scenario (per layout) and summarise them; re-running the
     same command resumes an interrupted campaign."""
@@ -76,6 +83,7 @@ def campaign(
                 address=address,
                 on_progress=None if quiet else bar,
                 log=None if quiet else lambda m: out.print(m, markup=False),
+                retry_failed=retry_failed,
             )
     except KeyboardInterrupt:
         out.print(

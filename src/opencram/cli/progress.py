@@ -39,10 +39,14 @@ class DelayedProgress:
 
     def start(self, description: str, total: float, done: float = 0.0) -> None:
         """``done``: work finished before this started (a resumed campaign); it fills the
-        bar without counting towards the speed behind the ETA."""
+        bar without counting towards the speed behind the ETA. A second call (the job's
+        next stage) starts the bar afresh with the new description and total."""
         self.description = description
         self.total = total
         self.done = done
+        if self._progress is not None:
+            self._progress.reset(self._task, total=total, completed=done, description=description)
+            return
         self._start = time.monotonic()
         if self.show_after_s <= 0:
             self.update(done)

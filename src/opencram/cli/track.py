@@ -9,9 +9,11 @@ import typer
 from rich.console import Console
 
 from opencram.cli.options import check_filter
+from opencram.cli.progress import DelayedProgress
 from opencram.errors import UserError
 
 out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def track(
@@ -37,18 +39,41 @@ def track(
         raise UserError(f"--association: must be gnn or jpda, not '{association}'")
     if association == "jpda" and filter_name != "ekf":
         raise UserError("--association jpda: works with --filter ekf")
-    res = track_files(
-        plots_csv,
-        sensors,
-        out_json,
-        history=history,
-        skip_bad=skip_bad,
-        filter_name=filter_name,
-        association=association,
-    )
+    try:
+        with DelayedProgress() as bar:
+            res = track_files(
+                plots_csv,
+                sensors,
+                out_json,
+                history=history,
+                skip_bad=skip_bad,
+                filter_name=filter_name,
+                association=association,
+                on_progress=bar,
+            )
+    except KeyboardInterrupt:
+        err.print(f"interrupted: {out_json} not written", markup=False)
+        raise typer.Exit(130) from None
     classes = [t["class"] for t in res.output["tracks"]]
     counts = ", ".join(f"{classes.count(c)} {c}" for c in sorted(set(classes))) or "none"
-    bad = f", {res.n_bad} bad rows skipped" if skip_bad else ""
+    bad = f", {res.n_bad} bad rows skipped{bad_detail(res.read)}" if skip_bad else ""
     out.print(
-        f"{res.n_plots} plots{bad}; {len(classes)} confirmed tracks ({counts}); wrote {out_json}"
+        f"{res.n_plots} plots{bad}; {len(classes)} confirmed tracks ({counts}); wrote {out_json}",
+        markup=False,
     )
+
+
+def bad_detail(read) -> str:
+    """What the skipped rows were, beyond plain bad rows: lines inside a quote left open
+    (rows lost with it) and times far from their neighbours', in brackets."""
+    if read is None:
+        return ""
+    parts = []
+    if read.quote_lines_lost:
+        parts.append(
+            f"{read.quote_lines_lost} of them lines swallowed by a quote left open on line "
+            f"{read.quote_line}"
+        )
+    if read.time_outliers:
+        parts.append(f"{read.time_outliers} with a time far from their neighbours'")
+    return f" ({'; '.join(parts)})" if parts else ""

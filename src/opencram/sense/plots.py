@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from math import isfinite
@@ -25,8 +25,13 @@ from pydantic import Field, ValidationError
 from opencram.errors import UserError
 from opencram.fileio import atomic_write_text
 from opencram.geo import LocalFrame, unit_vector_from_az_el
+from opencram.progress import ProgressReporter, reporter
 from opencram.scenario.schema import (
+    MAX_RANGE_M,
     MAX_SENSORS,
+    MAX_SNR_DB,
+    MAX_SPEED_MPS,
+    MIN_SNR_DB,
     Altitude,
     LatencyS,
     Latitude,
@@ -132,7 +137,7 @@ _NOT_NUMBER, _MISSING, _NOT_FINITE, _OUT_OF_RANGE = 1, 2, 3, 4
 @dataclass(frozen=True)
 class ColumnLimit:
     """The valid range of a plot CSV column, in the file's units, and the words for a
-    value outside it (after the quoted value: ``'-5' is negative``)."""
+    value outside it (after the quoted value: ``'-5' is outside 0 to 1000000``)."""
 
     low: float
     high: float
@@ -144,8 +149,20 @@ class ColumnLimit:
         return (value < self.low) | (value > self.high)
 
 
+# Any epoch is allowed for time_s, up to Unix time in the year 2286; ranges, radial speeds
+# and SNRs are bounded as in the scenario schema (a range of 1e300 m is not a plot).
+MAX_ABS_TIME_S = 1e10
 COLUMN_LIMITS: dict[str, ColumnLimit] = {
-    "range_m": ColumnLimit(0.0, np.inf, "is negative"),
+    "time_s": ColumnLimit(
+        -MAX_ABS_TIME_S, MAX_ABS_TIME_S, f"is outside -{MAX_ABS_TIME_S:.0f} to {MAX_ABS_TIME_S:.0f}"
+    ),
+    "range_m": ColumnLimit(0.0, MAX_RANGE_M, f"is outside 0 to {MAX_RANGE_M:.0f}"),
+    "range_rate_mps": ColumnLimit(
+        -MAX_SPEED_MPS, MAX_SPEED_MPS, f"is outside -{MAX_SPEED_MPS:.0f} to {MAX_SPEED_MPS:.0f}"
+    ),
+    "snr_db": ColumnLimit(
+        MIN_SNR_DB, MAX_SNR_DB, f"is outside {MIN_SNR_DB:.0f} to {MAX_SNR_DB:.0f}"
+    ),
     "azimuth_deg": ColumnLimit(0.0, 360.0, "is outside 0 to 360"),
     "elevation_deg": ColumnLimit(-90.0, 90.0, "is outside -90 to 90"),
 }
@@ -187,7 +204,29 @@ def write_plots_csv(path: str | Path, plots: Plots, sensor_ids: Sequence[str]) -
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
-_CHUNK_ROWS = 100_000  # rows parsed at a time, to bound memory on large files
+_CHUNK_ROWS = 50_000  # rows parsed at a time, to bound memory on large files
+
+# A row whose time is more than NEIGHBOUR_GAP_S from every row within NEIGHBOURS lines of
+# it (file order), while those rows have close neighbours, is on another epoch or clock (a
+# Unix-time row among seconds of the day): no track could join a plot an hour from any
+# other, and predicting a track over such a gap is wasted work.
+NEIGHBOUR_GAP_S = 3_600.0
+NEIGHBOURS = 2
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Some records of a plot CSV: per non-blank record the line it starts on, the lines it
+    spans (more than one: a quote left open swallowed the line ends) and its field count;
+    per column the cells of the good-shaped records (right field count, one line)."""
+
+    line_no: np.ndarray
+    n_lines: np.ndarray
+    n_fields: np.ndarray
+    columns: list[Sequence[str]]
+
+    def shape_ok(self, k: int) -> np.ndarray:
+        return (self.n_fields == k) & (self.n_lines == 1)
 
 
 def _has_quotes(path: Path) -> bool:
@@ -198,70 +237,99 @@ def _has_quotes(path: Path) -> bool:
     return False
 
 
-def _chunks(path: Path, label: str) -> Iterator:
-    """Read a plot CSV in chunks of rows. Yields the checked header first, then per chunk:
-    line numbers and field counts of its non-blank rows ``(m,)``, and per column the cells
-    of the rows with the right field count. Files without quotes are split with str.split
-    (fast); files with quotes go through the csv module."""
+def _counted(fh, on_chars: Callable[[int], None]) -> Iterator[str]:
+    """The lines of ``fh``, telling ``on_chars`` how many characters were read every
+    ``_CHUNK_ROWS`` lines."""
+    chars = 0
+    for n, line in enumerate(fh, start=1):
+        chars += len(line)
+        if n % _CHUNK_ROWS == 0:
+            on_chars(chars)
+        yield line
+    on_chars(chars)
+
+
+def _open_csv(path: Path, label: str):
+    if path.exists() and not path.is_file():
+        raise UserError(f"{label}: not a regular file")
     try:
         quoted = _has_quotes(path)
-        fh = path.open(encoding="utf-8-sig", newline="")
+        return quoted, path.open(encoding="utf-8-sig", newline="")
     except FileNotFoundError:
         raise UserError(f"{label}: file not found") from None
     except OSError as exc:
         raise UserError(f"{label}: cannot read: {exc.strerror or exc}") from None
+
+
+def _chunks(path: Path, label: str, on_chars: Callable[[int], None] = lambda n: None) -> Iterator:
+    """Read a plot CSV in chunks of rows. Yields the checked header first, then a
+    :class:`_Chunk` per chunk. Files without quotes are split with str.split (fast); files
+    with quotes go through the csv module."""
+    quoted, fh = _open_csv(path, label)
     with fh:
-        records = _quoted_records(fh, label) if quoted else _plain_records(fh)
+        lines = _counted(fh, on_chars)
+        records = _quoted_records(lines, label) if quoted else _plain_records(lines)
         header: list[str] | None = None
         try:
-            for line_no, rows in records:
+            for line_no, n_lines, rows in records:
                 if header is None:
                     header = [c.strip() for c in _fields(rows[0])]
-                    _check_header(header, label, int(line_no[0]))
+                    _check_header(header, label, int(line_no[0]), int(n_lines[0]))
                     yield header
-                    line_no, rows = line_no[1:], rows[1:]
+                    line_no, n_lines, rows = line_no[1:], n_lines[1:], rows[1:]
                 k = len(header)
                 counts = (r.count(",") + 1 for r in rows) if not quoted else map(len, rows)
                 n_fields = np.fromiter(counts, np.int64, len(rows))
-                ok = n_fields == k
+                ok = (n_fields == k) & (n_lines == 1)
                 good = (
                     rows if ok.all() else [r for r, o in zip(rows, ok.tolist(), strict=True) if o]
                 )
-                yield line_no, n_fields, _columns(good, k)
+                yield _Chunk(line_no, n_lines, n_fields, _columns(good, k))
         except UnicodeDecodeError:
             raise UserError(f"{label}: not UTF-8 text") from None
     if header is None:
         raise UserError(f"{label}: empty file; expected a header line {_HEADER_HELP}")
 
 
-def _plain_records(fh) -> Iterator[tuple[np.ndarray, list[str]]]:
+def _plain_records(lines: Iterator[str]) -> Iterator[tuple[np.ndarray, np.ndarray, list[str]]]:
     """Non-blank lines (without line ends) with their line numbers, in chunks."""
     first = 1
-    while raw := list(islice(fh, _CHUNK_ROWS)):
-        lines = [s.rstrip("\r\n") for s in raw]
-        keep = [i for i, s in enumerate(lines) if s.strip()]
+    while raw := list(islice(lines, _CHUNK_ROWS)):
+        text = [s.rstrip("\r\n") for s in raw]
+        keep = [i for i, s in enumerate(text) if s.strip()]
         if keep:
-            yield first + np.asarray(keep, dtype=np.int64), [lines[i] for i in keep]
+            yield (
+                first + np.asarray(keep, dtype=np.int64),
+                np.ones(len(keep), np.int64),
+                [text[i] for i in keep],
+            )
         first += len(raw)
 
 
-def _quoted_records(fh, label: str) -> Iterator[tuple[np.ndarray, list[list[str]]]]:
-    """Non-blank rows parsed by the csv module, with the line each ends on, in chunks."""
-    reader = csv.reader(fh)
+def _quoted_records(
+    lines: Iterator[str], label: str
+) -> Iterator[tuple[np.ndarray, np.ndarray, list[list[str]]]]:
+    """Non-blank rows parsed by the csv module, with the line each starts on and the lines
+    it spans, in chunks."""
+    reader = csv.reader(lines)
     rows: list[list[str]] = []
     line_no: list[int] = []
+    n_lines: list[int] = []
+    end = 0  # the line the previous record ended on
     try:
         for row in reader:
             if row and (len(row) > 1 or row[0].strip()):
                 rows.append(row)
-                line_no.append(reader.line_num)
+                line_no.append(end + 1)
+                n_lines.append(reader.line_num - end)
                 if len(rows) == _CHUNK_ROWS:
-                    yield np.asarray(line_no, dtype=np.int64), rows
-                    rows, line_no = [], []
+                    yield np.asarray(line_no, np.int64), np.asarray(n_lines, np.int64), rows
+                    rows, line_no, n_lines = [], [], []
+            end = reader.line_num
     except csv.Error as exc:
         raise UserError(f"{label}:{reader.line_num}: not valid CSV: {exc}") from None
     if rows:
-        yield np.asarray(line_no, dtype=np.int64), rows
+        yield np.asarray(line_no, np.int64), np.asarray(n_lines, np.int64), rows
 
 
 def _fields(row: str | list[str]) -> list[str]:
@@ -278,9 +346,21 @@ def _columns(rows: list, k: int) -> list[Sequence[str]]:
     return [list(c) for c in zip(*rows, strict=True)]
 
 
-def _check_header(header: list[str], label: str, line: int) -> None:
+def shown(text: str, limit: int = 80) -> str:
+    """``text`` for a one-line message: control characters (line ends, NUL) escaped, and
+    cut to ``limit`` characters."""
+    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
+    return out + ("..." if len(text) > limit else "")
+
+
+def _check_header(header: list[str], label: str, line: int, n_lines: int = 1) -> None:
+    if n_lines > 1:
+        raise UserError(
+            f"{label}:{line}: header: a quote opened here is not closed on this line "
+            f"(expected {_HEADER_HELP})"
+        )
     known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-    problems = [f"unknown column '{c}'" for c in header if c not in known]
+    problems = [f"unknown column '{shown(c)}'" for c in header if c not in known]
     problems += [f"column '{c}' appears twice" for c in known if header.count(c) > 1]
     problems += [f"missing column '{c}'" for c in REQUIRED_COLUMNS if c not in header]
     if problems:
@@ -336,7 +416,7 @@ def _parse_chunk(
 
 
 def _problem_text(name: str, cell: str, code: int) -> str:
-    s = cell.strip()
+    s = shown(cell.strip())
     if code == _NOT_NUMBER:
         return f"'{s}' is not a number"
     if code == _MISSING:
@@ -346,36 +426,212 @@ def _problem_text(name: str, cell: str, code: int) -> str:
     return f"'{s}' {COLUMN_LIMITS[name].problem}"
 
 
+def _shape_text(label: str, header: list[str], chunk: _Chunk, i: int) -> str:
+    """The message for record ``i`` of ``chunk`` whose shape is wrong."""
+    line, n_lines = int(chunk.line_no[i]), int(chunk.n_lines[i])
+    if n_lines > 1:
+        return (
+            f"{label}:{line}: a quote opened here is not closed on this line; its cell runs "
+            f"to line {line + n_lines - 1} ({n_lines} lines lost)"
+        )
+    return (
+        f"{label}:{line}: expected {len(header)} columns "
+        f"({','.join(header)}), found {chunk.n_fields[i]}"
+    )
+
+
 def _first_problem(
     label: str,
     header: list[str],
-    line_no: np.ndarray,
-    n_fields: np.ndarray,
-    columns: list[Sequence[str]],
+    chunk: _Chunk,
     problem: np.ndarray,
     sensor_ids: Sequence[str],
 ) -> str:
     """The one-line message for the first bad row of a chunk."""
-    shape_ok = n_fields == len(header)
+    shape_ok = chunk.shape_ok(len(header))
     row_bad = problem.any(axis=0)
     good_pos = np.flatnonzero(shape_ok)
     first_value = int(good_pos[np.argmax(row_bad)]) if row_bad.any() else len(shape_ok)
     bad_shape = np.flatnonzero(~shape_ok)
     if bad_shape.size and bad_shape[0] < first_value:
-        i = int(bad_shape[0])
-        return (
-            f"{label}:{line_no[i]}: expected {len(header)} columns "
-            f"({','.join(header)}), found {n_fields[i]}"
-        )
+        return _shape_text(label, header, chunk, int(bad_shape[0]))
     r = int(np.argmax(row_bad))
     j = int(np.argmax(problem[:, r] > 0))
     name = header[j]
-    cell = columns[j][r]
+    cell = chunk.columns[j][r]
     if name == "sensor":
-        msg = f"unknown sensor id '{cell.strip()}' (known: {', '.join(sensor_ids) or 'none'})"
+        known = ", ".join(shown(s) for s in sensor_ids) or "none"
+        msg = f"unknown sensor id '{shown(cell.strip())}' (known: {known})"
     else:
         msg = _problem_text(name, cell, int(problem[j, r]))
-    return f"{label}:{line_no[first_value]}: {name}: {msg}"
+    return f"{label}:{chunk.line_no[first_value]}: {name}: {msg}"
+
+
+def isolated_times(time_s: np.ndarray, gap_s: float = NEIGHBOUR_GAP_S) -> np.ndarray:
+    """Which of ``time_s`` (in file order) are more than ``gap_s`` from every time within
+    ``NEIGHBOURS`` places of them while one of those has a close neighbour itself: a row on
+    another epoch among rows that agree. (Two rows far apart and nothing else: neither.)"""
+    t = np.asarray(time_s, dtype=float)
+    near = np.zeros(t.size, dtype=bool)
+    for d in range(1, NEIGHBOURS + 1):
+        close = np.abs(t[d:] - t[:-d]) <= gap_s
+        near[d:] |= close
+        near[:-d] |= close
+    beside_near = np.zeros(t.size, dtype=bool)
+    for d in range(1, NEIGHBOURS + 1):
+        beside_near[d:] |= near[:-d]
+        beside_near[:-d] |= near[d:]
+    return ~near & beside_near
+
+
+@dataclass(frozen=True)
+class PlotFile:
+    """What :func:`read_plot_file` read: the plots sorted by time (stable), and the bad rows
+    skipped (``skip_bad``) with how many of them were lost inside quotes left open (lines
+    swallowed by a cell, counted as rows; ``quote_line`` is where the first such cell
+    begins) and how many were times far from their neighbours' (``time_outliers``)."""
+
+    plots: Plots
+    n_bad: int
+    quote_lines_lost: int = 0
+    quote_line: int | None = None
+    time_outliers: int = 0
+
+
+class _BadRows:
+    """The bad rows met so far: how many, and the message of the earliest."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.first_line = np.inf
+        self.first = ""
+        self.quote_lines_lost = 0
+        self.quote_line: int | None = None
+        self.time_outliers = 0
+
+    def add(self, n: int, line: float, message: Callable[[], str]) -> None:
+        """``n`` more bad rows, the first on ``line``; ``message()`` is its text."""
+        if n and line < self.first_line:
+            self.first_line, self.first = line, message()
+        self.n += n
+
+    def add_chunk(self, label, header, chunk: _Chunk, problem, sensor_ids) -> None:
+        shape_bad = ~chunk.shape_ok(len(header))
+        n = int(chunk.n_lines[shape_bad].sum() + problem.any(axis=0).sum())
+        if not n:
+            return
+        lost = chunk.n_lines > 1
+        if lost.any():
+            self.quote_lines_lost += int(chunk.n_lines[lost].sum())
+            if self.quote_line is None:
+                self.quote_line = int(chunk.line_no[np.argmax(lost)])
+        row_bad = problem.any(axis=0)
+        ok_lines = chunk.line_no[chunk.shape_ok(len(header))]
+        line = int(np.concatenate([chunk.line_no[shape_bad], ok_lines[row_bad]]).min())
+        self.add(n, line, lambda: _first_problem(label, header, chunk, problem, sensor_ids))
+
+    def raise_unless(self, skip_bad: bool) -> None:
+        if self.n and not skip_bad:
+            more = f" (and {self.n - 1} more bad rows)" if self.n > 1 else ""
+            raise UserError(self.first + more)
+
+
+def _drop_isolated_times(label: str, cols: dict[str, np.ndarray], bad: _BadRows) -> None:
+    """Count as bad, and take out of ``cols`` (file order, with ``_line``), the rows whose
+    time is far from their neighbours'."""
+    far = isolated_times(cols["time_s"])
+    if not far.any():
+        return
+    i = int(np.argmax(far))
+    line, t = int(cols["_line"][i]), float(cols["time_s"][i])
+    bad.time_outliers = int(far.sum())
+    bad.add(
+        int(far.sum()),
+        line,
+        lambda: (
+            f"{label}:{line}: time_s: '{t:.6f}' is more than {NEIGHBOUR_GAP_S:.0f} s from every "
+            f"row within {NEIGHBOURS} lines of it (another epoch or clock? every row must use "
+            "the same one)"
+        ),
+    )
+    for name in cols:
+        cols[name] = cols[name][~far]
+
+
+def _read_columns(
+    path: Path, sensor_ids: Sequence[str], skip_bad: bool, on_chars: Callable[[int], None]
+) -> tuple[list[str], dict[str, np.ndarray], _BadRows]:
+    """The good rows' values by column name in file order (``_line``: their line numbers),
+    and the bad rows met."""
+    label = str(path)
+    index = {s: k for k, s in enumerate(sensor_ids)}
+    chunks = _chunks(path, label, on_chars)
+    header: list[str] = next(chunks)
+    parts: list[dict[str, np.ndarray]] = []
+    bad = _BadRows()
+    for chunk in chunks:
+        values, problem = _parse_chunk(header, chunk.columns, index)
+        bad.add_chunk(label, header, chunk, problem, sensor_ids)
+        if skip_bad or not bad.n:
+            keep = ~problem.any(axis=0)
+            values["_line"] = chunk.line_no[chunk.shape_ok(len(header))]
+            parts.append({name: v[keep] for name, v in values.items()})
+    names = [*header, "_line"]
+    empty = {n: np.zeros(0, np.int64 if n in ("sensor", "_line") else float) for n in names}
+    cols = {n: np.concatenate([p[n] for p in parts]) if parts else empty[n] for n in names}
+    _drop_isolated_times(label, cols, bad)
+    return header, cols, bad
+
+
+def read_plot_file(
+    path: str | Path,
+    sensor_ids: Sequence[str],
+    *,
+    skip_bad: bool = False,
+    latency_s: Sequence[float] | None = None,
+    on_progress: ProgressReporter | None = None,
+) -> PlotFile:
+    """Read a plot CSV (docs/interfaces.md), holding only the plots' arrays and one chunk
+    of text at a time. ``on_progress`` hears the megabytes read.
+
+    ``sensor_ids[k]`` is the id of sensor index ``k``; ``latency_s[k]``, when given, is added
+    to sensor ``k``'s measurement times to get arrival times (otherwise arrival = time).
+    A bad row raises :class:`UserError` with one line naming file, line and column (the
+    first bad row; the count of the others is appended), unless ``skip_bad`` is set, in
+    which case bad rows are skipped and counted. Blank lines are ignored. A row whose
+    time is far from its neighbours' (:func:`isolated_times`) is a bad row; so is each
+    line swallowed by a quote left open.
+    """
+    if len(set(sensor_ids)) != len(sensor_ids):
+        raise ValueError("read_plot_file: sensor_ids has duplicates")
+    path = Path(path)
+    bar = reporter(on_progress)
+    size_mb = path.stat().st_size / 1e6 if path.is_file() else 0.0
+    bar.start(f"reading {path.name} (MB)", size_mb)
+    header, cols, bad = _read_columns(path, sensor_ids, skip_bad, lambda n: bar.update(n / 1e6))
+    bad.raise_unless(skip_bad)
+    bar.finish()
+    n = cols["time_s"].size
+
+    def column(name: str) -> np.ndarray:
+        return cols[name] if name in header else np.full(n, np.nan)
+
+    time_s, sensor = cols["time_s"], cols["sensor"]
+    lag_s = np.zeros(len(sensor_ids)) if latency_s is None else np.asarray(latency_s, float)
+    plots = Plots(
+        time_s=time_s,
+        sensor=sensor,
+        range_m=cols["range_m"],
+        az_rad=np.radians(cols["azimuth_deg"]),
+        el_rad=np.radians(cols["elevation_deg"]),
+        range_rate_mps=column("range_rate_mps"),
+        snr_db=column("snr_db"),
+        arrival_s=time_s + lag_s[sensor] if n else time_s,
+        truth_id=np.full(n, -1),
+    )
+    return PlotFile(
+        plots.sorted_by("time_s"), bad.n, bad.quote_lines_lost, bad.quote_line, bad.time_outliers
+    )
 
 
 def read_plots_csv(
@@ -385,58 +641,10 @@ def read_plots_csv(
     skip_bad: bool = False,
     latency_s: Sequence[float] | None = None,
 ) -> tuple[Plots, int]:
-    """Read a plot CSV (docs/interfaces.md). Returns the plots sorted by time (stable) and
-    how many bad rows were skipped.
-
-    ``sensor_ids[k]`` is the id of sensor index ``k``; ``latency_s[k]``, when given, is added
-    to sensor ``k``'s measurement times to get arrival times (otherwise arrival = time).
-    A bad row raises :class:`UserError` with one line naming file, line and column (the
-    first bad row; the count of the others is appended), unless ``skip_bad`` is set, in
-    which case bad rows are skipped and counted. Blank lines are ignored.
-    """
-    label = str(path)
-    index = {s: k for k, s in enumerate(sensor_ids)}
-    if len(index) != len(sensor_ids):
-        raise ValueError("read_plots_csv: sensor_ids has duplicates")
-    chunks = _chunks(Path(path), label)
-    header: list[str] = next(chunks)
-    parts: list[dict[str, np.ndarray]] = []
-    n_bad = 0
-    first = ""
-    for line_no, n_fields, columns in chunks:
-        values, problem = _parse_chunk(header, columns, index)
-        row_bad = problem.any(axis=0)
-        bad = int((n_fields != len(header)).sum() + row_bad.sum())
-        if bad and not n_bad:
-            first = _first_problem(label, header, line_no, n_fields, columns, problem, sensor_ids)
-        n_bad += bad
-        if skip_bad or not n_bad:
-            parts.append({name: v[~row_bad] for name, v in values.items()})
-    if n_bad and not skip_bad:
-        more = f" (and {n_bad - 1} more bad rows)" if n_bad > 1 else ""
-        raise UserError(first + more)
-
-    def column(name: str) -> np.ndarray:
-        if name not in header:
-            return np.full(sum(len(p["time_s"]) for p in parts), np.nan)
-        if not parts:
-            return np.zeros(0, np.int64 if name == "sensor" else float)
-        return np.concatenate([p[name] for p in parts])
-
-    time_s, sensor = column("time_s"), column("sensor")
-    lag_s = np.zeros(len(sensor_ids)) if latency_s is None else np.asarray(latency_s, float)
-    plots = Plots(
-        time_s=time_s,
-        sensor=sensor,
-        range_m=column("range_m"),
-        az_rad=np.radians(column("azimuth_deg")),
-        el_rad=np.radians(column("elevation_deg")),
-        range_rate_mps=column("range_rate_mps"),
-        snr_db=column("snr_db"),
-        arrival_s=time_s + lag_s[sensor] if len(sensor) else time_s,
-        truth_id=np.full(len(sensor), -1),
-    )
-    return plots.sorted_by("time_s"), n_bad
+    """:func:`read_plot_file`'s plots (sorted by time, stable) and count of bad rows
+    skipped."""
+    got = read_plot_file(path, sensor_ids, skip_bad=skip_bad, latency_s=latency_s)
+    return got.plots, got.n_bad
 
 
 # --- sensors YAML ------------------------------------------------------------------------
