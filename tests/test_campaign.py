@@ -258,7 +258,7 @@ def test_cli_user_errors(quick, tmp_path, cli):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == [
         "error: --vary threats[0].lat: threats[0].lat: no such field; known: aim, "
-        "azimuth_deg, dispersion, id, launch, quadrant_elevation_deg, salvo, speed_mps, "
+        "azimuth_deg, charge, dispersion, id, launch, quadrant_elevation_deg, salvo, speed_mps, "
         "time_s, type, waypoints"
     ]
     r = cli("campaign", str(quick), "--executor", "dask")
