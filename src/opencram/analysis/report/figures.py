@@ -46,6 +46,7 @@ BURST_COLOUR = {  # by killed
 ALERT_COLOUR = palette.ALERT_STATE["raised"]
 IMPACT_COLOUR = palette.MARK["impact"]
 PNG_DPI = 110
+ADJUST_ITERATIONS = 250  # label-moving passes of adjustText on the maps
 
 
 def png_bytes(fig) -> bytes:
@@ -202,6 +203,7 @@ def _declutter(ax) -> None:
             texts,
             ax=ax,
             expand=(1.15, 1.3),
+            iter_lim=ADJUST_ITERATIONS,  # a count, not adjustText's default 1 s: same bytes
             arrowprops={"arrowstyle": "-", "color": "#777777", "lw": 0.5},
         )
 
