@@ -152,7 +152,7 @@ def test_report_map_hover_time_slider_and_labels(browser, report):  # noqa: F811
     # no two labels overlap
     boxes = page.eval_on_selector_all(
         "#webmap text.wm-label",
-        "(ts) => ts.map((t) => { const b = t.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; })",
+        "(ts) => ts.map((t) => t.getBBox()).map((b) => [b.x, b.y, b.x + b.width, b.y + b.height])",
     )
     assert len(boxes) >= 10
     for i, p in enumerate(boxes):
