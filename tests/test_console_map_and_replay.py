@@ -12,6 +12,7 @@ import json
 import re
 import time
 
+import mgrs
 import pymap3d
 import yaml
 
@@ -64,6 +65,14 @@ def _check_cursor_readout(page, site) -> None:
     # the view's numbers are rounded (centre to 1 cm, scale to 1e-4 m/px): a few cm
     assert abs(float(m.group(1)) - lat) < 2e-6 and abs(float(m.group(2)) - lon) < 2e-6, text
     assert abs(e) > 100 or abs(n) > 100  # not the site itself
+    # the MGRS reference is the mgrs package's for that point (1 m digits, 6-decimal text)
+    grid = re.search(r"MGRS (\w+)", text)
+    assert grid, text
+    back = mgrs.MGRS().toLatLon(grid.group(1))
+    de, dn, _ = pymap3d.geodetic2enu(
+        back[0], back[1], 0.0, float(m.group(1)), float(m.group(2)), 0.0
+    )
+    assert (de**2 + dn**2) ** 0.5 < 2.0, (text, back)
 
 
 def test_the_map_keeps_the_users_zoom_and_a_destroyed_track_says_so(browser):  # noqa: F811

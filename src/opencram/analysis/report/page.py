@@ -33,11 +33,17 @@ def environment() -> jinja2.Environment:
     return html_environment("opencram.analysis.report")
 
 
+def template_text(name: str) -> str:
+    """A file shipped in ``templates/`` (a script), as text."""
+    path = resources.files("opencram.analysis.report").joinpath("templates", name)
+    return path.read_text("utf-8")
+
+
 @cache
 def webmap_script() -> str:
-    """The interactive map's script (``templates/webmap.js``), inlined in every report."""
-    path = resources.files("opencram.analysis.report").joinpath("templates", "webmap.js")
-    return path.read_text("utf-8")
+    """The interactive map's scripts, inlined in every report: ``templates/mgrs.js`` (the
+    MGRS reference, which the console serves too) and ``templates/webmap.js``."""
+    return template_text("mgrs.js") + "\n" + template_text("webmap.js")
 
 
 def render_page(

@@ -381,7 +381,8 @@ function enuToLatLon(e, n, site) {
 function showCursor([e, n]) {
   if (!map) return;
   const [lat, lon] = enuToLatLon(e, n, map.site);
-  $("#cursor").textContent = `lat ${lat.toFixed(6)}, lon ${lon.toFixed(6)} \u00b7 E ${fmt(e)} m, N ${fmt(n)} m`;
+  const grid = window.opencramMgrs ? ` \u00b7 MGRS ${window.opencramMgrs(lat, lon)}` : "";
+  $("#cursor").textContent = `lat ${lat.toFixed(6)}, lon ${lon.toFixed(6)}${grid} \u00b7 E ${fmt(e)} m, N ${fmt(n)} m`;
 }
 
 // the site layers in the legend, each with its source
