@@ -229,5 +229,23 @@ def test_static_map_draws_the_site_layers_beneath(report):
     assert f"Test river ({LAYER_SOURCE})" in legend and "Test road" in legend
 
 
+def test_static_map_labels_do_not_overlap(report):
+    """The issue's complaint: labels in the centre over one another until unreadable.
+    Every text drawn on either map (labels, legend excepted) is clear of every other."""
+    _, result, summary, loaded = report
+    view = from_result(result, summary)
+    for zoom in (False, True):
+        fig = map_figure(result, view, zoom=zoom, layers=loaded.layers)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in fig.axes[0].texts]
+        assert len(boxes) >= 10
+        for i, (a, p) in enumerate(boxes):
+            for b, q in boxes[i + 1 :]:
+                assert not p.overlaps(q), (zoom, a, b)
+        names = {t for t, _ in boxes}
+        assert {"rocket-1", "rocket-2"} <= names  # the threats keep their labels
+
+
 def _frac(hex_colour: str) -> tuple[float, ...]:
     return tuple(round(int(hex_colour[i : i + 2], 16) / 255, 3) for i in (1, 3, 5))

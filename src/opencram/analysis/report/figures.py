@@ -46,7 +46,8 @@ BURST_COLOUR = {  # by killed
 ALERT_COLOUR = palette.ALERT_STATE["raised"]
 IMPACT_COLOUR = palette.MARK["impact"]
 PNG_DPI = 110
-ADJUST_ITERATIONS = 250  # label-moving passes of adjustText on the maps
+NORTH_GID = "north-arrow"
+ADJUST_ITERATIONS = 100  # label-moving passes of adjustText on the maps
 
 
 def png_bytes(fig) -> bytes:
@@ -161,7 +162,10 @@ def map_figure(
         title = "intercepts and collateral footprints (duds, debris; dashed: fire withheld)"
     ax.set_title(f"{world.scenario.name}: {title}", fontsize=10 if zoom else None)
     ax.grid(True, lw=0.3)
-    _declutter(ax)
+    first = {rid for rid, _, _ in ground_tracks(result)} | {f"T{k}" for k in track_lines(result)}
+    first |= {x.id for x in (*world.scenario.sensors, *world.scenario.weapons)}
+    _north_arrow(ax)
+    _declutter(ax, first)
     _map_furniture(ax, world, layers)
     return fig
 
@@ -185,32 +189,49 @@ def _draw_layers(ax, world, layers) -> None:
             ax.plot(xy[:, 0], xy[:, 1], color=colour, lw=1.2, zorder=0)
 
 
-def _declutter(ax) -> None:
-    """Every label of the map as a text at its point, then moved apart by adjustText so
-    none overlaps another or covers a mark (lines drawn back to their points)."""
+def _declutter(ax, first: set[str]) -> None:
+    """Every label of the map as a text at its point, moved apart by adjustText (lines
+    drawn back to their points); then, labels in ``first`` (threats, tracks, guns, radars)
+    before the others, any label still overlapping one kept is left out, so none covers
+    another."""
     # deferred: adjustText is only needed for the report's maps
     from adjustText import adjust_text
 
     texts = []
+    ax.apply_aspect()  # the axes' final box (equal aspect), before measuring
+    renderer = ax.figure.canvas.get_renderer()
+    kept: list = []
     for a in list(ax.texts):
+        if a.get_gid() == NORTH_GID:
+            kept.append(a.get_window_extent(renderer))
+            continue
         x, y = a.xy
         texts.append(
             ax.text(x, y, a.get_text(), fontsize=a.get_fontsize(), color=a.get_color(), zorder=6)
         )
         a.remove()
-    if texts:
-        adjust_text(
-            texts,
-            ax=ax,
-            expand=(1.15, 1.3),
-            iter_lim=ADJUST_ITERATIONS,  # a count, not adjustText's default 1 s: same bytes
-            arrowprops={"arrowstyle": "-", "color": "#777777", "lw": 0.5},
-        )
+    if not texts:
+        return
+    _, patches = adjust_text(
+        texts,
+        ax=ax,
+        expand=(1.15, 1.3),
+        iter_lim=ADJUST_ITERATIONS,  # a count, not adjustText's default 1 s: same bytes
+        arrowprops={"arrowstyle": "-", "color": "#777777", "lw": 0.5},
+    )
+    arrows = {id(p.patchA): p for p in patches if getattr(p, "patchA", None) is not None}
+    for t in sorted(texts, key=lambda t: t.get_text() not in first):  # stable
+        box = t.get_window_extent(renderer)
+        if any(box.overlaps(k) for k in kept):
+            t.remove()
+            if id(t) in arrows:
+                arrows[id(t)].remove()
+        else:
+            kept.append(box)
 
 
 def _map_furniture(ax, world, layers) -> None:
-    """The map's legend (below it), a scale bar and a north arrow (the map is in the
-    local east-north frame: north is up)."""
+    """The map's legend (below it) and a scale bar."""
     # deferred: matplotlib's toolkit, only for the report's maps
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -254,16 +275,22 @@ def _map_furniture(ax, world, layers) -> None:
     ax.add_artist(
         AnchoredSizeBar(ax.transData, km, label, "lower right", frameon=True, size_vertical=0)
     )
+
+
+def _north_arrow(ax) -> None:
+    """The north arrow, beside the map (the map is in the local east-north frame: north is
+    up); labels keep clear of it."""
     ax.annotate(
         "N",
-        xy=(0.04, 0.96),
-        xytext=(0.04, 0.87),
+        xy=(1.035, 1.0),  # beside the map, where no label can be
+        xytext=(1.035, 0.9),
         xycoords="axes fraction",
         ha="center",
         va="center",
         fontsize=10,
         fontweight="bold",
         arrowprops={"arrowstyle": "-|>", "color": "k", "lw": 1.5},
+        gid=NORTH_GID,
     )
 
 
