@@ -12,6 +12,7 @@ import json
 import re
 import time
 
+import mgrs
 import pymap3d
 import yaml
 
@@ -64,6 +65,14 @@ def _check_cursor_readout(page, site) -> None:
     # the view's numbers are rounded (centre to 1 cm, scale to 1e-4 m/px): a few cm
     assert abs(float(m.group(1)) - lat) < 2e-6 and abs(float(m.group(2)) - lon) < 2e-6, text
     assert abs(e) > 100 or abs(n) > 100  # not the site itself
+    # the MGRS reference is the mgrs package's for that point (1 m digits, 6-decimal text)
+    grid = re.search(r"MGRS (\w+)", text)
+    assert grid, text
+    back = mgrs.MGRS().toLatLon(grid.group(1))
+    de, dn, _ = pymap3d.geodetic2enu(
+        back[0], back[1], 0.0, float(m.group(1)), float(m.group(2)), 0.0
+    )
+    assert (de**2 + dn**2) ** 0.5 < 2.0, (text, back)
 
 
 def test_the_map_keeps_the_users_zoom_and_a_destroyed_track_says_so(browser):  # noqa: F811
@@ -178,3 +187,48 @@ def _log_lines(page) -> int:
     """Lines the page has logged, counted in its own model (every event it drew a line
     for, once: a seek starts the log over, so nothing from before it is left)."""
     return page.evaluate("model.logCount")
+
+
+def test_the_console_map_draws_the_site_layers_beneath_with_their_source(browser, tmp_path):  # noqa: F811
+    """green-zone with a drawn river and road: both drawn under the zones in the palette's
+    layer colours, at the place pymap3d puts them, and named with the source in the
+    legend."""
+    from opencram.scenario.load import builtin_path
+
+    doc = yaml.safe_load(builtin_path("green-zone").read_text())
+    river = [[44.37, 33.29], [44.375, 33.29], [44.375, 33.32], [44.37, 33.32], [44.37, 33.29]]
+    (tmp_path / "river.geojson").write_text(json.dumps({"type": "Polygon", "coordinates": [river]}))
+    road = {"type": "LineString", "coordinates": [[44.38, 33.28], [44.40, 33.33]]}
+    (tmp_path / "road.geojson").write_text(json.dumps(road))
+    doc["layers"] = [
+        *(doc.get("layers") or []),
+        {"name": "Drawn river", "kind": "water", "geojson": "river.geojson", "source": "a test"},
+        {"name": "Drawn road", "kind": "road", "geojson": "road.geojson"},
+    ]
+    (tmp_path / "gz.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    session = Session.live(str(tmp_path / "gz.yaml"), paused=True)
+    with _Server(session) as url:
+        page, errors, foreign = _open(browser, url)
+        water = page.locator('#map polygon.layer[data-layer="Drawn river"]')
+        assert water.count() == 1
+        assert water.evaluate("(p) => getComputedStyle(p).fill") == _rgb(
+            palette.LAYER_KIND["water"]
+        )
+        assert page.locator('#map polyline.layer-line[data-layer="Drawn road"]').count() == 1
+        # beneath everything: the first shapes drawn, before any zone
+        first = page.eval_on_selector("#map", "(s) => s.firstElementChild.getAttribute('class')")
+        assert first.startswith("layer")
+        assert "Drawn river (a test)" in page.locator("#legend").inner_text()
+        # where it is drawn: its south-west corner at pymap3d's east/north of the site
+        site = session.map["site"]
+        e, n, _ = pymap3d.geodetic2enu(33.29, 44.37, 0.0, site["lat"], site["lon"], site["alt_m"])
+        v = _view(page)
+        box = page.locator("#map").bounding_box()
+        x = box["width"] / 2 + (e - float(v["cx"])) / float(v["mpp"])
+        y = box["height"] / 2 - (n - float(v["cy"])) / float(v["mpp"])
+        first_point = water.get_attribute("points").split()[0].split(",")
+        assert abs(float(first_point[0]) - x) < 1.0 and abs(float(first_point[1]) - y) < 1.0
+        page.screenshot(path=str(ARTIFACTS / "console-site-layers.png"))
+        page.close()
+    assert not errors, errors
+    assert not foreign, foreign

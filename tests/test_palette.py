@@ -81,3 +81,55 @@ def test_the_console_serves_the_palette_and_its_style_uses_it():
     # and no meaningful colour is spelled out in the style instead
     for colour in {*palette.ZONE_KIND.values(), *palette.THREAT_CLASS.values()}:
         assert colour not in style.lower()
+
+
+# --- the report's figures use the scheme ---------------------------------------------
+
+
+def _rgb01(hex_colour: str) -> tuple[float, float, float]:
+    return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+def test_report_figures_take_their_colours_from_the_palette():
+    from opencram.analysis.report import figures as fg
+
+    for kind, alpha in (("protected", 0.25), ("no-fire", 0.2), ("warning", 0.10)):
+        assert fg.ZONE_STYLE[kind] == {
+            "fc": palette.ZONE_KIND[kind],
+            "alpha": alpha,
+            "ec": palette.ZONE_KIND[kind],
+        }
+    assert fg.OUTCOME_COLOUR == dict(palette.OUTCOME)
+    assert fg.GUN_STATE_COLOUR == {k: palette.GUN_STATE[k] for k in ("reloading", "hold", "empty")}
+    assert fg.FOOTPRINT_STYLE == {
+        "dud": palette.MARK["dud_footprint"],
+        "debris": palette.MARK["debris_footprint"],
+    }
+    assert fg.BURST_COLOUR[True] == palette.OUTCOME["intercepted"]
+    assert fg.BURST_COLOUR[False] == palette.OUTCOME["not_engaged"]
+    assert fg.ALERT_COLOUR == palette.ALERT_STATE["raised"]
+    assert fg.IMPACT_COLOUR == palette.MARK["impact"]
+
+
+def test_drawn_zones_and_timeline_rows_are_in_the_palettes_colours():
+    """What is drawn, not only the tables: a protected zone is filled in the palette's
+    blue and a leaked threat's timeline bar in its red."""
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+    from shapely.geometry import box
+
+    from opencram.analysis.report import figures as fg
+
+    zones = SimpleNamespace(names=("Z",), kinds=("protected",), polygons_enu=(box(0, 0, 1e3, 1e3),))
+    fig, ax = plt.subplots()
+    fg._draw_zones(ax, SimpleNamespace(zones=zones))
+    fill = ax.patches[0].get_facecolor()
+    assert fill[:3] == pytest.approx(_rgb01(palette.ZONE_KIND["protected"]))
+    assert fill[3] == pytest.approx(0.25)
+    assert ax.lines[0].get_color() == palette.ZONE_KIND["protected"]
+    threat = {"launch": {"time_s": 1.0}, "impact": {"time_s": 9.0}, "outcome": "leaked"}
+    fg._draw_threat_row(ax, 0, threat, [], [], 10.0, 7)
+    bar = ax.patches[-1]
+    assert bar.get_facecolor()[:3] == pytest.approx(_rgb01(palette.OUTCOME["leaked"]))
+    plt.close(fig)

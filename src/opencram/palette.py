@@ -10,6 +10,7 @@ The choices:
   zone goes back to green;
 - threat classes: warm colours for the ballistic classes (rocket, mortar, artillery),
   teal for drones, green for aircraft (usually friendly traffic), grey for unknown;
+- site layers in pale colours beneath everything (water light blue, roads tan);
 - gun states, engagement outcomes and the map's marks (impact and origin ellipses,
   kills, impacts, footprints) complete the set.
 
@@ -85,6 +86,18 @@ MARK = MappingProxyType(
     }
 )
 
+# site layers (rivers, roads, buildings, districts) are drawn beneath everything, in
+# colours paler than any mark so they never compete with them
+LAYER_KIND = MappingProxyType(
+    {
+        "water": "#7db8e0",
+        "road": "#b8a57c",
+        "building": "#8e949a",
+        "district": "#a58fbf",
+        "other": "#a7ada3",
+    }
+)
+
 GROUPS = MappingProxyType(
     {
         "zone": ZONE_KIND,
@@ -93,6 +106,7 @@ GROUPS = MappingProxyType(
         "gun": GUN_STATE,
         "outcome": OUTCOME,
         "mark": MARK,
+        "layer": LAYER_KIND,
     }
 )
 

@@ -3,8 +3,9 @@
 Routes:
 
 * ``GET /`` the page; ``/static/*`` its script and style, ``/palette.css`` the colours
-  (:mod:`opencram.palette`, shared with the report) as CSS custom properties (all served
-  from this package: the page needs no network).
+  (:mod:`opencram.palette`, shared with the report) as CSS custom properties, ``/mgrs.js``
+  the MGRS reference of the pointer readout (the report's script, shared with it); all
+  served from opencram itself: the page needs no network.
 * ``GET /api/state``: the clock, the control state and the map features.
 * ``GET /api/events?since=N``: the events from the N-th on (the websocket is the live path).
 * ``POST /api/control`` ``{"op": "pause"|"resume"|"step"|"speed"|"seek", "value": number}``.
@@ -32,9 +33,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import secrets
 from contextlib import asynccontextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -92,6 +95,14 @@ def same_origin(conn: HTTPConnection) -> bool:
 
 def _static_text(name: str) -> str:
     return resources.files("opencram.console").joinpath("static", name).read_text("utf-8")
+
+
+def _report_script(name: str) -> str:
+    """A script shipped with the report's templates, read without importing the report
+    (which would load matplotlib into the console)."""
+    spec = importlib.util.find_spec("opencram.analysis.report")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return (folder / "templates" / name).read_text("utf-8")
 
 
 def host_allowed(conn: HTTPConnection, hosts: frozenset[str] | None) -> bool:
@@ -161,6 +172,10 @@ def _add_page(app: FastAPI, token: str | None) -> None:
     @app.get("/palette.css")
     def palette_css() -> Response:
         return Response(css_variables(), media_type="text/css")
+
+    @app.get("/mgrs.js")
+    def mgrs_js() -> Response:
+        return Response(_report_script("mgrs.js"), media_type="text/javascript")
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> Response:

@@ -48,6 +48,7 @@ from opencram.c2.engine import end_time_s, run
 from opencram.c2.world import compile_world
 from opencram.errors import UserError
 from opencram.geo import LocalFrame
+from opencram.interop.runview import layer_features
 from opencram.runs import RunFolder
 from opencram.scenario.load import load
 from opencram.warn.zones import ZoneSet
@@ -436,7 +437,10 @@ class Session:
             mode="live",
             name=loaded.scenario.name,
             frame=world.frame,
-            map=map_features(loaded.scenario, world.frame, world.zones),
+            map={
+                **map_features(loaded.scenario, world.frame, world.zones),
+                "layers": layer_features(loaded.layers, world.frame),
+            },
             pacer=Pacer(_speed_option(speed), paused, held=not start_now),
             end_s=end_time_s(world),
             controls=OperatorControls(),
@@ -469,7 +473,7 @@ class Session:
             mode="replay",
             name=sc.name,
             frame=frame,
-            map=map_features(sc, frame, zones),
+            map={**map_features(sc, frame, zones), "layers": layer_features(loaded.layers, frame)},
             pacer=Pacer(_speed_option(speed), paused, held=not start_now),
             end_s=max(e.t_s for e in events),
         )

@@ -294,3 +294,30 @@ def load_run(folder: str | Path) -> RunView:
 def iso(epoch: datetime, t_s: float) -> str:
     """Scenario time as a UTC ISO 8601 instant with milliseconds."""
     return (epoch + timedelta(seconds=float(t_s))).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# --- site layers --------------------------------------------------------------------------
+
+
+def layer_features(layers, frame) -> list[dict[str, Any]]:
+    """Site layers (``LayerShapes``) as JSON-ready features in a local frame (``LocalFrame``)
+    for the console's map: name, kind, source, and polygons and lines as lists of [east,
+    north] metres (to 0.1 m). One batched conversion per layer."""
+    out = []
+    for lay in layers:
+        rings = [*lay.polygons, *lay.lines]
+        if not rings:
+            continue
+        ll = np.array([p for r in rings for p in r], dtype=float)
+        en = np.round(frame.to_enu(ll[:, 0], ll[:, 1], frame.alt_m)[:, :2], 1)
+        parts = [p.tolist() for p in np.split(en, np.cumsum([len(r) for r in rings])[:-1])]
+        out.append(
+            {
+                "name": lay.name,
+                "kind": lay.kind,
+                "source": lay.source,
+                "polygons": parts[: len(lay.polygons)],
+                "lines": parts[len(lay.polygons) :],
+            }
+        )
+    return out

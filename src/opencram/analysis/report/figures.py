@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from opencram import palette
 from opencram.analysis.report.rows import shows_engagements, shows_tracking, shows_warning
 from opencram.analysis.tracking import GOSPA_C_M, score_run
 from opencram.c2.engine import RunResult
@@ -24,16 +25,29 @@ from opencram.sense.plots import plots_to_enu
 from opencram.track.history import confirmed_updates
 from opencram.warn.metrics import alert_episodes
 
+# colours from the shared scheme (opencram.palette), so a zone kind, an outcome or a gun
+# state looks the same in the report as in the console
+ZONE_ALPHA = {"protected": 0.25, "no-fire": 0.2, "warning": 0.10}
 ZONE_STYLE = {
-    "protected": {"fc": "#d62728", "alpha": 0.25, "ec": "#d62728"},
-    "no-fire": {"fc": "#9467bd", "alpha": 0.2, "ec": "#9467bd"},
-    "warning": {"fc": "#ffbf00", "alpha": 0.10, "ec": "#b8860b"},
+    kind: {"fc": palette.ZONE_KIND[kind], "alpha": alpha, "ec": palette.ZONE_KIND[kind]}
+    for kind, alpha in ZONE_ALPHA.items()
 }
-FOOTPRINT_STYLE = {"dud": "#8c564b", "debris": "#7f7f7f"}
-OUTCOME_COLOUR = {"intercepted": "#2ca02c", "leaked": "#d62728", "not_engaged": "#ff7f0e"}
-GUN_STATE_COLOUR = {"reloading": "#bbbbbb", "hold": "#9467bd", "empty": "#333333"}
-BURST_COLOUR = {True: "#2ca02c", False: "#ff7f0e", None: "#999999"}  # by killed
+FOOTPRINT_STYLE = {
+    "dud": palette.MARK["dud_footprint"],
+    "debris": palette.MARK["debris_footprint"],
+}
+OUTCOME_COLOUR = dict(palette.OUTCOME)
+GUN_STATE_COLOUR = {k: palette.GUN_STATE[k] for k in ("reloading", "hold", "empty")}
+BURST_COLOUR = {  # by killed
+    True: palette.OUTCOME["intercepted"],
+    False: palette.OUTCOME["not_engaged"],
+    None: "#999999",
+}
+ALERT_COLOUR = palette.ALERT_STATE["raised"]
+IMPACT_COLOUR = palette.MARK["impact"]
 PNG_DPI = 110
+NORTH_GID = "north-arrow"
+ADJUST_ITERATIONS = 100  # label-moving passes of adjustText on the maps
 
 
 def png_bytes(fig) -> bytes:
@@ -44,15 +58,18 @@ def png_bytes(fig) -> bytes:
     return buf.getvalue()
 
 
-def render_figures(result: RunResult, view: RunView, summary: dict[str, Any]) -> dict[str, bytes]:
-    """Every figure the run has, as PNG bytes by file stem (``figures/NAME.png``)."""
+def render_figures(
+    result: RunResult, view: RunView, summary: dict[str, Any], layers: tuple = ()
+) -> dict[str, bytes]:
+    """Every figure the run has, as PNG bytes by file stem (``figures/NAME.png``);
+    ``layers``: the scenario's site layers, drawn beneath the maps."""
     figs: dict[str, bytes] = {}
-    figs["map"] = png_bytes(map_figure(result, view))
+    figs["map"] = png_bytes(map_figure(result, view, layers=layers))
     figs["timeline"] = png_bytes(timeline_figure(view))
     if shows_engagements(result):
         figs["engagements"] = png_bytes(guns_figure(view))
         if any(b.fired for b in view.bursts()) or view.withheld():
-            figs["collateral"] = png_bytes(map_figure(result, view, zoom=True))
+            figs["collateral"] = png_bytes(map_figure(result, view, zoom=True, layers=layers))
     if shows_warning(result, summary):
         figs["alerts"] = png_bytes(alert_figure(result))
         w = summary["warning"]
@@ -118,11 +135,16 @@ def track_lines(result: RunResult) -> dict[int, np.ndarray]:
 # --- the map -------------------------------------------------------------------------
 
 
-def map_figure(result: RunResult, view: RunView | None = None, *, zoom: bool = False):
-    """The run on a map. With ``zoom`` (the collateral map): framed on the guns, the
-    protected and no-fire zones, the intercepts and the footprints, without radar plots."""
+def map_figure(
+    result: RunResult, view: RunView | None = None, *, zoom: bool = False, layers: tuple = ()
+):
+    """The run on a map, the scenario's site ``layers`` (``LayerShapes``) beneath
+    everything. With ``zoom`` (the collateral map): framed on the guns, the protected and
+    no-fire zones, the intercepts and the footprints, without radar plots. Labels are moved
+    apart (adjustText) so none covers another; a legend, scale bar and north arrow."""
     world = result.world
     fig, ax = plt.subplots(figsize=(8.5, 8.5))
+    _draw_layers(ax, world, layers)
     _draw_zones(ax, world)
     _draw_sites(ax, world)
     _draw_truth(ax, result)
@@ -140,7 +162,142 @@ def map_figure(result: RunResult, view: RunView | None = None, *, zoom: bool = F
         title = "intercepts and collateral footprints (duds, debris; dashed: fire withheld)"
     ax.set_title(f"{world.scenario.name}: {title}", fontsize=10 if zoom else None)
     ax.grid(True, lw=0.3)
+    first = {rid for rid, _, _ in ground_tracks(result)} | {f"T{k}" for k in track_lines(result)}
+    first |= {x.id for x in (*world.scenario.sensors, *world.scenario.weapons)}
+    _north_arrow(ax)
+    _declutter(ax, first)
+    _map_furniture(ax, world, layers)
     return fig
+
+
+def _draw_layers(ax, world, layers) -> None:
+    """Site layers beneath everything: polygons filled pale, lines thin (one batched
+    conversion to the local frame per layer)."""
+    alt = world.scenario.site.alt_m
+    for layer in layers:
+        rings = [*layer.polygons, *layer.lines]
+        if not rings:
+            continue
+        ll = np.array([p for r in rings for p in r], dtype=float)
+        enu = world.frame.to_enu(ll[:, 0], ll[:, 1], alt)[:, :2] / 1000.0
+        cuts = np.cumsum([len(r) for r in rings])[:-1]
+        parts = np.split(enu, cuts)
+        colour = palette.LAYER_KIND[layer.kind]
+        for xy in parts[: len(layer.polygons)]:
+            ax.fill(xy[:, 0], xy[:, 1], fc=colour, alpha=0.45, ec=colour, lw=0.5, zorder=0)
+        for xy in parts[len(layer.polygons) :]:
+            ax.plot(xy[:, 0], xy[:, 1], color=colour, lw=1.2, zorder=0)
+
+
+def _declutter(ax, first: set[str]) -> None:
+    """Every label of the map as a text at its point, moved apart by adjustText (lines
+    drawn back to their points); then, labels in ``first`` (threats, tracks, guns, radars)
+    before the others, any label still overlapping one kept is left out, so none covers
+    another."""
+    # deferred: adjustText is only needed for the report's maps
+    from adjustText import adjust_text
+
+    texts = []
+    ax.apply_aspect()  # the axes' final box (equal aspect), before measuring
+    renderer = ax.figure.canvas.get_renderer()
+    kept: list = []
+    for a in list(ax.texts):
+        if a.get_gid() == NORTH_GID:
+            kept.append(a.get_window_extent(renderer))
+            continue
+        x, y = a.xy
+        texts.append(
+            ax.text(x, y, a.get_text(), fontsize=a.get_fontsize(), color=a.get_color(), zorder=6)
+        )
+        a.remove()
+    if not texts:
+        return
+    _, patches = adjust_text(
+        texts,
+        ax=ax,
+        expand=(1.15, 1.3),
+        iter_lim=ADJUST_ITERATIONS,  # a count, not adjustText's default 1 s: same bytes
+        arrowprops={"arrowstyle": "-", "color": "#777777", "lw": 0.5},
+    )
+    arrows = {id(p.patchA): p for p in patches if getattr(p, "patchA", None) is not None}
+    for t in sorted(texts, key=lambda t: t.get_text() not in first):  # stable
+        box = t.get_window_extent(renderer)
+        if any(box.overlaps(k) for k in kept):
+            t.remove()
+            if id(t) in arrows:
+                arrows[id(t)].remove()
+        else:
+            kept.append(box)
+
+
+def _map_furniture(ax, world, layers) -> None:
+    """The map's legend (below it) and a scale bar."""
+    # deferred: matplotlib's toolkit, only for the report's maps
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    kinds = sorted(set(world.zones.kinds))
+    handles = [
+        Patch(fc=ZONE_STYLE[k]["fc"], alpha=0.5, ec=ZONE_STYLE[k]["ec"], label=f"{k} zone")
+        for k in kinds
+    ]
+    handles += [
+        Line2D([], [], color="#d62728", lw=1, label="true flight"),
+        Line2D([], [], color=IMPACT_COLOUR, marker="x", ls="none", label="impact"),
+        Line2D([], [], color=palette.MARK["track"], lw=1.4, label="confirmed track"),
+        Line2D([], [], color=palette.MARK["impact_ellipse"], lw=1.4, label="impact 95 %"),
+        Line2D([], [], color=palette.MARK["origin_ellipse"], lw=1.4, label="origin 95 %"),
+        Line2D([], [], color=palette.MARK["kill"], marker="*", ls="none", ms=10, label="intercept"),
+        Line2D([], [], color=palette.MARK["sensor"], marker="^", ls="none", label="radar"),
+        Line2D([], [], color=palette.GUN_STATE["ready"], marker="s", ls="none", label="gun"),
+        Line2D([], [], color="#444", marker="*", ls="none", label="landmark"),
+    ]
+    handles += [
+        Patch(
+            fc=palette.LAYER_KIND[lay.kind],
+            alpha=0.6,
+            label=f"{lay.name}" + (f" ({lay.source})" if lay.source else ""),
+        )
+        for lay in layers
+    ]
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.08),
+        ncol=3,
+        fontsize=7,
+        frameon=False,
+    )
+    x0, x1 = ax.get_xlim()
+    km = _nice_length(0.2 * (x1 - x0))
+    label = f"{km:g} km" if km >= 1 else f"{km * 1000:g} m"
+    ax.add_artist(
+        AnchoredSizeBar(ax.transData, km, label, "lower right", frameon=True, size_vertical=0)
+    )
+
+
+def _north_arrow(ax) -> None:
+    """The north arrow, beside the map (the map is in the local east-north frame: north is
+    up); labels keep clear of it."""
+    ax.annotate(
+        "N",
+        xy=(1.035, 1.0),  # beside the map, where no label can be
+        xytext=(1.035, 0.9),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=10,
+        fontweight="bold",
+        arrowprops={"arrowstyle": "-|>", "color": "k", "lw": 1.5},
+        gid=NORTH_GID,
+    )
+
+
+def _nice_length(x: float) -> float:
+    """The largest of 1, 2 or 5 times a power of ten not above ``x`` (> 0)."""
+    p = 10.0 ** np.floor(np.log10(x))
+    return float(max(m * p for m in (1, 2, 5) if m * p <= x))
 
 
 def _draw_zones(ax, world) -> None:
@@ -163,8 +320,8 @@ def _draw_sites(ax, world) -> None:
         ax.plot(p[0], p[1], marker="*", color="#444", ms=7)
         ax.annotate(lm.name, (p[0], p[1]), fontsize=6.5, xytext=(4, 3), textcoords="offset points")
     for items, marker, colour, ms in (
-        (s.sensors, "^", "#1f77b4", 8),
-        (s.weapons, "s", "#2ca02c", 7),
+        (s.sensors, "^", palette.MARK["sensor"], 8),
+        (s.weapons, "s", palette.GUN_STATE["ready"], 7),
     ):
         for it in items:
             p = world.frame.to_enu(it.lat, it.lon, s.site.alt_m) / 1000.0
@@ -182,7 +339,7 @@ def _draw_truth(ax, result: RunResult) -> None:
         ax.plot(p[:, 0] / 1000, p[:, 1] / 1000, color="#d62728", lw=1.0)
         ax.plot(p[0, 0] / 1000, p[0, 1] / 1000, marker="o", color="k", ms=4)
         if rid not in destroyed:
-            ax.plot(p[-1, 0] / 1000, p[-1, 1] / 1000, marker="x", color="#d62728", ms=8, mew=2)
+            ax.plot(p[-1, 0] / 1000, p[-1, 1] / 1000, marker="x", color=IMPACT_COLOUR, ms=8, mew=2)
         ax.annotate(
             rid,
             (p[-1, 0] / 1000, p[-1, 1] / 1000),
@@ -204,7 +361,7 @@ def _draw_plots(ax, result: RunResult) -> None:
 
 def _draw_tracks(ax, result: RunResult) -> None:
     for tid, x in track_lines(result).items():
-        ax.plot(x[:, 0] / 1000, x[:, 1] / 1000, color="#1f77b4", lw=1.4, alpha=0.8)
+        ax.plot(x[:, 0] / 1000, x[:, 1] / 1000, color=palette.MARK["track"], lw=1.4, alpha=0.8)
         ax.annotate(
             f"T{tid}",
             (x[-1, 0] / 1000, x[-1, 1] / 1000),
@@ -285,19 +442,19 @@ def _draw_ellipses(ax, result: RunResult) -> None:
             first.setdefault(e.track_id, e)
     for e in first.values():
         xy = _ellipse_xy(world, e)
-        ax.plot(xy[:, 0], xy[:, 1], color="#ff7f0e", lw=0.8, ls=":")
+        ax.plot(xy[:, 0], xy[:, 1], color=palette.MARK["impact_ellipse"], lw=0.8, ls=":")
     for e in _latest_ground_events(result, "impact_predicted").values():
         xy = _ellipse_xy(world, e)
-        ax.plot(xy[:, 0], xy[:, 1], color="#ff7f0e", lw=1.4)
+        ax.plot(xy[:, 0], xy[:, 1], color=palette.MARK["impact_ellipse"], lw=1.4)
     for e in _latest_ground_events(result, "respond").values():
         xy = _ellipse_xy(world, e)
-        ax.plot(xy[:, 0], xy[:, 1], color="#e377c2", lw=1.4)
+        ax.plot(xy[:, 0], xy[:, 1], color=palette.MARK["origin_ellipse"], lw=1.4)
         c = xy.mean(axis=0)
         ax.annotate(
             f"origin T{e.track_id}",
             (c[0], c[1]),
             fontsize=6.5,
-            color="#e377c2",
+            color=palette.MARK["origin_ellipse"],
             xytext=(5, -10),
             textcoords="offset points",
         )
@@ -333,7 +490,7 @@ def _draw_engagements(ax, world, view: RunView) -> list[np.ndarray]:
             p[1],
             marker="*" if b.killed else "o",
             ms=12 if b.killed else 5,
-            color="#2ca02c",
+            color=palette.MARK["kill"],
             mec="k",
             mew=0.6,
             zorder=5,
@@ -353,7 +510,7 @@ def alert_figure(result: RunResult):
     fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(names) + 1.4))
     end = float(times[-1]) if len(times) else result.end_s
     for z, t0, t1 in eps:
-        ax.barh(z, min(t1, end) - t0, left=t0, color="#d62728", alpha=0.6, height=0.6)
+        ax.barh(z, min(t1, end) - t0, left=t0, color=ALERT_COLOUR, alpha=0.6, height=0.6)
     t_imp = world.truth.impact_times()
     pts = world.truth.impact_points()
     for i in range(len(world.truth.rounds)):
@@ -361,7 +518,7 @@ def alert_figure(result: RunResult):
             continue
         for zname in world.zones.zones_at(pts[i, 0], pts[i, 1]):
             if zname in names:
-                ax.plot(t_imp[i], names.index(zname), marker="x", color="k", ms=8, mew=2)
+                ax.plot(t_imp[i], names.index(zname), marker="x", color=IMPACT_COLOUR, ms=8, mew=2)
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names, fontsize=7)
     ax.set_xlim(0, end)

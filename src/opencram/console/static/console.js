@@ -236,6 +236,12 @@ function drawMap() {
   const out = [];
   const alerted = model.alerts;
   const acked = new Set(state.acknowledged || []);
+  // site layers (rivers, roads, buildings, districts) beneath everything
+  for (const l of map.layers || []) {
+    const what = `${esc(l.name)}${l.source ? ` (source: ${esc(l.source)})` : ""}`;
+    for (const r of l.polygons) out.push(`<polygon class="layer ly-${esc(l.kind)}" data-layer="${esc(l.name)}" points="${ring(r, w, h)}"><title>${what}</title></polygon>`);
+    for (const r of l.lines) out.push(`<polyline class="layer-line ly-${esc(l.kind)}" data-layer="${esc(l.name)}" points="${ring(r, w, h)}"><title>${what}</title></polyline>`);
+  }
   for (const z of map.zones) {
     const cls = `zone ${z.kind}${alerted.has(z.name) ? " alerted" : ""}${acked.has(z.name) ? " acked" : ""}`;
     for (const r of z.rings) out.push(`<polygon class="${cls}" data-zone="${esc(z.name)}" points="${ring(r, w, h)}"><title>${esc(z.name)} (${z.kind})</title></polygon>`);
@@ -375,7 +381,14 @@ function enuToLatLon(e, n, site) {
 function showCursor([e, n]) {
   if (!map) return;
   const [lat, lon] = enuToLatLon(e, n, map.site);
-  $("#cursor").textContent = `lat ${lat.toFixed(6)}, lon ${lon.toFixed(6)} \u00b7 E ${fmt(e)} m, N ${fmt(n)} m`;
+  const grid = window.opencramMgrs ? ` \u00b7 MGRS ${window.opencramMgrs(lat, lon)}` : "";
+  $("#cursor").textContent = `lat ${lat.toFixed(6)}, lon ${lon.toFixed(6)}${grid} \u00b7 E ${fmt(e)} m, N ${fmt(n)} m`;
+}
+
+// the site layers in the legend, each with its source
+function drawLayerLegend() {
+  const box = $("#legend-layers");
+  box.innerHTML = (map.layers || []).map((l) => `<span class="lg layer ly-${esc(l.kind)}">${esc(l.name)}${l.source ? ` (${esc(l.source)})` : ""}</span>`).join("");
 }
 
 // ---------------------------------------------------------------- panels
@@ -531,6 +544,7 @@ function connect() {
     const data = JSON.parse(msg.data);
     if (data.type === "hello") {
       map = data.map;
+      drawLayerLegend();
       state = data.state;
       model = emptyModel();
       $("#log").innerHTML = "";
