@@ -396,7 +396,9 @@ def tracking_plots(rng, radar: Radar, shot: Shot, t0: float, real: Realities) ->
     if real.spikes:
         add_spikes(rng, err, radar.sigma_true)
     snr = np.clip(30.0 - 20.0 * np.log10(rng_m / 2000.0), 10.0, 40.0)
-    meas = Plot(t, rng_m + err[:, 0], np.mod(az + err[:, 1], 2 * math.pi), el + err[:, 2], snr, radar.id)
+    meas = Plot(
+        t, rng_m + err[:, 0], np.mod(az + err[:, 1], 2 * math.pi), el + err[:, 2], snr, radar.id
+    )
     if not real.tail:
         return [meas]
     if lose:
@@ -437,7 +439,7 @@ def rotating_plots(rng, radar: Radar, spec: Rotating, shots: list[Shot], t_end: 
         seen = (rng.random(t.size) < spec.p_detect) & (r < spec.max_range_m)
         seen &= el > math.radians(spec.min_elev_deg)
         parts.append((t[seen], r[seen], az[seen], el[seen], rng.uniform(12.0, 25.0, seen.sum())))
-    n_scan = int(math.ceil(t_end))
+    n_scan = math.ceil(t_end)
     counts = rng.poisson(spec.clutter_per_scan, n_scan)
     k = int(counts.sum())
     scan_of = np.repeat(np.arange(n_scan), counts)
@@ -546,47 +548,53 @@ def geodetic(enu: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.asarray(lat), np.asarray(lon), np.asarray(h)
 
 
+def _plot_lines(w: World) -> list[str]:
+    rows = []
+    for p in w.plots:
+        az = np.degrees(p.az) % 360.0
+        el = np.degrees(p.el)
+        rng = np.maximum(p.rng, 0.0)
+        for k in range(p.t.size):
+            line = f"{p.t[k]:.6f},{p.sensor},{rng[k]:.3f},{az[k]:.6f},{el[k]:.6f},{p.snr[k]:.2f}"
+            rows.append((p.t[k], line))
+    rows.sort(key=lambda r: r[0])
+    return ["time_s,sensor,range_m,azimuth_deg,elevation_deg,snr_db"] + [r[1] for r in rows]
+
+
+def _sensor_entry(r: Radar) -> dict:
+    lat, lon, h = geodetic(r.enu_m)
+    return {
+        "id": r.id,
+        "lat": round(float(lat), 8),
+        "lon": round(float(lon), 8),
+        "alt_m": round(float(h), 3),
+        "sigma_range_m": round(r.sigma_filed[0], 4),
+        "sigma_azimuth_mrad": round(r.sigma_filed[1], 4),
+        "sigma_elevation_mrad": round(r.sigma_filed[2], 4),
+        "scan_s": r.scan_s,
+    }
+
+
+def _truth_entry(k: int, s: Shot) -> dict:
+    ilat, ilon, ih = geodetic(s.pos(np.array([s.t_impact]))[0])
+    olat, olon, oh = geodetic(s.launch_enu_m)
+    return {
+        "id": f"round-{k}",
+        "impact": {"lat": float(ilat), "lon": float(ilon), "alt_m": float(ih)},
+        "origin": {"lat": float(olat), "lon": float(olon), "alt_m": float(oh)},
+    }
+
+
 def write_files(w: World, folder: Path) -> tuple[Path, Path, Path]:
     """plots.csv, sensors.yaml and truth.yaml of a world into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    plots_p, sensors_p, truth_p = folder / "plots.csv", folder / "sensors.yaml", folder / "truth.yaml"
-    rows = []
-    for p in w.plots:
-        for k in range(p.t.size):
-            rows.append(
-                (p.t[k], f"{p.t[k]:.6f},{p.sensor},{max(p.rng[k], 0.0):.3f},"
-                 f"{math.degrees(p.az[k]) % 360.0:.6f},{math.degrees(p.el[k]):.6f},{p.snr[k]:.2f}")
-            )
-    rows.sort(key=lambda r: r[0])
-    lines = ["time_s,sensor,range_m,azimuth_deg,elevation_deg,snr_db"] + [r[1] for r in rows]
-    plots_p.write_text("\n".join(lines) + "\n")
-    sensors = []
-    for r in w.radars:
-        lat, lon, h = geodetic(r.enu_m)
-        sensors.append(
-            {
-                "id": r.id,
-                "lat": round(float(lat), 8),
-                "lon": round(float(lon), 8),
-                "alt_m": round(float(h) + 0.0, 3),
-                "sigma_range_m": round(r.sigma_filed[0], 4),
-                "sigma_azimuth_mrad": round(r.sigma_filed[1], 4),
-                "sigma_elevation_mrad": round(r.sigma_filed[2], 4),
-                "scan_s": r.scan_s,
-            }
-        )
+    plots_p = folder / "plots.csv"
+    sensors_p = folder / "sensors.yaml"
+    truth_p = folder / "truth.yaml"
+    plots_p.write_text("\n".join(_plot_lines(w)) + "\n")
+    sensors = [_sensor_entry(r) for r in w.radars]
     sensors_p.write_text(yaml.safe_dump({"sensors": sensors}, sort_keys=False))
-    truth = []
-    for k, s in enumerate(w.shots):
-        ilat, ilon, ih = geodetic(s.pos(np.array([s.t_impact]))[0])
-        olat, olon, oh = geodetic(s.launch_enu_m)
-        truth.append(
-            {
-                "id": f"round-{k}",
-                "impact": {"lat": float(ilat), "lon": float(ilon), "alt_m": float(ih)},
-                "origin": {"lat": float(olat), "lon": float(olon), "alt_m": float(oh)},
-            }
-        )
+    truth = [_truth_entry(k, s) for k, s in enumerate(w.shots)]
     truth_p.write_text(yaml.safe_dump({"rounds": truth}, sort_keys=False))
     return plots_p, sensors_p, truth_p
 
