@@ -105,7 +105,9 @@ def test_realities_do_not_split_a_round_into_more_tracks_than_the_recorded_worst
 
 
 def test_120mm_impact_goals_with_every_reality(results):
-    """Issue 13 goals for the 120 mm at 6 km: ≤ 60 m at 10 s, ≤ 40 m at 20 s (median)."""
+    """Issue 13 goals for the 120 mm at 6 km: ≤ 60 m at 10 s, ≤ 40 m at 20 s (median).
+    Met on this 2-round subset (measured 23 m and 23 m); the 8-round cell of the benchmark
+    does not meet the 10 s one (82 m, docs/benchmarks.md)."""
     imp = results["m120-6km-all"].impact_m
     assert imp["10s"] <= 60.0
     assert imp["20s"] <= 40.0
