@@ -80,21 +80,23 @@ def test_tracking_radar_sees_the_round_first_at_1_to_2_7_km():
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> dict[str, bm.CellResult]:
     out = {}
-    for name in ("m120-6km-clean", "m120-6km-all"):
+    for name in ("m120-6km-clean", "m120-6km-all", "m120-6km-rot"):
         cell = replace(bm.CELLS[name], rounds=ROUNDS)
         out[name] = bm.run_cell(cell, tmp_path_factory.mktemp(name))
     return out
 
 
-@pytest.mark.parametrize("name", ["m120-6km-clean", "m120-6km-all"])
+@pytest.mark.parametrize("name", ["m120-6km-clean", "m120-6km-all", "m120-6km-rot"])
 def test_every_round_predicted(results, name):
     r = results[name]
     assert r.rounds == ROUNDS
     assert r.lost == 0
 
 
-def test_clean_radar_gives_one_track_per_round_and_no_false_track(results):
-    r = results["m120-6km-clean"]
+@pytest.mark.parametrize("name", ["m120-6km-clean", "m120-6km-rot"])
+def test_one_track_per_round_and_no_false_track_without_tracking_loop_realities(results, name):
+    """The clean 20 Hz radar, and the 1 Hz rotating radar with Poisson clutter."""
+    r = results[name]
     assert r.tracks_per_round == [1] * ROUNDS
     assert r.false_tracks == 0
 
@@ -131,3 +133,8 @@ def test_goal_coverage_on_a_clean_radar(results):
 @pytest.mark.xfail(strict=True, reason="measured: median origin error 402 m at 20 s")
 def test_goal_origin_with_every_reality(results):
     assert results["m120-6km-all"].origin_m["20s"] <= 15.0
+
+
+@pytest.mark.xfail(strict=True, reason="measured: median impact error 94 m at 10 s")
+def test_goal_impact_at_10s_with_the_rotating_radar(results):
+    assert results["m120-6km-rot"].impact_m["10s"] <= 60.0
