@@ -8,6 +8,7 @@ import asyncio
 import bisect
 import contextlib
 import json
+import shutil
 import threading
 import time
 import warnings
@@ -401,6 +402,7 @@ def test_bad_replay_folders_are_one_line_user_errors(tmp_path, run_folder, cli):
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "scenario.yaml").write_text((run_folder / "scenario.yaml").read_text())
+    shutil.copytree(run_folder / "layers", bad / "layers")  # the scenario's site layer
     lines = (run_folder / "events.jsonl").read_text().splitlines()
     lines[3] = '{"kind": "launch", "t_s": "soon"}'
     (bad / "events.jsonl").write_text("\n".join(lines) + "\n")
