@@ -264,3 +264,26 @@ def test_step_is_flush_then_maintain_after_the_latency():
 def test_tracker_config_refuses_unknown_or_unsupported_choices(filter_name, association):
     with pytest.raises(ValueError):
         TrackerConfig(filter=filter_name, association=association)
+
+
+def test_first_equal_row_matches_numpy_unique():
+    """The repeat filter's row matching (a stable lexicographic sort) gives, for every row,
+    the first row with the same values, as ``np.unique`` over rows does, with duplicates,
+    infinities and a negative zero among them."""
+    from opencram.track.buffer import first_equal_row
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 7, 500):
+        keys = rng.normal(size=(n, 6))
+        keys[:, 0] = rng.integers(0, 3, n)
+        keys[rng.random(n) < 0.3, 4] = np.inf
+        keys = np.concatenate([keys, keys[rng.integers(0, max(n, 1), n // 2)]])
+        if n:
+            keys[-1, 1] = -0.0
+            keys[0, 1] = 0.0
+        got = first_equal_row(keys)
+        if not keys.shape[0]:
+            assert got.size == 0
+            continue
+        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        assert np.array_equal(got, first[inv.reshape(-1)])

@@ -18,57 +18,38 @@ Exported here: the events and the controls. Import :mod:`~opencram.c2.engine` an
 :mod:`~opencram.c2.world` directly: they pull the whole chain (scipy, shapely, pymap3d),
 while the events are read on their own by light commands (``opencram export``,
 ``opencram tak send``, through :mod:`opencram.runs` and :mod:`opencram.interop.cot`).
+
+The names are bound lazily (:mod:`opencram.lazy`), so importing one module of c2 loads
+neither the controls nor the events until they are used.
 """
 
-from opencram.c2.controls import ACTIONS, OperatorControls
-from opencram.c2.events import (
-    EVENT_ADAPTER,
-    AircraftLeft,
-    AnyEvent,
-    Ellipse95,
-    EngagementResult,
-    EngagementStarted,
-    EngagementWithheld,
-    Event,
-    Footprint,
-    GunStatus,
-    Impact,
-    ImpactPredicted,
-    Launch,
-    OperatorAction,
-    OriginEstimated,
-    RunFinished,
-    RunStarted,
-    TrackDropped,
-    TrackUpdated,
-    TruthState,
-    ZoneAlert,
-    parse_event,
-)
+from opencram.lazy import lazy_exports
 
-__all__ = [
-    "ACTIONS",
-    "EVENT_ADAPTER",
-    "AircraftLeft",
-    "AnyEvent",
-    "Ellipse95",
-    "EngagementResult",
-    "EngagementStarted",
-    "EngagementWithheld",
-    "Event",
-    "Footprint",
-    "GunStatus",
-    "Impact",
-    "ImpactPredicted",
-    "Launch",
-    "OperatorAction",
-    "OperatorControls",
-    "OriginEstimated",
-    "RunFinished",
-    "RunStarted",
-    "TrackDropped",
-    "TrackUpdated",
-    "TruthState",
-    "ZoneAlert",
-    "parse_event",
-]
+_EXPORTS = {
+    "ACTIONS": "opencram.c2.controls",
+    "OperatorControls": "opencram.c2.controls",
+    "AircraftLeft": "opencram.c2.events",
+    "AnyEvent": "opencram.c2.events",
+    "EVENT_ADAPTER": "opencram.c2.events",
+    "Ellipse95": "opencram.c2.events",
+    "EngagementResult": "opencram.c2.events",
+    "EngagementStarted": "opencram.c2.events",
+    "EngagementWithheld": "opencram.c2.events",
+    "Event": "opencram.c2.events",
+    "Footprint": "opencram.c2.events",
+    "GunStatus": "opencram.c2.events",
+    "Impact": "opencram.c2.events",
+    "ImpactPredicted": "opencram.c2.events",
+    "Launch": "opencram.c2.events",
+    "OperatorAction": "opencram.c2.events",
+    "OriginEstimated": "opencram.c2.events",
+    "RunFinished": "opencram.c2.events",
+    "RunStarted": "opencram.c2.events",
+    "TrackDropped": "opencram.c2.events",
+    "TrackUpdated": "opencram.c2.events",
+    "TruthState": "opencram.c2.events",
+    "ZoneAlert": "opencram.c2.events",
+    "parse_event": "opencram.c2.events",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

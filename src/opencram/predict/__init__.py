@@ -8,38 +8,28 @@ where it came from. Impact point and point of origin of ballistic tracks with ca
   confirmed ballistic tracks into predictions;
 - :mod:`~opencram.predict.corridor`: the ground under a drone's next seconds of flight as
   its threatened area.
+
+Exported here, lazily (:mod:`opencram.lazy`): importing one module of predict does not
+load the others.
 """
 
-from opencram.predict.corridor import DRONE_CROSS_SIGMA_M, DRONE_HORIZON_S, drone_corridor
-from opencram.predict.ground import (
-    CHI2_2D_95,
-    GroundPrediction,
-    ellipse95,
-    inside_ellipse95,
-    predict_impact,
-    predict_origin,
-)
-from opencram.predict.prediction import (
-    IMPACT_GRACE_S,
-    MIN_BALLISTIC_PROB,
-    Prediction,
-    ballistic_predictions,
-    predicted_ballistically,
-)
+from opencram.lazy import lazy_exports
 
-__all__ = [
-    "CHI2_2D_95",
-    "DRONE_CROSS_SIGMA_M",
-    "DRONE_HORIZON_S",
-    "IMPACT_GRACE_S",
-    "MIN_BALLISTIC_PROB",
-    "GroundPrediction",
-    "Prediction",
-    "ballistic_predictions",
-    "drone_corridor",
-    "ellipse95",
-    "inside_ellipse95",
-    "predict_impact",
-    "predict_origin",
-    "predicted_ballistically",
-]
+_EXPORTS = {
+    "DRONE_CROSS_SIGMA_M": "opencram.predict.corridor",
+    "DRONE_HORIZON_S": "opencram.predict.corridor",
+    "drone_corridor": "opencram.predict.corridor",
+    "CHI2_2D_95": "opencram.predict.ground",
+    "GroundPrediction": "opencram.predict.ground",
+    "ellipse95": "opencram.predict.ground",
+    "inside_ellipse95": "opencram.predict.ground",
+    "predict_impact": "opencram.predict.ground",
+    "predict_origin": "opencram.predict.ground",
+    "IMPACT_GRACE_S": "opencram.predict.prediction",
+    "MIN_BALLISTIC_PROB": "opencram.predict.prediction",
+    "Prediction": "opencram.predict.prediction",
+    "ballistic_predictions": "opencram.predict.prediction",
+    "predicted_ballistically": "opencram.predict.prediction",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -7,50 +7,33 @@ sensor files that carry recorded data in.
   sector scan;
 - :mod:`~opencram.sense.plots`: the :class:`Plots` batch passed from sense to track, the
   plot CSV and sensors YAML files, and sensor specs taken from a scenario.
+
+Exported here, lazily (:mod:`opencram.lazy`): reading a plot file through
+:mod:`~opencram.sense.plots` does not load the radar model (and scipy.stats with it).
 """
 
-from opencram.sense.plots import (
-    COLUMN_LIMITS,
-    OPTIONAL_COLUMNS,
-    REQUIRED_COLUMNS,
-    Plots,
-    SensorSpec,
-    plots_to_enu,
-    read_plots_csv,
-    read_sensors_yaml,
-    sensor_positions_enu_m,
-    sensor_specs_from_scenario,
-    write_plots_csv,
-    write_sensors_yaml,
-)
-from opencram.sense.radar import (
-    RadarModel,
-    detection_probability,
-    false_alarms,
-    in_coverage,
-    scan,
-    snr_db,
-    sweep_fraction,
-)
+from opencram.lazy import lazy_exports
 
-__all__ = [
-    "COLUMN_LIMITS",
-    "OPTIONAL_COLUMNS",
-    "REQUIRED_COLUMNS",
-    "Plots",
-    "RadarModel",
-    "SensorSpec",
-    "detection_probability",
-    "false_alarms",
-    "in_coverage",
-    "plots_to_enu",
-    "read_plots_csv",
-    "read_sensors_yaml",
-    "scan",
-    "sensor_positions_enu_m",
-    "sensor_specs_from_scenario",
-    "snr_db",
-    "sweep_fraction",
-    "write_plots_csv",
-    "write_sensors_yaml",
-]
+_EXPORTS = {
+    "COLUMN_LIMITS": "opencram.sense.plots",
+    "OPTIONAL_COLUMNS": "opencram.sense.plots",
+    "Plots": "opencram.sense.plots",
+    "REQUIRED_COLUMNS": "opencram.sense.plots",
+    "SensorSpec": "opencram.sense.plots",
+    "plots_to_enu": "opencram.sense.plots",
+    "read_plots_csv": "opencram.sense.plots",
+    "read_sensors_yaml": "opencram.sense.plots",
+    "sensor_positions_enu_m": "opencram.sense.plots",
+    "sensor_specs_from_scenario": "opencram.sense.plots",
+    "write_plots_csv": "opencram.sense.plots",
+    "write_sensors_yaml": "opencram.sense.plots",
+    "RadarModel": "opencram.sense.radar",
+    "detection_probability": "opencram.sense.radar",
+    "false_alarms": "opencram.sense.radar",
+    "in_coverage": "opencram.sense.radar",
+    "scan": "opencram.sense.radar",
+    "snr_db": "opencram.sense.radar",
+    "sweep_fraction": "opencram.sense.radar",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

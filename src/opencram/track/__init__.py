@@ -30,74 +30,53 @@ rounds, drones and aircraft, and a classification of each track.
 The classifier's function ``classify`` is not exported here: it has the name of its module,
 and binding it on the package would hide :mod:`opencram.track.classify`. Use
 ``from opencram.track.classify import classify``.
+
+Exported here, lazily (each name's module is imported when the name is first used,
+:mod:`opencram.lazy`), so that importing one module of the tracker does not load the
+others (nor scipy through the associator).
 """
 
-from opencram.track.association import Assignment, GNNAssociator
-from opencram.track.buffer import PlotBuffer
-from opencram.track.ckf import ckf_predict, ckf_update, cubature_points
-from opencram.track.classify import BALLISTIC_CLASSES, CLASSES
-from opencram.track.config import TrackerConfig, TrackerSensor
-from opencram.track.deleter import Deleter
-from opencram.track.ekf import ekf_update
-from opencram.track.filters import CKFFilter, EKFFilter, IMMFilter, TrackFilter, make_filter
-from opencram.track.history import confirmed_updates, track_classes
-from opencram.track.imm import IMM
-from opencram.track.initiator import TwoPointInitiator
-from opencram.track.jpda import JPDAAssociator
-from opencram.track.manager import Tracker
-from opencram.track.measurement import (
-    innovation,
-    measurement_jacobian,
-    noise_cov,
-    predict_measurement,
-)
-from opencram.track.models import (
-    BallisticModel,
-    ConstantVelocityModel,
-    CoordinatedTurnModel,
-    propagate_ekf,
-    propagate_to_height,
-)
-from opencram.track.sensors import tracker_sensors_from_specs
-from opencram.track.tracks import CONFIRMED, TENTATIVE, TrackTable, TrackUpdate, UpdateLog
+from opencram.lazy import lazy_exports
 
-__all__ = [
-    "BALLISTIC_CLASSES",
-    "CLASSES",
-    "CONFIRMED",
-    "IMM",
-    "TENTATIVE",
-    "Assignment",
-    "BallisticModel",
-    "CKFFilter",
-    "ConstantVelocityModel",
-    "CoordinatedTurnModel",
-    "Deleter",
-    "EKFFilter",
-    "GNNAssociator",
-    "IMMFilter",
-    "JPDAAssociator",
-    "PlotBuffer",
-    "TrackFilter",
-    "TrackTable",
-    "TrackUpdate",
-    "Tracker",
-    "TrackerConfig",
-    "TrackerSensor",
-    "TwoPointInitiator",
-    "UpdateLog",
-    "ckf_predict",
-    "ckf_update",
-    "confirmed_updates",
-    "cubature_points",
-    "ekf_update",
-    "innovation",
-    "make_filter",
-    "measurement_jacobian",
-    "noise_cov",
-    "predict_measurement",
-    "propagate_ekf",
-    "propagate_to_height",
-    "track_classes",
-    "tracker_sensors_from_specs",
-]
+_EXPORTS = {
+    "Assignment": "opencram.track.association",
+    "GNNAssociator": "opencram.track.association",
+    "PlotBuffer": "opencram.track.buffer",
+    "ckf_predict": "opencram.track.ckf",
+    "ckf_update": "opencram.track.ckf",
+    "cubature_points": "opencram.track.ckf",
+    "BALLISTIC_CLASSES": "opencram.track.classify",
+    "CLASSES": "opencram.track.classify",
+    "TrackerConfig": "opencram.track.config",
+    "TrackerSensor": "opencram.track.config",
+    "Deleter": "opencram.track.deleter",
+    "ekf_update": "opencram.track.ekf",
+    "CKFFilter": "opencram.track.filters",
+    "EKFFilter": "opencram.track.filters",
+    "IMMFilter": "opencram.track.filters",
+    "TrackFilter": "opencram.track.filters",
+    "make_filter": "opencram.track.filters",
+    "confirmed_updates": "opencram.track.history",
+    "track_classes": "opencram.track.history",
+    "IMM": "opencram.track.imm",
+    "TwoPointInitiator": "opencram.track.initiator",
+    "JPDAAssociator": "opencram.track.jpda",
+    "Tracker": "opencram.track.manager",
+    "innovation": "opencram.track.measurement",
+    "measurement_jacobian": "opencram.track.measurement",
+    "noise_cov": "opencram.track.measurement",
+    "predict_measurement": "opencram.track.measurement",
+    "BallisticModel": "opencram.track.models",
+    "ConstantVelocityModel": "opencram.track.models",
+    "CoordinatedTurnModel": "opencram.track.models",
+    "propagate_ekf": "opencram.track.models",
+    "propagate_to_height": "opencram.track.models",
+    "tracker_sensors_from_specs": "opencram.track.sensors",
+    "CONFIRMED": "opencram.track.tracks",
+    "TENTATIVE": "opencram.track.tracks",
+    "TrackTable": "opencram.track.tracks",
+    "TrackUpdate": "opencram.track.tracks",
+    "UpdateLog": "opencram.track.tracks",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -263,3 +263,65 @@ def ekf_predict_rows(kind, x, p, n_steps, h, air, q_acc, q_extra):
             _propagate_cov(phi, pr, q, tmp, d)
         _symmetrise(pr, d)
     return xo, po
+
+
+@njit(cache=True)
+def imm_mix_rows(xm, pm, w):
+    """IMM interaction of rows: mixed means ``x0[n, j] = sum_i w[n, i, j] xm[n, i]`` and
+    covariances ``P0[n, j] = sum_i w[n, i, j] (P[n, i] + (xm[n, i] - x0[n, j])(...)^T)``
+    for states ``xm`` (n, r, d), covariances ``pm`` (n, r, d, d) and mixing weights ``w``
+    (n, r, r). The two sums of the covariance are added at the end and every sum runs over
+    ``i`` in order, as ``opencram.track.imm.IMM.mix_reference`` does, so the results are
+    the same numbers."""
+    n, r, d = xm.shape
+    x0 = np.empty((n, r, d))
+    p0 = np.empty((n, r, d, d))
+    dev = np.empty((r, d))
+    for k in range(n):
+        for j in range(r):
+            for a in range(d):
+                acc = 0.0
+                for i in range(r):
+                    acc += w[k, i, j] * xm[k, i, a]
+                x0[k, j, a] = acc
+            for i in range(r):
+                for a in range(d):
+                    dev[i, a] = xm[k, i, a] - x0[k, j, a]
+            for a in range(d):
+                for b in range(d):
+                    spread = 0.0
+                    own = 0.0
+                    for i in range(r):
+                        own += w[k, i, j] * pm[k, i, a, b]
+                        spread += w[k, i, j] * dev[i, a] * dev[i, b]
+                    p0[k, j, a, b] = own + spread
+    return x0, p0
+
+
+@njit(cache=True)
+def imm_combine_rows(xm, pm, mu):
+    """IMM combination of rows: the mixture mean ``x[n] = sum_j mu[n, j] xm[n, j]`` and
+    covariance ``P[n] = sum_j mu[n, j] (P[n, j] + (xm[n, j] - x[n])(...)^T)``, summed in
+    the order of ``opencram.track.imm.IMM.combine_reference`` (the same numbers)."""
+    n, r, d = xm.shape
+    x = np.empty((n, d))
+    p = np.empty((n, d, d))
+    dev = np.empty((r, d))
+    for k in range(n):
+        for a in range(d):
+            acc = 0.0
+            for j in range(r):
+                acc += mu[k, j] * xm[k, j, a]
+            x[k, a] = acc
+        for j in range(r):
+            for a in range(d):
+                dev[j, a] = xm[k, j, a] - x[k, a]
+        for a in range(d):
+            for b in range(d):
+                own = 0.0
+                spread = 0.0
+                for j in range(r):
+                    own += mu[k, j] * pm[k, j, a, b]
+                    spread += mu[k, j] * dev[j, a] * dev[j, b]
+                p[k, a, b] = own + spread
+    return x, p

@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.spatial import cKDTree
-from scipy.stats import chi2
 
 from opencram.track.linalg import logdet_cov, max_eig_cov, solve_cov_vec
 from opencram.track.measurement import (
@@ -61,8 +58,13 @@ class Assignment:
 
 @cache
 def _chi2_gate(gate_prob: float, dof: int) -> float:
-    """The chi-square gate for a gate probability (scipy's ppf, looked up once)."""
-    return float(chi2.ppf(gate_prob, dof))
+    """The chi-square gate for a gate probability, looked up once: the quantile
+    ``x = 2 P⁻¹(dof / 2, gate_prob)`` of the chi-square law of ``dof`` degrees of freedom,
+    with ``P⁻¹`` the inverse of the regularized lower incomplete gamma function (the same
+    number as ``scipy.stats.chi2.ppf``, from the much lighter ``scipy.special``)."""
+    from scipy.special import gammaincinv  # deferred: scipy is loaded only to gate a pair
+
+    return float(2.0 * gammaincinv(dof / 2.0, gate_prob))
 
 
 def gate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
@@ -140,6 +142,8 @@ def candidate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
     max_dt = np.max(np.abs(t_plot - t_ref))
     speed = np.linalg.norm(x_ref[:, 3:6], axis=1)
     radius = np.sqrt(gate * (track_var + plot_var.max())) + speed * max_dt + TREE_SLACK_M
+    from scipy.spatial import cKDTree  # deferred: only a frame with tracks needs the tree
+
     tree = cKDTree(plot_pos)
     hits = tree.query_ball_point(x_ref[:, :3], radius)
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
@@ -161,6 +165,8 @@ def gnn_assign(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sub = cost[np.ix_(rows, cols)]
     finite = np.isfinite(sub)
     big = (np.abs(sub[finite]).max() + 1.0) * INFEASIBLE_COST_SCALE if finite.any() else BIG
+    from scipy.optimize import linear_sum_assignment  # deferred: scipy.optimize is heavy
+
     ri, ci = linear_sum_assignment(np.where(finite, sub, big))
     ok = finite[ri, ci]
     return rows[ri[ok]], cols[ci[ok]]

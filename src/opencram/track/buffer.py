@@ -86,13 +86,9 @@ class RepeatFilter:
         keep = self._t_s > float(plots.time_s.max()) - self.memory_s
         old = self._keys[keep]
         new = self._key(plots)
-        _, first, inv = np.unique(
-            np.concatenate([old, new]), axis=0, return_index=True, return_inverse=True
-        )
-        inv = inv.reshape(-1)
         # a new plot is kept when it is the first of its values and no remembered plot has them
         n_old = old.shape[0]
-        match = first[inv[n_old:]]  # the first plot with each new plot's values
+        match = first_equal_row(np.concatenate([old, new]))[n_old:]
         fresh = match == n_old + np.arange(new.shape[0])
         self.n_dropped += int((~fresh).sum())
         kept = plots if fresh.all() else plots.take(np.flatnonzero(fresh))
@@ -102,3 +98,18 @@ class RepeatFilter:
         self._keys = np.concatenate([old, new[fresh]])
         self._t_s = np.concatenate([old_t, kept.time_s])
         return kept
+
+
+def first_equal_row(keys: np.ndarray) -> np.ndarray:
+    """For each row of ``keys`` (n, k), the index of the first row with the same values
+    (compared as numbers). Rows are sorted lexicographically with a stable sort, so each
+    run of equal rows starts at its lowest index; ``np.unique(keys, axis=0,
+    return_index=True, return_inverse=True)`` gives the same indices, some 3 times slower
+    (it sorts the rows as structured records)."""
+    order = np.lexsort(keys.T[::-1])
+    ranked = keys[order]
+    starts = np.ones(order.size, dtype=bool)
+    starts[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    out = np.empty(order.size, dtype=np.intp)
+    out[order] = order[starts][np.cumsum(starts) - 1]
+    return out

@@ -8,7 +8,6 @@ import weakref
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from opencram.physics.atmosphere import G0_MPS2
 from opencram.track.config import TrackerConfig
@@ -133,6 +132,8 @@ def duplicate_mask(x, p, hits, status, merge_chi2) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     if n < 2:
         return out
+    from scipy.spatial import cKDTree  # deferred: scipy is loaded only with two tracks
+
     var = max_eig_cov(p[:, :3, :3])
     radius = np.sqrt(merge_chi2 * 2.0 * var.max())
     pairs = cKDTree(x[:, :3]).query_pairs(radius, output_type="ndarray")

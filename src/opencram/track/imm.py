@@ -41,6 +41,7 @@ from opencram.track.models import (
     BallisticModel,
     ConstantVelocityModel,
     CoordinatedTurnModel,
+    _kernels,
     propagate_ekf,
 )
 
@@ -117,11 +118,26 @@ class IMM:
         mu = np.tile(np.asarray(self.prior, dtype=float), (n, 1))
         return xm, pm, mu
 
-    def mix(self, xm, pm, mu):
-        """Interaction step: mixed initial conditions ``x0_j, P0_j`` per model and the
-        predicted mode probabilities ``c_j`` (module docstring)."""
+    def mixing_weights(self, mu):
+        """Predicted mode probabilities ``c_j = sum_i pi[i, j] mu_i`` (n, r) and mixing
+        weights ``w[i, j] = pi[i, j] mu_i / c_j`` (n, r, r)."""
         c = mu @ self.transition  # (n, 3)
         w = mu[:, :, None] * self.transition[None, :, :] / np.maximum(c[:, None, :], PROB_TINY)
+        return c, w
+
+    def mix(self, xm, pm, mu):
+        """Interaction step: mixed initial conditions ``x0_j = sum_i w[i, j] x_i``,
+        ``P0_j = sum_i w[i, j] (P_i + (x_i - x0_j)(x_i - x0_j)^T)`` per model and the
+        predicted mode probabilities ``c_j`` (module docstring), compiled
+        (``opencram.track._kernels.imm_mix_rows``: the same numbers as
+        :meth:`mix_reference`)."""
+        c, w = self.mixing_weights(mu)
+        x0, p0 = _kernels().imm_mix_rows(_f64(xm), _f64(pm), w)
+        return x0, p0, c
+
+    def mix_reference(self, xm, pm, mu):
+        """:meth:`mix` in numpy (the reference the kernel is tested against)."""
+        c, w = self.mixing_weights(mu)
         x0 = np.einsum("nij,nid->njd", w, xm)
         d = xm[:, :, None, :] - x0[:, None, :, :]  # (n, i, j, d)
         p0 = np.einsum("nij,nide->njde", w, pm) + np.einsum("nij,nijd,nije->njde", w, d, d)
@@ -160,8 +176,21 @@ class IMM:
 
     @staticmethod
     def combine(xm, pm, mu):
-        """Mixture mean (n, 8) and covariance (n, 8, 8): the combination step."""
+        """Mixture mean ``x = sum_j mu_j x_j`` (n, 8) and covariance
+        ``P = sum_j mu_j (P_j + (x_j - x)(x_j - x)^T)`` (n, 8, 8): the combination step,
+        compiled (``opencram.track._kernels.imm_combine_rows``: the same numbers as
+        :meth:`combine_reference`)."""
+        return _kernels().imm_combine_rows(_f64(xm), _f64(pm), _f64(mu))
+
+    @staticmethod
+    def combine_reference(xm, pm, mu):
+        """:meth:`combine` in numpy (the reference the kernel is tested against)."""
         x = np.einsum("nj,njd->nd", mu, xm)
         d = xm - x[:, None, :]
         p = np.einsum("nj,njde->nde", mu, pm) + np.einsum("nj,njd,nje->nde", mu, d, d)
         return x, p
+
+
+def _f64(a: np.ndarray) -> np.ndarray:
+    """``a`` as a C-contiguous float array (what the compiled kernels take)."""
+    return np.ascontiguousarray(a, dtype=float)
