@@ -99,10 +99,12 @@ def execute(
     on_progress: ProgressReporter | None = None,
     stream=None,
     export_asterix: Path | None = None,
+    tiles=None,
 ) -> RunOutput:
     """Simulate and write the run folder. ``on_progress`` hears the simulated seconds done
     of the run's length. ``stream``, a text file object, receives every event as a JSON
-    line as soon as the engine produces it (flushed per tick)."""
+    line as soon as the engine produces it (flushed per tick). ``tiles``: the report map's
+    base map (an :data:`opencram.tiles.TileSource`)."""
     loaded = load(scenario)
     folder = Path(out_dir) if out_dir is not None else Path("runs") / loaded.scenario.name
     check_out_folder(folder)
@@ -123,7 +125,7 @@ def execute(
     summary = build_summary(result, loaded.layers)
 
     def fill(tmp: Path) -> None:
-        write_run_files(tmp, loaded, result, summary)
+        write_run_files(tmp, loaded, result, summary, tiles)
 
     try:
         replace_folder(folder, fill)
@@ -148,7 +150,9 @@ def check_out_folder(folder: Path) -> None:
         )
 
 
-def write_run_files(folder: Path, loaded, result: RunResult, summary: dict[str, Any]) -> None:
+def write_run_files(
+    folder: Path, loaded, result: RunResult, summary: dict[str, Any], tiles=None
+) -> None:
     """Every file of a run folder into ``folder``, ``manifest.json`` last."""
     atomic_write_json(folder / "summary.json", summary)
     atomic_write_text(folder / "events.jsonl", events_jsonl(result))
@@ -158,7 +162,7 @@ def write_run_files(folder: Path, loaded, result: RunResult, summary: dict[str, 
     )
     if result.tracker is not None:
         write_tracking_files(folder, result)
-    report = build_report(result, summary)
+    report = build_report(result, summary, tiles=tiles)
     for name, png in report.figures.items():
         atomic_write_bytes(folder / "figures" / f"{name}.png", png)
     atomic_write_text(folder / "report.html", report.html)

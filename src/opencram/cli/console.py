@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from opencram.errors import UserError
+from opencram.tiles import tile_source
 
 DEFAULT_PORT = 8765
 
@@ -77,6 +78,14 @@ def console(
             help="Start the clock at once, not when the first browser (or control) connects.",
         ),
     ] = False,
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            "--tiles",
+            help="Base map: an MBTiles file (served by the console) or a tile URL template "
+            "with {z}, {x}, {y} (fetched by the browser).",
+        ),
+    ] = None,
 ) -> None:
     """Open the operator console: run a scenario in real time, or replay a run, in a browser."""
     from opencram.console.session import Session  # deferred: numpy, pymap3d
@@ -86,6 +95,7 @@ def console(
     if replay is not None and seed is not None:
         raise UserError("--seed: a replay shows the run as recorded; it takes no seed")
     tok = resolve_token(host, token)
+    source = tile_source(tiles) if tiles is not None else None
     if replay is not None:
         session = Session.replay(replay, speed=speed, paused=paused, start_now=start_now)
     else:
@@ -93,7 +103,7 @@ def console(
             scenario or "green-zone", seed=seed, speed=speed, paused=paused, start_now=start_now
         )
     check_port_free(host, port)
-    serve(session, host, port, tok)
+    serve(session, host, port, tok, source)
 
 
 def console_url(host: str, port: int, token: str | None) -> str:
@@ -104,14 +114,14 @@ def console_url(host: str, port: int, token: str | None) -> str:
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
 
-def serve(session, host: str, port: int, token: str | None) -> None:
-    """Serve the console web app for ``session`` until Ctrl-C."""
+def serve(session, host: str, port: int, token: str | None, tiles=None) -> None:
+    """Serve the console web app for ``session`` until Ctrl-C; ``tiles``: its base map."""
     import uvicorn  # deferred: the web server, only for the console
 
     from opencram.console.app import LOOPBACK_NAMES, create_app  # deferred: fastapi
 
     hosts = LOOPBACK_NAMES | {host.strip("[]").lower()} if is_loopback(host) else None
-    app = create_app(session, token=token, trusted_hosts=hosts)
+    app = create_app(session, token=token, trusted_hosts=hosts, tiles=tiles)
     what = "replay of" if session.mode == "replay" else "live run of"
     print(f"opencram console: {what} {session.name}", flush=True)
     print(f"open {console_url(host, port, token)}  (Ctrl-C to stop)", flush=True)

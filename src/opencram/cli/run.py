@@ -33,10 +33,20 @@ def run(
             "--export-asterix", help="Also write the plots as an ASTERIX CAT048 recording."
         ),
     ] = None,
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            "--tiles",
+            help="Base map for the report's map: an MBTiles file (embedded) or a tile URL "
+            "template with {z}, {x}, {y} (fetched by the browser: the report is then online).",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a scenario and write its run folder (summary.json, events.jsonl, report.html)."""
     from opencram.analysis.runfolder import execute  # deferred: matplotlib, numpy, scipy
+    from opencram.tiles import tile_source
 
+    source = tile_source(tiles) if tiles is not None else None
     quiet = quiet or stream == "-"  # stdout carries the stream only
     fh = open_stream(stream)
     try:
@@ -48,6 +58,7 @@ def run(
                 on_progress=None if quiet else bar,
                 stream=fh,
                 export_asterix=export_asterix,
+                tiles=source,
             )
     finally:
         if fh is not None and fh is not sys.stdout:

@@ -14,6 +14,10 @@ Routes:
 * ``POST /api/action`` ``{"action": "ack_alert"|"weapons_hold"|"weapons_free"|
   "mark_friendly", "target": "..."}``: queued for the running simulation, which applies
   and logs it (an ``operator`` event) at its next tick. 202; 409 in a replay.
+* ``GET /tiles/{z}/{x}/{y}``: with ``--tiles`` an MBTiles archive, its slippy-map tile
+  (z, x, y; row y counted from the north) as PNG or JPEG, or 404; the map's ``tiles``
+  (``{"template": ..., "zooms": [min, max]}``) tells the page where to fetch its base map
+  from (this route, or the user's URL template), or is null with no base map.
 * ``WS /ws``: first ``{"type": "hello", "map": ..., "state": ...}``, then the backlog and
   every new tick as ``{"type": "events", "events": [...]}``, the clock as
   ``{"type": "state", ...}``, and after a seek ``{"type": "reset", "events": [...],
@@ -49,6 +53,7 @@ from starlette.requests import HTTPConnection
 
 from opencram.console.session import Session
 from opencram.palette import css_variables
+from opencram.tiles import MBTiles, TileSource, TileTemplate
 
 TOKEN_HEADER = "x-opencram-token"
 TOKEN_COOKIE = "opencram_token"
@@ -121,12 +126,14 @@ def create_app(
     token: str | None = None,
     start: bool = True,
     trusted_hosts: frozenset[str] | None = None,
+    tiles: TileSource | None = None,
 ) -> FastAPI:
     """The app for one session. ``token``: required on every request when set.
     ``start``: start the session's worker when the app starts (else call session.start()).
     ``trusted_hosts``: the only Host header names accepted (the command passes the loopback
     names when it listens on loopback, which defeats DNS rebinding: a web page whose name
-    has been pointed at 127.0.0.1 still sends its own name as Host)."""
+    has been pointed at 127.0.0.1 still sends its own name as Host). ``tiles``: the
+    map's base map (:mod:`opencram.tiles`), served from ``/tiles`` when an archive."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -143,9 +150,35 @@ def create_app(
     _add_guard(app, token, trusted_hosts)
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
     _add_page(app, token)
-    _add_api(app, session)
-    _add_websocket(app, session, token, trusted_hosts)
+    features = {**session.map, "tiles": tiles_info(tiles)}
+    if isinstance(tiles, MBTiles):
+        _add_tiles(app, tiles)
+    _add_api(app, session, features)
+    _add_websocket(app, session, token, trusted_hosts, features)
     return app
+
+
+def tiles_info(tiles: TileSource | None) -> dict[str, Any] | None:
+    """What the page needs to draw the base map: the URL template to fetch tiles from (the
+    user's, or this server's ``/tiles`` route) and the zooms to ask for."""
+    if tiles is None:
+        return None
+    if isinstance(tiles, TileTemplate):
+        return {"template": tiles.url, "zooms": [0, 19]}
+    zooms = tiles.zooms() or [0]
+    return {"template": "/tiles/{z}/{x}/{y}", "zooms": [zooms[0], zooms[-1]]}
+
+
+def _add_tiles(app: FastAPI, archive: MBTiles) -> None:
+    """``GET /tiles/{z}/{x}/{y}``: a tile of the archive, or 404."""
+
+    @app.get("/tiles/{z}/{x}/{y}")
+    def get_tile(z: int, x: int, y: int) -> Response:
+        data = archive.tile(z, x, y)
+        if data is None:
+            raise HTTPException(404, f"no tile {z}/{x}/{y} in {archive.path.name}")
+        kind = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
+        return Response(data, media_type=kind, headers={"Cache-Control": "max-age=3600"})
 
 
 def _add_guard(app: FastAPI, token: str | None, trusted_hosts: frozenset[str] | None) -> None:
@@ -187,12 +220,12 @@ def _add_page(app: FastAPI, token: str | None) -> None:
         return resp
 
 
-def _add_api(app: FastAPI, session: Session) -> None:
+def _add_api(app: FastAPI, session: Session, features: dict[str, Any]) -> None:
     """The REST routes: state, events, controls and operator actions."""
 
     @app.get("/api/state")
     def get_state() -> dict[str, Any]:
-        return {**session.state(), "map": session.map}
+        return {**session.state(), "map": features}
 
     @app.get("/api/events")
     def get_events(since: int = 0) -> dict[str, Any]:
@@ -221,7 +254,11 @@ def _add_api(app: FastAPI, session: Session) -> None:
 
 
 def _add_websocket(
-    app: FastAPI, session: Session, token: str | None, trusted_hosts: frozenset[str] | None
+    app: FastAPI,
+    session: Session,
+    token: str | None,
+    trusted_hosts: frozenset[str] | None,
+    features: dict[str, Any],
 ) -> None:
     """``WS /ws``: refused before the handshake unless Host, Origin and token pass."""
 
@@ -232,16 +269,16 @@ def _add_websocket(
             await websocket.close(code=1008)  # before accept: the handshake gets HTTP 403
             return
         await websocket.accept()
-        await _stream_events(websocket, session)
+        await _stream_events(websocket, session, features)
 
 
-async def _stream_events(websocket: WebSocket, session: Session) -> None:
+async def _stream_events(websocket: WebSocket, session: Session, features: dict[str, Any]) -> None:
     """An accepted websocket: hello, the backlog, the clock, then every new message until
     the client goes away."""
     queue: asyncio.Queue = asyncio.Queue()
     backlog = session.subscribe(asyncio.get_running_loop(), queue)
     try:
-        await websocket.send_json({"type": "hello", "map": session.map, "state": session.state()})
+        await websocket.send_json({"type": "hello", "map": features, "state": session.state()})
         if backlog:
             await websocket.send_json({"type": "events", "events": backlog})
         await websocket.send_json(session.state())

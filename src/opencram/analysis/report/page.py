@@ -17,6 +17,7 @@ from opencram.analysis.report.webmap import map_data, map_json, site_layers
 from opencram.c2.engine import RunResult
 from opencram.interop.runview import from_result
 from opencram.templating import html_environment
+from opencram.tiles import TileSource
 
 
 @dataclass
@@ -65,15 +66,21 @@ def render_page(
     )
 
 
-def build_report(result: RunResult, summary: dict[str, Any], layers: tuple | None = None) -> Report:
+def build_report(
+    result: RunResult,
+    summary: dict[str, Any],
+    layers: tuple | None = None,
+    tiles: TileSource | None = None,
+) -> Report:
     """The report of a finished run: built only from its events, summary and truth; the
     same run gives the same bytes. ``layers``: the scenario's site layers
-    (``LoadedScenario.layers``); by default read again from the scenario's own files."""
+    (``LoadedScenario.layers``); by default read again from the scenario's own files.
+    ``tiles``: a base map for the interactive map (:mod:`opencram.tiles`)."""
     view = from_result(result, summary)
     if layers is None:
         layers = site_layers(result.world.scenario, result.world.source)
     figures = render_figures(result, view, summary, layers)
-    html = render_page(report_rows(result, view), figures, map_data(view, layers))
+    html = render_page(report_rows(result, view), figures, map_data(view, layers, tiles))
     return Report(html, figures)
 
 

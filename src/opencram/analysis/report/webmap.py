@@ -26,6 +26,7 @@ from opencram import palette
 from opencram.interop.runview import Path4, RunView
 from opencram.scenario.layers import LayerShapes
 from opencram.scenario.load import builtin_dir, read_layers
+from opencram.tiles import TileSource, TileTemplate, embedded_tiles
 
 LATLON_DP = 6  # about 0.1 m
 TIME_DP = 2
@@ -126,8 +127,37 @@ def _layers(layers: tuple[LayerShapes, ...]) -> list[dict[str, Any]]:
     ]
 
 
-def map_data(view: RunView, layers: tuple[LayerShapes, ...] = ()) -> dict[str, Any]:
-    """Everything the interactive map draws, JSON-ready."""
+def extent(data: dict[str, Any]) -> tuple[float, float, float, float]:
+    """(south, west, north, east) of what the map frames: the site, zones, flights, guns
+    and landmarks (the script's ``allPoints``)."""
+    pts = [data["site"]["ll"]]
+    pts += [p for z in data["zones"] for r in z["rings"] for p in r]
+    pts += [p for t in data["threats"] for p in t["ll"]]
+    pts += [g["ll"] for g in data["guns"]] + [m["ll"] for m in data["landmarks"]]
+    a = np.asarray(pts, dtype=float)
+    return float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 0].max()), float(a[:, 1].max())
+
+
+def tiles_data(tiles: TileSource | None, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The base map: embedded MBTiles tiles covering the map's extent, or a URL template
+    the browser fetches from, or None (no base map)."""
+    if tiles is None:
+        return None
+    if isinstance(tiles, TileTemplate):
+        return {"template": tiles.url, "images": []}
+    return {"template": "", "images": embedded_tiles(tiles, extent(data))}
+
+
+def map_data(
+    view: RunView, layers: tuple[LayerShapes, ...] = (), tiles: TileSource | None = None
+) -> dict[str, Any]:
+    """Everything the interactive map draws, JSON-ready; ``tiles``: a base map beneath."""
+    data = _map_data(view, layers)
+    data["tiles"] = tiles_data(tiles, data)
+    return data
+
+
+def _map_data(view: RunView, layers: tuple[LayerShapes, ...]) -> dict[str, Any]:
     lat, lon, alt = view.site
     kinds = view.zone_kinds
     ends = view.track_end_s()
