@@ -231,3 +231,40 @@ def test_the_console_map_draws_the_site_layers_beneath_with_their_source(browser
         page.close()
     assert not errors, errors
     assert not foreign, foreign
+
+
+def test_the_console_map_has_a_graticule_a_north_arrow_and_a_true_scale_bar(browser):  # noqa: F811
+    """Issue 16 point 1 in the console: a lat/lon graticule whose lines sit where pymap3d
+    puts those latitudes and longitudes, a north arrow, and a scale bar whose length is
+    its label's metres at the view's scale."""
+    session = Session.live("green-zone", paused=True)
+    site = session.map["site"]
+    with _Server(session) as url:
+        page, errors, foreign = _open(browser, url)
+        page.wait_for_selector("#map line.graticule", state="attached")
+        v = _view(page)
+        box = page.locator("#map").bounding_box()
+        mpp, cx, cy = float(v["mpp"]), float(v["cx"]), float(v["cy"])
+        bar = page.locator("#map .scale-bar")
+        metres, px = float(bar.get_attribute("data-m")), float(bar.get_attribute("data-px"))
+        assert abs(px - metres / mpp) < 0.02 and 40 < px < 200
+        assert page.locator("#map .north-arrow").count() == 1
+        lons = page.locator("#map line.graticule[data-lon]")
+        lats = page.locator("#map line.graticule[data-lat]")
+        assert lons.count() >= 2 and lats.count() >= 2
+        for k in range(lons.count()):
+            line = lons.nth(k)
+            lon = float(line.get_attribute("data-lon"))
+            e, _, _ = pymap3d.geodetic2enu(site["lat"], lon, 0.0, site["lat"], site["lon"], 0.0)
+            x = box["width"] / 2 + (e - cx) / mpp
+            assert abs(float(line.get_attribute("x1")) - x) < 1.5, (lon, x)
+        for k in range(lats.count()):
+            line = lats.nth(k)
+            lat = float(line.get_attribute("data-lat"))
+            _, n, _ = pymap3d.geodetic2enu(lat, site["lon"], 0.0, site["lat"], site["lon"], 0.0)
+            y = box["height"] / 2 - (n - cy) / mpp
+            assert abs(float(line.get_attribute("y1")) - y) < 1.5, (lat, y)
+        page.screenshot(path=str(ARTIFACTS / "console-furniture.png"))
+        page.close()
+    assert not errors, errors
+    assert not foreign, foreign

@@ -348,9 +348,53 @@ function drawMap() {
     const [x, y] = toScreen(i.e, i.n, w, h);
     out.push(`<path class="impact-mark" d="M${x - 6},${y - 6} l12,12 M${x + 6},${y - 6} l-12,12"><title>impact ${esc(i.id)}</title></path>`);
   }
+  drawFurniture(out, w, h);
   svg.innerHTML = out.join("");
   const bar = niceScale(view.mpp * 120);
   $("#scale").textContent = `scale: ${(bar / view.mpp).toFixed(0)} px = ${bar >= 1000 ? `${bar / 1000} km` : `${bar} m`}`;
+}
+
+// ---------------------------------------------------------------- map furniture
+// A latitude/longitude graticule, a north arrow and a scale bar, drawn over everything.
+// The map's plane is the site's local east-north frame; at city scale a parallel or a
+// meridian is drawn as the straight line through its point at the view's centre, using
+// the metres per degree at the site (tileFrame): the curvature this neglects is
+// d^2 tan(lat) / (2 R), under 1 m within 5 km of the site.
+const GRID_STEPS_DEG = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
+
+function gridStep(spanDeg) {
+  return GRID_STEPS_DEG.find((s) => spanDeg / s <= 8) || 10;
+}
+
+function drawGraticule(out, w, h) {
+  const { kx, ky } = tileFrame();
+  const [e0, n0] = toGround(0, h, w, h), [e1, n1] = toGround(w, 0, w, h);
+  const lon0 = map.site.lon + e0 / kx, lon1 = map.site.lon + e1 / kx;
+  const lat0 = map.site.lat + n0 / ky, lat1 = map.site.lat + n1 / ky;
+  const step = gridStep(Math.max(lon1 - lon0, lat1 - lat0));
+  const dec = Math.max(0, -Math.floor(Math.log10(step)));
+  for (let k = Math.ceil(lon0 / step); k * step <= lon1; k++) {
+    const lon = k * step, [x] = toScreen((lon - map.site.lon) * kx, 0, w, h);
+    out.push(`<line class="graticule" data-lon="${lon.toFixed(dec)}" x1="${x.toFixed(1)}" y1="0" x2="${x.toFixed(1)}" y2="${h}"/>`);
+    out.push(`<text class="grat-label" x="${(x + 2).toFixed(1)}" y="12">${lon.toFixed(dec)}\u00b0E</text>`);
+  }
+  for (let k = Math.ceil(lat0 / step); k * step <= lat1; k++) {
+    const lat = k * step, [, y] = toScreen(0, (lat - map.site.lat) * ky, w, h);
+    out.push(`<line class="graticule" data-lat="${lat.toFixed(dec)}" x1="0" y1="${y.toFixed(1)}" x2="${w}" y2="${y.toFixed(1)}"/>`);
+    out.push(`<text class="grat-label" x="${w - 4}" y="${(y - 2).toFixed(1)}" text-anchor="end">${lat.toFixed(dec)}\u00b0N</text>`);
+  }
+}
+
+function drawFurniture(out, w, h) {
+  drawGraticule(out, w, h);
+  // north arrow, top right: north is up in the local frame
+  const ax = w - 24, ay = 20;
+  out.push(`<g class="north-arrow"><path d="M${ax},${ay} l7,20 -7,-5 -7,5z"/><text x="${ax}" y="${ay + 33}" text-anchor="middle">N</text></g>`);
+  // scale bar, top right under the arrow (the legend holds the bottom): a round length
+  // near 120 px
+  const m = niceScale(view.mpp * 120), px = m / view.mpp, x0 = w - 16 - px, y0 = 76;
+  const label = m >= 1000 ? `${m / 1000} km` : `${m} m`;
+  out.push(`<g class="scale-bar" data-m="${m}" data-px="${px.toFixed(2)}"><path d="M${x0},${y0 - 5} v5 h${px.toFixed(1)} v-5"/><text x="${(x0 + px / 2).toFixed(1)}" y="${y0 - 8}" text-anchor="middle">${label}</text></g>`);
 }
 
 function niceScale(m) {
