@@ -104,7 +104,7 @@ def _simulate(loaded, task: Task) -> tuple[list[dict], dict]:
 
     world = compile_world(loaded, task.seed)
     result = run(world)
-    summary = build_summary(result)
+    summary = build_summary(result, loaded.layers)
     truth = world.truth
     zones = world.zones
     protected = {n for n, k in zip(zones.names, zones.kinds, strict=True) if k == "protected"}
@@ -203,7 +203,8 @@ def _prediction_errors(result, t_imp_true, p_imp_true) -> dict:
     org = np.array([e.origin_en_m for e in log])
     org_ok = np.array([e.origin_ok for e in log])
     out: dict = {}
-    for i in np.unique(tid[tid >= 0]):
+    # tracks on truth that is not a round (an aircraft) made predictions too: not scored
+    for i in np.unique(tid[(tid >= 0) & (tid < len(truth.rounds))]):
         sel = tid == i
         e_imp = np.hypot(*(imp[sel] - p_imp_true[i, :2]).T)
         e_org = np.hypot(*(org[sel] - origin[i]).T)
