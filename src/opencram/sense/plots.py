@@ -42,6 +42,7 @@ from opencram.scenario.schema import (
     SigmaAngleMrad,
     SigmaRangeM,
     SigmaRateMps,
+    span,
 )
 from opencram.yamlio import problem_at, read_yaml_file, read_yaml_mapping, validation_problems
 
@@ -665,6 +666,8 @@ class SensorSpec:
     scan_s: float | None = None
     sigma_range_rate_mps: float | None = None
     latency_s: float = 0.0
+    noise_corr_s: float = 0.0
+    min_start_snr_db: float | None = None
 
 
 class _SensorEntry(Model):
@@ -681,6 +684,8 @@ class _SensorEntry(Model):
     scan_s: ScanS | None = None
     sigma_range_rate_mps: SigmaRateMps | None = None
     latency_s: LatencyS = 0.0
+    noise_corr_s: LatencyS = 0.0  # correlation time of the plot errors, 0 to 60 s
+    min_start_snr_db: span(MIN_SNR_DB, MAX_SNR_DB) | None = None
 
 
 class _SensorsFile(Model):
@@ -723,6 +728,8 @@ def write_sensors_yaml(path: str | Path, specs: Sequence[SensorSpec]) -> None:
     entries: list[dict[str, Any]] = []
     for s in specs:
         d = {k: v for k, v in dataclasses.asdict(s).items() if v is not None}
+        if not d.get("noise_corr_s"):
+            d.pop("noise_corr_s", None)  # the default (independent errors) left unsaid
         entries.append({k: (float(v) if k != "id" else str(v)) for k, v in d.items()})
     atomic_write_text(path, yaml.safe_dump({"sensors": entries}, sort_keys=False))
 

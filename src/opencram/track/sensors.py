@@ -25,6 +25,8 @@ def tracker_sensors_from_specs(specs: list[SensorSpec], frame: LocalFrame) -> li
                 sigma_range_rate_mps=s.sigma_range_rate_mps,
                 scan_s=s.scan_s or 1.0,
                 latency_s=s.latency_s,
+                noise_corr_s=s.noise_corr_s,
+                min_start_snr_db=s.min_start_snr_db,
             )
         )
     return out
