@@ -18,7 +18,7 @@ from shapely.validation import explain_validity
 
 from opencram.errors import UserError
 from opencram.scenario.schema import SiteLayer
-from opencram.scenario.zonefiles import MAX_GEOJSON_BYTES, Ring
+from opencram.scenario.zonefiles import MAX_GEOJSON_BYTES, Ring, geojson_geometries
 from opencram.yamlio import read_limited
 
 __all__ = ["LayerShapes", "layer_shapes"]
@@ -108,19 +108,4 @@ _KINDS = ("Polygon", "MultiPolygon", "LineString", "MultiLineString")
 
 def _geometries(obj) -> list[dict]:
     """The polygon and line geometries of a GeoJSON object, depth first in file order."""
-    found = []
-    stack = [obj]
-    while stack:
-        o = stack.pop()
-        if not isinstance(o, dict):
-            continue
-        kind = o.get("type")
-        if kind == "FeatureCollection":
-            stack.extend(reversed(o.get("features") or []))
-        elif kind == "Feature":
-            stack.append(o.get("geometry"))
-        elif kind == "GeometryCollection":
-            stack.extend(reversed(o.get("geometries") or []))
-        elif kind in _KINDS:
-            found.append(o)
-    return found
+    return geojson_geometries(obj, _KINDS)

@@ -102,6 +102,12 @@ def _exterior(poly) -> list[tuple[float, float]]:
 
 def _polygon_geometries(obj) -> list[dict]:
     """The Polygon and MultiPolygon geometries of a GeoJSON object, depth first in order."""
+    return geojson_geometries(obj, ("Polygon", "MultiPolygon"))
+
+
+def geojson_geometries(obj, kinds: tuple[str, ...]) -> list[dict]:
+    """The geometries of the given ``kinds`` in a GeoJSON object (bare, in Features,
+    FeatureCollections or GeometryCollections), depth first in file order."""
     found = []
     stack = [obj]
     while stack:
@@ -113,6 +119,8 @@ def _polygon_geometries(obj) -> list[dict]:
             stack.extend(reversed(o.get("features") or []))
         elif kind == "Feature":
             stack.append(o.get("geometry"))
-        elif kind in ("Polygon", "MultiPolygon"):
+        elif kind == "GeometryCollection":
+            stack.extend(reversed(o.get("geometries") or []))
+        elif kind in kinds:
             found.append(o)
     return found
