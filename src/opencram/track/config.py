@@ -46,7 +46,14 @@ class TrackerSensor:
     min_start_snr_db: float | None = None
     """Plots with an SNR below this, dB, may update a track but never start one (a
     tracking radar keeps reporting its loop's output after losing lock, at an SNR below
-    its detection threshold); None: every plot may start a track."""
+    its detection threshold); None: every plot may start a track. The same threshold
+    detects loss of lock (:mod:`opencram.track.lock`): a confirmed track whose plots stay
+    below it stops updating."""
+    snr_ref_db: float | None = None
+    """SNR, dB, at which the sigmas above hold; with it, each plot's range and angle
+    variances are scaled by ``10^((snr_ref_db - snr) / 10)`` (bounded:
+    :func:`opencram.track.noise.snr_factor`), as a radar's thermal errors are; None: no
+    SNR weighting (a simulated radar whose noise does not depend on SNR)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,14 @@ class TrackerConfig:
     the 20 Hz test streams, whose errors wander slowly (correlated, with an acquisition
     transient), 4 split a round's track in two, as a run of same-sign innovations is
     down-weighted like outliers."""
+    noise_estimation: bool = True
+    """Estimate each sensor's range and angle noise online from the tracks' residuals,
+    with the sensors' sigmas as the prior, and use the estimate in later updates
+    (:mod:`opencram.track.noise`); False: the sensors' sigmas as given."""
+    acquisition_transient: bool = True
+    """Down-weight the angles of the first seconds of a track's plots from a tracking
+    radar (a sensor whose ``scan_s`` is shorter than ``window_s``), whose servo is still
+    settling (:func:`opencram.track.measurement.transient_var_rad2`)."""
     window_s: float = 0.5
     """Plots are processed in windows of this much measurement time (on an absolute grid)."""
     q_acc_mps2: float = DEFAULT_Q_ACC_MPS2

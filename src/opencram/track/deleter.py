@@ -1,5 +1,6 @@
 """Track deletion, batched over tracks: a tentative track not confirmed in time, a
-confirmed track that coasted (no plot for ``coast_s``), a track that landed (predicted
+confirmed track that coasted (no plot for ``coast_s``; one whose radar lost lock is
+held until it lands, at most ``LOST_LOCK_HOLD_S``), a track that landed (predicted
 below ``ground_margin_m``), and the weaker of two duplicate tracks ("merged")."""
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ RANK_CONFIRMED = 1e6
 RANK_ROW_TIE = 1e-9
 # Two tracks' velocities are the same object's within this many times merge_chi2.
 VELOCITY_CHI2_FACTOR = 3.0
+# A track whose radar lost the round (opencram.track.lock) is not coasted out: it is flown
+# on from its last good state until it lands, or at most this long after that state (a
+# round lost 1-1.5 km up lands within about 15 s; a minute covers one lost near its apex).
+LOST_LOCK_HOLD_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -48,21 +53,23 @@ class Deleter:
         cfg = self.config
         tr = tracks
         stale_tent = (tr.status == TENTATIVE) & (now_s - tr.born_s > cfg.confirm_window_s)
-        coasted = (tr.status == CONFIRMED) & (now_s - tr.t_s > cfg.coast_s)
+        coasted = (tr.status == CONFIRMED) & ~tr.lock_lost & (now_s - tr.t_s > cfg.coast_s)
+        lost_out = tr.lock_lost & (now_s - tr.t_s > LOST_LOCK_HOLD_S)
         landed = self._landed(tr, now_s)
-        gone = stale_tent | coasted | landed | self._duplicates(tr, now_s)
+        gone = stale_tent | coasted | lost_out | landed | self._duplicates(tr, now_s)
         ended = []
         for i in np.flatnonzero(gone & (tr.status == CONFIRMED)):
-            reason = "landed" if landed[i] else ("coasted" if coasted[i] else "merged")
-            ended.append((int(tr.id[i]), now_s, reason))
+            ended.append((int(tr.id[i]), now_s, _reason(landed[i], coasted[i], lost_out[i])))
         return Deletion(gone, ended)
 
     def gap_limit_s(self, tracks: TrackTable) -> np.ndarray:
         """The longest time (n,) s each track may go without a plot and live: ``coast_s``
         when confirmed, ``confirm_window_s`` when tentative (it is dropped that long after
-        its start, and its last plot is no older than its start)."""
+        its start, and its last plot is no older than its start), :data:`LOST_LOCK_HOLD_S`
+        when its radar lost the round."""
         cfg = self.config
-        return np.where(tracks.status == CONFIRMED, cfg.coast_s, cfg.confirm_window_s)
+        limit = np.where(tracks.status == CONFIRMED, cfg.coast_s, cfg.confirm_window_s)
+        return np.where(tracks.lock_lost, LOST_LOCK_HOLD_S, limit)
 
     def predictable(self, tracks: TrackTable, t_s: np.ndarray | float) -> np.ndarray:
         """Tracks (n,) that may be predicted to ``t_s``: those whose gap to it is within
@@ -91,6 +98,15 @@ class Deleter:
         x = tr.x.copy()
         x[:, :3] += x[:, 3:6] * (now_s - tr.t_s)[:, None]
         return duplicate_mask(x, tr.p, tr.hits, tr.status, self.config.merge_chi2)
+
+
+def _reason(landed: bool, coasted: bool, lost_out: bool) -> str:
+    """Why a confirmed track ended."""
+    if landed:
+        return "landed"
+    if coasted:
+        return "coasted"
+    return "lost_lock" if lost_out else "merged"
 
 
 _DENSEST: dict[int, float] = {}

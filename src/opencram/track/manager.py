@@ -37,13 +37,25 @@ from opencram.track.deleter import Deleter
 from opencram.track.filters import FilterUpdate, make_filter
 from opencram.track.initiator import TwoPointInitiator
 from opencram.track.jpda import JPDAAssociator
-from opencram.track.measurement import Frame, frame_of, plot_rcs_dbsm
+from opencram.track.lock import lock_step
+from opencram.track.measurement import (
+    TRANSIENT_END_S,
+    Frame,
+    frame_of,
+    innovation,
+    measurement_jacobian,
+    plot_rcs_dbsm,
+    predict_measurement,
+    sensor_table,
+    transient_var_rad2,
+)
 from opencram.track.models import (
     KAPPA_MAX_CM2_PER_KG,
     KAPPA_MIN_CM2_PER_KG,
     MIN_SPEED_MPS,
     BallisticModel,
 )
+from opencram.track.noise import LAG1_MAX_GAP_REVISITS, NoiseEstimator, NoiseSample
 from opencram.track.tracks import CONFIRMED, TENTATIVE, TrackTable, TrackUpdate, UpdateLog
 
 __all__ = [
@@ -106,6 +118,18 @@ class Tracker:
         its tracker may carry this over so that track ids are never reused."""
         self._buffer = PlotBuffer(cfg.window_s)
         self._repeats = RepeatFilter(cfg.init_window_s)
+        self._table = sensor_table(sensors)
+        self.noise = NoiseEstimator(sensors)
+        """The online estimate of each sensor's noise (:mod:`opencram.track.noise`);
+        :meth:`NoiseEstimator.report` gives it beside the sensors' own sigmas."""
+        self.lock_events: list[tuple[int, float, float]] = []
+        """(track id, time s, time of its last good plot s) of each track whose radar lost
+        the round (:mod:`opencram.track.lock`); a driver may read and clear it."""
+        self._lock_snr_db = np.array(
+            [np.nan if q.min_start_snr_db is None else q.min_start_snr_db for q in sensors]
+        )
+        self._scan_s = np.array([q.scan_s for q in sensors], dtype=float)
+        self._tracking_radar = self._scan_s < cfg.window_s
 
     @property
     def n_late_dropped(self) -> int:
@@ -166,7 +190,9 @@ class Tracker:
             for sub in self._revisits(plots.time_s[sel], int(s)):
                 order.append((float(np.median(plots.time_s[sel[sub]])), sel[sub]))
         for _, sel in sorted(order, key=lambda o: o[0]):
-            self._process_frame(frame_of(plots.take(sel), self.sensors, self.sensor_pos))
+            noise = self.noise if self.config.noise_estimation else None
+            frame = frame_of(plots.take(sel), self.sensors, self.sensor_pos, noise, self._table)
+            self._process_frame(frame)
         self.maintain(float(plots.time_s.max()))
 
     def _revisits(self, t_s: np.ndarray, sensor: int) -> list[np.ndarray]:
@@ -205,7 +231,8 @@ class Tracker:
         tr, m = self.tracks, len(frame.plots)
         taken = np.zeros(m, dtype=bool)
         held = np.zeros(m, dtype=bool)
-        rows = np.flatnonzero(self.deleter.predictable(tr, float(np.median(frame.plots.time_s))))
+        t_mid = float(np.median(frame.plots.time_s))
+        rows = np.flatnonzero(self.deleter.predictable(tr, t_mid) & ~tr.lock_lost)
         t_plot = frame.plots.time_s
         for k in range(self._max_passes):
             free = np.flatnonzero(~taken)
@@ -221,7 +248,7 @@ class Tracker:
                 a = _drop_earlier(a, tr.t_s, t_plot)
             if a.rows.size == 0:
                 break
-            self._commit(a, frame.plots, self._update(a, frame))
+            self._commit(a, frame, self._update(a, frame))
             taken |= a.taken
             gr, gp = a.gated_rows, a.gated_plots
             later = np.isin(gr, a.rows) & ~taken[gp] & (t_plot[gp] > tr.t_s[gr])
@@ -246,9 +273,33 @@ class Tracker:
     def _update_assigned(self, a: Assignment, frame: Frame) -> FilterUpdate:
         """Filter update of each assigned track with its plot."""
         dt = frame.plots.time_s[a.plots] - self.tracks.t_s[a.rows]
+        r = self._pair_noise(a, frame)
         return self.filter.update(
-            self.tracks, a.rows, dt, frame.z[a.plots], frame.r[a.plots], frame.sensor_enu_m[a.plots]
+            self.tracks, a.rows, dt, frame.z[a.plots], r, frame.sensor_enu_m[a.plots]
         )
+
+    def _acquisition_age_s(self, rows: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+        """Time (n,) s from the radar's acquisition of each track's round to ``t_s``: from
+        the track's start, plus ``init_min_dt_s`` (its first plot is at least that much
+        older; so the age is never overstated and the transient never cut short)."""
+        return t_s - self.tracks.born_s[rows] + self.config.init_min_dt_s
+
+    def _pair_noise(self, a: Assignment, frame: Frame) -> np.ndarray:
+        """Noise (n, 4, 4) of each assigned plot for its track: the frame's, plus the
+        acquisition transient's angle variance on plots of a tracking radar
+        (:func:`opencram.track.measurement.transient_var_rad2`)."""
+        r = frame.r[a.plots]
+        if not self.config.acquisition_transient:
+            return r
+        sel = self._tracking_radar[frame.plots.sensor[a.plots]]
+        if not sel.any():
+            return r
+        r = r.copy()
+        age = self._acquisition_age_s(a.rows[sel], frame.plots.time_s[a.plots[sel]])
+        extra = transient_var_rad2(age)
+        r[sel, 1, 1] += extra
+        r[sel, 2, 2] += extra
+        return r
 
     def _update_pda(self, a: Assignment, frame: Frame) -> FilterUpdate:
         """PDA update of each track with gated plots, at the time of its best plot."""
@@ -261,16 +312,17 @@ class Tracker:
             a.rows,
             dt,
             frame.z[pda.plot],
-            frame.r[a.plots],
+            self._pair_noise(a, frame),
             frame.sensor_enu_m[a.plots],
             row_of[pda.track],
             pda.beta,
             pda.beta0[a.rows],
         )
 
-    def _commit(self, a: Assignment, plots: Plots, est: FilterUpdate) -> None:
-        """Store the updated tracks: state, hits, RCS, confirmation; log the updates."""
-        tr, ti, pj = self.tracks, a.rows, a.plots
+    def _commit(self, a: Assignment, frame: Frame, est: FilterUpdate) -> None:
+        """Store the updated tracks: state, hits, RCS, confirmation; learn the noise and
+        test the lock from their residuals; log the updates."""
+        tr, ti, pj, plots = self.tracks, a.rows, a.plots, frame.plots
         x = est.x
         x[:, 6] = np.clip(x[:, 6], KAPPA_MIN_CM2_PER_KG, KAPPA_MAX_CM2_PER_KG)
         if est.modes is not None:
@@ -284,18 +336,86 @@ class Tracker:
         promote = (tr.status[ti] == TENTATIVE) & (tr.hits[ti] >= self.config.confirm_hits)
         promote &= is_moving(x, est.p, self.config.init_speed_mps[0])
         tr.status[ti[promote]] = CONFIRMED
+        lost = self._learn_and_test_lock(ti, pj, frame, x, est.p)
+        x_log, p_log = x, est.p
+        if lost.any():
+            x_log, p_log = x.copy(), est.p.copy()
+            x_log[lost], p_log[lost] = tr.x[ti[lost]], tr.p[ti[lost]]
         self.updates.append_batch(
             track_id=tr.id[ti],
             t_s=plots.time_s[pj],
-            x=x,
-            p=est.p,
+            x=x_log,
+            p=p_log,
             confirmed=tr.status[ti] == CONFIRMED,
             sensor=plots.sensor[pj],
             truth_id=plots.truth_id[pj],
             mode_prob=None if est.modes is None else est.modes.mu,
             n_updates=tr.hits[ti],
             rcs_dbsm=tr.rcs_dbsm[ti],
+            lock_lost=lost,
         )
+
+    def _learn_and_test_lock(self, ti, pj, frame: Frame, x, p) -> np.ndarray:
+        """The residuals of the updated tracks ``ti`` with their plots ``pj`` (posterior
+        states ``x``, ``p``): fold those of confirmed tracks past the acquisition
+        transient into the noise estimate (:class:`NoiseEstimator`), run the lock tests
+        (:func:`opencram.track.lock.lock_step`) on them, and set the tracks that lost lock
+        back to their last good state flown on. Returns the updates (n,) that lost lock."""
+        tr, plots = self.tracks, frame.plots
+        sensor, t = plots.sensor[pj], plots.time_s[pj]
+        pos = frame.sensor_enu_m[pj]
+        eps = innovation(frame.z[pj], predict_measurement(x, pos))[:, :3]
+        h = measurement_jacobian(x, pos, x.shape[1])[:, :3]
+        hph = np.einsum("mid,mde,mie->mi", h, p, h)
+        g = np.ones(len(pj)) if frame.snr_factor is None else frame.snr_factor[pj]
+        g = np.repeat(g[:, None], 3, axis=1)
+        e = self.noise.standardised(sensor, eps, g)
+        settled = (tr.status[ti] == CONFIRMED) & (
+            ~self._tracking_radar[sensor] | (self._acquisition_age_s(ti, t) > TRANSIENT_END_S)
+        )
+        pair = (tr.last_sensor[ti] == sensor) & (
+            t - tr.last_t_s[ti] <= LAG1_MAX_GAP_REVISITS * self._scan_s[sensor]
+        )
+        prev = np.where(pair[:, None], tr.last_e[ti], np.nan)
+        tr.last_e[ti], tr.last_t_s[ti], tr.last_sensor[ti] = e, t, sensor
+        if self.config.noise_estimation and settled.any():
+            sel = np.flatnonzero(settled)
+            self.noise.observe(NoiseSample(sensor[sel], eps[sel], hph[sel], g[sel], prev[sel]))
+        return self._test_lock(ti, settled, np.mean(e**2, axis=1), plots.snr_db[pj], sensor)
+
+    def _test_lock(self, ti, settled, d, snr_db, sensor) -> np.ndarray:
+        """Lock tests of the updated confirmed tracks ``ti`` (``settled``: past their
+        acquisition transient; ``d``: normalised squared residuals); keep the good
+        states, and set those that lost lock back to their last good state flown on to
+        now. Returns the rows (n,) that lost lock now."""
+        tr = self.tracks
+        conf = tr.status[ti] == CONFIRMED
+        step = lock_step(
+            tr.cusum[ti],
+            tr.low_snr_run[ti],
+            np.where(settled, d, 0.0),
+            snr_db,
+            self._lock_snr_db[sensor],
+        )
+        tr.cusum[ti] = np.where(conf, step.cusum, 0.0)
+        tr.low_snr_run[ti] = np.where(conf, step.low_snr_run, 0)
+        good = ti[step.good | ~conf]
+        tr.good_x[good], tr.good_p[good], tr.good_t_s[good] = tr.x[good], tr.p[good], tr.t_s[good]
+        lost = conf & step.lost
+        if lost.any():
+            rows = ti[lost]
+            dt = tr.t_s[rows] - tr.good_t_s[rows]
+            tr.x[rows], tr.p[rows] = self.model.propagate(tr.good_x[rows], tr.good_p[rows], dt)
+            tr.lock_lost[rows] = True
+            self.lock_events.extend(
+                zip(
+                    tr.id[rows].tolist(),
+                    tr.t_s[rows].tolist(),
+                    tr.good_t_s[rows].tolist(),
+                    strict=True,
+                )
+            )
+        return lost
 
     def _initiate(self, frame: Frame) -> None:
         """Start tentative tracks from the frame's plots that no track took."""
@@ -306,21 +426,7 @@ class Tracker:
         ids = np.arange(self.next_track_id, self.next_track_id + n)
         self.next_track_id += n
         modes = self.filter.start(new.x, new.p)
-        self.tracks.append(
-            TrackTable(
-                id=ids,
-                x=new.x,
-                p=new.p,
-                t_s=new.t_s,
-                status=np.full(n, TENTATIVE, dtype=np.int8),
-                hits=np.full(n, 2, dtype=np.int64),
-                born_s=new.t_s.copy(),
-                xm=modes.xm,
-                pm=modes.pm,
-                mu=modes.mu,
-                rcs_dbsm=np.full(n, np.nan),
-            )
-        )
+        self.tracks.append(TrackTable.start(ids, new.x, new.p, new.t_s, modes))
 
 
 def is_moving(x: np.ndarray, p: np.ndarray, min_speed_mps: float) -> np.ndarray:

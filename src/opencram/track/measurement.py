@@ -15,6 +15,7 @@ import numpy as np
 
 from opencram.sense.plots import Plots
 from opencram.track.config import TrackerSensor
+from opencram.track.noise import NoiseEstimator, snr_factor
 
 MEAS_DIM = 4
 # Range-rate variance of a plot without range rate, (m/s)²: a standard deviation of 1e6 m/s,
@@ -89,6 +90,8 @@ class Frame:
     z: np.ndarray
     r: np.ndarray
     sensor_enu_m: np.ndarray
+    snr_factor: np.ndarray | None = None
+    """Each plot's SNR variance factor (m,) (:func:`opencram.track.noise.snr_factor`)."""
 
     def without(self, taken: np.ndarray) -> Frame:
         """The plots where ``taken`` (m,) is false."""
@@ -96,7 +99,8 @@ class Frame:
 
     def take(self, idx: np.ndarray) -> Frame:
         """The plots at indices ``idx``."""
-        return Frame(self.plots.take(idx), self.z[idx], self.r[idx], self.sensor_enu_m[idx])
+        g = None if self.snr_factor is None else self.snr_factor[idx]
+        return Frame(self.plots.take(idx), self.z[idx], self.r[idx], self.sensor_enu_m[idx], g)
 
 
 def correlation_inflation(revisit_s: float, corr_s: float) -> float:
@@ -117,23 +121,101 @@ def correlation_inflation(revisit_s: float, corr_s: float) -> float:
     return (1.0 + rho) / (1.0 - rho)
 
 
-def frame_of(plots: Plots, sensors: list[TrackerSensor], sensor_enu_m: np.ndarray) -> Frame:
-    """The measurements and noise of ``plots`` from ``sensors`` at ``sensor_enu_m`` (k, 3);
-    range and angle variances are multiplied by each sensor's
-    :func:`correlation_inflation`."""
+def inflation_of_rho(rho: np.ndarray) -> np.ndarray:
+    """``(1 + rho) / (1 - rho)``: :func:`correlation_inflation` from the lag-1 correlation."""
+    return (1.0 + rho) / (1.0 - rho)
+
+
+def frame_of(
+    plots: Plots,
+    sensors: list[TrackerSensor],
+    sensor_enu_m: np.ndarray,
+    noise: NoiseEstimator | None = None,
+    table: SensorTable | None = None,
+) -> Frame:
+    """The measurements and noise of ``plots`` from ``sensors`` at ``sensor_enu_m`` (k, 3).
+
+    Each plot's range and angle variances are its sensor's (the online estimate of
+    ``noise`` when given, else the sensors' sigmas), times the correlation inflation
+    (:func:`correlation_inflation`; with ``noise``, of the lag-1 correlation of
+    :meth:`NoiseEstimator.rho_for_inflation`), times the plot's SNR factor
+    (:func:`opencram.track.noise.snr_factor`, sensors with ``snr_ref_db``). ``table``:
+    :func:`sensor_table` of ``sensors``, when the caller keeps it."""
     s = plots.sensor
     z = np.stack([plots.range_m, plots.az_rad, plots.el_rad, plots.range_rate_mps], axis=-1)
-    sens = [sensors[i] for i in s]
-    infl = np.sqrt([correlation_inflation(q.scan_s, q.noise_corr_s) for q in sens])
-    r = noise_cov(
-        np.array([q.sigma_range_m for q in sens]) * infl,
-        np.array([q.sigma_az_rad for q in sens]) * infl,
-        np.array([q.sigma_el_rad for q in sens]) * infl,
-        [q.sigma_range_rate_mps or 1.0 for q in sens],
-        ~np.isnan(plots.range_rate_mps)
-        & np.array([q.sigma_range_rate_mps is not None for q in sens], dtype=bool),
+    table = table or sensor_table(sensors)
+    if noise is None:
+        var, infl = table.var, table.inflation
+    else:
+        var, infl = noise.var(), inflation_of_rho(noise.rho_for_inflation())
+    g = snr_factor(plots.snr_db, table.snr_ref_db[s])
+    sig = np.sqrt(var[s] * infl[s] * g[:, None])
+    has_rr = ~np.isnan(plots.range_rate_mps) & table.has_rr[s]
+    r = noise_cov(sig[:, 0], sig[:, 1], sig[:, 2], table.sigma_rr[s], has_rr)
+    return Frame(plots, z, r, sensor_enu_m[s], g)
+
+
+@dataclass(frozen=True)
+class SensorTable:
+    """The sensors' noise as arrays (k,) or (k, 3)."""
+
+    var: np.ndarray
+    inflation: np.ndarray
+    sigma_rr: np.ndarray
+    has_rr: np.ndarray
+    snr_ref_db: np.ndarray
+
+
+def sensor_table(sensors: list[TrackerSensor]) -> SensorTable:
+    """The noise of ``sensors`` as arrays."""
+    sig = np.array(
+        [[q.sigma_range_m, q.sigma_az_rad, q.sigma_el_rad] for q in sensors], dtype=float
+    ).reshape(-1, 3)
+    infl = np.array([correlation_inflation(q.scan_s, q.noise_corr_s) for q in sensors])
+    return SensorTable(
+        sig**2,
+        np.repeat(infl[:, None], 3, axis=1).reshape(-1, 3),
+        np.array([q.sigma_range_rate_mps or 1.0 for q in sensors], dtype=float),
+        np.array([q.sigma_range_rate_mps is not None for q in sensors], dtype=bool),
+        np.array([np.nan if q.snr_ref_db is None else q.snr_ref_db for q in sensors]),
     )
-    return Frame(plots, z, r, sensor_enu_m[s])
+
+
+def transient_var_rad2(age_s: np.ndarray) -> np.ndarray:
+    """Extra angle variance (rad²) of a tracking radar's plots ``age_s`` after it acquired
+    the round, while its servo settles (issue 13, measured on recorded firings: angle
+    errors of about 20 mrad at the first plot, then 2-4 mrad for about 2.5 s)::
+
+        sigma_t^2 = (A0 exp(-age / T0))^2 + A1^2 min(1, exp(-(age - T1) / T2))
+
+    with A0 = :data:`TRANSIENT_FIRST_RAD`, T0 = :data:`TRANSIENT_FIRST_DECAY_S`,
+    A1 = :data:`TRANSIENT_SETTLE_RAD`, T1 = :data:`TRANSIENT_SETTLE_S` and
+    T2 = :data:`TRANSIENT_FADE_S`. Added to the plot's azimuth and elevation variances,
+    an independent error on top of the loop's noise."""
+    age = np.maximum(np.asarray(age_s, dtype=float), 0.0)
+    first = (TRANSIENT_FIRST_RAD * np.exp(-age / TRANSIENT_FIRST_DECAY_S)) ** 2
+    settle = TRANSIENT_SETTLE_RAD**2 * np.minimum(
+        1.0, np.exp(-(age - TRANSIENT_SETTLE_S) / TRANSIENT_FADE_S)
+    )
+    return first + settle
+
+
+# The acquisition transient (transient_var_rad2): 20 mrad at the first plot (issue 13),
+# falling with a time constant of a quarter second (five plots at 20 Hz: the servo's
+# first swing); 2 mrad (the low end of the measured 2-4 mrad) held for 2.5 s, then fading
+# with a time constant of 0.5 s (a smooth end, so no plot is suddenly trusted 50x more).
+# Not 3 mrad: the association's gate and cost use the plot's own noise, without the
+# transient, and with 3 mrad the 20 Hz tail stream's round split into two confirmed tracks
+# (tests/test_high_rate_radar.py; measured), as a younger tentative track won its plots.
+TRANSIENT_FIRST_RAD = 20e-3
+TRANSIENT_FIRST_DECAY_S = 0.25
+TRANSIENT_SETTLE_RAD = 2e-3
+TRANSIENT_SETTLE_S = 2.5
+TRANSIENT_FADE_S = 0.5
+# Plots this long after acquisition are past the transient (the settle time plus four
+# fade constants: the extra variance is below 2 % of its settled value): the noise
+# estimate and the lock test take them.
+TRANSIENT_END_S = TRANSIENT_SETTLE_S + 4 * TRANSIENT_FADE_S
 
 
 def plot_rcs_dbsm(plots: Plots, sensors: list[TrackerSensor]) -> np.ndarray:

@@ -24,6 +24,13 @@ class TrackTable:
     track (the two that started it included); ``born_s`` is when it started. ``xm``, ``pm``
     and ``mu`` are the IMM's per-model states, covariances and mode probabilities (zeros
     with the other filters); ``rcs_dbsm`` the running RCS estimate (NaN until known).
+
+    Noise and lock (issue 13 point 3; :mod:`opencram.track.noise`,
+    :mod:`opencram.track.lock`): ``last_e`` (n, 3) is the standardised residual of the
+    last plot (NaN before one), ``last_t_s`` and ``last_sensor`` its time and sensor (for
+    the lag-1 correlation); ``cusum`` and ``low_snr_run`` the lock tests' state;
+    ``good_x``, ``good_p``, ``good_t_s`` the last good state; ``lock_lost`` whether the
+    radar has lost the round (the track is then no longer updated).
     """
 
     id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -37,8 +44,66 @@ class TrackTable:
     pm: np.ndarray = field(default_factory=lambda: np.zeros((0, N_MODES, IMM_DIM, IMM_DIM)))
     mu: np.ndarray = field(default_factory=lambda: np.zeros((0, N_MODES)))
     rcs_dbsm: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    last_e: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    last_t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    last_sensor: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cusum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    low_snr_run: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    good_x: np.ndarray = field(default_factory=lambda: np.zeros((0, DIM)))
+    good_p: np.ndarray = field(default_factory=lambda: np.zeros((0, DIM, DIM)))
+    good_t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lock_lost: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
-    FIELDS = ("id", "x", "p", "t_s", "status", "hits", "born_s", "xm", "pm", "mu", "rcs_dbsm")
+    FIELDS = (
+        "id",
+        "x",
+        "p",
+        "t_s",
+        "status",
+        "hits",
+        "born_s",
+        "xm",
+        "pm",
+        "mu",
+        "rcs_dbsm",
+        "last_e",
+        "last_t_s",
+        "last_sensor",
+        "cusum",
+        "low_snr_run",
+        "good_x",
+        "good_p",
+        "good_t_s",
+        "lock_lost",
+    )
+
+    @classmethod
+    def start(cls, ids, x, p, t_s, modes) -> TrackTable:
+        """New tentative tracks ``ids`` (n,) from their start states ``x`` (n, 7), ``p``
+        and times ``t_s`` (two plots each), with the filter's per-model ``modes``."""
+        n = ids.size
+        return cls(
+            id=ids,
+            x=x,
+            p=p,
+            t_s=t_s,
+            status=np.full(n, TENTATIVE, dtype=np.int8),
+            hits=np.full(n, 2, dtype=np.int64),
+            born_s=t_s.copy(),
+            xm=modes.xm,
+            pm=modes.pm,
+            mu=modes.mu,
+            rcs_dbsm=np.full(n, np.nan),
+            last_e=np.full((n, 3), np.nan),
+            last_t_s=np.full(n, np.nan),
+            last_sensor=np.full(n, -1, dtype=np.int64),
+            cusum=np.zeros(n),
+            low_snr_run=np.zeros(n, dtype=np.int64),
+            good_x=x.copy(),
+            good_p=p.copy(),
+            good_t_s=t_s.copy(),
+            lock_lost=np.zeros(n, dtype=bool),
+        )
 
     def __len__(self) -> int:
         return int(self.id.size)
@@ -70,6 +135,7 @@ class TrackUpdate:
     mode_prob: tuple[float, float, float] | None = None  # IMM: ballistic, CV, CT
     n_updates: int = 0  # plots in the track so far, counting the two that started it
     rcs_dbsm: float = float("nan")  # running RCS estimate from plot SNR, if known
+    lock_lost: bool = False  # the radar lost the round: x, p are the last good state flown on
 
 
 class UpdateLog:
@@ -103,6 +169,7 @@ class UpdateLog:
             None if mu is None else tuple(float(v) for v in mu[k]),
             int(b["n_updates"][k]),
             float(b["rcs_dbsm"][k]),
+            bool(b["lock_lost"][k]) if "lock_lost" in b else False,
         )
 
     def __iter__(self) -> Iterator[TrackUpdate]:
