@@ -62,9 +62,10 @@ import numpy as np
 from opencram.track.config import TrackerSensor
 
 N_AXES = 3  # range, azimuth, elevation
-# Weight of the sensors file's sigmas, in plots: 30 plots (1.5 s of a 20 Hz radar, half a
-# minute of a 1 s one) must agree before the estimate moves halfway to what they say.
-PRIOR_PLOTS = 30.0
+# Weight of the sensors file's sigmas, in independent plots: 10 (at a lag-1 correlation of
+# 0.8, 90 plots or 4.5 s of a 20 Hz radar; 10 s of a 1 s one) must agree before the
+# estimate moves halfway to what they say.
+PRIOR_PLOTS = 10.0
 # Memory of the estimate, in (effective) plots: lambda = 1 - 1 / memory. 400 plots are
 # 20 s of a 20 Hz radar's plots of one round, long enough that the estimate of a sigma
 # has a sampling error of a few per cent, short enough to follow a change within a flight.
