@@ -8,6 +8,8 @@ declares the lock lost:
 
 * **SNR**: :data:`LOW_SNR_PLOTS` plots in a row below the sensor's detection threshold
   (``TrackerSensor.min_start_snr_db``; no test for a sensor without one).
+* **Silence after low SNR**: a track whose last plot was below the threshold and that
+  has had no plot for :data:`SILENT_REVISITS` revisits (the tail left its gate first).
 * **Residuals walking away**: a one-sided CUSUM (Page, "Continuous inspection schemes",
   Biometrika 41, 1954) of the plot's normalised squared residual per axis::
 
@@ -36,6 +38,11 @@ import numpy as np
 # Plots in a row below the detection threshold that mean the loop has lost the round: 5
 # at 20 Hz is a quarter second; a plot or two of low SNR (a fade) does not stop a track.
 LOW_SNR_PLOTS = 5
+# A confirmed track whose last plot was below the threshold and that has had no plot for
+# this many revisits has lost lock too (the tail left its gate before the run was long
+# enough): half a second at 20 Hz; for a 1 s radar, longer than a track may coast, so the
+# rule never fires there.
+SILENT_REVISITS = 10
 # CUSUM of the normalised squared residual: allowance per plot (above its mean of 1 for
 # errors of the stated size) and the alarm threshold. With d capped at 9 (3 sigma on
 # average over the axes), the alarm needs at least three plots far off in a row, or a

@@ -37,7 +37,7 @@ from opencram.track.deleter import Deleter
 from opencram.track.filters import FilterUpdate, make_filter
 from opencram.track.initiator import TwoPointInitiator
 from opencram.track.jpda import JPDAAssociator
-from opencram.track.lock import lock_step
+from opencram.track.lock import SILENT_REVISITS, lock_step
 from opencram.track.measurement import (
     TRANSIENT_END_S,
     Frame,
@@ -166,6 +166,7 @@ class Tracker:
         landed, duplicate); confirmed ones are logged in :attr:`deleted`."""
         if not len(self.tracks):
             return
+        self._lost_when_silent(until_s)
         deletion = self.deleter.select(self.tracks, until_s)
         self.deleted.extend(deletion.ended)
         self.tracks.keep(~deletion.gone)
@@ -377,11 +378,82 @@ class Tracker:
             t - tr.last_t_s[ti] <= LAG1_MAX_GAP_REVISITS * self._scan_s[sensor]
         )
         prev = np.where(pair[:, None], tr.last_e[ti], np.nan)
+        d2 = self._second_difference(ti, frame.z[pj, :3], sensor, t, pair)
         tr.last_e[ti], tr.last_t_s[ti], tr.last_sensor[ti] = e, t, sensor
         if self.config.noise_estimation and settled.any():
             sel = np.flatnonzero(settled)
-            self.noise.observe(NoiseSample(sensor[sel], eps[sel], hph[sel], g[sel], prev[sel]))
+            sample = NoiseSample(
+                sensor[sel],
+                eps[sel],
+                hph[sel],
+                g[sel],
+                prev[sel],
+                d2[sel],
+                self._tracking_radar[sensor[sel]],
+            )
+            self.noise.observe(sample)
         return self._test_lock(ti, settled, np.mean(e**2, axis=1), plots.snr_db[pj], sensor)
+
+    def _second_difference(self, ti, z, sensor, t, pair) -> np.ndarray:
+        """Second differences (n, 3) of each updated track's plot ``z`` (range, azimuth,
+        elevation) with its two before, where all three are from one sensor at one revisit
+        (``pair``: the last one is; azimuth differences wrapped); NaN elsewhere. Stores
+        the plot as the track's last."""
+        tr = self.tracks
+        ok = pair & (tr.prev_sensor[ti] == sensor)
+        ok &= tr.last_t_s[ti] - tr.prev_t_s[ti] <= LAG1_MAX_GAP_REVISITS * self._scan_s[sensor]
+        d_new, d_old = z - tr.last_z[ti], tr.last_z[ti] - tr.prev_z[ti]
+        d_new[:, 1] = np.mod(d_new[:, 1] + np.pi, 2 * np.pi) - np.pi
+        d_old[:, 1] = np.mod(d_old[:, 1] + np.pi, 2 * np.pi) - np.pi
+        d2 = np.where(ok[:, None], d_new - d_old, np.nan)
+        tr.prev_z[ti], tr.prev_t_s[ti], tr.prev_sensor[ti] = (
+            tr.last_z[ti],
+            tr.last_t_s[ti],
+            tr.last_sensor[ti],
+        )
+        tr.last_z[ti] = z
+        return d2
+
+    def _lost_when_silent(self, until_s: float) -> None:
+        """A confirmed track whose last plot was below its sensor's threshold and which has
+        had no plot for :data:`opencram.track.lock.SILENT_REVISITS` revisits by
+        ``until_s`` has lost lock too (its tail walked out of the gate before the
+        low-SNR run was long enough): set back to its last good state, flown on to now,
+        and logged so (an update of no plot: truth id -1, its last plot's sensor)."""
+        tr = self.tracks
+        sensor = np.maximum(tr.last_sensor, 0)
+        silent = until_s - tr.t_s > SILENT_REVISITS * self._scan_s[sensor]
+        rows = np.flatnonzero(
+            (tr.status == CONFIRMED) & ~tr.lock_lost & (tr.low_snr_run > 0) & silent
+        )
+        if not rows.size:
+            return
+        self._set_lost(rows, np.full(rows.size, until_s))
+        self.updates.append_batch(
+            track_id=tr.id[rows],
+            t_s=tr.t_s[rows],
+            x=tr.x[rows].copy(),
+            p=tr.p[rows].copy(),
+            confirmed=np.ones(rows.size, dtype=bool),
+            sensor=tr.last_sensor[rows].copy(),
+            truth_id=np.full(rows.size, -1, dtype=np.int64),
+            mode_prob=tr.mu[rows].copy() if self.config.filter == "imm" else None,
+            n_updates=tr.hits[rows].copy(),
+            rcs_dbsm=tr.rcs_dbsm[rows].copy(),
+            lock_lost=np.ones(rows.size, dtype=bool),
+        )
+
+    def _set_lost(self, rows: np.ndarray, t_s: np.ndarray) -> None:
+        """Tracks ``rows`` lost lock at ``t_s`` (n,): their last good state flown on to
+        then, no more updates, one lock event each."""
+        tr = self.tracks
+        dt = t_s - tr.good_t_s[rows]
+        tr.x[rows], tr.p[rows] = self.model.propagate(tr.good_x[rows], tr.good_p[rows], dt)
+        tr.t_s[rows] = t_s
+        tr.lock_lost[rows] = True
+        self.lock_events.extend(
+            zip(tr.id[rows].tolist(), t_s.tolist(), tr.good_t_s[rows].tolist(), strict=True)
+        )
 
     def _test_lock(self, ti, settled, d, snr_db, sensor) -> np.ndarray:
         """Lock tests of the updated confirmed tracks ``ti`` (``settled``: past their
@@ -403,18 +475,7 @@ class Tracker:
         tr.good_x[good], tr.good_p[good], tr.good_t_s[good] = tr.x[good], tr.p[good], tr.t_s[good]
         lost = conf & step.lost
         if lost.any():
-            rows = ti[lost]
-            dt = tr.t_s[rows] - tr.good_t_s[rows]
-            tr.x[rows], tr.p[rows] = self.model.propagate(tr.good_x[rows], tr.good_p[rows], dt)
-            tr.lock_lost[rows] = True
-            self.lock_events.extend(
-                zip(
-                    tr.id[rows].tolist(),
-                    tr.t_s[rows].tolist(),
-                    tr.good_t_s[rows].tolist(),
-                    strict=True,
-                )
-            )
+            self._set_lost(ti[lost], tr.t_s[ti[lost]])
         return lost
 
     def _initiate(self, frame: Frame) -> None:

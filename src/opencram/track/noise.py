@@ -103,13 +103,18 @@ class NoiseSample:
     """Residual samples of some plots (m of them): sensor index (m,), residuals ``eps``
     (m, 3) and ``diag(H P^+ H^T)`` (m, 3) in range m, azimuth rad, elevation rad, the
     plots' variance factors ``g`` (m, 3), and each plot's track's previous standardised
-    residual (m, 3), NaN where there is no lag-1 pair."""
+    residual (m, 3), NaN where there is no lag-1 pair, the second difference of the plot
+    with its track's two before it (m, 3), NaN where there are not three at one revisit,
+    and whether each plot's sensor is a tracking radar (m,) (its variance then comes from
+    the second differences alone)."""
 
     sensor: np.ndarray
     eps: np.ndarray
     hph: np.ndarray
     factor: np.ndarray
     prev_e: np.ndarray
+    d2: np.ndarray
+    high_rate: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -176,16 +181,24 @@ class NoiseEstimator:
         est = self.rho()
         return np.maximum(self.prior_rho, np.where(est > RHO_SIGNIFICANT, est, 0.0))
 
+    def rho_for_differences(self) -> np.ndarray:
+        """The lag-1 correlation (k, 3) behind the second-difference variance: the
+        configured one where the sensor states one (``noise_corr_s``), else the estimated
+        one above :data:`RHO_SIGNIFICANT` (the residuals' correlation is the filter's view
+        of the errors': it runs high when the track is slow to follow, low when it follows
+        the errors)."""
+        est = self.rho()
+        return np.where(
+            self.prior_rho > 0.0, self.prior_rho, np.where(est > RHO_SIGNIFICANT, est, 0.0)
+        )
+
     def observe(self, s: NoiseSample) -> None:
-        """Fold in the residuals of one batch of plots (module docstring: recursion)."""
+        """Fold in the samples of one batch of plots (module docstring: recursion)."""
         if s.sensor.size == 0:
             return
         k = len(self.ids)
         var = self.var()[s.sensor]
-        q = (s.eps**2 + s.hph) / s.factor
-        q = np.minimum(q, WINSOR_SIGMAS**2 * var) / WINSOR_KAPPA
-        rho = self.rho()[s.sensor]
-        w = (1.0 - rho) / (1.0 + rho)
+        q, w = self._samples(s, var)
         n_w = _per_sensor(s.sensor, w, k)
         decay = FORGET**n_w
         self._a = decay * self._a + _per_sensor(s.sensor, w * q, k)
@@ -193,10 +206,26 @@ class NoiseEstimator:
         e = np.clip(s.eps / np.sqrt(var * s.factor), -WINSOR_SIGMAS, WINSOR_SIGMAS)
         pair = np.isfinite(s.prev_e)
         e_prev = np.where(pair, s.prev_e, 0.0)
-        self._c1 = decay * self._c1 + _per_sensor(s.sensor, w * pair * e * e_prev, k)
+        w_pair = pair * _ess_weight(self.rho()[s.sensor])
+        self._c1 = decay * self._c1 + _per_sensor(s.sensor, w_pair * e * e_prev, k)
         half = 0.5 * (e**2 + e_prev**2)
-        self._c0 = decay * self._c0 + _per_sensor(s.sensor, w * pair * half, k)
+        self._c0 = decay * self._c0 + _per_sensor(s.sensor, w_pair * half, k)
         self._plots += np.bincount(s.sensor, minlength=k)
+
+    def _samples(self, s: NoiseSample, var: np.ndarray):
+        """Variance samples ``q`` (m, 3), winsorised and bias-corrected, and their weights
+        (m, 3): the second-difference form where ``s.d2`` is known, else the residual
+        form (module docstring)."""
+        rho = self.rho_for_differences()[s.sensor]
+        use_d2 = np.isfinite(s.d2)
+        d2_gain = d2_variance_factor(rho)
+        q_res = (s.eps**2 + s.hph) / s.factor
+        q_d2 = np.where(use_d2, s.d2, 0.0) ** 2 / (s.factor * d2_gain)
+        q = np.where(use_d2, q_d2, q_res)
+        q = np.minimum(q, WINSOR_SIGMAS**2 * var) / WINSOR_KAPPA
+        w_res = _ess_weight(self.rho()[s.sensor])
+        w = np.where(use_d2, _ess_weight(d2_lag1_corr(rho)), np.where(s.high_rate, 0.0, w_res))
+        return q, w
 
     def standardised(self, sensor: np.ndarray, eps: np.ndarray, factor: np.ndarray):
         """Residuals (m, 3) over the current sigma of their sensor and plot factor."""
@@ -216,6 +245,26 @@ class NoiseEstimator:
             )
             for k in range(len(self.ids))
         ]
+
+
+def d2_variance_factor(rho: np.ndarray) -> np.ndarray:
+    """``Var(e_k - 2 e_{k-1} + e_{k-2}) / sigma^2 = 2 (1 - rho) (3 - rho)`` for an AR(1)
+    error series of lag-1 correlation ``rho`` (6 for independent errors)."""
+    return 2.0 * (1.0 - rho) * (3.0 - rho)
+
+
+def d2_lag1_corr(rho: np.ndarray) -> np.ndarray:
+    """Lag-1 correlation of the second differences of an AR(1) series:
+    ``(-4 + 7 rho - 4 rho^2 + rho^3) / (2 (1 - rho) (3 - rho))`` (-2/3 for independent
+    errors)."""
+    return (-4.0 + 7.0 * rho - 4.0 * rho**2 + rho**3) / d2_variance_factor(rho)
+
+
+def _ess_weight(rho: np.ndarray) -> np.ndarray:
+    """Effective samples per sample of a variance estimate from squares of a Gaussian
+    series of lag-1 correlation ``rho`` (the squares correlate as ``rho^2``):
+    ``(1 - rho^2) / (1 + rho^2)``."""
+    return (1.0 - rho**2) / (1.0 + rho**2)
 
 
 def _prior_rho(s: TrackerSensor) -> float:

@@ -47,6 +47,10 @@ class TrackTable:
     last_e: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     last_t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     last_sensor: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    last_z: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    prev_z: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    prev_t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    prev_sensor: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     cusum: np.ndarray = field(default_factory=lambda: np.zeros(0))
     low_snr_run: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     good_x: np.ndarray = field(default_factory=lambda: np.zeros((0, DIM)))
@@ -69,6 +73,10 @@ class TrackTable:
         "last_e",
         "last_t_s",
         "last_sensor",
+        "last_z",
+        "prev_z",
+        "prev_t_s",
+        "prev_sensor",
         "cusum",
         "low_snr_run",
         "good_x",
@@ -97,6 +105,10 @@ class TrackTable:
             last_e=np.full((n, 3), np.nan),
             last_t_s=np.full(n, np.nan),
             last_sensor=np.full(n, -1, dtype=np.int64),
+            last_z=np.full((n, 3), np.nan),
+            prev_z=np.full((n, 3), np.nan),
+            prev_t_s=np.full(n, np.nan),
+            prev_sensor=np.full(n, -1, dtype=np.int64),
             cusum=np.zeros(n),
             low_snr_run=np.zeros(n, dtype=np.int64),
             good_x=x.copy(),
