@@ -224,7 +224,9 @@ class NoiseEstimator:
         q = np.where(use_d2, q_d2, q_res)
         q = np.minimum(q, WINSOR_SIGMAS**2 * var) / WINSOR_KAPPA
         w_res = _ess_weight(self.rho()[s.sensor])
-        w = np.where(use_d2, _ess_weight(d2_lag1_corr(rho)), np.where(s.high_rate, 0.0, w_res))
+        w = np.where(
+            use_d2, _ess_weight(d2_lag1_corr(rho)), np.where(s.high_rate[:, None], 0.0, w_res)
+        )
         return q, w
 
     def standardised(self, sensor: np.ndarray, eps: np.ndarray, factor: np.ndarray):
