@@ -62,10 +62,10 @@ def _run(factor: float, seed: int, config: TrackerConfig, spikes: bool = True, r
     return tracker, t_true, pos_true
 
 
-def _coverage(tracker, t_true, pos_true, truth_id: int, after_s: float = 3.0) -> float:
-    """Share of the round's confirmed updates, ``after_s`` past the first, whose 95 %
-    position ellipsoid holds the true position (at the plot's time, on the stream's own
-    20 Hz truth grid)."""
+def _nees(tracker, t_true, pos_true, truth_id: int, after_s: float = 3.0) -> np.ndarray:
+    """Normalised position errors squared ``d^T P^-1 d`` of the round's confirmed updates,
+    ``after_s`` past the first (the truth at the plot's time, on the stream's own 20 Hz
+    truth grid)."""
     u = tracker.updates
     ok = u.arrays("confirmed") & (u.arrays("truth_id") == truth_id)
     t = u.arrays("t_s")[ok]
@@ -73,8 +73,7 @@ def _coverage(tracker, t_true, pos_true, truth_id: int, after_s: float = 3.0) ->
     keep = t >= t.min() + after_s
     idx = np.clip(np.searchsorted(t_true, t[keep] - 1e-9), 0, len(t_true) - 1)
     d = x[keep, :3] - pos_true[idx]
-    d2 = np.einsum("ni,ni->n", d, np.linalg.solve(p[keep, :3, :3], d[..., None])[..., 0])
-    return float(np.mean(d2 <= CHI2_3_95))
+    return np.einsum("ni,ni->n", d, np.linalg.solve(p[keep, :3, :3], d[..., None])[..., 0])
 
 
 @pytest.mark.parametrize("factor", [3.0, 0.3])
@@ -91,62 +90,92 @@ def test_estimate_converges_to_the_generators_sigma(factor):
 
 
 @pytest.mark.parametrize("factor", [3.0, 0.3])
-def test_ellipse_coverage_improves_against_the_fixed_noise_tracker(factor):
-    """Two rounds a minute apart: the second round's 95 % position ellipsoids, with the
-    noise learnt from the first (and its own plots), hold the truth closer to 95 % of
-    the time than with the sensors file's sigmas kept."""
-    learnt = _coverage(*_run(factor, seed=12, config=TrackerConfig(), rounds=2), truth_id=1)
+def test_ellipses_are_more_honest_than_with_the_fixed_noise(factor):
+    """Two rounds a minute apart; on the second, with the noise learnt from the first and
+    its own plots, against the sensors file's sigmas kept: the 95 % position ellipsoids
+    hold the truth closer to 95 % of the time, or (where both hold it every time) the
+    mean normalised error squared is closer to 3, its value for honest 3-D ellipsoids
+    (Bar-Shalom, Li & Kirubarajan, *Estimation with Applications to Tracking and
+    Navigation*, section 5.4). Measured (seed 12): told 3x too small, coverage 0.96
+    against 0.61 (mean NEES 2.6 against 7.9); told 3.3x too large, both 1.00, mean NEES
+    1.9 against 0.84."""
+    learnt = _nees(*_run(factor, seed=12, config=TrackerConfig(), rounds=2), truth_id=1)
     fixed_cfg = TrackerConfig(noise_estimation=False)
-    fixed = _coverage(*_run(factor, seed=12, config=fixed_cfg, rounds=2), truth_id=1)
-    print(factor, learnt, fixed)
-    assert abs(learnt - 0.95) < abs(fixed - 0.95)
+    fixed = _nees(*_run(factor, seed=12, config=fixed_cfg, rounds=2), truth_id=1)
+    cov_l, cov_f = np.mean(learnt <= CHI2_3_95), np.mean(fixed <= CHI2_3_95)
+    print(factor, cov_l, cov_f, learnt.mean(), fixed.mean())
+    assert abs(cov_l - 0.95) <= abs(cov_f - 0.95)
+    assert abs(np.log(learnt.mean() / 3.0)) < abs(np.log(fixed.mean() / 3.0))
+    if factor > 1:
+        assert abs(cov_l - 0.95) < abs(cov_f - 0.95)
 
 
-def test_estimator_against_white_and_ar1_residuals():
-    """The recursion alone, fed residuals drawn here: white with sigma 3x the prior, and
-    AR(1) with coefficient 0.8: the estimated sigma within 10 %, the lag-1 within 0.1."""
+def _sample(eps, prev=None, d2=None):
+    """A NoiseSample of residuals ``eps`` (m, 3) of sensor 0, no H P H^T, unit factors."""
+    m = eps.shape[0]
+    nan = np.full((m, 3), np.nan)
+    return NoiseSample(
+        np.zeros(m, np.int64),
+        eps,
+        np.zeros((m, 3)),
+        np.ones((m, 3)),
+        nan if prev is None else prev,
+        nan if d2 is None else d2,
+        np.full(m, d2 is not None),
+    )
+
+
+def _unit_sensor(corr_s: float = 0.0):
+    return replace(
+        hs.radar(corr=False),
+        sigma_range_m=1.0,
+        sigma_az_rad=1e-3,
+        sigma_el_rad=1e-3,
+        noise_corr_s=corr_s,
+    )
+
+
+SIG = np.array([3.0, 3e-3, 3e-3])  # the residuals' sigma drawn here: 3x the prior
+
+
+def test_residual_form_against_ar1_residuals_drawn_here():
+    """The recursion alone, fed AR(1) residuals (coefficient 0.8, sigma 3x the prior):
+    the estimated sigma within 15 %, the lag-1 correlation within 0.1."""
     rng = np.random.default_rng(5)
-    sensor = replace(hs.radar(corr=False), sigma_range_m=1.0, sigma_az_rad=1e-3, sigma_el_rad=1e-3)
-    est = NoiseEstimator([sensor])
+    est = NoiseEstimator([_unit_sensor()])
     n = 4000
-    sig = np.array([3.0, 3e-3, 3e-3])
-    eps = np.column_stack([hs.ar1(rng, n, s, 0.8) for s in sig])
+    eps = np.column_stack([hs.ar1(rng, n, s, 0.8) for s in SIG])
     for k in range(1, n, 20):
-        sl = slice(k, k + 20)
-        m = eps[sl].shape[0]
-        prev = eps[k - 1 : k - 1 + m] / sig  # previous standardised (truth scale)
-        est.observe(
-            NoiseSample(
-                np.zeros(m, dtype=np.int64), eps[sl], np.zeros((m, 3)), np.ones((m, 3)), prev
-            )
-        )
-    assert np.allclose(est.sigma()[0], sig, rtol=0.15)
+        m = min(20, n - k)
+        est.observe(_sample(eps[k : k + m], prev=eps[k - 1 : k - 1 + m] / SIG))
+    assert np.allclose(est.sigma()[0], SIG, rtol=0.15)
     assert np.allclose(est.rho()[0], 0.8, atol=0.1)
 
 
+def test_second_difference_form_against_ar1_errors_drawn_here():
+    """A tracking radar's form: second differences of AR(1) errors (coefficient 0.8,
+    stated by the sensor's noise_corr_s) on top of a curving path (a constant second
+    difference of 0.02 m, a round's at 20 Hz): the sigma within 10 %."""
+    rng = np.random.default_rng(6)
+    est = NoiseEstimator([_unit_sensor(corr_s=-hs.DT_S / np.log(0.8))])
+    n = 6000
+    e = np.column_stack([hs.ar1(rng, n, s, 0.8) for s in SIG])
+    d2 = e[2:] - 2 * e[1:-1] + e[:-2] + np.array([0.02, 0.0, 0.0])
+    for k in range(0, n - 2, 20):
+        est.observe(_sample(e[2 + k : 22 + k], d2=d2[k : k + 20]))
+    assert np.allclose(est.sigma()[0], SIG, rtol=0.10)
+
+
 def test_estimate_is_bounded_and_the_prior_resists_a_few_plots():
-    sensor = replace(hs.radar(corr=False), sigma_range_m=1.0, sigma_az_rad=1e-3, sigma_el_rad=1e-3)
-    est = NoiseEstimator([sensor])
+    est = NoiseEstimator([_unit_sensor()])
     big = np.array([[1e4, 10.0, 10.0]] * 3)
-    est.observe(
-        NoiseSample(
-            np.zeros(3, np.int64), big, np.zeros((3, 3)), np.ones((3, 3)), np.full((3, 3), np.nan)
-        )
-    )
+    est.observe(_sample(big))
     # three plots 10^4 sigma off, winsorised at 3 sigma, against a prior of 10 plots: the
     # variance grows at most to about (10 + 3 * 9 / 0.97) / 13 of the prior's (0.97: the
     # winsorising correction), a sigma 1.7x
     assert np.all(est.sigma()[0] / [1.0, 1e-3, 1e-3] < np.sqrt((10 + 27 / 0.97) / 13) * 1.001)
     for _ in range(200):
-        est.observe(
-            NoiseSample(
-                np.zeros(3, np.int64),
-                big,
-                np.zeros((3, 3)),
-                np.ones((3, 3)),
-                np.full((3, 3), np.nan),
-            )
-        )
+        est.observe(_sample(big))
     assert np.allclose(est.sigma()[0], np.array([1.0, 1e-3, 1e-3]) * SIGMA_FACTOR_MAX)
 
 

@@ -111,6 +111,10 @@ class TrackerConfig:
     """Estimate each sensor's range and angle noise online from the tracks' residuals,
     with the sensors' sigmas as the prior, and use the estimate in later updates
     (:mod:`opencram.track.noise`); False: the sensors' sigmas as given."""
+    lock_detection: bool = True
+    """Detect a radar's loss of lock on a round (:mod:`opencram.track.lock`): the track
+    then stops updating and keeps its last good state; False: every plot in the gate
+    updates it."""
     acquisition_transient: bool = True
     """Down-weight the angles of the first seconds of a track's plots from a tracking
     radar (a sensor whose ``scan_s`` is shorter than ``window_s``), whose servo is still

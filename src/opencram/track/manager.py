@@ -166,7 +166,8 @@ class Tracker:
         landed, duplicate); confirmed ones are logged in :attr:`deleted`."""
         if not len(self.tracks):
             return
-        self._lost_when_silent(until_s)
+        if self.config.lock_detection:
+            self._lost_when_silent(until_s)
         deletion = self.deleter.select(self.tracks, until_s)
         self.deleted.extend(deletion.ended)
         self.tracks.keep(~deletion.gone)
@@ -473,7 +474,7 @@ class Tracker:
         tr.low_snr_run[ti] = np.where(conf, step.low_snr_run, 0)
         good = ti[step.good | ~conf]
         tr.good_x[good], tr.good_p[good], tr.good_t_s[good] = tr.x[good], tr.p[good], tr.t_s[good]
-        lost = conf & step.lost
+        lost = conf & step.lost & self.config.lock_detection
         if lost.any():
             self._set_lost(ti[lost], tr.t_s[ti[lost]])
         return lost
