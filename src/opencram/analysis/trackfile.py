@@ -137,24 +137,29 @@ def build_track_output(
                     "origin": ground.get((tid, k), (None, None))[1],
                 }
             )
+            if u.lock_lost:
+                updates[-1]["lock_lost"] = True
         allu = by_track[tid]
-        tracks.append(
-            {
-                "id": int(tid),
-                "class": CLASSES[int(np.argmax(track_prob[tid]))],
-                "class_prob": _class_prob(track_prob[tid]),
-                "first_time_s": _r(allu[0].t_s, 6),
-                "last_time_s": _r(allu[-1].t_s, 6),
-                "n_updates": len(allu),
-                "updates": updates,
-            }
-        )
+        track = {
+            "id": int(tid),
+            "class": CLASSES[int(np.argmax(track_prob[tid]))],
+            "class_prob": _class_prob(track_prob[tid]),
+            "first_time_s": _r(allu[0].t_s, 6),
+            "last_time_s": _r(allu[-1].t_s, 6),
+            "n_updates": len(allu),
+            "updates": updates,
+        }
+        lost = [u.t_s for u in allu if u.lock_lost]
+        if lost:
+            track["lock_lost_s"] = _r(lost[0], 6)
+        tracks.append(track)
     out: dict[str, Any] = {
         "opencram_version": __version__,
         "frame": {"lat": frame.lat_deg, "lon": frame.lon_deg, "alt_m": frame.alt_m},
         "filter": tracker.config.filter,
         "association": tracker.config.association,
         "late_plots_dropped": tracker.n_late_dropped,
+        "sensor_noise": [n.as_dict() for n in tracker.noise.report()],
         "tracks": tracks,
     }
     if extra:

@@ -39,6 +39,7 @@ from opencram.scenario.load import load
 from opencram.scenario.schema import Engagement
 from opencram.sense.plots import SensorSpec
 from opencram.track.manager import CONFIRMED, Tracker, TrackerConfig, UpdateLog
+from opencram.track.noise import NOISE_REPORT_CHANGE
 from opencram.track.sensors import tracker_sensors_from_specs
 from opencram.warn.alerts import DEFAULT_THRESHOLD
 from opencram.warn.zones import ZoneSet
@@ -129,6 +130,7 @@ class LiveService:
         self.last_state: dict[int, tuple] = {}  # track id -> last published (t, x)
         self._last_plot_s = np.full(len(specs), np.nan)
         self._silent = np.zeros(len(specs), dtype=bool)
+        self._noise_said = np.full((len(specs), 3), np.nan)  # sigmas last reported
         self._next_advice_s = -np.inf
         self._last_advice: list[dict] = []
         self._last_withheld: list[dict] = []
@@ -280,8 +282,28 @@ class LiveService:
 
     def _sensor_status(self, now: float) -> StepOutput:
         """A sensor is reported silent when it has sent no plot for three revisit times
-        (at least 5 s), and active again with its next plot."""
+        (at least 5 s), and active again with its next plot. Its noise, the sensors
+        file's sigmas beside the tracker's online estimate, is reported (``sensor_noise``)
+        when the estimate has moved by more than ``NOISE_REPORT_CHANGE`` since last said;
+        a track whose radar lost the round is reported (``track_lock``, state ``lost``)."""
         out = StepOutput()
+        est = self.tracker.noise.sigma()
+        moved = ~(np.abs(est / self._noise_said - 1.0) <= NOISE_REPORT_CHANGE).all(axis=1)
+        for k, rep in enumerate(self.tracker.noise.report()):
+            if moved[k] and rep.plots > 0:
+                out.events.append(_live_event("sensor_noise", round(now, 4), **rep.as_dict()))
+                self._noise_said[k] = est[k]
+        for tid, t_lost, t_good in self.tracker.lock_events:
+            out.events.append(
+                _live_event(
+                    "track_lock",
+                    round(t_lost, 4),
+                    track_id=tid,
+                    state="lost",
+                    last_good_s=round(t_good, 4),
+                )
+            )
+        self.tracker.lock_events.clear()
         scan = np.array([s.scan_s or 1.0 for s in self.specs])
         quiet = now - np.nan_to_num(self._last_plot_s, nan=-np.inf) > np.maximum(3 * scan, 5.0)
         quiet &= np.isfinite(self._last_plot_s)

@@ -21,6 +21,8 @@ rounds, drones and aircraft, and a classification of each track.
 - :mod:`~opencram.track.initiator`: two-point track start with a speed and Doppler check;
 - :mod:`~opencram.track.deleter`: deletion of unconfirmed, coasted, landed and duplicate
   tracks;
+- :mod:`~opencram.track.noise`: the online estimate of each sensor's measurement noise;
+- :mod:`~opencram.track.lock`: loss-of-lock tests (SNR run, silence, residual CUSUM);
 - :mod:`~opencram.track.tracks`: the table of live tracks and the log of every update;
 - :mod:`~opencram.track.history`: the update log read back per confirmed track;
 - :mod:`~opencram.track.classify`: rocket, mortar, artillery, aircraft, drone or unknown
@@ -59,6 +61,9 @@ _EXPORTS = {
     "confirmed_updates": "opencram.track.history",
     "track_classes": "opencram.track.history",
     "IMM": "opencram.track.imm",
+    "lock_step": "opencram.track.lock",
+    "NoiseEstimator": "opencram.track.noise",
+    "SensorNoise": "opencram.track.noise",
     "TwoPointInitiator": "opencram.track.initiator",
     "JPDAAssociator": "opencram.track.jpda",
     "Tracker": "opencram.track.manager",

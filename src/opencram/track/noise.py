@@ -82,6 +82,9 @@ LAG1_MAX_GAP_REVISITS = 1.5
 # The estimated lag-1 correlation is used in the update's inflation only above this
 # (for independent errors, the estimate from ~400 plots scatters by about 0.05).
 RHO_SIGNIFICANT = 0.2
+# A driver reports a sensor's noise again when an estimated sigma has moved by more than
+# this fraction since it last did (the live service's sensor_noise event).
+NOISE_REPORT_CHANGE = 0.1
 # Estimated correlations are clipped to [0, RHO_MAX] (rho -> 1 would inflate without
 # bound; 0.95 at 20 Hz is a correlation time of 1 s).
 RHO_MAX = 0.95
