@@ -281,9 +281,8 @@ def _prior_rho(s: TrackerSensor) -> float:
 
 def _per_sensor(sensor: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
     """Sums (k, 3) of ``values`` (m, 3) over the plots of each sensor."""
-    out = np.zeros((k, N_AXES))
-    np.add.at(out, sensor, values)
-    return out
+    values = np.broadcast_to(values, (sensor.size, N_AXES))
+    return np.stack([np.bincount(sensor, values[:, i], minlength=k) for i in range(N_AXES)], 1)
 
 
 def snr_factor(snr_db: np.ndarray, ref_db: np.ndarray) -> np.ndarray:
