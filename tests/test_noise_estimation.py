@@ -22,6 +22,7 @@ from opencram.track.noise import (
 )
 
 CHI2_3_95 = 7.814727903251178  # 95 % point of chi-square, 3 degrees of freedom
+LEARN = TrackerConfig(noise_estimation=True)  # the updates use the estimate
 ROUND = dict(launch_m=(-5000.0, 2500.0, 0.0), vel_mps=(150.0, -50.0, 200.0))
 # The estimate of a sigma after one round (about 400 plots, of which about 300 are past
 # the acquisition transient) is within this fraction of the generator's sigma. Measured
@@ -78,7 +79,7 @@ def _nees(tracker, t_true, pos_true, truth_id: int, after_s: float = 3.0) -> np.
 
 @pytest.mark.parametrize("factor", [3.0, 0.3])
 def test_estimate_converges_to_the_generators_sigma(factor):
-    tracker, *_ = _run(factor, seed=11, config=TrackerConfig(), spikes=False)
+    tracker, *_ = _run(factor, seed=11, config=LEARN, spikes=False)
     (rep,) = tracker.noise.report()
     truth = np.array([hs.SIGMA_RANGE_M, hs.SIGMA_ANGLE_RAD * 1e3, hs.SIGMA_ANGLE_RAD * 1e3])
     est = np.array(rep.sigma)
@@ -99,7 +100,7 @@ def test_ellipses_are_more_honest_than_with_the_fixed_noise(factor):
     Navigation*, section 5.4). Measured (seed 12): told 3x too small, coverage 0.96
     against 0.61 (mean NEES 2.6 against 7.9); told 3.3x too large, both 1.00, mean NEES
     1.9 against 0.84."""
-    learnt = _nees(*_run(factor, seed=12, config=TrackerConfig(), rounds=2), truth_id=1)
+    learnt = _nees(*_run(factor, seed=12, config=LEARN, rounds=2), truth_id=1)
     fixed_cfg = TrackerConfig(noise_estimation=False)
     fixed = _nees(*_run(factor, seed=12, config=fixed_cfg, rounds=2), truth_id=1)
     cov_l, cov_f = np.mean(learnt <= CHI2_3_95), np.mean(fixed <= CHI2_3_95)

@@ -381,7 +381,7 @@ class Tracker:
         prev = np.where(pair[:, None], tr.last_e[ti], np.nan)
         d2 = self._second_difference(ti, frame.z[pj, :3], sensor, t, pair)
         tr.last_e[ti], tr.last_t_s[ti], tr.last_sensor[ti] = e, t, sensor
-        if self.config.noise_estimation and settled.any():
+        if settled.any():
             sel = np.flatnonzero(settled)
             sample = NoiseSample(
                 sensor[sel],
