@@ -50,6 +50,10 @@ SILENT_REVISITS = 10
 CUSUM_DRIFT = 1.0
 CUSUM_THRESHOLD = 16.0
 CUSUM_STEP_MAX = 9.0
+# The CUSUM's variances are floored at (1 mm)² in range and (1 µrad)² in angle, far below
+# any radar's noise: a sensor stated noiseless (sigma 1e-300) would otherwise see its
+# rounding errors as walking residuals and lose lock on every track.
+CUSUM_VAR_FLOOR = np.array([1e-3, 1e-6, 1e-6]) ** 2
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from opencram.track.deleter import Deleter
 from opencram.track.filters import FilterUpdate, make_filter
 from opencram.track.initiator import TwoPointInitiator
 from opencram.track.jpda import JPDAAssociator
-from opencram.track.lock import SILENT_REVISITS, lock_step
+from opencram.track.lock import CUSUM_VAR_FLOOR, SILENT_REVISITS, lock_step
 from opencram.track.measurement import (
     TRANSIENT_END_S,
     Frame,
@@ -393,7 +393,9 @@ class Tracker:
                 self._tracking_radar[sensor[sel]],
             )
             self.noise.observe(sample)
-        return self._test_lock(ti, settled, np.mean(e**2, axis=1), plots.snr_db[pj], sensor)
+        var = np.maximum(self.noise.var()[sensor] * g, CUSUM_VAR_FLOOR)
+        d = np.mean(eps**2 / var, axis=1)
+        return self._test_lock(ti, settled, d, plots.snr_db[pj], sensor)
 
     def _second_difference(self, ti, z, sensor, t, pair) -> np.ndarray:
         """Second differences (n, 3) of each updated track's plot ``z`` (range, azimuth,

@@ -168,7 +168,8 @@ class NoiseEstimator:
     def var(self) -> np.ndarray:
         """Estimated variances (k, 3), bounded to the factor range of the prior."""
         lo, hi = self.prior_var / SIGMA_FACTOR_MAX**2, self.prior_var * SIGMA_FACTOR_MAX**2
-        return np.clip(self._a / self._w, lo, hi)
+        # floored at the smallest normal float: a sigma of 1e-300 squares to 0
+        return np.maximum(np.clip(self._a / self._w, lo, hi), np.finfo(float).tiny)
 
     def sigma(self) -> np.ndarray:
         """Estimated standard deviations (k, 3): range m, azimuth rad, elevation rad."""
@@ -206,7 +207,7 @@ class NoiseEstimator:
         decay = FORGET**n_w
         self._a = decay * self._a + _per_sensor(s.sensor, w * q, k)
         self._w = decay * self._w + n_w
-        e = np.clip(s.eps / np.sqrt(var * s.factor), -WINSOR_SIGMAS, WINSOR_SIGMAS)
+        e = np.clip(self.standardised(s.sensor, s.eps, s.factor), -WINSOR_SIGMAS, WINSOR_SIGMAS)
         pair = np.isfinite(s.prev_e)
         e_prev = np.where(pair, s.prev_e, 0.0)
         w_pair = pair * _ess_weight(self.rho()[s.sensor])
@@ -234,7 +235,7 @@ class NoiseEstimator:
 
     def standardised(self, sensor: np.ndarray, eps: np.ndarray, factor: np.ndarray):
         """Residuals (m, 3) over the current sigma of their sensor and plot factor."""
-        return eps / np.sqrt(self.var()[sensor] * factor)
+        return eps / np.sqrt(np.maximum(self.var()[sensor] * factor, np.finfo(float).tiny))
 
     def report(self) -> list[SensorNoise]:
         """Each sensor's prior and estimated sigmas (range m, angles mrad)."""
