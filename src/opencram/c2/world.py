@@ -127,6 +127,12 @@ class World:
     def object_rcs_m2(self) -> np.ndarray:
         return np.array([r.type.rcs_m2 for r in self.truth.rounds] + list(self.aircraft_rcs_m2))
 
+    @property
+    def object_mode3a(self) -> np.ndarray:
+        """Each object's SSR Mode 3/A code value (-1: none; threats carry none)."""
+        codes = [-1 if a.mode3a is None else int(a.mode3a, 8) for a in self.scenario.aircraft]
+        return np.array([-1] * len(self.truth.rounds) + codes, dtype=np.int64)
+
     def object_state_at(self, t_s):
         """Positions (k, 3), velocities (k, 3) and in-flight flags (k,) of every object at
         one time or per-object times (k,)."""

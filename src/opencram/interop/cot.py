@@ -40,6 +40,7 @@ UID_PREFIX = "opencram"
 # CoT types
 TYPE_HOSTILE_AIR_WEAPON = "a-h-A-W"
 TYPE_UNKNOWN_AIR = "a-u-A"
+TYPE_FRIENDLY_AIR = "a-f-A"
 TYPE_ELLIPSE = "u-d-c-c"
 TYPE_POLYGON = "u-d-f"
 # ATAK's emergency types (ATAK-CIV, atak/ATAK/app/src/main/java/com/atakmap/android/
@@ -63,8 +64,11 @@ HOW_ESTIMATED = "h-e"
 
 # Track classes (opencram.track.classify.CLASSES) and their CoT types. A rocket, mortar
 # or artillery round in flight has no CoT code of its own: the nearest is a hostile air
-# weapon. A class we cannot vouch for as hostile (aircraft) is unknown air, never
-# friendly.
+# weapon. A class we cannot vouch for as hostile (aircraft) is unknown air. Only a track
+# identified as friendly (class "friendly": a friendly SSR code or a friendly position
+# report, opencram.track.identity) is friendly air, a-f-A: the MIL-STD-2525 affiliation
+# letter f of the CoT type, which ATAK draws as a friendly (blue) air track. It keeps its
+# own uid beside the aircraft's own TAK marker: the radar's track of it, not its report.
 TRACK_TYPES = {
     "rocket": TYPE_HOSTILE_AIR_WEAPON,
     "mortar": TYPE_HOSTILE_AIR_WEAPON,
@@ -72,6 +76,7 @@ TRACK_TYPES = {
     "drone": TYPE_HOSTILE_AIR_WEAPON,
     "unknown": TYPE_HOSTILE_AIR_WEAPON,
     "aircraft": TYPE_UNKNOWN_AIR,
+    "friendly": TYPE_FRIENDLY_AIR,
 }
 
 # How long each message stays valid after its time, in seconds.
@@ -280,7 +285,8 @@ def track_cot(
     simulated: bool = False,
     geoid_n_m: float = 0.0,
 ) -> bytes:
-    """A track point: hostile air weapon (or unknown air for class aircraft). ``hae`` is
+    """A track point: hostile air weapon (unknown air for class aircraft, friendly air for
+    class friendly: :data:`TRACK_TYPES`). ``hae`` is
     ``alt_m + geoid_n_m``: pass the EGM96 geoid height N when ``alt_m`` is above mean sea
     level (see :data:`HEIGHTS`)."""
     epoch = _as_epoch(epoch)

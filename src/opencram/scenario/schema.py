@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
 
 # --- limits --------------------------------------------------------------------------------
 # Every number must be finite (Model's config) and no field takes true/false for a number.
@@ -310,6 +318,7 @@ class Sensor(Model):
     pfa: span(1e-12, 0.1) = 1e-6
     false_alarm_rate_per_scan: non_negative_up_to(MAX_FALSE_ALARMS_PER_SCAN) = 0.0
     latency_s: LatencyS = 0.0
+    ssr: StrictBool = False  # also an SSR interrogator: plots of coded aircraft carry the code
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> Sensor:
@@ -437,8 +446,26 @@ class Threat(Model):
         return self
 
 
+def _mode3a(v):
+    """A Mode 3/A code: four octal digits as a string (quoted in YAML: ``"0123"``
+    unquoted is read as the octal number 83)."""
+    if not isinstance(v, str):
+        raise ValueError(
+            f"give the Mode 3/A code as four octal digits in quotes, e.g. '4521' (got {v!r})"
+        )
+    s = v.strip()
+    if len(s) != 4 or any(c not in "01234567" for c in s):
+        raise ValueError(f"'{s[:20]}' is not a Mode 3/A code (four octal digits 0-7, e.g. '4521')")
+    return s
+
+
+Mode3A = Annotated[str, BeforeValidator(_mode3a)]
+
+
 class Aircraft(Model):
-    """A friendly aircraft flying its waypoints at ``speed_mps`` from ``start_s``."""
+    """A friendly aircraft flying its waypoints at ``speed_mps`` from ``start_s``;
+    ``mode3a``: its SSR Mode 3/A code (four octal digits, quoted), read by radars declared
+    ``ssr``; the run's list of friendly codes is every aircraft's code."""
 
     id: Name
     kind: Literal["helicopter", "fixed-wing", "drone"] = "helicopter"
@@ -446,6 +473,7 @@ class Aircraft(Model):
     start_s: TimeS = 0.0
     waypoints: Annotated[list[GeoPoint], Field(min_length=2, max_length=MAX_WAYPOINTS)]
     rcs_m2: span(MIN_RCS_M2, MAX_RCS_M2) = 10.0
+    mode3a: Mode3A | None = None
 
 
 class WindLayer(Model):

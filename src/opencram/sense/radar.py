@@ -75,6 +75,7 @@ class RadarModel:
     pfa: float
     false_alarms_per_scan: float
     latency_s: float
+    ssr: bool = False  # reads SSR Mode 3/A codes (plots of coded objects carry them)
 
     @property
     def all_round(self) -> bool:
@@ -119,6 +120,7 @@ class RadarModel:
             pfa=float(sensor.pfa),
             false_alarms_per_scan=float(sensor.false_alarm_rate_per_scan),
             latency_s=float(sensor.latency_s),
+            ssr=bool(sensor.ssr),
         )
 
 
@@ -224,6 +226,7 @@ def scan(
     *,
     sensor_index: int = 0,
     terrain=None,
+    mode3a=None,
 ) -> Plots:
     """The plots of one full scan starting at ``t_scan_start_s``, sorted by measurement time.
 
@@ -234,6 +237,9 @@ def scan(
     into ``Plots.sensor``. An object not in flight at the scan start is not seen in this scan.
     On a DEM ``terrain`` an object is not seen when the straight line to it passes under
     the ground (:func:`opencram.physics.terrain.line_of_sight`, batched over objects).
+    ``mode3a`` ``(n,)``: each object's SSR Mode 3/A code (-1 none); a radar with ``ssr``
+    puts it on the object's plots (false plots and other radars' plots carry none). It
+    draws nothing from ``rng``.
     """
     ids = np.asarray(object_ids, dtype=np.int64).reshape(-1)
     n = ids.size
@@ -280,6 +286,9 @@ def scan(
         snr_db=snr,
         arrival_s=t_look_s[idx] + radar.latency_s,
         truth_id=ids[idx],
+        mode3a=(
+            np.asarray(mode3a, dtype=np.int64)[idx] if radar.ssr and mode3a is not None else None
+        ),
     )
     false_plots = false_alarms(radar, t0_s, rng, sensor_index=sensor_index)
     return Plots.concat([targets, false_plots]).sorted_by("time_s")
