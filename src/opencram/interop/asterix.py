@@ -167,14 +167,16 @@ def cat048_records(
     tod_raw = np.round(np.mod(tod, DAY_S) * 128.0).astype(np.int64) % (1 << 24)
     out = []
     for i in range(rng.size):
+        coded = iarr["m3a"] is not None and iarr["m3a"][i] >= 0
         items: dict = {
             "010": (("SAC", int(sac)), ("SIC", int(sic))),
             "140": int(tod_raw[i]),
-            "020": ((("TYP", 1), ("SIM", int(bool(simulated))), ("RDP", 0), ("SPI", 0),
-                     ("RAB", 0), None),),
+            # TYP 1: single PSR detection; 3: SSR + PSR detection (a Mode 3/A code read)
+            "020": ((("TYP", 3 if coded else 1), ("SIM", int(bool(simulated))), ("RDP", 0),
+                     ("SPI", 0), ("RAB", 0), None),),
             "040": (("RHO", int(rho_raw[i])), ("THETA", int(theta_raw[i]))),
         }  # fmt: skip
-        if iarr["m3a"] is not None and iarr["m3a"][i] >= 0:
+        if coded:
             code = int(iarr["m3a"][i]) & 0o7777
             items["070"] = (("V", 0), ("G", 0), ("L", 0), 0, ("MODE3A", code))
         if _finite(arr["fl"], i):
@@ -662,6 +664,7 @@ def plots_to_datagrams(
                 range_rate_mps=p.range_rate_mps[idx],
                 snr_db=p.snr_db[idx],
                 simulated=simulated,
+                mode3a=p.mode3a[idx],
             )
             t_arr = float(arr[stop - 1])
             out.extend((t_arr, b) for b in blocks)

@@ -18,9 +18,11 @@ engaged or advised on.
 **Threat to a protected zone** (used by :mod:`opencram.track.classify` for slow level
 tracks without friendly information): the ground under the track's straight path over
 the next :data:`THREAT_HORIZON_S` comes within :data:`THREAT_MARGIN_M` of a protected
-zone. The horizon is 1.5 times the drone corridor's (``predict.corridor``, 60 s), and the
-margin three times the corridor's cross-track sigma (100 m), so that a track whose
-corridor could put probability on a protected zone is always a threat.
+zone. The horizon is three times the drone corridor's (``predict.corridor``, 60 s), and
+the margin three times the corridor's cross-track sigma (100 m), so that a track whose
+corridor could put probability on a protected zone is a threat well before, and a drone
+on its last leg is a drone some minutes out (with 90 s the built-in drone attacks were
+warned 13 to 38 s later than without the rule; with 180 s, 0 to 13 s later).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 import shapely
 
 MODE3A_PATTERN = re.compile(r"[0-7]{4}")
-THREAT_HORIZON_S = 90.0  # how far ahead a straight path is tested against protected zones
+THREAT_HORIZON_S = 180.0  # how far ahead a straight path is tested against protected zones
 THREAT_MARGIN_M = 300.0  # how near the protected zone that path must come
 FRIENDLY_GATE_M = 500.0  # default gate around a friendly position report (3-D, m)
 FRIENDLY_GATE_S = 10.0  # default time gate around a friendly position report (s)
