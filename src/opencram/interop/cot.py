@@ -20,6 +20,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from opencram.c2.events import (
@@ -684,4 +685,56 @@ def events_to_cot(
     out: list[bytes] = []
     for ev, n in zip(events, offsets, strict=True):
         out += event_cot(ev, zone_rings, epoch=epoch, clock=clock, simulated=simulated, geoid_n_m=n)
+    return out
+
+
+# --- friendly positions read from a TAK server ---------------------------------------------
+
+TYPE_FRIENDLY_AIR_PREFIX = "a-f-A"  # a-f-A and its subtypes (a-f-A-M-H: military rotary wing)
+HAE_UNKNOWN = 9_999_999.0  # CoT's value for an unknown height
+
+
+@dataclass(frozen=True)
+class FriendlyReport:
+    """A friendly air position from a TAK server's ``a-f-A`` feed: WGS-84 degrees and
+    metres above the ellipsoid (NaN when the report gives none)."""
+
+    uid: str
+    lat: float
+    lon: float
+    hae_m: float
+
+
+def _is_friendly_air(el: ET.Element, now: datetime) -> bool:
+    """A friendly air event, not one of ours (our friendly tracks go out as ``a-f-A`` too,
+    and a server may echo them: they must not confirm themselves), not yet stale."""
+    if el.tag != "event" or not el.get("type", "").startswith(TYPE_FRIENDLY_AIR_PREFIX):
+        return False
+    if el.get("uid", "").startswith(f"{UID_PREFIX}-"):
+        return False
+    try:
+        return parse_epoch(el.get("stale", "")) > now
+    except ValueError:
+        return False
+
+
+def friendly_air_reports(elements: Iterable[ET.Element], now: datetime) -> list[FriendlyReport]:
+    """The friendly air positions among CoT ``<event>`` elements received at ``now`` (UTC):
+    type ``a-f-A`` or a subtype, uid not ours, not stale, with a valid point."""
+    out = []
+    for el in elements:
+        point = el.find("point")
+        if point is None or not _is_friendly_air(el, now):
+            continue
+        try:
+            lat, lon = float(point.get("lat", "")), float(point.get("lon", ""))
+            hae = float(point.get("hae", HAE_UNKNOWN))
+        except ValueError:
+            continue
+        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90):
+            continue
+        if not -180 <= lon <= 180:
+            continue
+        known = math.isfinite(hae) and abs(hae) < HAE_UNKNOWN - 1
+        out.append(FriendlyReport(el.get("uid", ""), lat, lon, hae if known else math.nan))
     return out

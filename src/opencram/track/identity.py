@@ -7,8 +7,9 @@ track stage and by the live service alike.
 1. a plot it was updated with carried an SSR Mode 3/A code (CAT048 I048/070, the plot
    CSV's ``mode3a`` column, a simulated radar declared ``ssr``) that is in the list of
    friendly codes; or
-2. one of its updates lies within ``gate_m`` (3-D distance, m) and ``gate_s`` (s) of a
-   friendly position report (the TAK server's own ``a-f-A`` feed).
+2. one of its updates lies within ``gate_m`` (3-D distance, m; horizontal when the
+   report gives no height) and ``gate_s`` (s, data time) of a friendly position report
+   (the TAK server's own ``a-f-A`` feed).
 
 Friendliness is kept: once a track is friendly it stays friendly until it ends (a code
 heard once identifies the aircraft; a transponder is not read on every scan). A friendly
@@ -96,7 +97,8 @@ def friendly_mask(
         return by_code
     pos = np.asarray(pos_enu_m, dtype=float).reshape(-1, 3)
     dt = np.abs(np.asarray(t_s, dtype=float)[:, None] - positions.t_s[None, :])
-    d2 = np.sum((pos[:, None, :] - positions.pos_enu_m[None, :, :]) ** 2, axis=2)
+    diff = pos[:, None, :] - positions.pos_enu_m[None, :, :]
+    d2 = np.sum(np.nan_to_num(diff**2, nan=0.0), axis=2)  # no height: horizontal only
     near = (dt <= gate_s) & (d2 <= gate_m**2)
     return by_code | near.any(axis=1)
 
@@ -152,7 +154,9 @@ class FriendlyWatch:
     def add_positions(self, pos_enu_m: np.ndarray, t_s: np.ndarray) -> None:
         """Friendly position reports (k, 3) at data times (k,); older ones than
         ``keep_s`` before the newest are forgotten."""
-        pos = np.concatenate([self.positions.pos_enu_m, np.asarray(pos_enu_m, float).reshape(-1, 3)])
+        pos = np.concatenate(
+            [self.positions.pos_enu_m, np.asarray(pos_enu_m, float).reshape(-1, 3)]
+        )
         t = np.concatenate([self.positions.t_s, np.asarray(t_s, float).reshape(-1)])
         keep = t >= t.max() - self.keep_s if t.size else np.zeros(0, bool)
         self.positions = FriendlyPositions(pos[keep], t[keep])

@@ -149,9 +149,7 @@ class TrackStage:
         n_up = len(tr.updates)
         new = tr.updates[self._seen_updates :] if n_up > self._seen_updates else []
         self._seen_updates = n_up
-        events, self.new_confirmed = confirmed_track_events(
-            t_s, new, tr, self.frame, self.identity
-        )
+        events, self.new_confirmed = confirmed_track_events(t_s, new, tr, self.frame, self.identity)
         self.new_dropped = []
         for c in self.new_confirmed:
             self.classes[c.update.track_id] = c.track_class
