@@ -67,8 +67,11 @@ SLOW_SPEED_MPS = 55.0
 FAST_SPEED_MPS = 65.0
 SLOW_LIKELIHOOD_RATIO = 0.01
 MIN_UPDATES = 4  # younger tracks are unknown
-DIVE_MIN_SINK_MPS = 5.0  # step 4: a dive sinks faster than this ...
-DIVE_ANGLE_DEG = 10.0  # ... on a path steeper than this below the horizontal
+# Step 4's dive: our drones dive at 35 degrees (physics.waypoints); a young track's climb
+# rate is noisy (a level helicopter's first confirmed update in the green-zone replay
+# sank at 10 m/s, 10 degrees), so the bounds sit well between the two.
+DIVE_MIN_SINK_MPS = 10.0  # step 4: a dive sinks faster than this ...
+DIVE_ANGLE_DEG = 20.0  # ... on a path steeper than this below the horizontal
 NEGLIGIBLE_BALLISTIC_PROB = 1e-3  # no flight back below this ballistic probability
 _EPS = 1e-9
 

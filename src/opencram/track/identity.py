@@ -17,9 +17,11 @@ track is reported as class ``friendly`` (CoT ``a-f-A``) and is never predicted, 
 engaged or advised on.
 
 **Threat to a protected zone** (used by :mod:`opencram.track.classify` for slow level
-tracks without friendly information): the ground under the track's straight path over
-the next :data:`THREAT_HORIZON_S` comes within :data:`THREAT_MARGIN_M` of a protected
-zone. The horizon is three times the drone corridor's (``predict.corridor``, 60 s), and
+tracks without friendly information): the track is over a protected zone, or it is
+closing on one and the ground under its straight path over the next
+:data:`THREAT_HORIZON_S` comes within :data:`THREAT_MARGIN_M` of it (closing: the path
+comes nearer to the zone than the track is now, so an aircraft leaving a helipad beside a
+protected zone is no threat). The horizon is three times the drone corridor's (``predict.corridor``, 60 s), and
 the margin three times the corridor's cross-track sigma (100 m), so that a track whose
 corridor could put probability on a protected zone is a threat well before, and a drone
 on its last leg is a drone some minutes out (with 90 s the built-in drone attacks were
@@ -38,6 +40,7 @@ import shapely
 MODE3A_PATTERN = re.compile(r"[0-7]{4}")
 THREAT_HORIZON_S = 180.0  # how far ahead a straight path is tested against protected zones
 THREAT_MARGIN_M = 300.0  # how near the protected zone that path must come
+CLOSING_M = 1.0  # nearer than now by this much: the track is closing on the zone
 FRIENDLY_GATE_M = 500.0  # default gate around a friendly position report (3-D, m)
 FRIENDLY_GATE_S = 10.0  # default time gate around a friendly position report (s)
 NO_CODE = -1  # the Mode 3/A value of a plot or track without one
@@ -114,9 +117,10 @@ def protected_area(polygons_enu: Sequence):
 
 
 def path_threatens(x: np.ndarray, area, horizon_s: float = THREAT_HORIZON_S) -> np.ndarray:
-    """Which of n states ``x`` (n, >= 6: ENU position, velocity) have a straight ground
-    path over ``horizon_s`` within :data:`THREAT_MARGIN_M` of ``area`` (a shapely
-    geometry in ENU metres; None: nothing is protected, so no track threatens)."""
+    """Which of n states ``x`` (n, >= 6: ENU position, velocity) threaten ``area`` (a
+    shapely geometry in ENU metres; None: nothing is protected, so no track threatens):
+    over one, or closing on one, their straight ground path over ``horizon_s`` coming
+    within :data:`THREAT_MARGIN_M` of it (the module notes)."""
     x = np.asarray(x, dtype=float).reshape(-1, x.shape[-1] if np.ndim(x) else 1)
     n = x.shape[0]
     if area is None or n == 0:
@@ -124,7 +128,10 @@ def path_threatens(x: np.ndarray, area, horizon_s: float = THREAT_HORIZON_S) -> 
     start = x[:, :2]
     end = start + horizon_s * x[:, 3:5]
     lines = shapely.linestrings(np.stack([start, end], axis=1))
-    return np.asarray(shapely.dwithin(lines, area, THREAT_MARGIN_M), dtype=bool)
+    d_path = shapely.distance(lines, area)
+    d_now = shapely.distance(shapely.points(start), area)
+    closing = (d_path < d_now - CLOSING_M) | (d_now <= 0.0)
+    return np.asarray((d_path <= THREAT_MARGIN_M) & closing, dtype=bool)
 
 
 class FriendlyWatch:
