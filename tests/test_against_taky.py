@@ -240,7 +240,7 @@ def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
     hostile_tracks = {
         e.track_id
         for e in events
-        if isinstance(e, TrackUpdated) and e.track_class not in ("aircraft",)
+        if isinstance(e, TrackUpdated) and e.track_class not in ("aircraft", "friendly")
     }
     assert hostile_tracks, "the green-zone run has no hostile track"
 
