@@ -21,11 +21,12 @@ tracks without friendly information): the track is over a protected zone, or it 
 closing on one and the ground under its straight path over the next
 :data:`THREAT_HORIZON_S` comes within :data:`THREAT_MARGIN_M` of it (closing: the path
 comes nearer to the zone than the track is now, so an aircraft leaving a helipad beside a
-protected zone is no threat). The horizon is three times the drone corridor's (``predict.corridor``, 60 s), and
-the margin three times the corridor's cross-track sigma (100 m), so that a track whose
-corridor could put probability on a protected zone is a threat well before, and a drone
-on its last leg is a drone some minutes out (with 90 s the built-in drone attacks were
-warned 13 to 38 s later than without the rule; with 180 s, 0 to 13 s later).
+protected zone is no threat). The horizon is three times the drone corridor's
+(``predict.corridor``, 60 s), and the margin three times the corridor's cross-track sigma
+(100 m), so that a track whose corridor could put probability on a protected zone is a
+threat well before, and a drone on its last leg is a drone some minutes out (with 90 s the
+built-in drone attacks were first warned 13 to 38 s later than with every slow track a
+drone; with 180 s, 0 to 13 s later).
 """
 
 from __future__ import annotations
