@@ -9,15 +9,18 @@ track is heli-1, where the first rocket is launched)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import signal
 import threading
 import time
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+import shapely
 from typer.testing import CliRunner
 
 from opencram.c2.engine import run
@@ -25,10 +28,13 @@ from opencram.c2.world import compile_world
 from opencram.cli import app
 from opencram.cli.replay import send_recording
 from opencram.errors import UserError
+from opencram.geo import LocalFrame, unit_vector_from_az_el
 from opencram.interop.asterix import decode_cat048, read_recording
 from opencram.interop.cot import friendly_air_reports
 from opencram.scenario.load import load
+from opencram.scenario.schema import Sensor
 from opencram.sense.plots import Plots, read_plot_file, write_plots_csv
+from opencram.sense.radar import RadarModel, scan
 from opencram.track.classify import CLASSES, class_probabilities
 from opencram.track.identity import (
     FriendlyPositions,
@@ -138,7 +144,7 @@ def test_friendly_mask_matches_the_rule_one_update_at_a_time():
 
 def test_path_threatens_a_protected_zone_ahead_not_behind():
     # a 200 m square 3 km north of the origin
-    area = protected_area([__import__("shapely").box(-100, 2900, 100, 3100)])
+    area = protected_area([shapely.box(-100, 2900, 100, 3100)])
     x = np.zeros((4, 7))
     x[:, 3:6] = [[0, 55, 0], [0, -55, 0], [55, 0, 0], [5, 55, 0]]
     # north: reaches it; south: away; east: passes 2.9 km from it; nearly north: within
@@ -171,8 +177,6 @@ def test_a_slow_level_track_is_a_drone_only_when_it_threatens(vu, threat, expect
 
 
 def test_friendly_reports_from_cot_skip_ours_stale_and_others():
-    from datetime import UTC, datetime
-
     now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
     def ev(uid, typ, stale, hae="300"):
@@ -354,3 +358,37 @@ def test_serve_without_friendly_information_never_calls_heli_1_a_drone(recording
     assert all(e["t_s"] <= last_ballistic_s for e in naming), naming
     later = [e for e in tracks if e["measured_s"] > first_s + 5.0]
     assert later and all(e["track_class"] == "aircraft" for e in later)
+
+
+# --- the simulated SSR --------------------------------------------------------------------
+
+
+def test_an_ssr_radar_reports_the_code_and_draws_nothing_more():
+    """A radar declared ``ssr`` puts each object's code on its plots (false plots carry
+    none); one without, none; and the code costs no random draw (``sense.radar.scan``), so
+    the plots are otherwise the same, as a radar without SSR gives."""
+    frame = LocalFrame(33.3, 44.4, 34.0)
+    base = RadarModel.from_schema(Sensor(id="r1", lat=33.3, lon=44.4, ssr=True), frame, 34.0)
+    assert base.ssr
+    base = dataclasses.replace(base, false_alarms_per_scan=5.0)
+    n = 50
+    az = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    pos = base.pos_enu_m + 3000.0 * unit_vector_from_az_el(az, 0.1)
+
+    def truth(t_s):
+        return pos, np.zeros_like(pos), np.ones(n, bool)
+
+    codes = np.where(np.arange(n) % 2 == 0, 0o4521, -1)
+    got = {}
+    for ssr in (True, False):
+        radar = dataclasses.replace(base, ssr=ssr)
+        got[ssr] = scan(
+            radar, 0.0, truth, 10.0, np.arange(n), np.random.default_rng(1), mode3a=codes
+        )
+    with_ssr, without = got[True], got[False]
+    real = with_ssr.truth_id >= 0
+    assert real.sum() > 40 and (~real).sum() > 0
+    assert (with_ssr.mode3a[real] == codes[with_ssr.truth_id[real]]).all()
+    assert (with_ssr.mode3a[~real] == -1).all() and (without.mode3a == -1).all()
+    for f in ("time_s", "range_m", "az_rad", "el_rad", "snr_db", "truth_id"):
+        np.testing.assert_array_equal(getattr(with_ssr, f), getattr(without, f))
