@@ -29,7 +29,7 @@ from opencram.cli import app
 from opencram.cli.replay import send_recording
 from opencram.errors import UserError
 from opencram.geo import LocalFrame, unit_vector_from_az_el
-from opencram.interop.asterix import decode_cat048, read_recording
+from opencram.interop.asterix import decode_cat048, decode_cat062, read_recording
 from opencram.interop.cot import friendly_air_reports
 from opencram.scenario.load import load
 from opencram.scenario.schema import Sensor
@@ -281,20 +281,23 @@ def test_the_recording_carries_heli_1s_code_in_i048_070(recording):
     assert set(typ[codes >= 0].tolist()) == {3} and set(typ[codes < 0].tolist()) == {1}
 
 
-def _serve_replay(folder: Path, extra: list[str]) -> tuple[list[dict], list[bytes]]:
-    """The recording at 25x into ``opencram serve --zones green-zone``: websocket events
-    and CoT messages."""
-    cot_rx = _listen_udp()
+def _serve_replay(folder: Path, extra: list[str]) -> tuple[list[dict], list[bytes], list[bytes]]:
+    """The recording at 25x into ``opencram serve --zones green-zone``: websocket events,
+    CoT messages and CAT062 datagrams."""
+    cot_rx, cat062_rx = _listen_udp(), _listen_udp()
     events: list[dict] = []
     gotcot: list[bytes] = []
+    got062: list[bytes] = []
     stop = threading.Event()
     proc, addrs = _start(
         ["--sensors", str(folder / "sensors.yaml"), "--zones", "green-zone",
          "--asterix-port", "0", "--csv-port", "-1", "--ws-port", "0", "--idle", "30",
-         "--cot", f"udp://127.0.0.1:{cot_rx.getsockname()[1]}", *extra]
+         "--cot", f"udp://127.0.0.1:{cot_rx.getsockname()[1]}",
+         "--cat062", f"127.0.0.1:{cat062_rx.getsockname()[1]}", *extra]
     )  # fmt: skip
     threads = [
         threading.Thread(target=_drain, args=(cot_rx, gotcot, stop)),
+        threading.Thread(target=_drain, args=(cat062_rx, got062, stop)),
         threading.Thread(target=_ws_collect, args=(f"ws://{addrs['websocket']}", events, stop)),
     ]
     try:
@@ -313,7 +316,8 @@ def _serve_replay(folder: Path, extra: list[str]) -> tuple[list[dict], list[byte
         for t in threads:
             t.join(10)
         cot_rx.close()
-    return events, gotcot
+        cat062_rx.close()
+    return events, gotcot, got062
 
 
 def _cot_types(gotcot: list[bytes], track_ids: set[int]) -> set[str]:
@@ -325,13 +329,20 @@ def _cot_types(gotcot: list[bytes], track_ids: set[int]) -> set[str]:
 def test_serve_with_friendly_codes_shows_heli_1_friendly(recording, tmp_path):
     codes = tmp_path / "codes.txt"
     codes.write_text("# friendly codes\n4521\n")
-    events, gotcot = _serve_replay(
+    events, gotcot, got062 = _serve_replay(
         recording, ["--friendly-codes", "1200", "--friendly-codes-file", str(codes)]
     )
     heli = _heli_track_ids(events)
     _check_heli_friendly(events, heli)
     _no_alert_before_first_rocket(events)
     assert _cot_types(gotcot, heli) == {"a-f-A"}  # friendly air, never a hostile symbol
+    # CAT062 I062/060: the system track carries the code its plots carried, others none
+    recs = [r for d in got062 for r in decode_cat062(d)[0]]
+    codes_by_track: dict[int, set[int]] = {}
+    for r in recs:
+        codes_by_track.setdefault(r["track_number"], set()).add(r["mode3a"])
+    assert all(HELI_CODE in codes_by_track[t] for t in heli)
+    assert all(c == {-1} for t, c in codes_by_track.items() if t not in heli), codes_by_track
 
 
 def test_serve_without_friendly_information_never_calls_heli_1_a_drone(recording):
@@ -342,7 +353,7 @@ def test_serve_without_friendly_information_never_calls_heli_1_a_drone(recording
     probability, so they are predicted to the ground until the hypothesis is ruled out on
     NON_BALLISTIC_CONFIRM_UPDATES updates in a row: any alert naming it comes from those
     first seconds and is cleared with them."""
-    events, gotcot = _serve_replay(recording, [])
+    events, gotcot, _ = _serve_replay(recording, [])
     heli = _heli_track_ids(events)
     assert heli
     tracks = [e for e in events if e["kind"] == "track" and e["track_id"] in heli]

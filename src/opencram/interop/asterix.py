@@ -410,6 +410,7 @@ class SystemTracks:
     simulated: bool = False
     multisensor: bool = True
     extra: dict = field(default_factory=dict)
+    mode3a: np.ndarray | None = None  # I062/060 track Mode 3/A code (-1: none, item left out)
 
 
 def cat062_records(tracks: SystemTracks, *, sac: int, sic: int, service_id: int = 1) -> list:
@@ -450,6 +451,9 @@ def cat062_records(tracks: SystemTracks, *, sac: int, sic: int, service_id: int 
             "130": int(alt_raw[i]) & 0xFFFF,
             "220": int(roc_raw[i]) & 0xFFFF,
         }  # fmt: skip
+        if tracks.mode3a is not None and tracks.mode3a[i] >= 0:
+            code = int(tracks.mode3a[i]) & 0o7777
+            items["060"] = (("V", 0), ("G", 0), ("CH", 0), 0, ("MODE3A", code))
         out.append(spec.create(items))
     return out
 
@@ -514,6 +518,8 @@ def _cat062_row(rec) -> dict:
     i185 = get("185")
     row["vx_mps"] = None if i185 is None else _q(i185, "VX", "m/s")
     row["vy_mps"] = None if i185 is None else _q(i185, "VY", "m/s")
+    i060 = get("060")
+    row["mode3a"] = -1 if i060 is None else i060.variation.get_item("MODE3A").as_uint()
     i130 = get("130")
     row["alt_m"] = None if i130 is None else float(i130.variation.content.as_quantity("ft")) * FT_M
     i220 = get("220")

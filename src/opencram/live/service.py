@@ -142,7 +142,7 @@ class LiveService:
         self._seen_deleted = 0
         self.classes: dict[int, str] = {}
         self.published: dict[int, float] = {}  # track id -> first published time
-        self.last_state: dict[int, tuple] = {}  # track id -> last published (t, x)
+        self.last_state: dict[int, tuple] = {}  # track id -> last published (t, x, Mode 3/A code)
         self._last_plot_s = np.full(len(specs), np.nan)
         self._silent = np.zeros(len(specs), dtype=bool)
         self._next_advice_s = -np.inf
@@ -420,18 +420,19 @@ class LiveService:
         latest = {}
         for c in new_confirmed:
             latest[c.update.track_id] = c.update
-        rows = []  # (track, time, state, first, last, born, psr age)
+        rows = []  # (track, time, state, first, last, born, psr age, Mode 3/A code)
         for tid, u in sorted(latest.items()):
             first = tid not in self.published
             if first:
                 self.published[tid] = u.t_s
-            self.last_state[tid] = (u.t_s, u.x.copy())
-            rows.append((tid, u.t_s, u.x, first, False, self.published[tid], now - u.t_s))
+            self.last_state[tid] = (u.t_s, u.x.copy(), u.mode3a)
+            rows.append((tid, u.t_s, u.x, first, False, self.published[tid], now - u.t_s, u.mode3a))
         for tid in dropped:
             born = self.published.pop(tid, None)
             if tid in self.last_state:
-                t_s, x = self.last_state.pop(tid)
-                rows.append((tid, t_s, x, False, True, t_s if born is None else born, now - t_s))
+                t_s, x, code = self.last_state.pop(tid)
+                born = t_s if born is None else born
+                rows.append((tid, t_s, x, False, True, born, now - t_s, code))
         if not rows:
             return []
         x = np.array([r[2] for r in rows])
@@ -453,6 +454,7 @@ class LiveService:
             psr_age_s=np.array([r[6] for r in rows]),
             simulated=self.cfg.simulated,
             multisensor=len(self.specs) > 1,
+            mode3a=np.array([r[7] for r in rows], dtype=np.int64),
         )
         return encode_cat062(
             tracks, sac=self.cfg.system_sac, sic=self.cfg.system_sic, service_id=self.cfg.service_id
