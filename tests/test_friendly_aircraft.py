@@ -29,7 +29,14 @@ from opencram.cli import app
 from opencram.cli.replay import send_recording
 from opencram.errors import UserError
 from opencram.geo import LocalFrame, unit_vector_from_az_el
-from opencram.interop.asterix import decode_cat048, decode_cat062, read_recording
+from opencram.interop.asterix import (
+    SystemTracks,
+    decode_cat048,
+    decode_cat062,
+    encode_cat048,
+    encode_cat062,
+    read_recording,
+)
 from opencram.interop.cot import friendly_air_reports
 from opencram.scenario.load import load
 from opencram.scenario.schema import Sensor
@@ -44,6 +51,7 @@ from opencram.track.identity import (
     path_threatens,
     protected_area,
 )
+from test_against_asterix_decoder import _decode
 from test_serve_replay import _drain, _listen_udp, _start, _ws_collect
 
 HELI_START = (33.2990, 44.3900)  # green-zone heli-1's first waypoint
@@ -403,3 +411,29 @@ def test_an_ssr_radar_reports_the_code_and_draws_nothing_more():
     assert (with_ssr.mode3a[~real] == -1).all() and (without.mode3a == -1).all()
     for f in ("time_s", "range_m", "az_rad", "el_rad", "snr_db", "truth_id"):
         np.testing.assert_array_equal(getattr(with_ssr, f), getattr(without, f))
+
+
+def test_codes_read_by_the_independent_asterix_decoder():
+    """asterix-decoder (tests/test_against_asterix_decoder.py) reads the code of a coded
+    plot in I048/070 with I048/020 TYP 3 (PSR + SSR), and of a coded system track in
+    I062/060; uncoded ones carry neither item."""
+    recs = _decode(
+        b"".join(
+            encode_cat048(
+                sac=0, sic=1, tod_s=[1.0, 2.0], range_m=[1000.0, 2000.0], az_rad=[0.1, 0.2],
+                height_m=[100.0, 100.0], mode3a=[HELI_CODE, -1],
+            )
+        )
+    )  # fmt: skip
+    assert recs[0]["I070"]["Mode3A"]["val"] == "4521" and "I070" not in recs[1]
+    assert [r["I020"]["TYP"]["val"] for r in recs] == [3, 1]
+    n = 2
+    tracks = SystemTracks(
+        track_number=np.array([1, 2]), tod_s=np.ones(n), lat_deg=np.full(n, 33.3),
+        lon_deg=np.full(n, 44.4), pos_en_m=np.zeros((n, 2)), vel_enu_mps=np.zeros((n, 3)),
+        alt_m=np.full(n, 100.0), confirmed=np.ones(n, bool), first=np.ones(n, bool),
+        last=np.zeros(n, bool), track_age_s=np.zeros(n), psr_age_s=np.zeros(n),
+        mode3a=np.array([HELI_CODE, -1]),
+    )  # fmt: skip
+    recs = _decode(b"".join(encode_cat062(tracks, sac=0, sic=200)))
+    assert recs[0]["I060"]["Mode3A"]["val"] == "4521" and "I060" not in recs[1]
