@@ -33,8 +33,10 @@ $(STAMP): $(RUN_STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/opencram run green-zone --out runs/green-zone
 
+# The suite runs on every core (pytest-xdist); each test file stays on one worker
+# (--dist loadfile), so a file's module fixtures (a TAK server, a run folder) start once.
 test: $(STAMP) tak-server-venv-if-possible asterix-decoder-venv-if-possible
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_trajectories.py
