@@ -70,8 +70,8 @@ def _marked_weak(text: str) -> bool:
 
 def test_every_figure_resting_only_on_weak_sources_says_so_itself():
     """A figure whose every source is weak (its note says weak, unverified, assumed,
-    derived ...) carries its own note saying so, so ``opencram threats show`` prints the
-    warning beside the value, not only in the sources table."""
+    derived ...) carries its own note saying so: the warning sits beside the value in
+    threats.yaml, not only in the sources table."""
     doc = yaml.safe_load(library_text())
     weak = {k for k, v in doc["sources"].items() if _marked_weak(v.get("note", ""))}
     unmarked = []
