@@ -465,13 +465,17 @@ class Environment(Model):
     """Constant wind (``wind``) or wind by altitude above MSL (``wind_layers``), and an
     ISA temperature offset; or a measured profile (``weather``: a CSV or YAML file of
     layers, see opencram.physics.weather) that replaces all three. ``terrain``: a DEM
-    (flat ground at the site altitude without it)."""
+    (flat ground at the site altitude without it). ``met``: the met the defender has, a
+    weather file in the same format (it may name the ``weather`` file itself, or another),
+    read by the tracker's ballistic model and fire control; without it they assume the
+    standard atmosphere and no wind."""
 
     wind: WindLayer | None = None
     wind_layers: Annotated[list[WindLayer], Field(max_length=MAX_LIST)] | None = None
     temperature_offset_k: span(-60, 60) = 0.0
     terrain: TerrainSource | None = None
     weather: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    met: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
 
     @model_validator(mode="after")
     def _one_wind(self) -> Environment:

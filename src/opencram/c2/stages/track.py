@@ -13,6 +13,7 @@ from opencram.sense.plots import Plots
 from opencram.sense.radar import RadarModel
 from opencram.track.classify import CLASSES, class_probabilities
 from opencram.track.manager import Tracker, TrackerConfig, TrackerSensor
+from opencram.track.models import BallisticModel
 
 
 def tracker_sensors(radars: list[RadarModel]) -> list[TrackerSensor]:
@@ -97,7 +98,10 @@ class TrackStage:
 
     def __init__(self, world: World, radars: list[RadarModel], config: TrackerConfig) -> None:
         self.frame = world.frame
-        self.tracker = Tracker(tracker_sensors(radars), config)
+        model = None
+        if world.met is not None:  # the defender's met: density and wind of its profile
+            model = BallisticModel(world.met, config.q_acc_mps2, config.q_kappa)
+        self.tracker = Tracker(tracker_sensors(radars), config, model)
         self._seen_updates = 0
         self._seen_deleted = 0
         self.classes: dict[int, str] = {}
