@@ -202,6 +202,8 @@ class RegistrationOptions:
     # the data to help (module docstring)
     max_sigma: tuple[float, float, float, float] = (5.0, 1.0, 1.0, 2.0)
     classes: tuple[str, ...] = tuple(c for c in BALLISTIC_CLASSES if c != "unknown")
+    merge_gate_m: float = 150.0  # tracks of one round: their paths agree this closely
+    merge_gap_s: float = 5.0  # or one starts within this of the other's end
 
 
 @dataclass(frozen=True)
@@ -256,27 +258,96 @@ def _track_updates(tracker: Tracker, classes: tuple[str, ...]) -> dict[int, list
     return {k: v for k, v in by_track.items() if names.get(k) in classes}
 
 
-def collect_arcs(tracker: Tracker, plots: Plots, options: RegistrationOptions) -> ArcPlots:
-    """The plots each confirmed ballistic track was updated with (matched on sensor and
-    time), of the tracks with at least ``min_plots`` over ``min_span_s``."""
-    chosen = _track_updates(tracker, options.classes)
-    sensor_pos = np.array([s.pos_enu_m for s in tracker.sensors], float).reshape(-1, 3)
-    rows, x0, t_ref = [], [], []
+@dataclass(frozen=True)
+class _TrackPath:
+    """One confirmed track's updates: times (m,), sensors (m,), states (m, 7)."""
+
+    t_s: np.ndarray
+    sensor: np.ndarray
+    x: np.ndarray
+
+
+def _paths(tracker: Tracker, classes: tuple[str, ...]) -> list[_TrackPath]:
+    chosen = _track_updates(tracker, classes)
+    out = []
     for tid in sorted(chosen):  # a loop over tracks to gather them, once
         ups = chosen[tid]
-        t = np.array([u.t_s for u in ups])
-        if t.size < options.min_plots or np.ptp(t) < options.min_span_s:
-            continue
-        s = np.array([u.sensor for u in ups])
-        x = np.array([u.x for u in ups])
-        idx = _match_plots(plots, s, t, x[:, :3], sensor_pos)
+        out.append(
+            _TrackPath(
+                np.array([u.t_s for u in ups]),
+                np.array([u.sensor for u in ups]),
+                np.array([u.x for u in ups]),
+            )
+        )
+    return out
+
+
+def _same_round(model, a: _TrackPath, b: _TrackPath, gate_m: float, max_gap_s: float) -> bool:
+    """Whether two tracks follow one round: where their times overlap, their positions
+    agree within ``gate_m`` (median of ten times); where ``b`` starts after ``a`` ends
+    (within ``max_gap_s``), ``a``'s last state flown to ``b``'s first time lands there."""
+    lo, hi = max(a.t_s[0], b.t_s[0]), min(a.t_s[-1], b.t_s[-1])
+    if hi - lo > 0.0:
+        t = np.linspace(lo, hi, 10)
+        pa = np.column_stack([np.interp(t, a.t_s, a.x[:, j]) for j in range(3)])
+        pb = np.column_stack([np.interp(t, b.t_s, b.x[:, j]) for j in range(3)])
+        return bool(np.median(np.linalg.norm(pa - pb, axis=1)) < gate_m)
+    first, second = (a, b) if a.t_s[-1] <= b.t_s[0] else (b, a)
+    gap = second.t_s[0] - first.t_s[-1]
+    if gap > max_gap_s:
+        return False
+    flown = model.propagate_state(first.x[-1:], np.array([gap]))[0, :3]
+    return bool(np.linalg.norm(flown - second.x[0, :3]) < gate_m)
+
+
+def round_groups(model, paths: list[_TrackPath], options) -> np.ndarray:
+    """A group label per track: tracks of one round (on one sensor split in two, or on two
+    sensors) share one arc, which is what makes the sensors' offsets observable against
+    each other. Union-find over the pairs that pass :func:`_same_round`."""
+    label = np.arange(len(paths))
+
+    def root(i: int) -> int:
+        while label[i] != i:
+            i = label[i]
+        return i
+
+    t0 = np.array([p.t_s[0] for p in paths])
+    t1 = np.array([p.t_s[-1] for p in paths])
+    near = (t0[None, :] <= t1[:, None] + options.merge_gap_s) & (
+        t1[None, :] >= t0[:, None] - options.merge_gap_s
+    )
+    for i, j in zip(*np.nonzero(np.triu(near, 1)), strict=True):  # pairs close in time only
+        if root(i) != root(j) and _same_round(
+            model, paths[i], paths[j], options.merge_gate_m, options.merge_gap_s
+        ):
+            label[root(j)] = root(i)
+    return np.array([root(i) for i in range(len(paths))])
+
+
+def collect_arcs(tracker: Tracker, plots: Plots, options: RegistrationOptions) -> ArcPlots:
+    """The plots each confirmed ballistic track was updated with (matched on sensor and
+    time), the tracks of one round joined (:func:`round_groups`), of the rounds with at least
+    ``min_plots`` over ``min_span_s``; each round's arc starts from the state of its update
+    nearest the middle of its plots."""
+    paths = _paths(tracker, options.classes)
+    if not paths:
+        return ArcPlots(*(np.zeros(0, int),) * 2, np.zeros(0), np.zeros((0, 3)), *_no_arcs())
+    sensor_pos = np.array([s.pos_enu_m for s in tracker.sensors], float).reshape(-1, 3)
+    group = round_groups(tracker.model, paths, options)
+    rows, x0, t_ref = [], [], []
+    for g in np.unique(group):  # a loop over rounds
+        mine = [paths[k] for k in np.flatnonzero(group == g)]
+        t = np.concatenate([p.t_s for p in mine])
+        x = np.concatenate([p.x for p in mine])
+        idx = _match_plots(plots, np.concatenate([p.sensor for p in mine]), t, x[:, :3], sensor_pos)
         idx = np.unique(idx[idx >= 0])
-        if idx.size < options.min_plots:
+        if idx.size < options.min_plots or np.ptp(plots.time_s[idx]) < options.min_span_s:
             continue
-        mid = ups[len(ups) // 2]
+        idx = idx[np.argsort(plots.time_s[idx], kind="stable")]
+        mid = int(np.argmin(np.abs(t - np.median(plots.time_s[idx]))))
         rows.append(np.column_stack([np.full(idx.size, len(x0)), idx]))
-        x0.append(mid.x.copy())
-        t_ref.append(mid.t_s)
+        x0.append(x[mid].copy())
+        t_ref.append(t[mid])
     if not rows:
         return ArcPlots(*(np.zeros(0, int),) * 2, np.zeros(0), np.zeros((0, 3)), *_no_arcs())
     r = np.concatenate(rows)
