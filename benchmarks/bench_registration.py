@@ -140,18 +140,21 @@ def estimate_rows(reg) -> tuple[list[dict], dict]:
     return rows, stats
 
 
-def run(rounds: int, rot: bool, base: Path, seed_a: int = 1, seed_b: int = 2) -> Result:
-    """Estimate on world ``seed_a``, apply on world ``seed_b``."""
+def run(
+    rounds: int, rot: bool, base: Path, seeds: tuple[int, int] = (1, 2), real: str = "all"
+) -> Result:
+    """Estimate on world ``seeds[0]``, apply on world ``seeds[1]``."""
     reg_path = base / "registration.yaml"
     t0 = time.process_time()
-    res_a, _, _ = track(base / "a", biased_world(rounds, seed_a, rot), reg_out=reg_path)
+    w_a = biased_world(rounds, seeds[0], rot, real)
+    res_a, _, _ = track(base / "a", w_a, reg_out=reg_path)
     cpu = time.process_time() - t0
     rows, tilt = estimate_rows(res_a.registration)
-    w_b = biased_world(rounds, seed_b, rot)
+    w_b = biased_world(rounds, seeds[1], rot, real)
     _, imp0, side0 = track(base / "b", w_b)
     _, imp1, side1 = track(base / "b", w_b, reg_in=reg_path)
     return Result(
-        "m120-6km-all" + ("+rot" if rot else ""),
+        f"m120-6km-{real}" + ("+rot" if rot else ""),
         rounds,
         rows,
         tilt,
@@ -166,10 +169,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--rot", action="store_true", help="add the 1 Hz rotating radar")
     ap.add_argument("--seeds", type=int, nargs=2, default=(1, 2), help="worlds A and B")
+    ap.add_argument("--real", choices=list(REALITIES), default="all")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        r = run(args.rounds, args.rot, Path(tmp), *args.seeds)
-    print(json.dumps(r.__dict__, indent=1))
+        r = run(args.rounds, args.rot, Path(tmp), tuple(args.seeds), args.real)
+    print(json.dumps(r.__dict__))
 
 
 if __name__ == "__main__":

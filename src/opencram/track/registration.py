@@ -202,6 +202,7 @@ class RegistrationOptions:
     # the data to help (module docstring)
     max_sigma: tuple[float, float, float, float] = (5.0, 1.0, 1.0, 2.0)
     classes: tuple[str, ...] = tuple(c for c in BALLISTIC_CLASSES if c != "unknown")
+    skip_first_s: float = 2.5  # each sensor's first plots on a round (acquisition)
     merge_gate_m: float = 150.0  # tracks of one round: their paths agree this closely
     merge_gap_s: float = 5.0  # or one starts within this of the other's end
 
@@ -324,6 +325,18 @@ def round_groups(model, paths: list[_TrackPath], options) -> np.ndarray:
     return np.array([root(i) for i in range(len(paths))])
 
 
+def _after_acquisition(plots: Plots, idx: np.ndarray, skip_s: float) -> np.ndarray:
+    """The plots ``idx`` of one round less each sensor's first ``skip_s`` seconds on it (the
+    antenna servo settling: issue 13 measured angle errors of about 20 mrad at the first
+    plot and 2-4 mrad for about 2.5 s, correlated, which a robust weight does not see)."""
+    if skip_s <= 0.0 or not idx.size:
+        return idx
+    s, t = plots.sensor[idx], plots.time_s[idx]
+    first = np.full(int(s.max()) + 1, np.inf)
+    np.minimum.at(first, s, t)
+    return idx[t >= first[s] + skip_s]
+
+
 def collect_arcs(tracker: Tracker, plots: Plots, options: RegistrationOptions) -> ArcPlots:
     """The plots each confirmed ballistic track was updated with (matched on sensor and
     time), the tracks of one round joined (:func:`round_groups`), of the rounds with at least
@@ -340,7 +353,7 @@ def collect_arcs(tracker: Tracker, plots: Plots, options: RegistrationOptions) -
         t = np.concatenate([p.t_s for p in mine])
         x = np.concatenate([p.x for p in mine])
         idx = _match_plots(plots, np.concatenate([p.sensor for p in mine]), t, x[:, :3], sensor_pos)
-        idx = np.unique(idx[idx >= 0])
+        idx = _after_acquisition(plots, np.unique(idx[idx >= 0]), options.skip_first_s)
         if idx.size < options.min_plots or np.ptp(plots.time_s[idx]) < options.min_span_s:
             continue
         idx = idx[np.argsort(plots.time_s[idx], kind="stable")]
