@@ -51,11 +51,17 @@ def truth_of(sensor_id: str) -> np.ndarray:
     return np.array([ROT_RANGE_M, ROT_AZ_MRAD, 0.0, 0.0])
 
 
-def biased_world(rounds: int, seed: int, rot: bool) -> mw.World:
-    """The mismatch world's 120 mm cell with every reality but its own tilt, then the known
-    errors of :func:`truth_of` added to each radar's plots."""
+REALITIES = {
+    "all": replace(mw.ALL, tilt=False),  # every reality of issue 13 but the world's own tilt
+    "clean": replace(mw.NONE, late_first_plot=True),  # white noise, one track per round
+}
+
+
+def biased_world(rounds: int, seed: int, rot: bool, real: str = "all") -> mw.World:
+    """The mismatch world's 120 mm cell with the realities ``REALITIES[real]`` (never its
+    own tilt), then the known errors of :func:`truth_of` added to each radar's plots."""
     name = "m120-6km-all+rot" if rot else "m120-6km-all"
-    cell = replace(bm.CELLS[name], rounds=rounds, seed=seed, real=replace(mw.ALL, tilt=False))
+    cell = replace(bm.CELLS[name], rounds=rounds, seed=seed, real=REALITIES[real])
     w = mw.build(cell)
     for p in w.plots:
         b = truth_of(p.sensor)
