@@ -197,3 +197,19 @@ def test_live_service_takes_the_registration_out_of_every_plot():
     assert got.range_m[0] == pytest.approx(2990.0)
     assert got.el_rad[0] == pytest.approx(np.radians(30) + 2e-3)
     np.testing.assert_array_equal(got.az_rad, want.az_rad)
+
+
+def test_no_ballistic_track_writes_an_empty_registration_that_reads_back(tmp_path):
+    """A recording without a usable round still gives a valid file: no correction."""
+    spec = SensorSpec("r1", 33.3, 44.4, 34.0, 10.0, 2.0, 2.0)
+    write_sensors_yaml(tmp_path / "s.yaml", [spec])
+    (tmp_path / "p.csv").write_text("time_s,sensor,range_m,azimuth_deg,elevation_deg\n")
+    cmd = [sys.executable, "-m", "opencram", "track", str(tmp_path / "p.csv"), "--sensors"]
+    cmd += [str(tmp_path / "s.yaml"), "--out", str(tmp_path / "t.json")]
+    cmd += ["--estimate-registration", str(tmp_path / "r.yaml")]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "no confirmed ballistic track" in run.stdout
+    reg = read_registration(tmp_path / "r.yaml", ["r1"])
+    assert reg.sensors == () and reg.created_utc
+    assert not reg.biases_si(["r1"]).any()

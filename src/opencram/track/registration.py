@@ -643,7 +643,7 @@ class _File(Model):
     format: Literal["opencram-registration 1"]
     created_utc: str = ""
     source: dict = Field(default_factory=dict)
-    sensors: Annotated[list[_Entry], Field(min_length=1, max_length=MAX_SENSORS)]
+    sensors: Annotated[list[_Entry], Field(max_length=MAX_SENSORS)]  # empty: no correction
 
 
 def _model_at(path: tuple) -> type[Model]:
