@@ -56,7 +56,8 @@ and elevation offsets are, weakly, from gravity and the arc's shape, and they tr
 against the arc's drag). A second sensor seeing the same rounds from elsewhere fixes
 ``b_az`` too. A term whose standard error is above ``max_sigma`` (5 m, 1 mrad, 1 mrad,
 2 mrad) would do more harm than good if applied: it is held at 0, the others are fitted
-again, and it is reported ``observable: false`` with its standard error from the first fit.
+again (until no more term needs holding), and it is reported ``observable: false`` with its
+standard error from the last fit it was free in.
 """
 
 from __future__ import annotations
@@ -546,6 +547,28 @@ def fit_biases(
     return Fit(b, cov, x0, e, _weights(e, arcs, n_sensors, options))
 
 
+def fit_with_holds(model, arcs: ArcPlots, sensor_pos: np.ndarray, options) -> tuple:
+    """:func:`fit_biases`, then again with every term whose standard error is above
+    ``max_sigma`` held at 0, until no further term needs holding (a held term can leave a
+    term correlated with it less well fixed: an azimuth offset and the tilt of a radar that
+    sees a narrow band of elevations). Returns the fit, the standard errors (S, 4; a held
+    term's from the last fit it was free in) and which terms were estimated."""
+    limit = np.asarray(options.max_sigma) * FILE_TO_SI
+    held = np.zeros((sensor_pos.shape[0], 4), dtype=bool)
+    sigma_si = np.full(held.shape, np.inf)
+    for _ in range(4):  # each pass holds at least one more term, or stops
+        fit = fit_biases(model, arcs, sensor_pos, options, held=held if held.any() else None)
+        sigma = np.sqrt(np.diag(fit.cov_si)).reshape(-1, 4)
+        sigma_si = np.where(held, sigma_si, sigma)
+        more = ~held & (sigma >= limit)
+        if not more.any():
+            break
+        held |= more
+    else:
+        fit = fit_biases(model, arcs, sensor_pos, options, held=held)
+    return fit, sigma_si, ~held
+
+
 def estimate_registration(
     tracker: Tracker,
     plots: Plots,
@@ -563,13 +586,7 @@ def estimate_registration(
     if not arcs.x0.shape[0]:
         return Registration((), created, dict(source or {}))
     sensor_pos = np.array([s.pos_enu_m for s in tracker.sensors], float).reshape(-1, 3)
-    fit = fit_biases(tracker.model, arcs, sensor_pos, options)
-    sigma_si = np.sqrt(np.diag(fit.cov_si)).reshape(-1, 4)
-    observable = sigma_si < np.asarray(options.max_sigma) * FILE_TO_SI
-    if not observable.all():  # hold what the data do not fix at 0, fit the rest again
-        fit = fit_biases(tracker.model, arcs, sensor_pos, options, held=~observable)
-        again = np.sqrt(np.diag(fit.cov_si)).reshape(-1, 4)
-        sigma_si = np.where(observable, again, sigma_si)
+    fit, sigma_si, observable = fit_with_holds(tracker.model, arcs, sensor_pos, options)
     out = []
     for s in np.unique(arcs.sensor):  # one record per sensor seen
         mine = arcs.sensor == s
