@@ -210,8 +210,8 @@ class RegistrationOptions:
 
 @dataclass(frozen=True)
 class ArcPlots:
-    """The plots of the tracks used, as arrays over plots ``(n,)`` sorted by track then
-    time, and each track's starting arc ``x0 (K, 7)`` at ``t_ref_s (K,)``."""
+    """The plots of the rounds used, as arrays over plots ``(n,)`` sorted by round, sensor
+    and time, and each round's starting arc ``x0 (K, 7)`` at ``t_ref_s (K,)``."""
 
     track: np.ndarray  # index 0..K-1 of the plot's track
     sensor: np.ndarray
@@ -357,7 +357,7 @@ def collect_arcs(tracker: Tracker, plots: Plots, options: RegistrationOptions) -
         idx = _after_acquisition(plots, np.unique(idx[idx >= 0]), options.skip_first_s)
         if idx.size < options.min_plots or np.ptp(plots.time_s[idx]) < options.min_span_s:
             continue
-        idx = idx[np.argsort(plots.time_s[idx], kind="stable")]
+        idx = idx[np.lexsort((plots.time_s[idx], plots.sensor[idx]))]
         mid = int(np.argmin(np.abs(t - np.median(plots.time_s[idx]))))
         rows.append(np.column_stack([np.full(idx.size, len(x0)), idx]))
         x0.append(x[mid].copy())
@@ -418,8 +418,8 @@ def _bias_jacobian(arcs: ArcPlots, el_rad: np.ndarray) -> np.ndarray:
 
 
 def _lag1(e: np.ndarray, arcs: ArcPlots, n_sensors: int) -> np.ndarray:
-    """Lag-1 autocorrelation (n_sensors, 3) of consecutive residuals of one track and
-    sensor (plots are sorted by track, then time)."""
+    """Lag-1 autocorrelation (n_sensors, 3) of consecutive residuals of one round and
+    sensor (plots are sorted by round, sensor and time)."""
     same = (arcs.track[1:] == arcs.track[:-1]) & (arcs.sensor[1:] == arcs.sensor[:-1])
     s = arcs.sensor[1:][same]
     num = np.zeros((n_sensors, 3))
