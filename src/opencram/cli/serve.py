@@ -157,8 +157,7 @@ def serve(
         Path | None,
         typer.Option(
             "--registration",
-            help="Take these sensor errors out of every plot ('opencram track "
-            "--estimate-registration').",
+            help="Take these sensor errors out of every plot.",
         ),
     ] = None,
 ) -> None:
