@@ -213,3 +213,17 @@ def test_no_ballistic_track_writes_an_empty_registration_that_reads_back(tmp_pat
     reg = read_registration(tmp_path / "r.yaml", ["r1"])
     assert reg.sensors == () and reg.created_utc
     assert not reg.biases_si(["r1"]).any()
+
+
+def test_opencram_serve_refuses_a_bad_registration_file_before_listening(tmp_path):
+    spec = SensorSpec("r1", 33.3, 44.4, 34.0, 10.0, 2.0, 2.0)
+    write_sensors_yaml(tmp_path / "s.yaml", [spec])
+    (tmp_path / "r.yaml").write_text(
+        "format: opencram-registration 1\nsensors: [{id: r1, tilt_azimuth_mrad: 300}]\n"
+    )
+    cmd = [sys.executable, "-m", "opencram", "serve", "--sensors", str(tmp_path / "s.yaml")]
+    cmd += ["--registration", str(tmp_path / "r.yaml"), "--duration", "0"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert "r.yaml:2: sensors[0].tilt_azimuth_mrad: must be between -100 and 100" in run.stderr
