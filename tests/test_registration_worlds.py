@@ -66,8 +66,8 @@ def _own_plots(folder: Path) -> tuple[Path, Path]:
 
 def test_estimates_the_errors_configured_in_the_scenario_with_two_radars(tmp_path):
     """Two radars seeing the same six rounds make every term observable, the azimuth
-    offset too. Measured: errors at most 1.5 m in range and 0.6 mrad in angle (tilt -34.4
-    for -35, b's azimuth 5.97 for 6)."""
+    offset too. Measured: errors at most 1.0 m in range and 0.6 mrad in angle (tilt -34.44
+    for -35, b's azimuth 5.83 for 6, elevation -2.67 for -3)."""
     plots, sensors = _own_plots(tmp_path)
     track_files(plots, sensors, tmp_path / "t.json", registration_out=tmp_path / "reg.yaml")
     reg = read_registration(tmp_path / "reg.yaml", ["a", "b"])
