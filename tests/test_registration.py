@@ -26,6 +26,7 @@ from opencram.sense.radar import RadarModel, biased_aer, scan
 from opencram.track.registration import (
     Registration,
     SensorRegistration,
+    combine,
     correct_plots,
     read_registration,
     write_registration,
@@ -227,3 +228,26 @@ def test_opencram_serve_refuses_a_bad_registration_file_before_listening(tmp_pat
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
     assert "r.yaml:2: sensors[0].tilt_azimuth_mrad: must be between -100 and 100" in run.stderr
+
+
+def test_estimating_on_corrected_plots_saves_the_sum():
+    """--registration IN with --estimate-registration OUT: OUT holds IN's terms plus the
+    residual ones found on the corrected plots (sigmas and counts: the residual's), and IN's
+    sensors the residual did not see."""
+    applied = Registration(
+        (
+            SensorRegistration("r1", (1.0, 0.0, 0.5, -30.0)),
+            SensorRegistration("r3", (0.0, 2.0, 0.0, 0.0)),
+        )
+    )
+    residual = Registration(
+        (SensorRegistration("r1", (0.5, 0.0, -0.25, -4.0), (0.1, 9.0, 0.1, 0.2), tracks=3),),
+        "2026-12-02T05:00:00Z",
+    )
+    out = combine(applied, residual)
+    assert [s.id for s in out.sensors] == ["r1", "r3"]
+    assert out.sensors[0].estimate == (1.5, 0.0, 0.25, -34.0)
+    assert out.sensors[0].sigma == (0.1, 9.0, 0.1, 0.2) and out.sensors[0].tracks == 3
+    assert out.sensors[1] == applied.sensors[1]
+    assert out.created_utc == residual.created_utc
+    assert combine(None, residual) is residual
