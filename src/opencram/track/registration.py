@@ -627,14 +627,14 @@ def combine(applied: Registration | None, residual: Registration) -> Registratio
 
 # --- the file ---------------------------------------------------------------------------------
 
-NonNegAngle = non_negative_up_to(1e6)
+SigmaValue = non_negative_up_to(1e6)
 
 
 class _Sigmas(Model):
-    bias_range_m: NonNegAngle | None = None
-    bias_azimuth_mrad: NonNegAngle | None = None
-    bias_elevation_mrad: NonNegAngle | None = None
-    tilt_azimuth_mrad: NonNegAngle | None = None
+    bias_range_m: SigmaValue | None = None
+    bias_azimuth_mrad: SigmaValue | None = None
+    bias_elevation_mrad: SigmaValue | None = None
+    tilt_azimuth_mrad: SigmaValue | None = None
 
 
 class _Observable(Model):
