@@ -42,6 +42,7 @@ from opencram.sense.plots import (
     Plots,
     SensorSpec,
 )
+from opencram.track.registration import correct_plots
 
 log = logging.getLogger("opencram.live")
 
@@ -124,8 +125,11 @@ class Ingest:
         max_plots_per_scan: int = MAX_PLOTS_PER_SCAN,
         max_plots_per_step: int = MAX_PLOTS_PER_STEP,
         logger: logging.Logger | None = None,
+        bias_si: np.ndarray | None = None,
     ) -> None:
         self.specs = list(specs)
+        # each sensor's registration (n, 4), taken out of every plot (docs/registration.md)
+        self.bias_si = bias_si
         self.ids = [s.id for s in self.specs]
         self.index = {s: k for k, s in enumerate(self.ids)}
         self.by_sac_sic = {(sac, k + 1): k for k in range(len(self.specs))}
@@ -407,7 +411,7 @@ class Ingest:
 
     def _plots(self, cols) -> Plots:
         t, s, rng, az, el, rr, snr = cols
-        return Plots(
+        plots = Plots(
             time_s=t,
             sensor=s,
             range_m=rng,
@@ -418,6 +422,7 @@ class Ingest:
             arrival_s=t + self.latency_s[s],
             truth_id=np.full(t.size, -1),
         )
+        return correct_plots(plots, self.bias_si)
 
     def _within_rate(self, t: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Which plots fit their sensor's budget of ``max_plots_per_scan`` per revisit time
