@@ -31,9 +31,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_serve_flood import SENSORS, free_port, parse_closing, rss_mb
 from websockets.asyncio.client import connect
 
+from bench_serve_flood import SENSORS, free_port, parse_closing, rss_mb
 from opencram.fileio import atomic_write_text
 from opencram.interop.asterix import encode_cat048
 
@@ -141,7 +141,9 @@ async def feed(ports: dict, seconds: float, every_s: float, proc, heap_file, out
             udp.sendto(d, ("127.0.0.1", ports["asterix"]))
             counts["datagrams"] += 1
             await asyncio.sleep(0.015)
-        csv.write(b"".join(b"%.2f,r1,%.1f,%.1f,3\n" % (T0_S + k + 0.5, 7000 + j, j) for j in range(5)))
+        csv.write(
+            b"".join(b"%.2f,r1,%.1f,%.1f,3\n" % (T0_S + k + 0.5, 7000 + j, j) for j in range(5))
+        )
         await csv.drain()
         counts["lines"] += 5
         k += 1
