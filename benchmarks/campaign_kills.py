@@ -15,6 +15,7 @@ run recorded twice would show as a count over ``--runs``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -92,10 +93,8 @@ def kill_round(proc: subprocess.Popen, every_s: float, kill_parent_after: int | 
             kills["parent"] += 1
             break
     proc.wait()
-    try:  # whatever the campaign left behind (it should leave nothing)
+    with contextlib.suppress(ProcessLookupError):  # what it left behind (it should not)
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return kills
 
 
