@@ -56,6 +56,20 @@ def children(pid: int) -> list[int]:
     return out
 
 
+def group_members(pgid: int) -> list[int]:
+    """Live processes of process group ``pgid`` (from /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                out.append(int(entry.name))
+    return out
+
+
 def workers_of(pid: int) -> list[int]:
     """The pool's workers: children of the campaign's forkserver."""
     return [w for c in children(pid) for w in children(c)]
@@ -78,7 +92,7 @@ def start(scn: Path, out: Path, runs: int) -> subprocess.Popen:
 def kill_round(proc: subprocess.Popen, every_s: float, kill_parent_after: int | None) -> dict:
     """SIGKILL a worker every ``every_s`` until the campaign ends (and the campaign itself
     after ``kill_parent_after`` worker kills)."""
-    kills = {"workers": 0, "parent": 0}
+    kills = {"workers": 0, "parent": 0, "left_behind": 0}
     while proc.poll() is None:
         time.sleep(every_s)
         ws = workers_of(proc.pid)
@@ -93,6 +107,10 @@ def kill_round(proc: subprocess.Popen, every_s: float, kill_parent_after: int | 
             kills["parent"] += 1
             break
     proc.wait()
+    deadline = time.monotonic() + 15.0  # the pool and its helpers die with the parent
+    while (left := group_members(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kills["left_behind"] = len(left)
     with contextlib.suppress(ProcessLookupError):  # what it left behind (it should not)
         os.killpg(proc.pid, signal.SIGKILL)
     return kills
@@ -119,7 +137,9 @@ def main() -> None:
         proc = start(scn, out, args.runs)
         kills = kill_round(proc, args.every, 3 if k % 2 else None)
         ok, rows = recorded(out)
+        err = proc.stderr.read().strip().splitlines()
         log.append({"round": k, "exit": proc.returncode, **kills, "ok": ok, "rows": rows})
+        log[-1]["stderr_tail"] = err[-1:]
         print(json.dumps(log[-1]), flush=True)
         if ok == args.runs and not kills["parent"]:
             break
@@ -132,6 +152,7 @@ def main() -> None:
         "rounds": log,
         "worker_kills": sum(r["workers"] for r in log),
         "parent_kills": sum(r["parent"] for r in log),
+        "left_behind": sum(r["left_behind"] for r in log),
         "final_exit": proc.returncode,
         "ok": ok,
         "rows_in_runs_parquet": len(final),
