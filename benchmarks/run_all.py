@@ -74,6 +74,22 @@ BENCHMARKS: tuple[Entry, ...] = (
           ("--threats", "2", "--repeats", "3", "--times", "per-scan")),
     Entry("bench_serve_flood.py", ("--rates", "250,500,1000", "--seconds", "5"),
           "docs/reliability.md: load on opencram serve", ("--rates", "50", "--seconds", "1")),
+    Entry("bench_registration.py", ("--rounds", "8", "--real", "clean"),
+          f"{BENCH}: Sensor registration", ("--rounds", "2", "--real", "clean")),
+    Entry("bench_registration.py", ("--rounds", "8", "--real", "all"),
+          f"{BENCH}: Sensor registration", None, "the quick form above covers it"),
+    Entry("bench_registration.py", ("--rounds", "8", "--real", "all", "--rot"),
+          f"{BENCH}: Sensor registration", None, "the quick form above covers it"),
+    Entry("bench_crb.py", (), f"{BENCH}: Impact error against the Cramér-Rao bound",
+          ("--cells", "m120-6km-clean", "--rounds", "2")),
+    Entry("fuzz_all.py", ("--out", "runs/fuzz-out"), "docs/reliability.md: Figures (fuzzing)",
+          ("--out", "runs/fuzz-quick", "--scale", "0.002"),
+          "resumes from its checkpoint in --out: remove the folder for a fresh run"),
+    Entry("soak_serve.py", ("--minutes", "10", "--out", "runs/soak10.csv"),
+          "docs/reliability.md: Figures (soak)", ("--minutes", "0.5", "--every", "5",
+          "--out", "runs/soak-quick.csv")),
+    Entry("campaign_kills.py", ("--runs", "12", "--rounds", "4", "--every", "4"),
+          "docs/reliability.md: Figures (worker kills)", ("--runs", "2", "--rounds", "1")),
 )  # fmt: skip
 
 
