@@ -40,7 +40,6 @@ sys.path.insert(0, str(HERE))
 
 import bench_mismatch as bm  # noqa: E402  (the benchmark folder is not a package)
 import mismatch_world as mw  # noqa: E402
-
 from opencram.analysis.score import read_truth, score  # noqa: E402
 from opencram.predict.crb import impact_bound, rms_radius_m, state_bound  # noqa: E402
 from opencram.track.config import TrackerConfig  # noqa: E402
@@ -128,9 +127,7 @@ def bounds_at(world: mw.World) -> dict[str, list[float | None]]:
         rows = np.arange(n)
         cov, ok = impact_bound(model, x[rows, k], p[rows, k], ground)
         r = rms_radius_m(cov)
-        out[f"{tau:g}s"] = [
-            float(r[i]) if inside[i] and ok[i] else None for i in range(n)
-        ]
+        out[f"{tau:g}s"] = [float(r[i]) if inside[i] and ok[i] else None for i in range(n)]
     return out
 
 
