@@ -112,6 +112,9 @@ class World:
     aircraft_ids: tuple[str, ...]
     aircraft_paths: tuple[PathFlight, ...]
     aircraft_rcs_m2: tuple[float, ...] = ()
+    # the met the defender has (scenario environment.met): the tracker's ballistic model
+    # and fire control fly in it; None: the standard atmosphere and no wind
+    met: Environment | None = None
 
     # --- every real object the radars can see: rounds first, then aircraft -------------
 
@@ -204,6 +207,21 @@ def environment_of(s: Scenario, base_dir: Path | None = None) -> Environment:
     )
 
 
+def met_environment_of(s: Scenario, base_dir: Path | None = None) -> Environment | None:
+    """The defender's met (``environment.met``, a weather file relative to ``base_dir``)
+    as an environment at the site: the file's density, sound speed and wind, flat ground;
+    None without a met file."""
+    if s.environment.met is None:
+        return None
+    base = Path(".") if base_dir is None else Path(base_dir)
+    met = load_weather(base / s.environment.met)
+    return Environment(
+        site_alt_m=s.site.alt_m,
+        wind=Wind.from_direction(met.wind_from_deg, met.wind_speed_mps, met.alt_m),
+        weather=met,
+    )
+
+
 def _enu(frame: LocalFrame, p: GeoPoint, ground_alt_m: float) -> np.ndarray:
     return frame.to_enu(p.lat, p.lon, ground_alt_m if p.alt_m is None else p.alt_m)
 
@@ -285,6 +303,7 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
         aircraft_ids=tuple(a.id for a in s.aircraft),
         aircraft_paths=tuple(a_paths),
         aircraft_rcs_m2=tuple(a.rcs_m2 for a in s.aircraft),
+        met=met_environment_of(s, loaded.base_dir),
     )
 
 

@@ -213,6 +213,13 @@ def serve(
             "(repeatable; otherwise its first good datagram's address).",
         ),
     ] = None,
+    registration: Annotated[
+        Path | None,
+        typer.Option(
+            "--registration",
+            help="Take these sensor errors out of every plot.",
+        ),
+    ] = None,
 ) -> None:
     """Live service: radar plots in (ASTERIX CAT048 over UDP, plot CSV over TCP or stdin);
     tracks, predictions, warnings and engagement advice out (CAT062, CoT, websocket)."""
@@ -222,6 +229,7 @@ def serve(
     from opencram.live.server import Endpoints, serve_forever  # deferred: numpy, scipy
     from opencram.live.service import LiveService, ServeConfig  # deferred: numpy, scipy
     from opencram.sense.plots import read_sensors_yaml  # deferred: numpy, pydantic
+    from opencram.track.registration import read_registration  # deferred: numpy
 
     check_filter(filter_name)
     specs = read_sensors_yaml(sensors)
@@ -235,6 +243,7 @@ def serve(
         check_friendly_from_tak(cot, link)
     friendly = friendly_codes(codes, codes_file)
     sources = parse_sources(source, [s.id for s in specs])
+    reg = None if registration is None else read_registration(registration, [s.id for s in specs])
     tok = resolve_token(host, token)
     endpoints = Endpoints(
         host=host,
@@ -262,6 +271,7 @@ def serve(
         friendly_codes=friendly,
         friendly_gate_m=friendly_gate_m,
         friendly_gate_s=friendly_gate_s,
+        registration=reg,
     )
     logging.basicConfig(level=logging.INFO, format="opencram serve: %(message)s", stream=sys.stderr)
     logging.getLogger("websockets").setLevel(logging.WARNING)

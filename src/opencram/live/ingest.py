@@ -44,6 +44,7 @@ from opencram.sense.plots import (
     Plots,
     SensorSpec,
 )
+from opencram.track.registration import correct_plots
 
 log = logging.getLogger("opencram.live")
 
@@ -127,8 +128,11 @@ class Ingest:
         max_plots_per_scan: int = MAX_PLOTS_PER_SCAN,
         max_plots_per_step: int = MAX_PLOTS_PER_STEP,
         logger: logging.Logger | None = None,
+        bias_si: np.ndarray | None = None,
     ) -> None:
         self.specs = list(specs)
+        # each sensor's registration (n, 4), taken out of every plot (docs/registration.md)
+        self.bias_si = bias_si
         self.ids = [s.id for s in self.specs]
         self.index = {s: k for k, s in enumerate(self.ids)}
         self.by_sac_sic = {(sac, k + 1): k for k in range(len(self.specs))}
@@ -423,7 +427,7 @@ class Ingest:
 
     def _plots(self, cols) -> Plots:
         t, s, rng, az, el, rr, snr, m3a = cols
-        return Plots(
+        plots = Plots(
             time_s=t,
             sensor=s,
             range_m=rng,
@@ -435,6 +439,7 @@ class Ingest:
             truth_id=np.full(t.size, -1),
             mode3a=m3a,
         )
+        return correct_plots(plots, self.bias_si)
 
     def _within_rate(self, t: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Which plots fit their sensor's budget of ``max_plots_per_scan`` per revisit time

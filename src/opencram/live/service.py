@@ -41,6 +41,7 @@ from opencram.scenario.schema import Engagement
 from opencram.sense.plots import SensorSpec
 from opencram.track.identity import FRIENDLY_GATE_M, FRIENDLY_GATE_S, FriendlyWatch
 from opencram.track.manager import CONFIRMED, Tracker, TrackerConfig, UpdateLog
+from opencram.track.registration import Registration
 from opencram.track.sensors import tracker_sensors_from_specs
 from opencram.warn.alerts import DEFAULT_THRESHOLD
 from opencram.warn.zones import ZoneSet
@@ -68,6 +69,7 @@ class ServeConfig:
     filter: str = "imm"
     association: str = "gnn"
     keep_history: bool = False  # keep every track update (for --out); memory grows
+    registration: Registration | None = None  # sensor errors taken out of the plots
     simulated: bool = False  # mark CAT062 and CoT output as simulation
     # CoT time/start/stale come from this wall clock at emission, so nothing is stale on
     # arrival; the data time goes in <opencram data_time_s/> (docs/interop-cot.md).
@@ -89,6 +91,11 @@ class StepOutput:
         self.events += other.events
         self.cot += other.cot
         self.cat062 += other.cat062
+
+
+def registration_of(reg: Registration | None, specs: list[SensorSpec]) -> np.ndarray | None:
+    """The biases (n, 4) of the sensors ``specs`` in a registration, or None."""
+    return None if reg is None else reg.biases_si([s.id for s in specs])
 
 
 def _live_event(kind: str, t_s: float | None, **fields) -> str:
@@ -116,6 +123,7 @@ class LiveService:
             max_plots_per_scan=self.cfg.max_plots_per_scan,
             max_plots_per_step=self.cfg.max_plots_per_step,
             logger=logger,
+            bias_si=registration_of(self.cfg.registration, specs),
         )
         self._env = None  # the scenario's environment, when --zones names one
         zones, guns, engagement, threshold = self._load_zones(zones_source)

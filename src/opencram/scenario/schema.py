@@ -63,6 +63,13 @@ radar's accuracy yet keep the tracker's covariances well conditioned: a sigma of
 squares to 0 and makes singular matrices. The ceilings are noise larger than the
 measurement itself (10 km in range, one radian in angle)."""
 
+MAX_BIAS_RANGE_M = 1_000.0
+MAX_BIAS_ANGLE_MRAD = 100.0
+"""Systematic sensor errors (``bias_range_m``, ``bias_azimuth_mrad``, ``bias_elevation_mrad``,
+``tilt_azimuth_mrad``; docs/registration.md): a kilometre in range and 100 mrad (5.7°) in
+angle are far beyond a radar that is in use (recorded mount levelling errors: 30-44 mrad of
+azimuth per unit tan(elevation), issue 13), yet keep a·tan(85°) below 1.2 rad."""
+
 MAX_RANGE_M = 1_000_000.0
 """Radar and reference ranges: 1,000 km, far past a flat local frame's useful reach."""
 
@@ -214,6 +221,8 @@ SigmaRangeM = positive_up_to(MAX_SIGMA_RANGE_M, MIN_SIGMA_RANGE_M)
 SigmaAngleMrad = positive_up_to(MAX_SIGMA_ANGLE_MRAD, MIN_SIGMA_ANGLE_MRAD)
 SigmaRateMps = positive_up_to(MAX_SIGMA_RATE_MPS, MIN_SIGMA_RATE_MPS)
 LatencyS = non_negative_up_to(60.0)
+BiasRangeM = span(-MAX_BIAS_RANGE_M, MAX_BIAS_RANGE_M)
+BiasAngleMrad = span(-MAX_BIAS_ANGLE_MRAD, MAX_BIAS_ANGLE_MRAD)
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 
 
@@ -319,6 +328,13 @@ class Sensor(Model):
     false_alarm_rate_per_scan: non_negative_up_to(MAX_FALSE_ALARMS_PER_SCAN) = 0.0
     latency_s: LatencyS = 0.0
     ssr: StrictBool = False  # also an SSR interrogator: plots of coded aircraft carry the code
+    # systematic errors of the simulated plots (sense.radar; docs/registration.md): measured
+    # range + bias_range_m, azimuth + bias_azimuth_mrad + tilt_azimuth_mrad * tan(elevation),
+    # elevation + bias_elevation_mrad
+    bias_range_m: BiasRangeM = 0.0
+    bias_azimuth_mrad: BiasAngleMrad = 0.0
+    bias_elevation_mrad: BiasAngleMrad = 0.0
+    tilt_azimuth_mrad: BiasAngleMrad = 0.0
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> Sensor:
@@ -493,13 +509,17 @@ class Environment(Model):
     """Constant wind (``wind``) or wind by altitude above MSL (``wind_layers``), and an
     ISA temperature offset; or a measured profile (``weather``: a CSV or YAML file of
     layers, see opencram.physics.weather) that replaces all three. ``terrain``: a DEM
-    (flat ground at the site altitude without it)."""
+    (flat ground at the site altitude without it). ``met``: the met the defender has, a
+    weather file in the same format (it may name the ``weather`` file itself, or another),
+    read by the tracker's ballistic model and fire control; without it they assume the
+    standard atmosphere and no wind."""
 
     wind: WindLayer | None = None
     wind_layers: Annotated[list[WindLayer], Field(max_length=MAX_LIST)] | None = None
     temperature_offset_k: span(-60, 60) = 0.0
     terrain: TerrainSource | None = None
     weather: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    met: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
 
     @model_validator(mode="after")
     def _one_wind(self) -> Environment:

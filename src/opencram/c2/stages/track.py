@@ -14,6 +14,7 @@ from opencram.sense.radar import RadarModel
 from opencram.track.classify import CLASSES, class_probabilities
 from opencram.track.identity import FriendlyWatch, path_threatens, protected_area
 from opencram.track.manager import Tracker, TrackerConfig, TrackerSensor
+from opencram.track.models import BallisticModel
 
 
 def tracker_sensors(radars: list[RadarModel]) -> list[TrackerSensor]:
@@ -132,7 +133,10 @@ class TrackStage:
 
     def __init__(self, world: World, radars: list[RadarModel], config: TrackerConfig) -> None:
         self.frame = world.frame
-        self.tracker = Tracker(tracker_sensors(radars), config)
+        model = None
+        if world.met is not None:  # the defender's met: density and wind of its profile
+            model = BallisticModel(world.met, config.q_acc_mps2, config.q_kappa)
+        self.tracker = Tracker(tracker_sensors(radars), config, model)
         # the friendly codes are the scenario aircraft's (what the operators were told)
         codes = [int(a.mode3a, 8) for a in world.scenario.aircraft if a.mode3a is not None]
         self.identity = Identity(FriendlyWatch(codes), world.zones)
