@@ -49,6 +49,10 @@ SAFETY, GROW_MAX, SHRINK_MIN = 0.9, 5.0, 0.2
 # tolerance), and the most steps of one flight.
 MIN_STEP_S = 1e-3
 MAX_STEPS = 20_000
+# A flight whose speed passes this is stopped, not reached: flown backward, drag adds
+# speed as k v^2 and blows up in finite time, so such a state has no origin (no gun or
+# rocket reaches a third of it).
+MAX_SPEED_MPS = 5_000.0
 
 
 @njit(inline="always")
@@ -161,7 +165,7 @@ def _fly_one(y, kap, height, sign, tol_m, h0_s, h_max_s, max_time_s, air, ks, ys
             break
         h = min(h, max_time_s - t)
         err = _dp_step(y, sign * h, kap, air, ks, ys, y5)
-        if not math.isfinite(err):
+        if not (math.isfinite(err) and y5[3] ** 2 + y5[4] ** 2 + y5[5] ** 2 < MAX_SPEED_MPS**2):
             break
         if err > tol_m and h > MIN_STEP_S:
             h = max(h * max(SHRINK_MIN, SAFETY * (tol_m / err) ** 0.2), MIN_STEP_S)
