@@ -5,7 +5,8 @@ The numpy form of these loops (``BallisticModel.deriv`` and the RK4 step in
 ``tests/test_batched.py`` checks these kernels against it. The kernels exist because the
 tracker, the impact and origin predictions and fire control integrate a few states at a
 time over many short steps, where numpy's per-call overhead dominates (profile in
-docs/benchmarks.md).
+docs/benchmarks.md). The helpers called inside the step loops are inlined
+(``inline="always"``), which changes no arithmetic.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _accel(up, vx, vy, vz, kap, air, out):
     """Drag and gravity acceleration into out[0:3]; ``air`` packs the density table."""
     rho_tab, rho_slope, site_alt, amin, amax, astep, g, kscale = air
@@ -31,7 +32,7 @@ def _accel(up, vx, vy, vz, kap, air, out):
     out[2] = -k * vz - g
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _rk4(cur, h, air, nxt, a1, a2, a3, a4):
     """One RK4 step of one state (positions 0:3, velocities 3:6, kappa at 6, the rest
     carried unchanged) from ``cur`` into ``nxt``."""
@@ -103,7 +104,7 @@ def to_height_rows(x, height, sign, step, max_steps, air):
 BALLISTIC, CONSTANT_VELOCITY, COORDINATED_TURN = 0, 1, 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _deriv(kind, x, air, out):
     d = x.size
     for j in range(d):
@@ -126,7 +127,7 @@ def _deriv(kind, x, air, out):
         out[4] = w * x[3]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _jacobian(kind, x, air, a):
     d = x.size
     for i in range(d):
@@ -160,7 +161,7 @@ def _jacobian(kind, x, air, a):
         a[4, 7] = x[3]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _noise(kind, h, d, q_acc, q_extra, q):
     for i in range(d):
         for j in range(d):

@@ -205,7 +205,10 @@ class Tracker:
         tr, m = self.tracks, len(frame.plots)
         taken = np.zeros(m, dtype=bool)
         held = np.zeros(m, dtype=bool)
-        rows = np.flatnonzero(self.deleter.predictable(tr, float(np.median(frame.plots.time_s))))
+        t_frame = float(np.median(frame.plots.time_s))
+        rows = np.flatnonzero(self.deleter.predictable(tr, t_frame))
+        if self.config.association == "gnn":  # only tracks that may gate a plot (issue 14)
+            rows = rows[self.filter.near_plots(tr, rows, t_frame, frame, self.config.gate_prob)]
         t_plot = frame.plots.time_s
         for k in range(self._max_passes):
             free = np.flatnonzero(~taken)
