@@ -207,8 +207,9 @@ class Tracker:
         held = np.zeros(m, dtype=bool)
         t_frame = float(np.median(frame.plots.time_s))
         rows = np.flatnonzero(self.deleter.predictable(tr, t_frame))
-        if self.config.association == "gnn":  # only tracks that may gate a plot (issue 14)
-            rows = rows[self.filter.near_plots(tr, rows, t_frame, frame, self.config.gate_prob)]
+        near = getattr(self.filter, "near_plots", None)  # a filter may offer no bound
+        if near is not None and self.config.association == "gnn":  # issue 14 point 4
+            rows = rows[near(tr, rows, t_frame, frame, self.config.gate_prob)]
         t_plot = frame.plots.time_s
         for k in range(self._max_passes):
             free = np.flatnonzero(~taken)
