@@ -200,19 +200,28 @@ SPREAD_SAFETY = 1.5
 # made. Densest air of the density table (kg/m^3, at the table's lowest height) and the
 # steepest density gradient (kg/m^4), bounds of the drag terms.
 NEAR_BOUND_MAX_DT_S = 10.0
+# The bound costs about 0.1 ms per frame in numpy and saves some 7 us per IMM track left
+# unpredicted: below this many predictable tracks in a frame every track is predicted
+# (measured on the 60-threat file of benchmarks/bench_track_file.py, docs/benchmarks.md).
+NEAR_BOUND_MIN_ROWS = 64
 RHO_MAX_KG_M3 = 1.35
 DRHO_MAX_KG_M4 = 1.3e-4
 G_BOUND_MPS2 = 9.81
 
 
-def _block_sd(xm, pm, lo, hi):
-    """Bound (n,) on the standard deviation, in any direction, of block ``lo:hi`` of any
-    mixture of the modes ``xm`` (n, r, d), ``pm`` (n, r, d, d): the largest mode variance
-    (bounded by the trace of the block, which is not below its largest eigenvalue) plus the
-    largest squared distance between two modes' means."""
-    var = np.trace(pm[:, :, lo:hi, lo:hi], axis1=2, axis2=3).max(axis=1)
-    mean = xm[:, :, lo:hi]
-    spread2 = ((mean[:, :, None, :] - mean[:, None, :, :]) ** 2).sum(axis=-1).max(axis=(1, 2))
+def _block_sds(xm, pm):
+    """Bounds (n, blocks) on the standard deviation, in any direction, of the position,
+    velocity, kappa (and turn-rate) blocks of any mixture of the modes ``xm`` (n, r, d),
+    ``pm`` (n, r, d, d): the largest mode variance (bounded by the trace of the block,
+    which is not below its largest eigenvalue) plus the largest squared distance between
+    two modes' means."""
+    d = xm.shape[2]
+    starts = np.array([0, 3, 6, 7][: 3 + (d > 7)])
+    diag = np.diagonal(pm, axis1=2, axis2=3)[:, :, : starts[-1] + 1]
+    var = np.add.reduceat(diag, starts, axis=2).max(axis=1)
+    x = xm[:, :, : starts[-1] + 1]
+    sq = (x[:, :, None, :] - x[:, None, :, :]) ** 2
+    spread2 = np.add.reduceat(sq, starts, axis=3).max(axis=(1, 2))
     return np.sqrt(np.maximum(var, 0.0) + spread2)
 
 
@@ -246,9 +255,9 @@ def predicted_position_bound(xm, pm, dt_s, q_acc_mps2, q_kappa, q_omega_radps):
     acc = np.maximum(G_BOUND_MPS2 + 0.5 * RHO_MAX_KG_M3 * kappa * v_max**2, omega * v_max)
     lin = pos + vel * dt[:, None, None]
     r_mean = np.linalg.norm(lin - centre[:, None], axis=-1).max(axis=1) + 0.5 * acc * dt**2
-    sd_p, sd_v = _block_sd(xm, pm, 0, 3), _block_sd(xm, pm, 3, 6)
-    sd_k = _block_sd(xm, pm, 6, 7) * 1e-4
-    sd_w = _block_sd(xm, pm, 7, 8) + q_omega_radps * np.sqrt(dt) if xm.shape[2] > 7 else 0.0
+    sds = _block_sds(xm, pm)
+    sd_p, sd_v, sd_k = sds[:, 0], sds[:, 1], sds[:, 2] * 1e-4
+    sd_w = sds[:, 3] + q_omega_radps * np.sqrt(dt) if xm.shape[2] > 7 else 0.0
     lv = RHO_MAX_KG_M3 * kappa * v_max + omega
     sd_a = lv * sd_v + 0.5 * RHO_MAX_KG_M3 * v_max**2 * (sd_k + q_kappa * 1e-4 * np.sqrt(dt))
     sd_a = sd_a + v_max * sd_w + 0.5 * DRHO_MAX_KG_M4 * kappa * v_max**2 * sd_p
@@ -262,13 +271,16 @@ def near_plot_rows(xm, pm, dt_s, t_ref, frame: Frame, gate_prob, noise):
     ``frame`` once predicted by ``dt_s`` to ``t_ref``: those whose
     :func:`predicted_position_bound` ball, grown by the gate on the bounded spread and the
     plot noise and by the distance moved to the plots' times, holds a plot. Only these need
-    predicting; tracks predicted backward or further than NEAR_BOUND_MAX_DT_S are kept.
+    predicting; tracks predicted backward or further than NEAR_BOUND_MAX_DT_S are kept, and
+    all are kept in a frame with fewer than NEAR_BOUND_MIN_ROWS tracks.
     ``noise`` is the largest (white acceleration, kappa, turn-rate) process noise of the
     filter's models."""
     z, r = frame.z, frame.r
     n = xm.shape[0]
     if n == 0 or z.shape[0] == 0:
         return np.zeros(n, dtype=bool)
+    if n < NEAR_BOUND_MIN_ROWS:  # too few tracks for the bound to pay: predict them all
+        return np.ones(n, dtype=bool)
     use = (dt_s >= 0) & (dt_s <= NEAR_BOUND_MAX_DT_S) & np.isfinite(xm).all(axis=(1, 2))
     keep = ~use
     if not use.any():
@@ -279,16 +291,26 @@ def near_plot_rows(xm, pm, dt_s, t_ref, frame: Frame, gate_prob, noise):
     gate = _chi2_gate(gate_prob, 4)
     radius = np.sqrt(gate * (sd**2 + plot_var.max())) + r_mean + speed * max_dt
     finite = np.isfinite(radius) & np.isfinite(centre).all(axis=1)
-    from scipy.spatial import cKDTree  # deferred: only a frame with tracks needs the tree
-
-    tree = cKDTree(plot_pos)
-    hits = tree.query_ball_point(
-        np.where(finite[:, None], centre, 0.0),
-        np.where(finite, radius + TREE_SLACK_M, 0.0),
-        return_length=True,
-    )
+    centre = np.where(finite[:, None], centre, 0.0)
+    radius = np.where(finite, radius + TREE_SLACK_M, 0.0)
+    hits = _count_within(centre, radius, plot_pos)
     keep[use] = (hits > 0) | ~finite
     return keep
+
+
+# Below this many track-plot pairs, distances are taken all at once rather than through a
+# k-d tree (building the tree costs more than the pairs).
+BRUTE_FORCE_PAIRS = 4096
+
+
+def _count_within(centre, radius, points):
+    """How many ``points`` (m, 3) lie within ``radius`` (n,) of each ``centre`` (n, 3)."""
+    if centre.shape[0] * points.shape[0] <= BRUTE_FORCE_PAIRS:
+        d2 = ((centre[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1)
+        return (d2 <= (radius**2)[:, None]).sum(axis=1)
+    from scipy.spatial import cKDTree  # deferred: only a frame with tracks needs the tree
+
+    return cKDTree(points).query_ball_point(centre, radius, return_length=True)
 
 
 def _plot_positions(z, r, sensor_enu_m):
