@@ -4,7 +4,10 @@ A track's Gaussian state (mean, covariance) is carried to the ground through the
 ballistic dynamics with the cubature rule (the 2L points ``x ± sqrt(L) chol(P)`` columns,
 equal weights): each point is flown forward to the ground (impact) or backward to the
 launch altitude (origin), and the crossing points and times give the mean and the 2-D
-covariance on the ground. Everything is batched over tracks and points.
+covariance on the ground. Everything is batched over tracks and points. The points are
+flown with error-controlled Dormand-Prince steps (:func:`fly_to_height`, compiled in
+``opencram.predict._kernels``; the tolerance is FLIGHT_TOL_M, the crossing found on the
+Hermite interpolant of the crossing step).
 
 For rockets, flying the coasting state backward ignores the boost (docs/benchmarks.md
 gives the resulting origin errors).
