@@ -5,7 +5,8 @@ The numpy form of these loops (``BallisticModel.deriv`` and the RK4 step in
 ``tests/test_batched.py`` checks these kernels against it. The kernels exist because the
 tracker, the impact and origin predictions and fire control integrate a few states at a
 time over many short steps, where numpy's per-call overhead dominates (profile in
-docs/benchmarks.md).
+docs/benchmarks.md). The helpers called inside the step loops are inlined
+(``inline="always"``), which changes no arithmetic.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _wind(air, i, f):
     """East and north wind (m/s) in the table cell ``i`` at fraction ``f``, and their
     height derivatives (1/s); zero tables (calm) give exact zeros."""
@@ -30,7 +31,7 @@ def _wind(air, i, f):
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _accel(up, vx, vy, vz, kap, air, out):
     """Drag (on the air-relative velocity) and gravity acceleration into out[0:3]; ``air``
     packs the density and wind tables."""
@@ -48,7 +49,7 @@ def _accel(up, vx, vy, vz, kap, air, out):
     out[2] = -k * vz - g
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _rk4(cur, h, air, nxt, a1, a2, a3, a4):
     """One RK4 step of one state (positions 0:3, velocities 3:6, kappa at 6, the rest
     carried unchanged) from ``cur`` into ``nxt``."""
@@ -120,7 +121,7 @@ def to_height_rows(x, height, sign, step, max_steps, air):
 BALLISTIC, CONSTANT_VELOCITY, COORDINATED_TURN = 0, 1, 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _deriv(kind, x, air, out):
     d = x.size
     for j in range(d):
@@ -145,7 +146,7 @@ def _deriv(kind, x, air, out):
         out[4] = w * x[3]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _jacobian(kind, x, air, a):
     d = x.size
     for i in range(d):
@@ -184,7 +185,7 @@ def _jacobian(kind, x, air, a):
         a[4, 7] = x[3]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _noise(kind, h, d, q_acc, q_extra, q):
     for i in range(d):
         for j in range(d):

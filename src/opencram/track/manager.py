@@ -205,7 +205,11 @@ class Tracker:
         tr, m = self.tracks, len(frame.plots)
         taken = np.zeros(m, dtype=bool)
         held = np.zeros(m, dtype=bool)
-        rows = np.flatnonzero(self.deleter.predictable(tr, float(np.median(frame.plots.time_s))))
+        t_frame = float(np.median(frame.plots.time_s))
+        rows = np.flatnonzero(self.deleter.predictable(tr, t_frame))
+        near = getattr(self.filter, "near_plots", None)  # a filter may offer no bound
+        if near is not None and self.config.association == "gnn":  # issue 14 point 4
+            rows = rows[near(tr, rows, t_frame, frame, self.config.gate_prob)]
         t_plot = frame.plots.time_s
         for k in range(self._max_passes):
             free = np.flatnonzero(~taken)
