@@ -62,3 +62,30 @@ def test_states_below_the_ground_or_never_reaching_it_come_back_not_reached():
     out, _, ok = fly_to_height(MODEL, x, height, backward=False)
     assert not ok[0] and not ok[1] and ok[2] and ok[3]
     np.testing.assert_array_equal(out[:2], x[:2])
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_compiled_flight_in_a_sheared_wind_equals_the_numpy_reference(tmp_path, backward):
+    """With a defender's met (wind from the west growing with height) the compiled flight
+    drags on the air-relative velocity as the numpy reference (``BallisticModel.deriv``)
+    does; and the wind moves the impacts, so a kernel ignoring it fails."""
+    from opencram.physics.environment import Environment, Wind
+    from opencram.physics.weather import load_weather
+
+    rows = ["alt_m,wind_from_deg,wind_speed_mps,temperature_k,pressure_hpa"]
+    rows += [f"{z},270,{5 + 6 * k},{291 - 6.5 * z / 1000},{1010 * (1 - z / 44300) ** 5.26}"
+             for k, z in enumerate((0.0, 1000.0, 2000.0, 3000.0, 5000.0, 8000.0))]  # fmt: skip
+    path = tmp_path / "met.csv"
+    path.write_text("\n".join(rows) + "\n")
+    prof = load_weather(path)
+    wind = Wind.from_direction(prof.wind_from_deg, prof.wind_speed_mps, prof.alt_m)
+    model = BallisticModel(Environment(site_alt_m=50.0, wind=wind, weather=prof))
+    x = _states(40, 4)
+    out, t, ok = fly_to_height(model, x, 0.0, backward=backward)
+    ref_out, ref_t, ref_ok = fly_to_height_reference(model, x, 0.0, backward=backward)
+    np.testing.assert_array_equal(ok, ref_ok)
+    np.testing.assert_allclose(out, ref_out, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(t, ref_t, rtol=1e-9, atol=1e-9)
+    calm, _, calm_ok = fly_to_height(MODEL, x, 0.0, backward=backward)
+    both = ok & calm_ok
+    assert np.median(np.abs(out[both, 0] - calm[both, 0])) > 5.0  # the wind moves them east
