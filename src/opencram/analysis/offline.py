@@ -22,6 +22,14 @@ from opencram.geo import LocalFrame
 from opencram.progress import ProgressReporter, reporter
 from opencram.sense.plots import PlotFile, Plots, read_plot_file, read_sensors_yaml
 from opencram.track.manager import Tracker, TrackerConfig
+from opencram.track.registration import (
+    Registration,
+    combine,
+    correct_plots,
+    estimate_registration,
+    read_registration,
+    write_registration,
+)
 from opencram.track.sensors import tracker_sensors_from_specs
 
 
@@ -35,6 +43,7 @@ class OfflineResult:
     n_bad: int
     tracker: Tracker
     read: PlotFile | None = None
+    registration: Registration | None = None  # what --estimate-registration wrote
 
 
 FEED_PLOTS = 2_000  # plots added to the tracker between two flushes
@@ -66,10 +75,14 @@ def track_files(
     filter_name: str = "imm",
     association: str = "gnn",
     on_progress: ProgressReporter | None = None,
+    registration: Path | None = None,
+    registration_out: Path | None = None,
 ) -> OfflineResult:
     """Track a plot CSV with the sensors of a sensors YAML file and write the track output
     file ``out_json`` (atomically); see the module docstring for the frame. ``on_progress``
-    hears the megabytes read, then the plots tracked."""
+    hears the megabytes read, then the plots tracked. ``registration``: a registration file
+    whose errors are taken out of the plots first; ``registration_out``: estimate each
+    sensor's errors from the tracks and write them there (docs/registration.md)."""
     specs = read_sensors_yaml(sensors_yaml)
     frame = LocalFrame(specs[0].lat, specs[0].lon, specs[0].alt_m)
     sensors = tracker_sensors_from_specs(specs, frame)
@@ -80,9 +93,17 @@ def track_files(
         latency_s=[s.latency_s for s in specs],
         on_progress=on_progress,
     )
-    plots, n_bad = got.plots, got.n_bad
+    ids = [s.id for s in specs]
+    applied = None if registration is None else read_registration(registration, ids)
+    plots = correct_plots(got.plots, None if applied is None else applied.biases_si(ids))
+    n_bad = got.n_bad
     tracker = Tracker(sensors, TrackerConfig(filter=filter_name, association=association))
     feed_tracker(tracker, plots, on_progress)
+    reg = None
+    if registration_out is not None:
+        src = {"plots_file": str(plots_csv), "sensors_file": str(sensors_yaml)}
+        reg = combine(applied, estimate_registration(tracker, plots, source=src))
+        write_registration(registration_out, reg)
     out = build_track_output(
         tracker,
         frame,
@@ -93,8 +114,9 @@ def track_files(
                 "sensors_file": str(sensors_yaml),
                 "plots": len(plots),
                 "bad_rows_skipped": n_bad,
+                **({"registration_file": str(registration)} if registration else {}),
             }
         },
     )
     atomic_write_json(out_json, out)
-    return OfflineResult(out, len(plots), n_bad, tracker, got)
+    return OfflineResult(out, len(plots), n_bad, tracker, got, reg)

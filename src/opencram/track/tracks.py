@@ -23,7 +23,8 @@ class TrackTable:
     ``status`` is :data:`TENTATIVE` or :data:`CONFIRMED`; ``hits`` counts the plots in the
     track (the two that started it included); ``born_s`` is when it started. ``xm``, ``pm``
     and ``mu`` are the IMM's per-model states, covariances and mode probabilities (zeros
-    with the other filters); ``rcs_dbsm`` the running RCS estimate (NaN until known).
+    with the other filters); ``rcs_dbsm`` the running RCS estimate (NaN until known);
+    ``mode3a`` the last SSR Mode 3/A code its plots carried (-1 none yet).
 
     Noise and lock (issue 13 point 3; :mod:`opencram.track.noise`,
     :mod:`opencram.track.lock`): ``last_e`` (n, 3) is the standardised residual of the
@@ -44,6 +45,7 @@ class TrackTable:
     pm: np.ndarray = field(default_factory=lambda: np.zeros((0, N_MODES, IMM_DIM, IMM_DIM)))
     mu: np.ndarray = field(default_factory=lambda: np.zeros((0, N_MODES)))
     rcs_dbsm: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mode3a: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     last_e: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     last_t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     last_sensor: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -70,6 +72,7 @@ class TrackTable:
         "pm",
         "mu",
         "rcs_dbsm",
+        "mode3a",
         "last_e",
         "last_t_s",
         "last_sensor",
@@ -102,6 +105,7 @@ class TrackTable:
             pm=modes.pm,
             mu=modes.mu,
             rcs_dbsm=np.full(n, np.nan),
+            mode3a=np.full(n, -1, dtype=np.int64),
             last_e=np.full((n, 3), np.nan),
             last_t_s=np.full(n, np.nan),
             last_sensor=np.full(n, -1, dtype=np.int64),
@@ -147,6 +151,7 @@ class TrackUpdate:
     mode_prob: tuple[float, float, float] | None = None  # IMM: ballistic, CV, CT
     n_updates: int = 0  # plots in the track so far, counting the two that started it
     rcs_dbsm: float = float("nan")  # running RCS estimate from plot SNR, if known
+    mode3a: int = -1  # the last SSR Mode 3/A code its plots carried (-1 none)
     lock_lost: bool = False  # the radar lost the round: x, p are the last good state flown on
 
 
@@ -181,6 +186,7 @@ class UpdateLog:
             None if mu is None else tuple(float(v) for v in mu[k]),
             int(b["n_updates"][k]),
             float(b["rcs_dbsm"][k]),
+            int(b["mode3a"][k]) if "mode3a" in b else -1,
             bool(b["lock_lost"][k]) if "lock_lost" in b else False,
         )
 
