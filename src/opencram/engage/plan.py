@@ -140,7 +140,8 @@ class GunState:
 @dataclass(frozen=True)
 class PlanOptions:
     """How much of the decision applies. The engine uses all of it; the live advice (which
-    fires nothing) no shoot-look-shoot wait and no friendly-aircraft check.
+    fires nothing) no shoot-look-shoot wait, and its own friendly-aircraft check
+    (``opencram.live.advice.friendly_check``).
     ``fly_ahead``: solve intercepts on the threats flown ahead once
     (``ThreatPaths``) rather than integrating each solve."""
 

@@ -434,7 +434,10 @@ class LiveService:
         self.identity.friendly.forget(dropped)
         if self.advisor is not None and now >= self._next_advice_s:
             self._next_advice_s = now + ADVICE_INTERVAL_S
-            advice = self.advisor.advise(now, self.predict.current, tr)
+            watch = self.identity.friendly
+            advice = self.advisor.advise(
+                now, self.predict.current, tr, watch.friendly, watch.positions
+            )
             held = self.advisor.withheld
             if _changed(advice, self._last_advice) or held != self._last_withheld:
                 out.events.append(
