@@ -29,7 +29,7 @@ The most probable class is the track's class.
    that is diving (sinking faster than :data:`DIVE_MIN_SINK_MPS` on a path more than
    :data:`DIVE_ANGLE_DEG` below the horizontal: the terminal dive of a one-way attack
    drone) or whose straight path threatens a protected zone
-   (:func:`opencram.track.identity.path_threatens`: the ground under the next 90 s of its
+   (:func:`opencram.track.identity.path_threatens`: the ground under the next 180 s of its
    path comes within 300 m of one); for any other track (level, climbing or gently
    descending, heading nowhere protected) it is added to ``aircraft``. A slow level track
    is therefore ``aircraft`` (or ``unknown`` while it is young), never ``drone``, unless
