@@ -12,29 +12,40 @@ in between, progress is reported and Ctrl-C is heard.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from opencram.analysis.trackfile import build_track_output
-from opencram.fileio import atomic_write_json
+from opencram.analysis.trackfile import write_track_output
 from opencram.geo import LocalFrame
 from opencram.progress import ProgressReporter, reporter
 from opencram.sense.plots import PlotFile, Plots, read_plot_file, read_sensors_yaml
+from opencram.track.history import SpilledUpdateLog
 from opencram.track.manager import Tracker, TrackerConfig
 from opencram.track.sensors import tracker_sensors_from_specs
 
 
 @dataclass(frozen=True)
 class OfflineResult:
-    """What :func:`track_files` wrote (``output``), the plots read and bad rows skipped,
-    the tracker after its last plot, and what the plot file's reader found."""
+    """What :func:`track_files` did: the file written (``out_json``) with its confirmed
+    tracks' classes in id order, the plots read and bad rows skipped, the tracker after its
+    last plot (its update log closed: the updates are in the file), and what the plot
+    file's reader found. :attr:`output` reads the file back (the whole document in memory:
+    for tests and small files)."""
 
-    output: dict[str, Any]
+    out_json: Path
+    classes: list[str]
     n_plots: int
     n_bad: int
     tracker: Tracker
     read: PlotFile | None = None
+
+    @cached_property
+    def output(self) -> dict[str, Any]:
+        """The document written, read back from :attr:`out_json`."""
+        return json.loads(Path(self.out_json).read_text())
 
 
 FEED_PLOTS = 2_000  # plots added to the tracker between two flushes
@@ -82,19 +93,21 @@ def track_files(
     )
     plots, n_bad = got.plots, got.n_bad
     tracker = Tracker(sensors, TrackerConfig(filter=filter_name, association=association))
-    feed_tracker(tracker, plots, on_progress)
-    out = build_track_output(
-        tracker,
-        frame,
-        history=history,
-        extra={
+    updates = SpilledUpdateLog()
+    tracker.updates = updates  # spilled to disk as it grows (docs/reliability.md, memory)
+    try:
+        feed_tracker(tracker, plots, on_progress)
+        extra = {
             "input": {
                 "plots_file": str(plots_csv),
                 "sensors_file": str(sensors_yaml),
                 "plots": len(plots),
                 "bad_rows_skipped": n_bad,
             }
-        },
-    )
-    atomic_write_json(out_json, out)
-    return OfflineResult(out, len(plots), n_bad, tracker, got)
+        }
+        classes = write_track_output(
+            out_json, tracker, frame, updates, history=history, extra=extra
+        )
+    finally:
+        updates.close()
+    return OfflineResult(Path(out_json), classes, len(plots), n_bad, tracker, got)

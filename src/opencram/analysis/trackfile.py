@@ -14,16 +14,21 @@ was later reclassified.
 
 from __future__ import annotations
 
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from opencram import __version__
+from opencram.fileio import atomic_write_chunks
 from opencram.geo import LocalFrame
 from opencram.predict.ground import ellipse95, predict_impact, predict_origin
 from opencram.predict.prediction import predicted_ballistically
 from opencram.track.classify import CLASSES, MIN_UPDATES, class_probabilities
-from opencram.track.history import log_rows
+from opencram.track.history import UPDATE_DTYPE, SpilledUpdateLog, log_rows
 from opencram.track.manager import Tracker
 
 
@@ -209,3 +214,88 @@ def build_track_output(
     rows = rows[np.argsort(rows["track_id"], kind="stable")]
     tracks = track_entries(tracker, frame, rows, has_modes, history=history)
     return _document(tracker, frame, tracks, extra)
+
+
+# --- the same document, streamed (opencram track on long recordings) -----------------------
+
+GROUP_ROWS = 20_000  # update records of finished tracks turned into entries at a time
+_MARK = "@@opencram-tracks-7f3e@@"
+
+
+def _last_rows(updates: SpilledUpdateLog, n_ids: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per track id (< ``n_ids``): the index of its last update (-1: none) and whether it
+    was ever confirmed; one pass over the log."""
+    last = np.full(n_ids, -1, dtype=np.int64)
+    ever = np.zeros(n_ids, dtype=bool)
+    off = 0
+    for chunk in updates.chunks():
+        tid = chunk["track_id"]
+        np.maximum.at(last, tid, off + np.arange(tid.size))
+        ever[tid[chunk["confirmed"]]] = True
+        off += tid.size
+    return last, ever
+
+
+def _finished_groups(updates: SpilledUpdateLog, n_ids: int) -> Iterator[np.ndarray]:
+    """The update records of the ever-confirmed tracks, a group of whole tracks at a time
+    (grouped by track, in time order inside each): a track's group comes once the log has
+    passed its last update, so memory holds the updates of the tracks still open at a point
+    of the log, and of at most about :data:`GROUP_ROWS` finished ones."""
+    last, ever = _last_rows(updates, n_ids)
+    pending = np.zeros(0, dtype=UPDATE_DTYPE)
+    off = 0
+    for chunk in updates.chunks():
+        off += chunk.size
+        pending = np.concatenate([pending, chunk[ever[chunk["track_id"]]]])
+        done = last[pending["track_id"]] < off
+        if done.sum() >= GROUP_ROWS or (off == len(updates) and done.any()):
+            group = pending[done]
+            pending = pending[~done]
+            yield group[np.argsort(group["track_id"], kind="stable")]
+
+
+def _document_parts(head: dict[str, Any], fragments) -> Iterator[bytes]:
+    """The bytes of ``json.dumps(doc, indent=2, sort_keys=True)`` for ``head`` with its
+    ``tracks`` list given as ``fragments`` (each a track's ``json.dumps(..., indent=2,
+    sort_keys=True)``, in order), without building the whole text."""
+    text = json.dumps({**head, "tracks": [_MARK]}, indent=2, sort_keys=True, allow_nan=False)
+    before, after = text.split(f'[\n    "{_MARK}"\n  ]')
+    yield before.encode()
+    first = True
+    for frag in fragments:
+        yield (b"[\n    " if first else b",\n    ") + frag.replace(b"\n", b"\n    ")
+        first = False
+    yield (b"[]" if first else b"\n  ]") + (after + "\n").encode()
+
+
+def write_track_output(
+    path: Path,
+    tracker: Tracker,
+    frame: LocalFrame,
+    updates: SpilledUpdateLog,
+    *,
+    history: bool,
+    extra: dict[str, Any] | None = None,
+) -> list[str]:
+    """Write (atomically) the document :func:`build_track_output` would give for a tracker
+    whose updates are in ``updates`` (a :class:`SpilledUpdateLog`), byte for byte, without
+    holding it: the tracks' entries are made a group of finished tracks at a time and kept
+    as JSON text in a temporary file until they are written in id order. Returns the
+    tracks' classes in id order."""
+    index: dict[int, tuple[int, int, str]] = {}  # id -> offset, length, class
+    with tempfile.TemporaryFile(prefix="opencram-tracks-") as frags:
+        for group in _finished_groups(updates, tracker.next_track_id):
+            for entry in track_entries(tracker, frame, group, updates.has_modes, history=history):
+                data = json.dumps(entry, indent=2, sort_keys=True, allow_nan=False).encode()
+                index[entry["id"]] = (frags.tell(), len(data), entry["class"])
+                frags.write(data)
+
+        def fragments() -> Iterator[bytes]:
+            for tid in sorted(index):
+                offset, size, _ = index[tid]
+                frags.seek(offset)
+                yield frags.read(size)
+
+        head = _document(tracker, frame, [], extra)
+        atomic_write_chunks(path, _document_parts(head, fragments()))
+    return [index[tid][2] for tid in sorted(index)]
