@@ -3,16 +3,22 @@
 The local frame's origin is the first sensor in the sensors file, and the ground (where
 tracks of landed rounds end) is the plane through it.
 
-The plots are read (sorted by time), then fed to the tracker a slice at a time with a
+The plot file is checked whole first (bad rows, times far from their neighbours, how far
+its rows go back in time), then read again a chunk at a time and let out in time order
+(:class:`~opencram.sense.plots.PlotStream`), and fed to the tracker a slice at a time with a
 :meth:`~opencram.track.manager.Tracker.flush` up to the next slice's first time: the
 tracker's windows lie on an absolute time grid and a window is processed only once every
 plot in it has been added, so the tracks are the same as from adding every plot at once;
-in between, progress is reported and Ctrl-C is heard.
+in between, progress is reported and Ctrl-C is heard. The tracker's updates are spilled to
+a temporary file and the output is written a group of finished tracks at a time
+(:func:`~opencram.analysis.trackfile.write_track_output`), so memory does not grow with the
+file's length (docs/reliability.md, "Memory of opencram track").
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +27,7 @@ from typing import Any
 from opencram.analysis.trackfile import write_track_output
 from opencram.geo import LocalFrame
 from opencram.progress import ProgressReporter, reporter
-from opencram.sense.plots import PlotFile, Plots, read_plot_file, read_sensors_yaml
+from opencram.sense.plots import Plots, PlotStream, read_sensors_yaml, stream_plot_file
 from opencram.track.history import SpilledUpdateLog
 from opencram.track.manager import Tracker, TrackerConfig
 from opencram.track.sensors import tracker_sensors_from_specs
@@ -40,7 +46,7 @@ class OfflineResult:
     n_plots: int
     n_bad: int
     tracker: Tracker
-    read: PlotFile | None = None
+    read: PlotStream | None = None
 
     @cached_property
     def output(self) -> dict[str, Any]:
@@ -54,15 +60,40 @@ FEED_PLOTS = 2_000  # plots added to the tracker between two flushes
 def feed_tracker(tracker: Tracker, plots: Plots, on_progress: ProgressReporter | None) -> None:
     """Track time-sorted ``plots`` to the end, a slice at a time (see the module
     docstring); ``on_progress`` hears the plots added."""
+    feed_tracker_batches(tracker, iter([plots]), len(plots), on_progress)
+
+
+def _slices(batches: Iterator[Plots], size: int) -> Iterator[Plots]:
+    """The plots of ``batches`` again, in slices of ``size`` (the last one shorter)."""
+    held: list[Plots] = []
+    n_held = 0
+    for b in batches:
+        held.append(b)
+        n_held += len(b)
+        while n_held >= size:
+            allp = Plots.concat(held)
+            yield allp.take(slice(0, size))
+            rest = allp.take(slice(size, None))
+            held, n_held = [rest], len(rest)
+    if n_held:
+        yield Plots.concat(held)
+
+
+def feed_tracker_batches(
+    tracker: Tracker, batches: Iterator[Plots], n: int, on_progress: ProgressReporter | None
+) -> None:
+    """Track ``n`` time-sorted plots given as ``batches`` to the end: added
+    :data:`FEED_PLOTS` at a time, each slice flushed up to the next one's first time (see
+    the module docstring), so the tracks do not depend on how the batches were cut."""
     bar = reporter(on_progress)
-    n = len(plots)
     bar.start("tracking (plots)", n)
-    for start in range(0, n, FEED_PLOTS):
-        stop = min(start + FEED_PLOTS, n)
-        tracker.add(plots.take(slice(start, stop)))
-        if stop < n:
-            tracker.flush(float(plots.time_s[stop]))
-        bar.update(stop)
+    done = 0
+    for part in _slices(batches, FEED_PLOTS):
+        if done:
+            tracker.flush(float(part.time_s[0]))
+        tracker.add(part)
+        done += len(part)
+        bar.update(done)
     tracker.finish()
     bar.finish()
 
@@ -84,24 +115,24 @@ def track_files(
     specs = read_sensors_yaml(sensors_yaml)
     frame = LocalFrame(specs[0].lat, specs[0].lon, specs[0].alt_m)
     sensors = tracker_sensors_from_specs(specs, frame)
-    got = read_plot_file(
+    got = stream_plot_file(
         plots_csv,
         [s.id for s in specs],
         skip_bad=skip_bad,
         latency_s=[s.latency_s for s in specs],
         on_progress=on_progress,
     )
-    plots, n_bad = got.plots, got.n_bad
+    n_plots, n_bad = got.n_plots, got.n_bad
     tracker = Tracker(sensors, TrackerConfig(filter=filter_name, association=association))
     updates = SpilledUpdateLog()
     tracker.updates = updates  # spilled to disk as it grows (docs/reliability.md, memory)
     try:
-        feed_tracker(tracker, plots, on_progress)
+        feed_tracker_batches(tracker, got.sorted_batches(), n_plots, on_progress)
         extra = {
             "input": {
                 "plots_file": str(plots_csv),
                 "sensors_file": str(sensors_yaml),
-                "plots": len(plots),
+                "plots": n_plots,
                 "bad_rows_skipped": n_bad,
             }
         }
@@ -110,4 +141,4 @@ def track_files(
         )
     finally:
         updates.close()
-    return OfflineResult(Path(out_json), classes, len(plots), n_bad, tracker, got)
+    return OfflineResult(Path(out_json), classes, n_plots, n_bad, tracker, got)
