@@ -168,8 +168,10 @@ class SpilledUpdateLog:
     def __len__(self) -> int:
         return self._n
 
-    def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
-        """Every update in order, as record arrays of at most ``rows`` rows."""
+    def chunks(self, rows: int | None = None) -> Iterator[np.ndarray]:
+        """Every update in order, as record arrays of at most ``rows`` (default
+        :data:`CHUNK_ROWS`) rows."""
+        rows = self.CHUNK_ROWS if rows is None else rows
         self._spill()
         self._fh.seek(0)
         size = UPDATE_DTYPE.itemsize
