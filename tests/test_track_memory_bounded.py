@@ -20,9 +20,9 @@ from opencram.sense import plots as plots_module
 from opencram.track import history
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_track_memory.py"
-# Measured on this branch: +1.0 MB from 10,000 to 40,000 rows (about 33 bytes a row, the
-# per-track records). Before (the update log in memory, the whole plot file's arrays and the
-# output document built whole) it was about 160 MB, 5 KB a row.
+# Measured on this branch: +1.9 MB from 4,000 to 16,000 rows (per-track records and
+# allocator noise). Before this work the update log, the plot file's arrays and the output
+# document were held whole: about 5 KB a row with --history (bench_track_memory.py, RSS).
 GROWTH_MAX_MB = 8.0
 
 
@@ -43,10 +43,8 @@ def _peak_mb(plots: Path, sensors: Path, out: Path) -> float:
 
 
 def test_track_heap_peak_does_not_grow_with_the_file(tmp_path, monkeypatch):
-    """Fault caught: the tracker's in-memory ``UpdateLog`` in place of the spilled one
-    (``tracker.updates = SpilledUpdateLog()`` removed, so every update is held; with it the
-    output is built whole too): +43 MB from 10,000 to 40,000 rows (before any of this
-    work: +160 MB)."""
+    """Seeded fault caught: the update log never spilled (``SpilledUpdateLog.append_batch``
+    holding every update until the end): +13.5 MB from 4,000 to 16,000 rows."""
     bench = _bench()
     monkeypatch.setattr(plots_module, "_CHUNK_ROWS", 5_000)
     monkeypatch.setattr(history.SpilledUpdateLog, "CHUNK_ROWS", 2_048, raising=False)
