@@ -33,17 +33,14 @@ $(STAMP): $(RUN_STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/opencram run green-zone --out runs/green-zone
 
+# The suite runs on every core (pytest-xdist); each test file stays on one worker
+# (--dist loadfile), so a file's module fixtures (a TAK server, a run folder) start once.
 test: $(STAMP) tak-server-venv-if-possible asterix-decoder-venv-if-possible
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
+# every figure of docs/benchmarks.md (hours); `make bench QUICK=1` is a smoke run of each
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_trajectories.py
-	$(BIN)/python benchmarks/bench_tracker_capacity.py --threats 500
-	$(BIN)/python benchmarks/bench_tracker_capacity.py --threats 500 --filter imm
-	$(BIN)/python benchmarks/bench_prediction_accuracy.py
-	$(BIN)/python benchmarks/bench_vs_stonesoup.py
-	$(BIN)/python benchmarks/bench_track_file.py
-	$(BIN)/python benchmarks/bench_campaign.py
+	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ folders go to a temporary directory and are removed.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -69,6 +70,10 @@ def main() -> None:
         f"green-zone run, CPU in one process: median {statistics.median(cpu):.3f} s, "
         f"min {min(cpu):.3f} s, max {max(cpu):.3f} s over {len(cpu)} runs"
     )
+    print(
+        f"green-zone runs per CPU-second, one worker (warm, in process): "
+        f"{1 / statistics.median(cpu):.2f} (median), {1 / min(cpu):.2f} (best)"
+    )
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         n = args.runs
@@ -77,6 +82,9 @@ def main() -> None:
         print(f"local executor, 1 worker : {n} runs in {w1:6.2f} s = {n / w1:5.2f} runs/s")
         print(f"local executor, 2 workers: {n} runs in {w2:6.2f} s = {n / w2:5.2f} runs/s")
         print(f"scaling 1 -> 2 workers: {w1 / w2:.2f}x (ideal 2.00x)")
+        print(
+            f"load average at the end: {os.getloadavg()[0]:.1f} (wall scaling needs 2 idle cores)"
+        )
         if not args.no_ray:
             import ray
 

@@ -77,6 +77,14 @@ def sweep(args) -> None:
         )
 
 
+def _near_bound_off() -> None:
+    """Every filter keeps every row in ``near_plots`` (no track is left unpredicted)."""
+    from opencram.track import filters
+
+    for cls in (filters.EKFFilter, filters.CKFFilter, filters.IMMFilter):
+        cls.near_plots = lambda self, tracks, rows, *args: np.ones(len(rows), dtype=bool)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threats", type=int, default=500)
@@ -86,7 +94,15 @@ def main() -> None:
     ap.add_argument(
         "--sweep", default="", help="comma-separated clutter levels: the clutter-density curve"
     )
+    ap.add_argument(
+        "--no-near-bound",
+        action="store_true",
+        help="predict every predictable track to every frame (the near-plot bound off: the "
+        "before side of issue 14 point 4)",
+    )
     args = ap.parse_args()
+    if args.no_near_bound:
+        _near_bound_off()
     if args.sweep:
         sweep(args)
         return

@@ -72,7 +72,8 @@ def test_cat048_read_by_asterix_decoder():
     for i, r in enumerate(recs):
         assert _val(r, "I010", "SAC") == 5 and _val(r, "I010", "SIC") == 2
         assert _val(r, "I140", "ToD") == pytest.approx(tod[i], abs=0.5 / 128)
-        assert _val(r, "I020", "TYP") == 1  # single PSR detection
+        # single PSR detection; PSR + SSR for the plot with a Mode 3/A code
+        assert _val(r, "I020", "TYP") == (3 if i == 1 else 1)
         assert _val(r, "I020", "SIM") == 1
         assert _val(r, "I040", "RHO") * NM_M == pytest.approx(rng_m[i], abs=NM_M / 512)
         assert _val(r, "I040", "THETA") == pytest.approx(np.degrees(az[i]), abs=360 / 2**17)

@@ -130,3 +130,26 @@ def test_out_of_reach_reports_the_span_of_all_charges():
     assert sol.charges == ("4", None, "2")
     assert sol.max_range_m[0] == pytest.approx(5608.0, rel=0.10)
     assert sol.min_range_m[0] == pytest.approx(83.0, rel=0.10)
+
+
+# --- the M224 60 mm: one public charge-zero account, no firing table -----------------------
+
+M224 = library()["mortar-60mm"]
+
+
+def test_regression_guard_m224_charge_0_reaches_the_farthest_target_of_the_army_account():
+    """Regression guard, not validation: the M224's charge 0 velocity was fitted so that it
+    reaches 400 m at 800 mil, the farthest charge-zero target of the U.S. Army's account
+    (``army-bmc-60mm``: 350-400 m on charge zero). The account's time of flight, which was
+    not fitted, is checked in tests/test_threat_library.py (10.6 s against about 10 s)."""
+    row = charge_rows()["mortar-60mm"]["0"]
+    model_rng, _, _ = shot(M224.with_charge("0"), row["elevation_mil"] * MIL_RAD)
+    assert model_rng == pytest.approx(400.0, rel=0.005)
+
+
+def test_m224_minimum_range_is_charge_0_at_the_upper_limit():
+    """The M224's published minimum range, 70 m (``wp-m224``), is not fitted: the model's is
+    charge 0 at the upper elevation limit (85 deg, the weak usual lay of mortar tubes).
+    Tolerance ±10 %, as for the firing-table rows. Measured: 69.6 m."""
+    sol = solve_aim([M224], np.zeros((1, 3)), np.array([[0.0, 5000.0, 0.0]]))
+    assert sol.min_range_m[0] == pytest.approx(70.0, rel=0.10)

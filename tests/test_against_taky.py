@@ -240,7 +240,7 @@ def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
     hostile_tracks = {
         e.track_id
         for e in events
-        if isinstance(e, TrackUpdated) and e.track_class not in ("aircraft",)
+        if isinstance(e, TrackUpdated) and e.track_class not in ("aircraft", "friendly")
     }
     assert hostile_tracks, "the green-zone run has no hostile track"
 
@@ -270,7 +270,8 @@ def test_green_zone_feed_is_routed_by_taky(tmp_path, taky_port, listener):
 
 
 def _check_hostile_tracks(got: list[ET.Element], hostile_tracks: set[int]) -> None:
-    """Hostile track points near Baghdad, one uid per hostile track, no friendly points."""
+    """Hostile track points near Baghdad, one uid per hostile track; friendly points
+    (``a-f-A``) only for tracks identified as friendly (heli-1's), never a hostile one."""
     tracks = by_type(got, "a-h-A-W")
     assert {int(e.get("uid").rsplit("-", 1)[1]) for e in tracks} == hostile_tracks
     for e in tracks:
@@ -280,7 +281,9 @@ def _check_hostile_tracks(got: list[ET.Element], hostile_tracks: set[int]) -> No
         assert 33.2 <= float(pt.get("lat")) <= 33.4 and 44.3 <= float(pt.get("lon")) <= 44.5
         tr = e.find("detail/track")
         assert 0 <= float(tr.get("course")) < 360 and float(tr.get("speed")) > 0
-    assert not [e for e in got if e.get("type", "").startswith("a-f")]
+    friendly = [e for e in got if e.get("type", "").startswith("a-f")]
+    assert {e.get("type") for e in friendly} <= {"a-f-A"}
+    assert not {int(e.get("uid").rsplit("-", 1)[1]) for e in friendly} & hostile_tracks
 
 
 def _check_ellipses(got: list[ET.Element], events) -> None:

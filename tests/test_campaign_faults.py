@@ -174,3 +174,16 @@ def test_killing_the_campaign_leaves_no_worker_forkserver_or_tracker(quick, tmp_
     for p in alive_now:  # clean up before failing
         os.kill(p, signal.SIGKILL)
     assert not alive_now, f"still running {GONE_WITHIN_S} s after the campaign was killed"
+
+
+def test_a_campaign_whose_every_run_failed_still_writes_its_summary(quick, tmp_path, monkeypatch):
+    """Found by benchmarks/campaign_kills.py (a worker killed every second: every run of a
+    round failed): the summary took the ok runs with an empty, untyped index list and
+    pyarrow raised ``ArrowNotImplementedError`` (array_take on null). Fault caught: the
+    untyped ``runs.take(ok)`` in ``campaign.summary.layout_summary``."""
+    monkeypatch.setattr(
+        executor_module, "run_task", lambda task: _failed(task, "worker process died")
+    )
+    res = run_campaign(str(quick), 2, out_dir=tmp_path / "c", executor="inline", report=False)
+    runs = res.summary["layouts"]["base"]["runs"]
+    assert runs["failed"] == 2

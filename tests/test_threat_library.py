@@ -60,6 +60,36 @@ def test_every_figure_names_a_known_source():
                 assert k in sources, f"{tid}.{'.'.join(path)} cites unknown source {k}"
 
 
+# words that mark a source or a figure as weak (issue 18 point 6)
+WEAK_MARK = ("weak", "unverified", "assumed", "derived", "stand-in", "ballpark", "estimate")
+
+
+def _marked_weak(text: str) -> bool:
+    return any(w in text.lower() for w in WEAK_MARK)
+
+
+def test_every_figure_resting_only_on_weak_sources_says_so_itself():
+    """A figure whose every source is weak (its note says weak, unverified, assumed,
+    derived ...) carries its own note saying so: the warning sits beside the value in
+    threats.yaml, not only in the sources table."""
+    doc = yaml.safe_load(library_text())
+    weak = {k for k, v in doc["sources"].items() if _marked_weak(v.get("note", ""))}
+    unmarked = []
+    for tid, raw in doc["threats"].items():
+        for path, fig in _figures(raw):
+            keys = fig["source"] if isinstance(fig["source"], list) else [fig["source"]]
+            if set(keys) <= weak and not _marked_weak(fig.get("note", "")):
+                unmarked.append(f"{tid}.{'.'.join(path)}")
+    assert not unmarked
+
+
+def test_grad_burn_time_stays_marked_assumed_until_a_source_is_cited():
+    """Issue 18 point 6 names a published 1.88 s burn time for the 9M22U, but no source for
+    it was found (docs/threat-library.md); the assumed 1.5 s must say so."""
+    raw = yaml.safe_load(library_text())["threats"]["rocket-122mm-grad"]["motor"]["burn_time_s"]
+    assert raw["source"] == ["derived-rocket-eq"] and "ASSUMED" in raw["note"]
+
+
 @pytest.mark.parametrize("tid", BALLISTIC)
 def test_each_threat_has_the_figures_a_model_needs(tid):
     t = library()[tid]
@@ -130,20 +160,19 @@ def test_82mm_range_at_another_bomb_mass_and_velocity():
     assert rng_m == pytest.approx(3040.0, rel=0.10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18: the M224's charge velocities are scaled from the M252's (no public M224 "
-    "table found), so its charge 0 reaches only about 250 m and 375 m is a steep charge 1 "
-    "shot; measured 21.4 s at 375 m (40.0 s before charges), published about 10 s",
-)
 def test_60mm_time_of_flight_at_short_range():
     """U.S. Army, "Soldiers live fire 60mm mortar during inaugural Best Mortar Competition"
     (Fort Benning; https://www.army.mil/article/203869): 60 mm HE at targets 350-400 m
     downrange took "an average of 10 seconds between firing and visual impact" (charge zero).
-    Tolerance ±30 %: the figure is a rounded average timed by eye, over a 50 m band of ranges."""
+    Tolerance ±30 %: the figure is a rounded average timed by eye, over a 50 m band of ranges.
+
+    Not fitted: the M224's charge 0 velocity (64.2 m/s) was derived from the same article's
+    farthest target (400 m reached at 800 mil), not from its time. The solver fires charge 0
+    at 55 deg; measured 10.6 s (it was 21.4 s on a steep charge 1 with the scaled charge 0,
+    40.0 s on the top charge before charges existed)."""
     t = library()["mortar-60mm"]
     aim = np.array([[375.0, 0.0, 0.0]])
     sol = solve_aim([t], np.zeros((1, 3)), aim)
-    assert sol.reachable[0]
-    flight = fly_threats([t], np.zeros((1, 3)), sol.az_rad, sol.qe_rad, None)
+    assert sol.reachable[0] and sol.charges == ("0",)
+    flight = fly_threats(sol.types, np.zeros((1, 3)), sol.az_rad, sol.qe_rad, None)
     assert float(flight.impact_t_s[0]) == pytest.approx(10.0, rel=0.30)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import json
 import os
 import shutil
 import stat
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from opencram.errors import UserError
+from opencram.jsonout import dumps_indented
 
 # A user's text file (scenario, layouts, sensors, zones) larger than this is refused
 # before it is read: the largest real one is a few megabytes.
@@ -69,8 +69,10 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:
-    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    """Deterministic JSON: sorted keys, two-space indent, trailing newline; the bytes of
+    ``json.dumps(obj, indent=2, sort_keys=True, allow_nan=False)``, written through orjson
+    (:func:`opencram.jsonout.dumps_indented`)."""
+    atomic_write_bytes(path, dumps_indented(obj))
 
 
 def read_user_text(path, label: str | None = None, *, max_bytes: int = MAX_USER_TEXT_BYTES) -> str:

@@ -24,12 +24,28 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from opencram.analysis.trackfile import write_track_output
+from opencram.analysis.trackfile import build_track_output, write_track_output
+from opencram.fileio import atomic_write_json
 from opencram.geo import LocalFrame
 from opencram.progress import ProgressReporter, reporter
-from opencram.sense.plots import Plots, PlotStream, read_sensors_yaml, stream_plot_file
+from opencram.sense.plots import (
+    PlotFile,
+    Plots,
+    PlotStream,
+    read_plot_file,
+    read_sensors_yaml,
+    stream_plot_file,
+)
 from opencram.track.history import SpilledUpdateLog
 from opencram.track.manager import Tracker, TrackerConfig
+from opencram.track.registration import (
+    Registration,
+    combine,
+    correct_plots,
+    estimate_registration,
+    read_registration,
+    write_registration,
+)
 from opencram.track.sensors import tracker_sensors_from_specs
 
 
@@ -46,7 +62,8 @@ class OfflineResult:
     n_plots: int
     n_bad: int
     tracker: Tracker
-    read: PlotStream | None = None
+    read: PlotStream | PlotFile | None = None
+    registration: Registration | None = None  # what --estimate-registration wrote
 
     @cached_property
     def output(self) -> dict[str, Any]:
@@ -108,37 +125,48 @@ def track_files(
     filter_name: str = "imm",
     association: str = "gnn",
     on_progress: ProgressReporter | None = None,
+    registration: Path | None = None,
+    registration_out: Path | None = None,
 ) -> OfflineResult:
     """Track a plot CSV with the sensors of a sensors YAML file and write the track output
     file ``out_json`` (atomically); see the module docstring for the frame. ``on_progress``
-    hears the megabytes read, then the plots tracked."""
+    hears the megabytes read, then the plots tracked. ``registration``: a registration file
+    whose errors are taken out of the plots first; ``registration_out``: estimate each
+    sensor's errors from the tracks and write them there (docs/registration.md; the
+    estimate needs every plot and update, so with it the file is held in memory)."""
     specs = read_sensors_yaml(sensors_yaml)
     frame = LocalFrame(specs[0].lat, specs[0].lon, specs[0].alt_m)
     sensors = tracker_sensors_from_specs(specs, frame)
-    got = stream_plot_file(
-        plots_csv,
-        [s.id for s in specs],
-        skip_bad=skip_bad,
-        latency_s=[s.latency_s for s in specs],
-        on_progress=on_progress,
-    )
-    n_plots, n_bad = got.n_plots, got.n_bad
+    ids = [s.id for s in specs]
+    applied = None if registration is None else read_registration(registration, ids)
+    biases = None if applied is None else applied.biases_si(ids)
     tracker = Tracker(sensors, TrackerConfig(filter=filter_name, association=association))
+    read = {"skip_bad": skip_bad, "latency_s": [s.latency_s for s in specs]}
+    extra = {
+        "plots_file": str(plots_csv),
+        "sensors_file": str(sensors_yaml),
+        **({"registration_file": str(registration)} if registration else {}),
+    }
+    if registration_out is not None:
+        got = read_plot_file(plots_csv, ids, **read, on_progress=on_progress)
+        plots = correct_plots(got.plots, biases)
+        feed_tracker(tracker, plots, on_progress)
+        src = {"plots_file": str(plots_csv), "sensors_file": str(sensors_yaml)}
+        reg = combine(applied, estimate_registration(tracker, plots, source=src))
+        write_registration(registration_out, reg)
+        info = {"input": {**extra, "plots": len(plots), "bad_rows_skipped": got.n_bad}}
+        out = build_track_output(tracker, frame, history=history, extra=info)
+        atomic_write_json(out_json, out)
+        classes = [t["class"] for t in out["tracks"]]
+        return OfflineResult(Path(out_json), classes, len(plots), got.n_bad, tracker, got, reg)
+    stream = stream_plot_file(plots_csv, ids, **read, on_progress=on_progress)
     updates = SpilledUpdateLog()
     tracker.updates = updates  # spilled to disk as it grows (docs/reliability.md, memory)
     try:
-        feed_tracker_batches(tracker, got.sorted_batches(), n_plots, on_progress)
-        extra = {
-            "input": {
-                "plots_file": str(plots_csv),
-                "sensors_file": str(sensors_yaml),
-                "plots": n_plots,
-                "bad_rows_skipped": n_bad,
-            }
-        }
-        classes = write_track_output(
-            out_json, tracker, frame, updates, history=history, extra=extra
-        )
+        batches = (correct_plots(b, biases) for b in stream.sorted_batches())
+        feed_tracker_batches(tracker, batches, stream.n_plots, on_progress)
+        info = {"input": {**extra, "plots": stream.n_plots, "bad_rows_skipped": stream.n_bad}}
+        classes = write_track_output(out_json, tracker, frame, updates, history=history, extra=info)
     finally:
         updates.close()
-    return OfflineResult(Path(out_json), classes, n_plots, n_bad, tracker, got)
+    return OfflineResult(Path(out_json), classes, stream.n_plots, stream.n_bad, tracker, stream)

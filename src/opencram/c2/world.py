@@ -112,6 +112,9 @@ class World:
     aircraft_ids: tuple[str, ...]
     aircraft_paths: tuple[PathFlight, ...]
     aircraft_rcs_m2: tuple[float, ...] = ()
+    # the met the defender has (scenario environment.met): the tracker's ballistic model
+    # and fire control fly in it; None: the standard atmosphere and no wind
+    met: Environment | None = None
 
     # --- every real object the radars can see: rounds first, then aircraft -------------
 
@@ -126,6 +129,12 @@ class World:
     @property
     def object_rcs_m2(self) -> np.ndarray:
         return np.array([r.type.rcs_m2 for r in self.truth.rounds] + list(self.aircraft_rcs_m2))
+
+    @property
+    def object_mode3a(self) -> np.ndarray:
+        """Each object's SSR Mode 3/A code value (-1: none; threats carry none)."""
+        codes = [-1 if a.mode3a is None else int(a.mode3a, 8) for a in self.scenario.aircraft]
+        return np.array([-1] * len(self.truth.rounds) + codes, dtype=np.int64)
 
     def object_state_at(self, t_s):
         """Positions (k, 3), velocities (k, 3) and in-flight flags (k,) of every object at
@@ -195,6 +204,21 @@ def environment_of(s: Scenario, base_dir: Path | None = None) -> Environment:
         temperature_offset_k=e.temperature_offset_k,
         site_lat_deg=s.site.lat,
         weather=weather,
+    )
+
+
+def met_environment_of(s: Scenario, base_dir: Path | None = None) -> Environment | None:
+    """The defender's met (``environment.met``, a weather file relative to ``base_dir``)
+    as an environment at the site: the file's density, sound speed and wind, flat ground;
+    None without a met file."""
+    if s.environment.met is None:
+        return None
+    base = Path(".") if base_dir is None else Path(base_dir)
+    met = load_weather(base / s.environment.met)
+    return Environment(
+        site_alt_m=s.site.alt_m,
+        wind=Wind.from_direction(met.wind_from_deg, met.wind_speed_mps, met.alt_m),
+        weather=met,
     )
 
 
@@ -279,6 +303,7 @@ def compile_world(loaded: LoadedScenario, seed: int | None = None) -> World:
         aircraft_ids=tuple(a.id for a in s.aircraft),
         aircraft_paths=tuple(a_paths),
         aircraft_rcs_m2=tuple(a.rcs_m2 for a in s.aircraft),
+        met=met_environment_of(s, loaded.base_dir),
     )
 
 

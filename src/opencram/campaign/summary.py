@@ -166,7 +166,7 @@ def layout_summary(runs: pa.Table, threats: pa.Table) -> dict[str, Any]:
         )
         if st != "ok"
     ]
-    rok = runs.take(ok)
+    rok = runs.take(pa.array(ok, pa.int64()))  # typed: an empty list would be null
     n_runs = len(ok)
     outcome = threats.column("outcome").to_pylist()
     threatening = threats.column("threatened_protected").to_pylist()

@@ -11,7 +11,7 @@ import typer
 
 from opencram.cli.options import check_filter, host_port
 from opencram.errors import UserError
-from opencram.fileio import atomic_write_json
+from opencram.fileio import atomic_write_json, read_user_text
 
 
 def port_or_off(value: int, option: str) -> int | None:
@@ -49,6 +49,37 @@ def resolve_token(host: str, token: str | None) -> str | None:
             raise UserError(f"--token: at least {MIN_TOKEN_CHARS} characters, no spaces")
         return token
     return None if is_loopback(host) else secrets.token_urlsafe(18)
+
+
+def friendly_codes(codes: list[str] | None, codes_file: Path | None) -> frozenset[int]:
+    """``--friendly-codes`` (comma-separated, repeatable) and ``--friendly-codes-file``
+    (codes separated by commas, spaces or lines; ``#`` comments) as code values; a bad
+    code is a one-line error naming the option or the file and line."""
+    from opencram.track.identity import parse_code_list  # deferred: numpy, shapely
+
+    out: set[int] = set()
+    for v in codes or []:
+        try:
+            out |= parse_code_list(v, f"--friendly-codes {v}")
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    if codes_file is not None:
+        text = read_user_text(codes_file)
+        for n, line in enumerate(text.splitlines(), start=1):
+            try:
+                out |= parse_code_list(line, f"{codes_file}:{n}")
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+    return frozenset(out)
+
+
+def check_friendly_from_tak(cot: str | None, link) -> None:
+    """``--friendly-from-tak`` reads the ``--cot`` link (``link``, its settings): it needs
+    a TCP or TLS link carrying XML."""
+    if cot is None or link is None or not cot.startswith(("tcp://", "tls://")):
+        raise UserError("--friendly-from-tak: needs --cot tcp://HOST:PORT or tls://HOST:PORT")
+    if link.protocol == "protobuf":
+        raise UserError("--friendly-from-tak: reads XML CoT; unset TAK_PROTO for this link")
 
 
 def serve(
@@ -145,12 +176,48 @@ def serve(
             help="Token websocket and CSV clients must present (one is generated off loopback).",
         ),
     ] = None,
+    codes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--friendly-codes",
+            help="SSR Mode 3/A codes of friendly aircraft, e.g. 1200,4521 (repeatable): "
+            "tracks whose plots carry one are friendly.",
+        ),
+    ] = None,
+    codes_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--friendly-codes-file", help="File of friendly codes (commas, spaces or lines; #)."
+        ),
+    ] = None,
+    friendly_from_tak: Annotated[
+        bool,
+        typer.Option(
+            "--friendly-from-tak",
+            help="Take friendly aircraft positions (a-f-A) from the --cot TAK server's feed.",
+        ),
+    ] = False,
+    friendly_gate_m: Annotated[
+        float,
+        typer.Option("--friendly-gate-m", help="Distance gate around a friendly position.", min=1),
+    ] = 500.0,
+    friendly_gate_s: Annotated[
+        float,
+        typer.Option("--friendly-gate-s", help="Data-time gate around a friendly position.", min=0),
+    ] = 10.0,
     source: Annotated[
         list[str] | None,
         typer.Option(
             "--source",
             help="SENSOR=ADDRESS: accept that sensor's CAT048 only from this address "
             "(repeatable; otherwise its first good datagram's address).",
+        ),
+    ] = None,
+    registration: Annotated[
+        Path | None,
+        typer.Option(
+            "--registration",
+            help="Take these sensor errors out of every plot.",
         ),
     ] = None,
 ) -> None:
@@ -162,15 +229,21 @@ def serve(
     from opencram.live.server import Endpoints, serve_forever  # deferred: numpy, scipy
     from opencram.live.service import LiveService, ServeConfig  # deferred: numpy, scipy
     from opencram.sense.plots import read_sensors_yaml  # deferred: numpy, pydantic
+    from opencram.track.registration import read_registration  # deferred: numpy
 
     check_filter(filter_name)
     specs = read_sensors_yaml(sensors)
     if len(specs) > 255 - 1:
         raise UserError(f"{sensors}: at most 254 sensors (one SIC each)")
+    link = None
     if cot is not None:
         check_url(cot, SEND_SCHEMES)
-        Link.from_environment(cot)  # TLS files and TAK_PROTO checked now, one line each
+        link = Link.from_environment(cot)  # TLS files and TAK_PROTO checked now, one line each
+    if friendly_from_tak:
+        check_friendly_from_tak(cot, link)
+    friendly = friendly_codes(codes, codes_file)
     sources = parse_sources(source, [s.id for s in specs])
+    reg = None if registration is None else read_registration(registration, [s.id for s in specs])
     tok = resolve_token(host, token)
     endpoints = Endpoints(
         host=host,
@@ -183,6 +256,7 @@ def serve(
         duration_s=duration_s,
         token=tok,
         status_every_s=status_every_s or None,
+        friendly_from_tak=friendly_from_tak,
     )
     config = ServeConfig(
         sac=sac,
@@ -194,6 +268,10 @@ def serve(
         filter=filter_name,
         sources=sources,
         max_plots_per_scan=scan_budget,
+        friendly_codes=friendly,
+        friendly_gate_m=friendly_gate_m,
+        friendly_gate_s=friendly_gate_s,
+        registration=reg,
     )
     logging.basicConfig(level=logging.INFO, format="opencram serve: %(message)s", stream=sys.stderr)
     logging.getLogger("websockets").setLevel(logging.WARNING)

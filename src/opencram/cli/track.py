@@ -30,6 +30,16 @@ def track(
     association: Annotated[
         str, typer.Option("--association", help="gnn (default) or jpda (with --filter ekf).")
     ] = "gnn",
+    registration: Annotated[
+        Path | None,
+        typer.Option("--registration", help="Take these sensor errors out of the plots first."),
+    ] = None,
+    registration_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--estimate-registration", help="Estimate each sensor's errors; write them here."
+        ),
+    ] = None,
 ) -> None:
     """Track recorded radar plots and write the tracks as JSON."""
     from opencram.analysis.offline import track_files  # deferred: numpy, scipy, pydantic
@@ -50,6 +60,8 @@ def track(
                 filter_name=filter_name,
                 association=association,
                 on_progress=bar,
+                registration=registration,
+                registration_out=registration_out,
             )
     except KeyboardInterrupt:
         err.print(f"interrupted: {out_json} not written", markup=False)
@@ -61,6 +73,26 @@ def track(
         f"{res.n_plots} plots{bad}; {len(classes)} confirmed tracks ({counts}); wrote {out_json}",
         markup=False,
     )
+    if res.registration is not None:
+        out.print(registration_lines(res.registration, registration_out), markup=False)
+
+
+def registration_lines(reg, path: Path) -> str:
+    """What ``--estimate-registration`` found, one line per sensor (held terms: 'held')."""
+    from opencram.track.registration import TERMS  # deferred with the analysis import
+
+    if not reg.sensors:
+        return f"registration: no confirmed ballistic track to estimate from; wrote {path}"
+    rows = []
+    for s in reg.sensors:
+        terms = [
+            f"{t} {v:+.2f} ± {e:.2f}" if ok else f"{t} held"
+            for t, v, e, ok in zip(TERMS, s.estimate, s.sigma, s.observable, strict=True)
+        ]
+        rows.append(
+            f"registration {s.id} ({s.tracks} tracks, {s.plots} plots): " + ", ".join(terms)
+        )
+    return "\n".join([*rows, f"wrote {path}"])
 
 
 def bad_detail(read) -> str:

@@ -43,8 +43,14 @@ _ROUND_TABLES: dict[tuple, tuple[np.ndarray, ...]] = {}
 
 def _round_table(spec: Weapon, env: Environment) -> tuple[np.ndarray, ...]:
     """Elevation grid, time grid, and the round's horizontal range and height (k, j)."""
-    # no ground under the gun's rounds while tabulating (they self-destruct in the air)
-    air = Environment(site_alt_m=env.site_alt_m, terrain=FlatTerrain(up_m=-1e5))
+    # no ground under the gun's rounds while tabulating (they self-destruct in the air);
+    # the air of the environment's weather profile (the defender's met) if it has one,
+    # else the standard atmosphere. The table is two-dimensional (range and height per
+    # elevation), so it holds no wind: the round's own drift over its few seconds of
+    # flight is not corrected (the threat's is, through the tracker's model).
+    air = Environment(
+        site_alt_m=env.site_alt_m, terrain=FlatTerrain(up_m=-1e5), weather=env.weather
+    )
     el = np.radians(np.linspace(spec.min_elevation_deg, spec.max_elevation_deg, 221))
     n = el.size
     params = round_params(spec, n)
@@ -84,7 +90,7 @@ class GunModel:
     @staticmethod
     def build(spec: Weapon, pos_enu_m, env: Environment | None = None) -> GunModel:
         """The gun at ``pos_enu_m``; its round table is shared by every gun (and every run
-        in the process) with the same round, elevation limits and site altitude."""
+        in the process) with the same round, elevation limits, site altitude and met."""
         env = env or Environment()
         key = (
             spec.muzzle_velocity_mps,
@@ -96,6 +102,7 @@ class GunModel:
             spec.round_drag_table,
             spec.round_form_factor,
             env.site_alt_m,
+            getattr(env.weather, "digest", None),
         )
         if key not in _ROUND_TABLES:
             if len(_ROUND_TABLES) >= 64:

@@ -167,14 +167,16 @@ def cat048_records(
     tod_raw = np.round(np.mod(tod, DAY_S) * 128.0).astype(np.int64) % (1 << 24)
     out = []
     for i in range(rng.size):
+        coded = iarr["m3a"] is not None and iarr["m3a"][i] >= 0
         items: dict = {
             "010": (("SAC", int(sac)), ("SIC", int(sic))),
             "140": int(tod_raw[i]),
-            "020": ((("TYP", 1), ("SIM", int(bool(simulated))), ("RDP", 0), ("SPI", 0),
-                     ("RAB", 0), None),),
+            # TYP 1: single PSR detection; 3: SSR + PSR detection (a Mode 3/A code read)
+            "020": ((("TYP", 3 if coded else 1), ("SIM", int(bool(simulated))), ("RDP", 0),
+                     ("SPI", 0), ("RAB", 0), None),),
             "040": (("RHO", int(rho_raw[i])), ("THETA", int(theta_raw[i]))),
         }  # fmt: skip
-        if iarr["m3a"] is not None and iarr["m3a"][i] >= 0:
+        if coded:
             code = int(iarr["m3a"][i]) & 0o7777
             items["070"] = (("V", 0), ("G", 0), ("L", 0), 0, ("MODE3A", code))
         if _finite(arr["fl"], i):
@@ -408,6 +410,7 @@ class SystemTracks:
     simulated: bool = False
     multisensor: bool = True
     extra: dict = field(default_factory=dict)
+    mode3a: np.ndarray | None = None  # I062/060 track Mode 3/A code (-1: none, item left out)
 
 
 def cat062_records(tracks: SystemTracks, *, sac: int, sic: int, service_id: int = 1) -> list:
@@ -448,6 +451,9 @@ def cat062_records(tracks: SystemTracks, *, sac: int, sic: int, service_id: int 
             "130": int(alt_raw[i]) & 0xFFFF,
             "220": int(roc_raw[i]) & 0xFFFF,
         }  # fmt: skip
+        if tracks.mode3a is not None and tracks.mode3a[i] >= 0:
+            code = int(tracks.mode3a[i]) & 0o7777
+            items["060"] = (("V", 0), ("G", 0), ("CH", 0), 0, ("MODE3A", code))
         out.append(spec.create(items))
     return out
 
@@ -512,6 +518,8 @@ def _cat062_row(rec) -> dict:
     i185 = get("185")
     row["vx_mps"] = None if i185 is None else _q(i185, "VX", "m/s")
     row["vy_mps"] = None if i185 is None else _q(i185, "VY", "m/s")
+    i060 = get("060")
+    row["mode3a"] = -1 if i060 is None else i060.variation.get_item("MODE3A").as_uint()
     i130 = get("130")
     row["alt_m"] = None if i130 is None else float(i130.variation.content.as_quantity("ft")) * FT_M
     i220 = get("220")
@@ -662,6 +670,7 @@ def plots_to_datagrams(
                 range_rate_mps=p.range_rate_mps[idx],
                 snr_db=p.snr_db[idx],
                 simulated=simulated,
+                mode3a=p.mode3a[idx],
             )
             t_arr = float(arr[stop - 1])
             out.extend((t_arr, b) for b in blocks)

@@ -20,6 +20,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from opencram.c2.events import (
@@ -40,6 +41,7 @@ UID_PREFIX = "opencram"
 # CoT types
 TYPE_HOSTILE_AIR_WEAPON = "a-h-A-W"
 TYPE_UNKNOWN_AIR = "a-u-A"
+TYPE_FRIENDLY_AIR = "a-f-A"
 TYPE_ELLIPSE = "u-d-c-c"
 TYPE_POLYGON = "u-d-f"
 # ATAK's emergency types (ATAK-CIV, atak/ATAK/app/src/main/java/com/atakmap/android/
@@ -63,8 +65,11 @@ HOW_ESTIMATED = "h-e"
 
 # Track classes (opencram.track.classify.CLASSES) and their CoT types. A rocket, mortar
 # or artillery round in flight has no CoT code of its own: the nearest is a hostile air
-# weapon. A class we cannot vouch for as hostile (aircraft) is unknown air, never
-# friendly.
+# weapon. A class we cannot vouch for as hostile (aircraft) is unknown air. Only a track
+# identified as friendly (class "friendly": a friendly SSR code or a friendly position
+# report, opencram.track.identity) is friendly air, a-f-A: the MIL-STD-2525 affiliation
+# letter f of the CoT type, which ATAK draws as a friendly (blue) air track. It keeps its
+# own uid beside the aircraft's own TAK marker: the radar's track of it, not its report.
 TRACK_TYPES = {
     "rocket": TYPE_HOSTILE_AIR_WEAPON,
     "mortar": TYPE_HOSTILE_AIR_WEAPON,
@@ -72,6 +77,7 @@ TRACK_TYPES = {
     "drone": TYPE_HOSTILE_AIR_WEAPON,
     "unknown": TYPE_HOSTILE_AIR_WEAPON,
     "aircraft": TYPE_UNKNOWN_AIR,
+    "friendly": TYPE_FRIENDLY_AIR,
 }
 
 # How long each message stays valid after its time, in seconds.
@@ -280,7 +286,8 @@ def track_cot(
     simulated: bool = False,
     geoid_n_m: float = 0.0,
 ) -> bytes:
-    """A track point: hostile air weapon (or unknown air for class aircraft). ``hae`` is
+    """A track point: hostile air weapon (unknown air for class aircraft, friendly air for
+    class friendly: :data:`TRACK_TYPES`). ``hae`` is
     ``alt_m + geoid_n_m``: pass the EGM96 geoid height N when ``alt_m`` is above mean sea
     level (see :data:`HEIGHTS`)."""
     epoch = _as_epoch(epoch)
@@ -678,4 +685,56 @@ def events_to_cot(
     out: list[bytes] = []
     for ev, n in zip(events, offsets, strict=True):
         out += event_cot(ev, zone_rings, epoch=epoch, clock=clock, simulated=simulated, geoid_n_m=n)
+    return out
+
+
+# --- friendly positions read from a TAK server ---------------------------------------------
+
+TYPE_FRIENDLY_AIR_PREFIX = "a-f-A"  # a-f-A and its subtypes (a-f-A-M-H: military rotary wing)
+HAE_UNKNOWN = 9_999_999.0  # CoT's value for an unknown height
+
+
+@dataclass(frozen=True)
+class FriendlyReport:
+    """A friendly air position from a TAK server's ``a-f-A`` feed: WGS-84 degrees and
+    metres above the ellipsoid (NaN when the report gives none)."""
+
+    uid: str
+    lat: float
+    lon: float
+    hae_m: float
+
+
+def _is_friendly_air(el: ET.Element, now: datetime) -> bool:
+    """A friendly air event, not one of ours (our friendly tracks go out as ``a-f-A`` too,
+    and a server may echo them: they must not confirm themselves), not yet stale."""
+    if el.tag != "event" or not el.get("type", "").startswith(TYPE_FRIENDLY_AIR_PREFIX):
+        return False
+    if el.get("uid", "").startswith(f"{UID_PREFIX}-"):
+        return False
+    try:
+        return parse_epoch(el.get("stale", "")) > now
+    except ValueError:
+        return False
+
+
+def friendly_air_reports(elements: Iterable[ET.Element], now: datetime) -> list[FriendlyReport]:
+    """The friendly air positions among CoT ``<event>`` elements received at ``now`` (UTC):
+    type ``a-f-A`` or a subtype, uid not ours, not stale, with a valid point."""
+    out = []
+    for el in elements:
+        point = el.find("point")
+        if point is None or not _is_friendly_air(el, now):
+            continue
+        try:
+            lat, lon = float(point.get("lat", "")), float(point.get("lon", ""))
+            hae = float(point.get("hae", HAE_UNKNOWN))
+        except ValueError:
+            continue
+        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90):
+            continue
+        if not -180 <= lon <= 180:
+            continue
+        known = math.isfinite(hae) and abs(hae) < HAE_UNKNOWN - 1
+        out.append(FriendlyReport(el.get("uid", ""), lat, lon, hae if known else math.nan))
     return out

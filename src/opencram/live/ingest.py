@@ -27,6 +27,7 @@ Policy (docs/interfaces.md, "Live service"):
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -37,11 +38,13 @@ import numpy as np
 from opencram.interop.asterix import DAY_S, MAX_DATAGRAM_BYTES, decode_cat048, peek_sensor
 from opencram.sense.plots import (
     COLUMN_LIMITS,
+    MODE3A_PROBLEM,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     Plots,
     SensorSpec,
 )
+from opencram.track.registration import correct_plots
 
 log = logging.getLogger("opencram.live")
 
@@ -65,6 +68,7 @@ INGEST_KINDS = (
 )
 
 _ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+MODE3A_CELL = re.compile(r"[0-7]{1,4}")  # the mode3a column: octal digits, as the CSV's
 
 
 RESYNC_PLOTS = 20  # plots far from the clock that it takes to start it again ...
@@ -124,8 +128,11 @@ class Ingest:
         max_plots_per_scan: int = MAX_PLOTS_PER_SCAN,
         max_plots_per_step: int = MAX_PLOTS_PER_STEP,
         logger: logging.Logger | None = None,
+        bias_si: np.ndarray | None = None,
     ) -> None:
         self.specs = list(specs)
+        # each sensor's registration (n, 4), taken out of every plot (docs/registration.md)
+        self.bias_si = bias_si
         self.ids = [s.id for s in self.specs]
         self.index = {s: k for k, s in enumerate(self.ids)}
         self.by_sac_sic = {(sac, k + 1): k for k in range(len(self.specs))}
@@ -223,7 +230,7 @@ class Ingest:
         """Parse one plot CSV line (bytes, without its line end) and queue its plot under
         its sensor. ``source`` keys the header state (one per TCP connection or stdin): a
         first line naming columns sets their order, otherwise the plot CSV's default order
-        ``time_s,sensor,range_m,azimuth_deg,elevation_deg[,range_rate_mps[,snr_db]]``."""
+        ``time_s,sensor,range_m,azimuth_deg,elevation_deg[,range_rate_mps[,snr_db[,mode3a]]]``."""
         self.received["lines"] += 1
         if len(raw) > MAX_LINE_BYTES:
             self.bad.add("oversized_line", f"{len(raw)}-byte line")
@@ -266,7 +273,13 @@ class Ingest:
                 continue
             cell = values.get(name, "")
             if cell == "" and name in OPTIONAL_COLUMNS:
-                nums[name] = float("nan")
+                nums[name] = -1 if name == "mode3a" else float("nan")
+                continue
+            if name == "mode3a":
+                if not MODE3A_CELL.fullmatch(cell):
+                    self.bad.add("csv_value", f"mode3a: {cell[:40]!r} {MODE3A_PROBLEM}")
+                    return None
+                nums[name] = int(cell, 8)
                 continue
             try:
                 v = float(cell)
@@ -289,6 +302,7 @@ class Ingest:
             np.radians(nums["elevation_deg"]),
             nums["range_rate_mps"],
             nums["snr_db"],
+            nums["mode3a"],
         )
 
     # --- processing -------------------------------------------------------------------
@@ -331,10 +345,9 @@ class Ingest:
         parts = [p for p in asx if len(p)]
         if rows:
             a = np.array([r[0] for r in rows]), np.array([r[1] for r in rows], np.int64)
-            cols = np.array([r[2:] for r in rows], dtype=float).reshape(-1, 5)
-            parts.append(
-                self._accept(a[0], a[1], cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3], cols[:, 4])
-            )
+            cols = np.array([r[2:] for r in rows], dtype=float).reshape(-1, 6)
+            c = [cols[:, j] for j in range(5)]
+            parts.append(self._accept(a[0], a[1], *c, cols[:, 5].astype(np.int64)))
         parts = [p for p in parts if p is not None and len(p)]
         return Plots.concat(parts) if parts else Plots.empty()
 
@@ -377,18 +390,25 @@ class Ingest:
         # time of day to the service's time line: the day that puts it nearest the clock
         t = tod + DAY_S * np.round((ref - tod) / DAY_S)
         plots = self._accept(
-            t, s, rng, dec.az_rad[keep], el, dec.range_rate_mps[keep], dec.snr_db[keep]
+            t,
+            s,
+            rng,
+            dec.az_rad[keep],
+            el,
+            dec.range_rate_mps[keep],
+            dec.snr_db[keep],
+            dec.mode3a[keep],
         )
         if plots is not None and len(plots) and host is not None and self.source[q] is None:
             self.source[q] = host
             self.log.info("sensor %s bound to source address %s", self.ids[q], host)
         return plots
 
-    def _accept(self, t, s, rng, az, el, rr, snr) -> Plots | None:
+    def _accept(self, t, s, rng, az, el, rr, snr, m3a) -> Plots | None:
         t = np.asarray(t, dtype=float)
         if not t.size:
             return None
-        cols = (t, np.asarray(s, dtype=np.int64), rng, az, el, rr, snr)
+        cols = (t, np.asarray(s, dtype=np.int64), rng, az, el, rr, snr, np.asarray(m3a, np.int64))
         keep = self._within_rate(cols[0], cols[1])
         if not keep.all():
             cols = tuple(np.asarray(x)[keep] for x in cols)
@@ -406,8 +426,8 @@ class Ingest:
         return self._plots(cols)
 
     def _plots(self, cols) -> Plots:
-        t, s, rng, az, el, rr, snr = cols
-        return Plots(
+        t, s, rng, az, el, rr, snr, m3a = cols
+        plots = Plots(
             time_s=t,
             sensor=s,
             range_m=rng,
@@ -417,7 +437,9 @@ class Ingest:
             snr_db=snr,
             arrival_s=t + self.latency_s[s],
             truth_id=np.full(t.size, -1),
+            mode3a=m3a,
         )
+        return correct_plots(plots, self.bias_si)
 
     def _within_rate(self, t: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Which plots fit their sensor's budget of ``max_plots_per_scan`` per revisit time

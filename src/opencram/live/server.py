@@ -52,6 +52,7 @@ COT_QUEUE = 1000
 SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)  # Linux <asm-generic/socket.h>
 RECV_PER_WAKE = 256  # datagrams read per readiness callback (then the loop runs on)
 KERNEL_POLL_S = 1.0  # wall time between reads of /proc/net/udp
+MAX_COT_EVENT_BYTES = 1 << 20  # a CoT event read from the TAK server is never longer
 EXIT_BUDGET_S = 5.0  # decoding allowed at a stop (signal, --duration); the rest is counted
 
 
@@ -74,6 +75,7 @@ class Endpoints:
     csv_idle_s: float = 60.0  # a CSV connection silent this long is closed
     rcvbuf_bytes: int = 4 << 20  # UDP receive buffer asked for (the kernel may cap it)
     status_every_s: float | None = 10.0  # wall seconds between status lines (None: none)
+    friendly_from_tak: bool = False  # read a-f-A positions from the --cot TCP/TLS link
 
 
 @dataclass
@@ -460,7 +462,8 @@ class LiveServer:
             self._closers.append(transport.close)
             self.addresses["cat062"] = f"udp://{ep.cat062_to[0]}:{ep.cat062_to[1]}"
         if ep.cot_url is not None:
-            self._cot = CotLink(ep.cot_url, self.counters)
+            on_cot = self.service.note_friendly_cot if ep.friendly_from_tak else None
+            self._cot = CotLink(ep.cot_url, self.counters, on_cot=on_cot)
             await self._cot.start()
             self._closers.append(self._cot.close)
             self.addresses["cot"] = ep.cot_url
@@ -515,8 +518,11 @@ class CotLink:
     environment variables (``PYTAK_TLS_*``, ``TAK_PROTO``; docs/interop-cot.md), read once
     by :meth:`interop.tak.Link.from_environment`."""
 
-    def __init__(self, url: str, counters: Counters, link: tak.Link | None = None) -> None:
+    def __init__(
+        self, url: str, counters: Counters, link: tak.Link | None = None, on_cot=None
+    ) -> None:
         self.scheme, self.host, self.port = tak.check_url(url, tak.SEND_SCHEMES)
+        self.on_cot = on_cot  # called with the CoT events the server sends us (XML links)
         self.link = link if link is not None else tak.Link.from_environment(url)
         self.counters = counters
         self.q: deque = deque()
@@ -566,6 +572,9 @@ class CotLink:
                 log.warning("CoT link %s: %s", self.link.url, exc)
                 await asyncio.sleep(2.0)
                 continue
+            reader = None
+            if self.on_cot is not None:
+                reader = asyncio.ensure_future(self._read(conn.reader))
             try:
                 while True:
                     await self.ready.wait()
@@ -577,6 +586,18 @@ class CotLink:
                 self.counters.cot_errors += 1
                 conn.writer.close()
                 await asyncio.sleep(1.0)
+            finally:
+                if reader is not None:
+                    reader.cancel()
+
+    async def _read(self, reader) -> None:
+        """What the server sends us, as CoT events to ``on_cot`` (its friendly feed); a
+        malformed event is skipped, and a buffer without an end of event is bounded."""
+        events = tak.XmlEvents()
+        while chunk := await reader.read(65536):
+            self.on_cot(events.feed(chunk))
+            if len(events.buf) > MAX_COT_EVENT_BYTES:
+                events.buf = b""
 
     def close(self) -> None:
         if self.transport is not None:

@@ -26,19 +26,22 @@ import numpy as np
 from opencram.analysis.trackfile import build_track_output
 from opencram.c2.events import TrackDropped
 from opencram.c2.stages import PredictStage, WarnStage, confirmed_track_events
+from opencram.c2.stages.track import Identity
 from opencram.c2.world import environment_of
 from opencram.engage.context import EngageContext
 from opencram.engage.firecontrol import build_guns
 from opencram.engage.plan import DECISION_INTERVAL_S
 from opencram.geo import LocalFrame
 from opencram.interop.asterix import SystemTracks, encode_cat062
-from opencram.interop.cot import events_to_cot
+from opencram.interop.cot import events_to_cot, friendly_air_reports
 from opencram.live.advice import Advisor
 from opencram.live.ingest import MAX_PLOTS_PER_SCAN, MAX_PLOTS_PER_STEP, Ingest
 from opencram.scenario.load import load
 from opencram.scenario.schema import Engagement
 from opencram.sense.plots import SensorSpec
+from opencram.track.identity import FRIENDLY_GATE_M, FRIENDLY_GATE_S, FriendlyWatch
 from opencram.track.manager import CONFIRMED, Tracker, TrackerConfig, UpdateLog
+from opencram.track.registration import Registration
 from opencram.track.sensors import tracker_sensors_from_specs
 from opencram.warn.alerts import DEFAULT_THRESHOLD
 from opencram.warn.zones import ZoneSet
@@ -66,10 +69,16 @@ class ServeConfig:
     filter: str = "imm"
     association: str = "gnn"
     keep_history: bool = False  # keep every track update (for --out); memory grows
+    registration: Registration | None = None  # sensor errors taken out of the plots
     simulated: bool = False  # mark CAT062 and CoT output as simulation
     # CoT time/start/stale come from this wall clock at emission, so nothing is stale on
     # arrival; the data time goes in <opencram data_time_s/> (docs/interop-cot.md).
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # friendly aircraft (opencram.track.identity): SSR Mode 3/A code values, and the gate
+    # around friendly position reports (the TAK server's a-f-A feed)
+    friendly_codes: frozenset[int] = frozenset()
+    friendly_gate_m: float = FRIENDLY_GATE_M
+    friendly_gate_s: float = FRIENDLY_GATE_S
 
 
 @dataclass
@@ -82,6 +91,11 @@ class StepOutput:
         self.events += other.events
         self.cot += other.cot
         self.cat062 += other.cat062
+
+
+def registration_of(reg: Registration | None, specs: list[SensorSpec]) -> np.ndarray | None:
+    """The biases (n, 4) of the sensors ``specs`` in a registration, or None."""
+    return None if reg is None else reg.biases_si([s.id for s in specs])
 
 
 def _live_event(kind: str, t_s: float | None, **fields) -> str:
@@ -109,11 +123,21 @@ class LiveService:
             max_plots_per_scan=self.cfg.max_plots_per_scan,
             max_plots_per_step=self.cfg.max_plots_per_step,
             logger=logger,
+            bias_si=registration_of(self.cfg.registration, specs),
         )
         self._env = None  # the scenario's environment, when --zones names one
         zones, guns, engagement, threshold = self._load_zones(zones_source)
         self.zones = zones
         self._threshold = threshold
+        self.identity = Identity(
+            FriendlyWatch(
+                self.cfg.friendly_codes,
+                gate_m=self.cfg.friendly_gate_m,
+                gate_s=self.cfg.friendly_gate_s,
+            ),
+            zones,
+        )
+        self.n_friendly_reports = 0
         self._start_tracking()
         self.advisor = None
         if guns:
@@ -126,7 +150,7 @@ class LiveService:
         self._seen_deleted = 0
         self.classes: dict[int, str] = {}
         self.published: dict[int, float] = {}  # track id -> first published time
-        self.last_state: dict[int, tuple] = {}  # track id -> last published (t, x)
+        self.last_state: dict[int, tuple] = {}  # track id -> last published (t, x, Mode 3/A code)
         self._last_plot_s = np.full(len(specs), np.nan)
         self._silent = np.zeros(len(specs), dtype=bool)
         self._next_advice_s = -np.inf
@@ -194,6 +218,7 @@ class LiveService:
             events, self.zone_rings, clock=self.cfg.clock, simulated=self.cfg.simulated
         )
         out.cat062 += self._cat062([], ids, now)
+        self.identity.friendly.forget(ids)
         return out
 
     def _load_zones(self, source):
@@ -210,6 +235,27 @@ class LiveService:
         return zones, guns, s.engagement, s.warning.threshold
 
     # --- input ------------------------------------------------------------------------
+
+    def note_friendly_cot(self, elements) -> int:
+        """CoT events read from the TAK server: its friendly air positions (``a-f-A``,
+        :func:`~opencram.interop.cot.friendly_air_reports`) become friendly position
+        reports at the data time they arrive (before any data, they are not used).
+        Returns how many were taken."""
+        reports = friendly_air_reports(elements, self.cfg.clock())
+        t = self.now_s if self.now_s is not None else self.ingest.clock_s
+        if not reports or t is None:
+            return 0
+        lat = np.array([r.lat for r in reports])
+        lon = np.array([r.lon for r in reports])
+        hae = np.array([r.hae_m for r in reports])
+        pos = self.frame.to_enu(lat, lon, np.nan_to_num(hae, nan=self.frame.alt_m))
+        pos = np.asarray(pos, dtype=float).reshape(-1, 3)
+        pos[np.isnan(hae), 2] = np.nan  # no height given: compared horizontally
+        self.identity.friendly.add_positions(pos, np.full(len(reports), float(t)))
+        if not self.n_friendly_reports:
+            log.info("friendly position reports from the TAK server (first: %s)", reports[0].uid)
+        self.n_friendly_reports += len(reports)
+        return len(reports)
 
     def note_input(self, wall_s: float) -> None:
         self._last_input_wall = wall_s
@@ -344,7 +390,7 @@ class LiveService:
         if not self.cfg.keep_history:
             tr.updates = UpdateLog()
             self._seen_updates = 0
-        events, new_confirmed = confirmed_track_events(now, new, tr, self.frame)
+        events, new_confirmed = confirmed_track_events(now, new, tr, self.frame, self.identity)
         for c in new_confirmed:
             self.classes[c.update.track_id] = c.track_class
         dropped = []
@@ -365,6 +411,7 @@ class LiveService:
         out.cat062 += self._cat062(new_confirmed, dropped, now)
         for tid in dropped:
             self.classes.pop(tid, None)
+        self.identity.friendly.forget(dropped)
         if self.advisor is not None and now >= self._next_advice_s:
             self._next_advice_s = now + ADVICE_INTERVAL_S
             advice = self.advisor.advise(now, self.predict.current, tr)
@@ -383,18 +430,19 @@ class LiveService:
         latest = {}
         for c in new_confirmed:
             latest[c.update.track_id] = c.update
-        rows = []  # (track, time, state, first, last, born, psr age)
+        rows = []  # (track, time, state, first, last, born, psr age, Mode 3/A code)
         for tid, u in sorted(latest.items()):
             first = tid not in self.published
             if first:
                 self.published[tid] = u.t_s
-            self.last_state[tid] = (u.t_s, u.x.copy())
-            rows.append((tid, u.t_s, u.x, first, False, self.published[tid], now - u.t_s))
+            self.last_state[tid] = (u.t_s, u.x.copy(), u.mode3a)
+            rows.append((tid, u.t_s, u.x, first, False, self.published[tid], now - u.t_s, u.mode3a))
         for tid in dropped:
             born = self.published.pop(tid, None)
             if tid in self.last_state:
-                t_s, x = self.last_state.pop(tid)
-                rows.append((tid, t_s, x, False, True, t_s if born is None else born, now - t_s))
+                t_s, x, code = self.last_state.pop(tid)
+                born = t_s if born is None else born
+                rows.append((tid, t_s, x, False, True, born, now - t_s, code))
         if not rows:
             return []
         x = np.array([r[2] for r in rows])
@@ -416,6 +464,7 @@ class LiveService:
             psr_age_s=np.array([r[6] for r in rows]),
             simulated=self.cfg.simulated,
             multisensor=len(self.specs) > 1,
+            mode3a=np.array([r[7] for r in rows], dtype=np.int64),
         )
         return encode_cat062(
             tracks, sac=self.cfg.system_sac, sic=self.cfg.system_sic, service_id=self.cfg.service_id

@@ -10,7 +10,9 @@ For every ballistic threat, in the ICAO standard atmosphere with no wind:
 * all others: the drag form factor that makes the simulated maximum range (best
   elevation) equal the published maximum range;
 * a charge table marked ``charges_scaled_from: ID`` (no public table found): each charge's
-  muzzle velocity is the top one times the velocity ratio of the same charge of ``ID``.
+  muzzle velocity is the top one times the velocity ratio of the same charge of ``ID``;
+  a charge of such a table that carries its own published row (``fit_row``) takes the
+  velocity that meets that row's range instead.
 
 Run ``python -m opencram.physics.calibrate`` to print the fit, ``--write`` to store it in
 ``data/threats.yaml`` (the ``model`` blocks, and the derived charge velocities), ``--only
@@ -113,6 +115,19 @@ def scaled_charges(t: ThreatType, ref: ThreatType) -> ThreatType:
     return dataclasses.replace(t, charges=pairs)
 
 
+def refit_charge_rows(t: ThreatType, rows: dict[str, dict]) -> ThreatType:
+    """``t`` with each charge that has a row in ``rows`` set to the velocity meeting that
+    row's range at its elevation (the others kept); the top charge stays the muzzle
+    velocity."""
+    charges = tuple(
+        (n, velocity_for_range(t, rows[n]["elevation_mil"] * MIL_RAD, rows[n]["range_m"]))
+        if n in rows
+        else (n, v)
+        for n, v in t.charges
+    )
+    return dataclasses.replace(t, charges=charges, muzzle_velocity_mps=charges[-1][1])
+
+
 def fit(t: ThreatType) -> ThreatType:
     """Return ``t`` with fitted form factor, thrust, tube length and max-range elevation."""
     if t.is_rocket:
@@ -168,14 +183,17 @@ def fit_all(only: list[str] | None = None) -> dict[str, ThreatType]:
     rows = charge_rows()
     refs = scaling_refs()
     fitted: dict[str, ThreatType] = {}
-    for tid in sorted(lib, key=lambda k: k not in rows):
+    for tid in sorted(lib, key=lambda k: k not in rows or k in refs):
         t = lib[tid]
         if not t.is_ballistic or (only and tid not in only):
             continue
-        fitted[tid] = fit_firing_table(t, rows[tid]) if tid in rows else fit(t)
+        whole_table = tid in rows and tid not in refs
+        fitted[tid] = fit_firing_table(t, rows[tid]) if whole_table else fit(t)
         if tid in refs:
             ref = fitted.get(refs[tid], lib[refs[tid]])
             fitted[tid] = scaled_charges(fitted[tid], ref)
+            if tid in rows:  # the scaled table's charges that have a published row
+                fitted[tid] = refit_charge_rows(fitted[tid], rows[tid])
     return fitted
 
 

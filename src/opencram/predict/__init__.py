@@ -7,7 +7,9 @@ where it came from. Impact point and point of origin of ballistic tracks with ca
 - :mod:`~opencram.predict.prediction`: the :class:`Prediction` record and the rule turning
   confirmed ballistic tracks into predictions;
 - :mod:`~opencram.predict.corridor`: the ground under a drone's next seconds of flight as
-  its threatened area.
+  its threatened area;
+- :mod:`~opencram.predict.crb`: the posterior Cramér-Rao bound of the impact point along a
+  true path, the information limit the predictions are measured against (benchmarks).
 
 Exported here, lazily (:mod:`opencram.lazy`): importing one module of predict does not
 load the others.
@@ -19,6 +21,8 @@ _EXPORTS = {
     "DRONE_CROSS_SIGMA_M": "opencram.predict.corridor",
     "DRONE_HORIZON_S": "opencram.predict.corridor",
     "drone_corridor": "opencram.predict.corridor",
+    "impact_bound": "opencram.predict.crb",
+    "state_bound": "opencram.predict.crb",
     "CHI2_2D_95": "opencram.predict.ground",
     "GroundPrediction": "opencram.predict.ground",
     "ellipse95": "opencram.predict.ground",

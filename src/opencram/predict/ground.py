@@ -4,7 +4,10 @@ A track's Gaussian state (mean, covariance) is carried to the ground through the
 ballistic dynamics with the cubature rule (the 2L points ``x ± sqrt(L) chol(P)`` columns,
 equal weights): each point is flown forward to the ground (impact) or backward to the
 launch altitude (origin), and the crossing points and times give the mean and the 2-D
-covariance on the ground. Everything is batched over tracks and points.
+covariance on the ground. Everything is batched over tracks and points. The points are
+flown with error-controlled Dormand-Prince steps (:func:`fly_to_height`, compiled in
+``opencram.predict._kernels``; the tolerance is FLIGHT_TOL_M, the crossing found on the
+Hermite interpolant of the crossing step).
 
 For rockets, flying the coasting state backward ignores the boost (docs/benchmarks.md
 gives the resulting origin errors).
@@ -18,7 +21,7 @@ import numpy as np
 
 from opencram.physics.environment import FlatTerrain
 from opencram.track.ckf import cubature_points
-from opencram.track.models import BallisticModel, propagate_to_height
+from opencram.track.models import BallisticModel
 
 CHI2_2D_95 = 5.991464547107979  # chi-square(2) quantile at 0.95
 
@@ -66,6 +69,127 @@ def inside_ellipse95(point_en: np.ndarray, mean_en: np.ndarray, cov_en: np.ndarr
 
 TERRAIN_ITERATIONS = 4  # fixed-point passes onto a DEM (see _to_terrain)
 
+# Error control of the flight to the ground (opencram.predict._kernels): local error per
+# step at most FLIGHT_TOL_M (position in m, velocity in m/s times 1 s), which keeps the
+# impact and origin points within 0.1 m of a fine fixed-step flight
+# (tests/test_predict_adaptive.py: 0.012 m at most on its states); the first step, the
+# longest step and the longest flight. The longest step is 2 s because the density table is
+# linear between 5 m heights: its kinks, which the error estimate does not see, cost up to
+# 0.07 m on a 97 s flight with 4 s steps.
+FLIGHT_TOL_M = 1e-3
+FLIGHT_FIRST_STEP_S = 0.5
+FLIGHT_MAX_STEP_S = 2.0
+FLIGHT_MAX_TIME_S = 200.0
+
+
+def fly_to_height(model: BallisticModel, x: np.ndarray, height_up_m, *, backward: bool):
+    """Fly ballistic states (m, >=7) forward (or backward in time) with error-controlled
+    Dormand-Prince steps until they cross ``height_up_m`` (scalar or per state) descending
+    in the direction of flight. Returns the states at the crossing (m, d), the signed times
+    to it (m,) and whether it was reached (m,); compiled (the numpy form is
+    :func:`fly_to_height_reference`)."""
+    from opencram.predict import _kernels  # deferred: numba is heavy to import
+
+    x = np.ascontiguousarray(x, dtype=float)
+    hgt = np.ascontiguousarray(np.broadcast_to(np.asarray(height_up_m, dtype=float), x.shape[:1]))
+    return _kernels.fly_to_height_rows(
+        x,
+        hgt,
+        -1.0 if backward else 1.0,
+        FLIGHT_TOL_M,
+        FLIGHT_FIRST_STEP_S,
+        FLIGHT_MAX_STEP_S,
+        FLIGHT_MAX_TIME_S,
+        model.air_table(),
+    )
+
+
+def _dp_stages(model, y, kap, h):
+    """Dormand-Prince stages (k, 7, 6) of 6-states ``y`` (k, 6) for steps ``h`` (k,); the
+    fifth-order solution, and the error norm ``max(|e_pos|, |e_vel| * 1 s)`` (k,)."""
+    from opencram.predict._kernels import DP_A, DP_E  # the tableau (numba-free constants)
+
+    ks = np.empty((y.shape[0], 7, 6))
+    ys = y
+    for s in range(7):
+        if s:
+            ys = y + h[:, None] * np.einsum("q,kqj->kj", DP_A[s, :s], ks[:, :s])
+        ks[:, s] = model.deriv(np.column_stack([ys, kap]))[:, :6]
+    e = h[:, None] * np.einsum("q,kqj->kj", DP_E, ks)
+    err = np.maximum(np.linalg.norm(e[:, :3], axis=1), np.linalg.norm(e[:, 3:], axis=1))
+    return ys, err
+
+
+def _hermite_fraction_reference(z0, w0, z1, w1, h, height):
+    """Fraction s in [0, 1] where the cubic Hermite interpolant of the crossing step meets
+    ``height`` (bisection to 1e-13, the kernel's safeguarded Newton root)."""
+    lo, hi = np.zeros_like(z0), np.ones_like(z0)
+    d0, d1 = w0 * h, w1 * h
+    for _ in range(50):
+        s = 0.5 * (lo + hi)
+        s2, s3 = s * s, s * s * s
+        val = (2 * s3 - 3 * s2 + 1) * z0 + (s3 - 2 * s2 + s) * d0
+        val += (-2 * s3 + 3 * s2) * z1 + (s3 - s2) * d1 - height
+        lo, hi = np.where(val > 0, s, lo), np.where(val > 0, hi, s)
+    return 0.5 * (lo + hi)
+
+
+def fly_to_height_reference(model: BallisticModel, x: np.ndarray, height_up_m, *, backward):
+    """:func:`fly_to_height` in numpy, batched over the rows still flying: the reference
+    the compiled kernel (``opencram.predict._kernels.fly_to_height_rows``, whose docstring
+    gives the equations) is tested against."""
+    from opencram.predict import _kernels as k  # deferred: numba is heavy to import
+
+    x = np.asarray(x, dtype=float)
+    m = x.shape[0]
+    hgt = np.broadcast_to(np.asarray(height_up_m, dtype=float), (m,))
+    sign = -1.0 if backward else 1.0
+    out, t_out, done = x.copy(), np.zeros(m), np.zeros(m, dtype=bool)
+    y, kap = x[:, :6].copy(), x[:, 6]
+    t, h = np.zeros(m), np.full(m, FLIGHT_FIRST_STEP_S)
+    live = np.arange(m)
+    for _ in range(k.MAX_STEPS):
+        live = live[t[live] < FLIGHT_MAX_TIME_S]
+        if live.size == 0:
+            break
+        h[live] = np.minimum(h[live], FLIGHT_MAX_TIME_S - t[live])
+        y5, err = _dp_stages(model, y[live], kap[live], sign * h[live])
+        speed2 = np.einsum("kj,kj->k", y5[:, 3:], y5[:, 3:])
+        fin = np.isfinite(err) & (speed2 < k.MAX_SPEED_MPS**2)  # else stopped, not reached
+        live, y5, err = live[fin], y5[fin], err[fin]
+        grow = k.SAFETY * (FLIGHT_TOL_M / np.maximum(err, 1e-300)) ** 0.2
+        grow = np.where(err == 0, k.GROW_MAX, grow)
+        reject = (err > FLIGHT_TOL_M) & (h[live] > k.MIN_STEP_S)
+        cross = ~reject & (y5[:, 2] <= hgt[live]) & (hgt[live] < y[live, 2])
+        go = ~reject & ~cross
+        bad = live[reject]
+        h[bad] = np.maximum(h[bad] * np.maximum(k.SHRINK_MIN, grow[reject]), k.MIN_STEP_S)
+        _land_reference(model, live[cross], y, y5[cross], kap, sign * h, t, hgt, out, t_out)
+        done[live[cross]] = True
+        ok = live[go]
+        t[ok] += h[ok]
+        y[ok] = y5[go]
+        step = h[ok] * np.clip(grow[go], k.SHRINK_MIN, k.GROW_MAX)
+        h[ok] = np.maximum(np.minimum(step, FLIGHT_MAX_STEP_S), k.MIN_STEP_S)
+        live = live[~cross]
+    t_out[~done] = sign * t[~done]
+    return out, t_out, done
+
+
+def _land_reference(model, rows, y, y5, kap, h_signed, t, hgt, out, t_out):
+    """The crossing of ``rows``: the Hermite fraction of the step, that step retaken from
+    its start, the remaining height moved along the velocity (into ``out``, ``t_out``)."""
+    if rows.size == 0:
+        return
+    hs = h_signed[rows]
+    s = _hermite_fraction_reference(y[rows, 2], y[rows, 5], y5[:, 2], y5[:, 5], hs, hgt[rows])
+    yc, _ = _dp_stages(model, y[rows], kap[rows], hs * s)
+    vz = yc[:, 5]
+    dt = np.where(vz != 0, (hgt[rows] - yc[:, 2]) / np.where(vz != 0, vz, 1.0), 0.0)
+    yc[:, :3] += dt[:, None] * yc[:, 3:6]
+    out[rows, :6] = yc
+    t_out[rows] = np.sign(hs) * (t[rows] + np.abs(hs) * s) + dt
+
 
 def _to_terrain(model, flat, height_up_m, backward, terrain):
     """Propagate states (m, L) to the ground: the plane ``height_up_m`` on flat ground
@@ -75,13 +199,13 @@ def _to_terrain(model, flat, height_up_m, backward, terrain):
     TERRAIN_ITERATIONS times, all states in one batch. Returns (states at the crossing,
     signed times, reached, crossing heights (m,))."""
     if terrain is None:
-        out, t, ok = propagate_to_height(model, flat, height_up_m, backward=backward)
+        out, t, ok = fly_to_height(model, flat, height_up_m, backward=backward)
         return out, t, ok, np.full(flat.shape[0], float(height_up_m))
     h = terrain.height_up_m(flat[:, 0], flat[:, 1])
     for _ in range(TERRAIN_ITERATIONS):
-        out, t, ok = propagate_to_height(model, flat, h, backward=backward)
+        out, t, ok = fly_to_height(model, flat, h, backward=backward)
         h = np.where(ok, terrain.height_up_m(out[:, 0], out[:, 1]), h)
-    out, t, ok = propagate_to_height(model, flat, h, backward=backward)
+    out, t, ok = fly_to_height(model, flat, h, backward=backward)
     return out, t, ok, h
 
 

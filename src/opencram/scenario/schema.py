@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
 
 # --- limits --------------------------------------------------------------------------------
 # Every number must be finite (Model's config) and no field takes true/false for a number.
@@ -54,6 +62,13 @@ MIN_SIGMA_RATE_MPS, MAX_SIGMA_RATE_MPS = 1e-3, 1_000.0
 radar's accuracy yet keep the tracker's covariances well conditioned: a sigma of 1e-300
 squares to 0 and makes singular matrices. The ceilings are noise larger than the
 measurement itself (10 km in range, one radian in angle)."""
+
+MAX_BIAS_RANGE_M = 1_000.0
+MAX_BIAS_ANGLE_MRAD = 100.0
+"""Systematic sensor errors (``bias_range_m``, ``bias_azimuth_mrad``, ``bias_elevation_mrad``,
+``tilt_azimuth_mrad``; docs/registration.md): a kilometre in range and 100 mrad (5.7°) in
+angle are far beyond a radar that is in use (recorded mount levelling errors: 30-44 mrad of
+azimuth per unit tan(elevation), issue 13), yet keep a·tan(85°) below 1.2 rad."""
 
 MAX_RANGE_M = 1_000_000.0
 """Radar and reference ranges: 1,000 km, far past a flat local frame's useful reach."""
@@ -206,6 +221,8 @@ SigmaRangeM = positive_up_to(MAX_SIGMA_RANGE_M, MIN_SIGMA_RANGE_M)
 SigmaAngleMrad = positive_up_to(MAX_SIGMA_ANGLE_MRAD, MIN_SIGMA_ANGLE_MRAD)
 SigmaRateMps = positive_up_to(MAX_SIGMA_RATE_MPS, MIN_SIGMA_RATE_MPS)
 LatencyS = non_negative_up_to(60.0)
+BiasRangeM = span(-MAX_BIAS_RANGE_M, MAX_BIAS_RANGE_M)
+BiasAngleMrad = span(-MAX_BIAS_ANGLE_MRAD, MAX_BIAS_ANGLE_MRAD)
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 
 
@@ -310,6 +327,14 @@ class Sensor(Model):
     pfa: span(1e-12, 0.1) = 1e-6
     false_alarm_rate_per_scan: non_negative_up_to(MAX_FALSE_ALARMS_PER_SCAN) = 0.0
     latency_s: LatencyS = 0.0
+    ssr: StrictBool = False  # also an SSR interrogator: plots of coded aircraft carry the code
+    # systematic errors of the simulated plots (sense.radar; docs/registration.md): measured
+    # range + bias_range_m, azimuth + bias_azimuth_mrad + tilt_azimuth_mrad * tan(elevation),
+    # elevation + bias_elevation_mrad
+    bias_range_m: BiasRangeM = 0.0
+    bias_azimuth_mrad: BiasAngleMrad = 0.0
+    bias_elevation_mrad: BiasAngleMrad = 0.0
+    tilt_azimuth_mrad: BiasAngleMrad = 0.0
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> Sensor:
@@ -437,8 +462,26 @@ class Threat(Model):
         return self
 
 
+def _mode3a(v):
+    """A Mode 3/A code: four octal digits as a string (quoted in YAML: ``"0123"``
+    unquoted is read as the octal number 83)."""
+    if not isinstance(v, str):
+        raise ValueError(
+            f"give the Mode 3/A code as four octal digits in quotes, e.g. '4521' (got {v!r})"
+        )
+    s = v.strip()
+    if len(s) != 4 or any(c not in "01234567" for c in s):
+        raise ValueError(f"'{s[:20]}' is not a Mode 3/A code (four octal digits 0-7, e.g. '4521')")
+    return s
+
+
+Mode3A = Annotated[str, BeforeValidator(_mode3a)]
+
+
 class Aircraft(Model):
-    """A friendly aircraft flying its waypoints at ``speed_mps`` from ``start_s``."""
+    """A friendly aircraft flying its waypoints at ``speed_mps`` from ``start_s``;
+    ``mode3a``: its SSR Mode 3/A code (four octal digits, quoted), read by radars declared
+    ``ssr``; the run's list of friendly codes is every aircraft's code."""
 
     id: Name
     kind: Literal["helicopter", "fixed-wing", "drone"] = "helicopter"
@@ -446,6 +489,7 @@ class Aircraft(Model):
     start_s: TimeS = 0.0
     waypoints: Annotated[list[GeoPoint], Field(min_length=2, max_length=MAX_WAYPOINTS)]
     rcs_m2: span(MIN_RCS_M2, MAX_RCS_M2) = 10.0
+    mode3a: Mode3A | None = None
 
 
 class WindLayer(Model):
@@ -465,13 +509,17 @@ class Environment(Model):
     """Constant wind (``wind``) or wind by altitude above MSL (``wind_layers``), and an
     ISA temperature offset; or a measured profile (``weather``: a CSV or YAML file of
     layers, see opencram.physics.weather) that replaces all three. ``terrain``: a DEM
-    (flat ground at the site altitude without it)."""
+    (flat ground at the site altitude without it). ``met``: the met the defender has, a
+    weather file in the same format (it may name the ``weather`` file itself, or another),
+    read by the tracker's ballistic model and fire control; without it they assume the
+    standard atmosphere and no wind."""
 
     wind: WindLayer | None = None
     wind_layers: Annotated[list[WindLayer], Field(max_length=MAX_LIST)] | None = None
     temperature_offset_k: span(-60, 60) = 0.0
     terrain: TerrainSource | None = None
     weather: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    met: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
 
     @model_validator(mode="after")
     def _one_wind(self) -> Environment:

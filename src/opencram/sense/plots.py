@@ -48,7 +48,7 @@ from opencram.yamlio import problem_at, read_yaml_file, read_yaml_mapping, valid
 
 # --- the batch type ----------------------------------------------------------------------
 
-_INT_FIELDS = ("sensor", "truth_id")
+_INT_FIELDS = ("sensor", "truth_id", "mode3a")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ class Plots:
     tracker (measurement time plus the sensor's latency). ``sensor`` indexes the sensor
     list in use. ``range_rate_mps`` and ``snr_db`` are NaN where the sensor gives none.
     ``truth_id`` is the index of the true object, or -1 for a false alarm or recorded data.
+    ``mode3a`` is the SSR Mode 3/A code the plot carried (its value: octal ``4521`` is
+    ``0o4521``), or -1 for none (a primary-only plot); left out, every plot has none.
     """
 
     time_s: np.ndarray
@@ -70,8 +72,11 @@ class Plots:
     snr_db: np.ndarray
     arrival_s: np.ndarray
     truth_id: np.ndarray
+    mode3a: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        if self.mode3a is None:
+            object.__setattr__(self, "mode3a", np.full(np.size(self.time_s), -1))
         n = None
         for f in dataclasses.fields(self):
             dtype = np.int64 if f.name in _INT_FIELDS else np.float64
@@ -121,7 +126,7 @@ def plots_to_enu(plots: Plots, sensor_pos_enu_m) -> np.ndarray:
 # --- plot CSV ----------------------------------------------------------------------------
 
 REQUIRED_COLUMNS = ("time_s", "sensor", "range_m", "azimuth_deg", "elevation_deg")
-OPTIONAL_COLUMNS = ("range_rate_mps", "snr_db")
+OPTIONAL_COLUMNS = ("range_rate_mps", "snr_db", "mode3a")
 _HEADER_HELP = ",".join(REQUIRED_COLUMNS) + "".join(f"[,{c}]" for c in OPTIONAL_COLUMNS)
 # decimals written per column: microseconds, millimetres, ~20 nanoradians, mm/s, 0.01 dB
 _DECIMALS = {
@@ -132,6 +137,7 @@ _DECIMALS = {
     "range_rate_mps": 3,
     "snr_db": 2,
 }
+MODE3A_PROBLEM = "is not a Mode 3/A code (four octal digits 0-7, e.g. 4521)"
 _NOT_NUMBER, _MISSING, _NOT_FINITE, _OUT_OF_RANGE = 1, 2, 3, 4
 
 
@@ -166,7 +172,23 @@ COLUMN_LIMITS: dict[str, ColumnLimit] = {
     ),
     "azimuth_deg": ColumnLimit(0.0, 360.0, "is outside 0 to 360"),
     "elevation_deg": ColumnLimit(-90.0, 90.0, "is outside -90 to 90"),
+    "mode3a": ColumnLimit(0.0, 7777.0, MODE3A_PROBLEM),  # and octal digits: mode3a_values
 }
+
+
+def mode3a_values(written: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Code values of Mode 3/A codes as the CSV writes them (four octal digits read as a
+    decimal number: ``4521.0``), and which cells are not such a code (a digit 8 or 9, a
+    fraction, out of range). NaN (an empty cell) is no code: -1, not bad."""
+    w = np.asarray(written, dtype=float)
+    have = np.isfinite(w)
+    digits = np.where(have, w, 0.0)
+    whole = np.floor(digits)
+    dec = np.clip(whole, 0, 9999).astype(np.int64)
+    d = np.stack([(dec // 10**k) % 10 for k in range(4)])
+    bad = have & ((whole != digits) | (digits < 0) | (digits > 7777) | (d > 7).any(axis=0))
+    value = (d * (8 ** np.arange(4))[:, None]).sum(axis=0)
+    return np.where(have & ~bad, value, -1), bad
 
 
 def _fmt(values: np.ndarray, decimals: int) -> list[str]:
@@ -196,7 +218,10 @@ def write_plots_csv(path: str | Path, plots: Plots, sensor_ids: Sequence[str]) -
     }
     for name in OPTIONAL_COLUMNS:
         values = getattr(plots, name)
-        if np.isfinite(values).any():
+        if name == "mode3a":
+            if (values >= 0).any():
+                cols[name] = [f"{v:04o}" if v >= 0 else "" for v in values.tolist()]
+        elif np.isfinite(values).any():
             cols[name] = _fmt(values, _DECIMALS[name])
     for name in REQUIRED_COLUMNS:
         if name != "sensor" and "" in cols[name]:
@@ -410,7 +435,10 @@ def _parse_chunk(
             problem[j] = np.where(values[name] < 0, _OUT_OF_RANGE, 0)
             continue
         values[name], problem[j] = _parse_column(cells, name in OPTIONAL_COLUMNS)
-        if name in COLUMN_LIMITS:
+        if name == "mode3a":
+            values[name], outside = mode3a_values(values[name])
+            problem[j][(problem[j] == 0) & outside] = _OUT_OF_RANGE
+        elif name in COLUMN_LIMITS:
             outside = COLUMN_LIMITS[name].outside(values[name])
             problem[j][(problem[j] == 0) & outside] = _OUT_OF_RANGE
     return values, problem
@@ -648,6 +676,7 @@ def _plots_of(header: list[str], cols: dict[str, np.ndarray], lag_s: np.ndarray)
         snr_db=column("snr_db"),
         arrival_s=time_s + lag_s[sensor] if n else time_s,
         truth_id=np.full(n, -1),
+        mode3a=cols["mode3a"] if "mode3a" in header else None,
     )
 
 

@@ -75,6 +75,13 @@ class RadarModel:
     pfa: float
     false_alarms_per_scan: float
     latency_s: float
+    ssr: bool = False  # reads SSR Mode 3/A codes (plots of coded objects carry them)
+    # systematic errors (docs/registration.md): range (m), azimuth and elevation offsets and
+    # the azimuth tilt per unit tan(elevation) (rad)
+    bias_range_m: float = 0.0
+    bias_az_rad: float = 0.0
+    bias_el_rad: float = 0.0
+    tilt_az_rad: float = 0.0
 
     @property
     def all_round(self) -> bool:
@@ -119,6 +126,11 @@ class RadarModel:
             pfa=float(sensor.pfa),
             false_alarms_per_scan=float(sensor.false_alarm_rate_per_scan),
             latency_s=float(sensor.latency_s),
+            ssr=bool(sensor.ssr),
+            bias_range_m=float(sensor.bias_range_m),
+            bias_az_rad=float(sensor.bias_azimuth_mrad) * 1e-3,
+            bias_el_rad=float(sensor.bias_elevation_mrad) * 1e-3,
+            tilt_az_rad=float(sensor.tilt_azimuth_mrad) * 1e-3,
         )
 
 
@@ -203,6 +215,23 @@ def _uneven(terrain):
     return None if terrain is None or isinstance(terrain, FlatTerrain) else terrain
 
 
+def biased_aer(
+    radar: RadarModel, range_m: np.ndarray, az_rad: np.ndarray, el_rad: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True range, azimuth and elevation with the radar's systematic errors added::
+
+        range' = range + b_r
+        az'    = az + b_az + a * tan(el)      (a mount levelling error, issue 13)
+        el'    = el + b_el
+
+    (``bias_range_m``, ``bias_az_rad``, ``tilt_az_rad``, ``bias_el_rad``). With every bias 0
+    the values come back unchanged, bit for bit; no random number is drawn."""
+    az = az_rad + radar.bias_az_rad
+    if radar.tilt_az_rad:
+        az = az + radar.tilt_az_rad * np.tan(el_rad)
+    return range_m + radar.bias_range_m, az, el_rad + radar.bias_el_rad
+
+
 def _fold_az_el(az_rad: np.ndarray, el_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bring a noisy elevation back into [-π/2, π/2] (over the zenith flips the azimuth)."""
     over = el_rad > 0.5 * np.pi
@@ -224,6 +253,7 @@ def scan(
     *,
     sensor_index: int = 0,
     terrain=None,
+    mode3a=None,
 ) -> Plots:
     """The plots of one full scan starting at ``t_scan_start_s``, sorted by measurement time.
 
@@ -234,6 +264,9 @@ def scan(
     into ``Plots.sensor``. An object not in flight at the scan start is not seen in this scan.
     On a DEM ``terrain`` an object is not seen when the straight line to it passes under
     the ground (:func:`opencram.physics.terrain.line_of_sight`, batched over objects).
+    ``mode3a`` ``(n,)``: each object's SSR Mode 3/A code (-1 none); a radar with ``ssr``
+    puts it on the object's plots (false plots and other radars' plots carry none). It
+    draws nothing from ``rng``.
     """
     ids = np.asarray(object_ids, dtype=np.int64).reshape(-1)
     n = ids.size
@@ -260,9 +293,10 @@ def scan(
 
     m = idx.size
     noise = rng.standard_normal((m, 3))
-    meas_range_m = np.maximum(range_m[idx] + radar.sigma_range_m * noise[:, 0], 0.0)
+    seen_r, seen_az, seen_el = biased_aer(radar, range_m[idx], az[idx], el[idx])
+    meas_range_m = np.maximum(seen_r + radar.sigma_range_m * noise[:, 0], 0.0)
     meas_az, meas_el = _fold_az_el(
-        az[idx] + radar.sigma_az_rad * noise[:, 1], el[idx] + radar.sigma_el_rad * noise[:, 2]
+        seen_az + radar.sigma_az_rad * noise[:, 1], seen_el + radar.sigma_el_rad * noise[:, 2]
     )
     if radar.sigma_range_rate_mps is None:
         range_rate = np.full(m, np.nan)
@@ -280,6 +314,9 @@ def scan(
         snr_db=snr,
         arrival_s=t_look_s[idx] + radar.latency_s,
         truth_id=ids[idx],
+        mode3a=(
+            np.asarray(mode3a, dtype=np.int64)[idx] if radar.ssr and mode3a is not None else None
+        ),
     )
     false_plots = false_alarms(radar, t0_s, rng, sensor_index=sensor_index)
     return Plots.concat([targets, false_plots]).sorted_by("time_s")

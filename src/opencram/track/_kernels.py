@@ -5,7 +5,8 @@ The numpy form of these loops (``BallisticModel.deriv`` and the RK4 step in
 ``tests/test_batched.py`` checks these kernels against it. The kernels exist because the
 tracker, the impact and origin predictions and fire control integrate a few states at a
 time over many short steps, where numpy's per-call overhead dominates (profile in
-docs/benchmarks.md).
+docs/benchmarks.md). The helpers called inside the step loops are inlined
+(``inline="always"``), which changes no arithmetic.
 """
 
 from __future__ import annotations
@@ -16,22 +17,39 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _wind(air, i, f):
+    """East and north wind (m/s) in the table cell ``i`` at fraction ``f``, and their
+    height derivatives (1/s); zero tables (calm) give exact zeros."""
+    astep = air[5]
+    we_tab, we_slope, wn_tab, wn_slope = air[8], air[9], air[10], air[11]
+    return (
+        we_tab[i] + f * we_slope[i],
+        wn_tab[i] + f * wn_slope[i],
+        we_slope[i] / astep,
+        wn_slope[i] / astep,
+    )
+
+
+@njit(cache=True, inline="always")
 def _accel(up, vx, vy, vz, kap, air, out):
-    """Drag and gravity acceleration into out[0:3]; ``air`` packs the density table."""
-    rho_tab, rho_slope, site_alt, amin, amax, astep, g, kscale = air
+    """Drag (on the air-relative velocity) and gravity acceleration into out[0:3]; ``air``
+    packs the density and wind tables."""
+    rho_tab, rho_slope, site_alt, amin, amax, astep, g, kscale = air[:8]
     alt = site_alt + up
     xx = (min(max(alt, amin), amax) - amin) / astep
     i = min(int(xx), rho_tab.size - 2)
     rho = rho_tab[i] + (xx - i) * rho_slope[i]
-    sp = math.sqrt(vx * vx + vy * vy + vz * vz)
+    we, wn, _, _ = _wind(air, i, xx - i)
+    rx, ry = vx - we, vy - wn
+    sp = math.sqrt(rx * rx + ry * ry + vz * vz)
     k = 0.5 * rho * kap * kscale * sp
-    out[0] = -k * vx
-    out[1] = -k * vy
+    out[0] = -k * rx
+    out[1] = -k * ry
     out[2] = -k * vz - g
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _rk4(cur, h, air, nxt, a1, a2, a3, a4):
     """One RK4 step of one state (positions 0:3, velocities 3:6, kappa at 6, the rest
     carried unchanged) from ``cur`` into ``nxt``."""
@@ -96,29 +114,31 @@ def to_height_rows(x, height, sign, step, max_steps, air):
 
 
 # --- EKF prediction --------------------------------------------------------------------
-# Model kinds: 0 ballistic (drag from the density table), 1 constant velocity,
+# Model kinds: 0 ballistic (drag from the density and wind tables), 1 constant velocity,
 # 2 coordinated turn (turn rate in column 7). The numpy reference is
 # opencram.track.models.propagate_ekf with the models' deriv, jacobian and process_noise.
 
 BALLISTIC, CONSTANT_VELOCITY, COORDINATED_TURN = 0, 1, 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _deriv(kind, x, air, out):
     d = x.size
     for j in range(d):
         out[j] = 0.0
     out[0], out[1], out[2] = x[3], x[4], x[5]
     if kind == BALLISTIC:
-        rho_tab, rho_slope, site_alt, amin, amax, astep, g, kscale = air
+        rho_tab, rho_slope, site_alt, amin, amax, astep, g, kscale = air[:8]
         alt = site_alt + x[2]
         xx = (min(max(alt, amin), amax) - amin) / astep
         i = min(int(xx), rho_tab.size - 2)
         rho = rho_tab[i] + (xx - i) * rho_slope[i]
-        sp = math.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5])
+        we, wn, _, _ = _wind(air, i, xx - i)
+        rx, ry = x[3] - we, x[4] - wn
+        sp = math.sqrt(rx * rx + ry * ry + x[5] * x[5])
         k = 0.5 * rho * x[6] * kscale * sp
-        out[3] = -k * x[3]
-        out[4] = -k * x[4]
+        out[3] = -k * rx
+        out[4] = -k * ry
         out[5] = -k * x[5] - g
     elif kind == COORDINATED_TURN:
         w = x[7]
@@ -126,7 +146,7 @@ def _deriv(kind, x, air, out):
         out[4] = w * x[3]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _jacobian(kind, x, air, a):
     d = x.size
     for i in range(d):
@@ -136,13 +156,14 @@ def _jacobian(kind, x, air, a):
     a[1, 4] = 1.0
     a[2, 5] = 1.0
     if kind == BALLISTIC:
-        rho_tab, rho_slope, site_alt, amin, amax, astep, _, kscale = air
+        rho_tab, rho_slope, site_alt, amin, amax, astep, _, kscale = air[:8]
         alt = site_alt + x[2]
         xx = (min(max(alt, amin), amax) - amin) / astep
         i = min(int(xx), rho_tab.size - 2)
         rho = rho_tab[i] + (xx - i) * rho_slope[i]
         d_rho = rho_slope[i] / astep
-        v0, v1, v2 = x[3], x[4], x[5]
+        we, wn, dwe, dwn = _wind(air, i, xx - i)
+        v0, v1, v2 = x[3] - we, x[4] - wn, x[5]  # air-relative velocity
         speed = max(math.sqrt(v0 * v0 + v1 * v1 + v2 * v2), 1e-6)  # models.MIN_SPEED_MPS
         kap = x[6] * kscale
         c = -0.5 * rho * kap
@@ -152,6 +173,10 @@ def _jacobian(kind, x, air, a):
                 a[3 + r, 3 + s] = c * ((speed if r == s else 0.0) + v[r] * v[s] / speed)
             a[3 + r, 2] = (-0.5 * d_rho * kap * speed) * v[r]
             a[3 + r, 6] = (-0.5 * rho * kscale * speed) * v[r]
+        if dwe != 0.0 or dwn != 0.0:
+            # wind shear: the air-relative velocity changes with height by -dw/du
+            for r in range(3):
+                a[3 + r, 2] -= a[3 + r, 3] * dwe + a[3 + r, 4] * dwn
     elif kind == COORDINATED_TURN:
         w = x[7]
         a[3, 4] = -w
@@ -160,7 +185,7 @@ def _jacobian(kind, x, air, a):
         a[4, 7] = x[3]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _noise(kind, h, d, q_acc, q_extra, q):
     for i in range(d):
         for j in range(d):

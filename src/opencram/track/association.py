@@ -128,15 +128,7 @@ def candidate_pairs(x_ref, p_ref, t_ref, z, r, sensor_enu_m, t_plot, gate_prob):
     ``sqrt(gate * (largest eigenvalue of P_pos + largest plot position variance))`` plus the
     distance the track moves to the plot's time; the tree query uses that bound per track.
     """
-    rng = z[:, 0]
-    cos_el = np.cos(z[:, 2])
-    plot_pos = sensor_enu_m + rng[:, None] * np.stack(
-        [cos_el * np.sin(z[:, 1]), cos_el * np.cos(z[:, 1]), np.sin(z[:, 2])], axis=-1
-    )
-    # plot position variance: range noise and the cross-range size of the angle noise
-    plot_var = np.max(
-        np.stack([r[:, 0, 0], (rng**2) * r[:, 1, 1], (rng**2) * r[:, 2, 2]], axis=-1), axis=1
-    )
+    plot_pos, plot_var = _plot_positions(z, r, sensor_enu_m)
     track_var = max_eig_cov(p_ref[:, :3, :3])
     gate = _chi2_gate(gate_prob, 4)
     max_dt = np.max(np.abs(t_plot - t_ref))
@@ -196,3 +188,140 @@ class GNNAssociator:
         taken[pj] = True
         gi, gj = np.nonzero(np.isfinite(cost))
         return Assignment(ti, pj, taken, None, gi, gj)
+
+
+# --- which tracks need predicting to a frame (issue 14 point 4) ---------------------------
+
+# Safety factor on the bound of the predicted position spread below (covers the second-order
+# transition matrix and the linearisation; tests/test_near_plot_bound.py checks the bound
+# against the full prediction on random cases).
+SPREAD_SAFETY = 1.5
+# Longest prediction (s) the bound is used for; longer or backward predictions are always
+# made. Densest air of the density table (kg/m^3, at the table's lowest height) and the
+# steepest density gradient (kg/m^4), bounds of the drag terms.
+NEAR_BOUND_MAX_DT_S = 10.0
+# The bound costs about 0.1 ms per frame in numpy and saves some 7 us per IMM track left
+# unpredicted: below this many predictable tracks in a frame every track is predicted
+# (measured on the 60-threat file of benchmarks/bench_track_file.py, docs/benchmarks.md).
+NEAR_BOUND_MIN_ROWS = 64
+RHO_MAX_KG_M3 = 1.35
+DRHO_MAX_KG_M4 = 1.3e-4
+G_BOUND_MPS2 = 9.81
+
+
+def _block_sds(xm, pm):
+    """Bounds (n, blocks) on the standard deviation, in any direction, of the position,
+    velocity, kappa (and turn-rate) blocks of any mixture of the modes ``xm`` (n, r, d),
+    ``pm`` (n, r, d, d): the largest mode variance (bounded by the trace of the block,
+    which is not below its largest eigenvalue) plus the largest squared distance between
+    two modes' means."""
+    d = xm.shape[2]
+    starts = np.array([0, 3, 6, 7][: 3 + (d > 7)])
+    diag = np.diagonal(pm, axis1=2, axis2=3)[:, :, : starts[-1] + 1]
+    var = np.add.reduceat(diag, starts, axis=2).max(axis=1)
+    x = xm[:, :, : starts[-1] + 1]
+    sq = (x[:, :, None, :] - x[:, None, :, :]) ** 2
+    spread2 = np.add.reduceat(sq, starts, axis=3).max(axis=(1, 2))
+    return np.sqrt(np.maximum(var, 0.0) + spread2)
+
+
+def predicted_position_bound(xm, pm, dt_s, q_acc_mps2, q_kappa, q_omega_radps):
+    """A conservative bound on where the prediction by ``dt_s`` (n,) (0 <= dt_s <= 10 s) of
+    tracks with modes ``xm`` (n, r, d >= 7), ``pm`` (n, r, d, d) can put the position,
+    whatever the mixing weights: the predicted mean lies within ``r_mean`` of
+    ``centre = p + v dt`` (of the first mode), the largest position standard deviation is at
+    most ``sd_pos``, and the speed at most ``speed``. Returns (centre (n, 3), r_mean (n,),
+    sd_pos (n,), speed (n,)).
+
+    With ``|v|`` the largest mode speed, ``kappa`` and ``omega`` the largest drag and turn
+    rate among the modes, the speed stays below ``V = |v| + g dt`` (drag only slows a round)
+    and the acceleration below ``A = max(g + 0.5 rho_max kappa 1e-4 V^2, omega V)``, so every
+    mode's mean moves at most ``A dt^2 / 2`` from ``p_i + v_i dt``::
+
+        r_mean = max_i |p_i + v_i dt - centre| + A dt^2 / 2
+
+    The position spread grows as ``sd_p + dt sd_v + dt^2 / 2 sd_a`` with ``sd_a`` the
+    acceleration spread through the Jacobian (``L_v sd_v + L_kappa sd_kappa + L_omega
+    sd_omega + L_z sd_p``), the white-acceleration noise adds ``q sqrt(dt^3 / 3)``, and the
+    Jacobian's feedback is bounded by ``exp(L dt)``; the mixture adds its mean spread
+    ``2 r_mean``; the whole is multiplied by :data:`SPREAD_SAFETY`.
+    """
+    dt = np.asarray(dt_s, dtype=float)
+    pos, vel = xm[:, :, 0:3], xm[:, :, 3:6]
+    centre = pos[:, 0] + vel[:, 0] * dt[:, None]
+    v_max = np.linalg.norm(vel, axis=-1).max(axis=1) + G_BOUND_MPS2 * dt
+    kappa = np.abs(xm[:, :, 6]).max(axis=1) * 1e-4
+    omega = np.abs(xm[:, :, 7]).max(axis=1) if xm.shape[2] > 7 else np.zeros(len(xm))
+    acc = np.maximum(G_BOUND_MPS2 + 0.5 * RHO_MAX_KG_M3 * kappa * v_max**2, omega * v_max)
+    lin = pos + vel * dt[:, None, None]
+    r_mean = np.linalg.norm(lin - centre[:, None], axis=-1).max(axis=1) + 0.5 * acc * dt**2
+    sds = _block_sds(xm, pm)
+    sd_p, sd_v, sd_k = sds[:, 0], sds[:, 1], sds[:, 2] * 1e-4
+    sd_w = sds[:, 3] + q_omega_radps * np.sqrt(dt) if xm.shape[2] > 7 else 0.0
+    lv = RHO_MAX_KG_M3 * kappa * v_max + omega
+    sd_a = lv * sd_v + 0.5 * RHO_MAX_KG_M3 * v_max**2 * (sd_k + q_kappa * 1e-4 * np.sqrt(dt))
+    sd_a = sd_a + v_max * sd_w + 0.5 * DRHO_MAX_KG_M4 * kappa * v_max**2 * sd_p
+    grow = np.exp((lv + 0.5 * DRHO_MAX_KG_M4 * kappa * v_max**2 * dt) * dt)
+    sd = (sd_p + dt * sd_v + 0.5 * dt**2 * sd_a) * grow + q_acc_mps2 * np.sqrt(dt**3 / 3.0)
+    return centre, r_mean, SPREAD_SAFETY * (sd + 2.0 * r_mean), v_max + acc * dt
+
+
+def near_plot_rows(xm, pm, dt_s, t_ref, frame: Frame, gate_prob, noise):
+    """Which tracks (n,) may have a candidate pair (:func:`candidate_pairs`) with a plot of
+    ``frame`` once predicted by ``dt_s`` to ``t_ref``: those whose
+    :func:`predicted_position_bound` ball, grown by the gate on the bounded spread and the
+    plot noise and by the distance moved to the plots' times, holds a plot. Only these need
+    predicting; tracks predicted backward or further than NEAR_BOUND_MAX_DT_S are kept, and
+    all are kept in a frame with fewer than NEAR_BOUND_MIN_ROWS tracks.
+    ``noise`` is the largest (white acceleration, kappa, turn-rate) process noise of the
+    filter's models."""
+    z, r = frame.z, frame.r
+    n = xm.shape[0]
+    if n == 0 or z.shape[0] == 0:
+        return np.zeros(n, dtype=bool)
+    if n < NEAR_BOUND_MIN_ROWS:  # too few tracks for the bound to pay: predict them all
+        return np.ones(n, dtype=bool)
+    use = (dt_s >= 0) & (dt_s <= NEAR_BOUND_MAX_DT_S) & np.isfinite(xm).all(axis=(1, 2))
+    keep = ~use
+    if not use.any():
+        return keep
+    centre, r_mean, sd, speed = predicted_position_bound(xm[use], pm[use], dt_s[use], *noise)
+    plot_pos, plot_var = _plot_positions(z, r, frame.sensor_enu_m)
+    max_dt = np.max(np.abs(frame.plots.time_s - t_ref))
+    gate = _chi2_gate(gate_prob, 4)
+    radius = np.sqrt(gate * (sd**2 + plot_var.max())) + r_mean + speed * max_dt
+    finite = np.isfinite(radius) & np.isfinite(centre).all(axis=1)
+    centre = np.where(finite[:, None], centre, 0.0)
+    radius = np.where(finite, radius + TREE_SLACK_M, 0.0)
+    hits = _count_within(centre, radius, plot_pos)
+    keep[use] = (hits > 0) | ~finite
+    return keep
+
+
+# Below this many track-plot pairs, distances are taken all at once rather than through a
+# k-d tree (building the tree costs more than the pairs).
+BRUTE_FORCE_PAIRS = 4096
+
+
+def _count_within(centre, radius, points):
+    """How many ``points`` (m, 3) lie within ``radius`` (n,) of each ``centre`` (n, 3)."""
+    if centre.shape[0] * points.shape[0] <= BRUTE_FORCE_PAIRS:
+        d2 = ((centre[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1)
+        return (d2 <= (radius**2)[:, None]).sum(axis=1)
+    from scipy.spatial import cKDTree  # deferred: only a frame with tracks needs the tree
+
+    return cKDTree(points).query_ball_point(centre, radius, return_length=True)
+
+
+def _plot_positions(z, r, sensor_enu_m):
+    """Plot positions (m, 3) ENU and the largest position variance of each (m,): range
+    noise and the cross-range size of the angle noise."""
+    rng = z[:, 0]
+    cos_el = np.cos(z[:, 2])
+    plot_pos = sensor_enu_m + rng[:, None] * np.stack(
+        [cos_el * np.sin(z[:, 1]), cos_el * np.cos(z[:, 1]), np.sin(z[:, 2])], axis=-1
+    )
+    plot_var = np.max(
+        np.stack([r[:, 0, 0], (rng**2) * r[:, 1, 1], (rng**2) * r[:, 2, 2]], axis=-1), axis=1
+    )
+    return plot_pos, plot_var

@@ -22,6 +22,19 @@ The most probable class is the track's class.
 3. The non-ballistic mass is split between aircraft and drone: aircraft when the radar
    cross-section estimate exceeds 1 m² (when known) or when the track flies faster than
    90 m/s or higher than 1500 m (logistic), else drone.
+4. **No hostile drone without a threat** (when the caller says which tracks threaten a
+   protected zone, ``threatens``; the engine and the live service do): a drone is an
+   attacker, and a slow track seen from the ground without friendly information is as
+   likely a helicopter. So the drone share of step 3 stays ``drone`` only for a track
+   that is diving (sinking faster than :data:`DIVE_MIN_SINK_MPS` on a path more than
+   :data:`DIVE_ANGLE_DEG` below the horizontal: the terminal dive of a one-way attack
+   drone) or whose straight path threatens a protected zone
+   (:func:`opencram.track.identity.path_threatens`: the ground under the next 90 s of its
+   path comes within 300 m of one); for any other track (level, climbing or gently
+   descending, heading nowhere protected) it is added to ``aircraft``. A slow level track
+   is therefore ``aircraft`` (or ``unknown`` while it is young), never ``drone``, unless
+   its path threatens a protected zone. Without ``threatens`` (``opencram track``, which
+   knows no zones) step 3 stands as it is.
 Tracks with fewer than 4 updates are all ``unknown``; their ballistic probability (step 1)
 is still reported.
 """
@@ -54,6 +67,11 @@ SLOW_SPEED_MPS = 55.0
 FAST_SPEED_MPS = 65.0
 SLOW_LIKELIHOOD_RATIO = 0.01
 MIN_UPDATES = 4  # younger tracks are unknown
+# Step 4's dive: our drones dive at 35 degrees (physics.waypoints); a young track's climb
+# rate is noisy (a level helicopter's first confirmed update in the green-zone replay
+# sank at 10 m/s, 10 degrees), so the bounds sit well between the two.
+DIVE_MIN_SINK_MPS = 10.0  # step 4: a dive sinks faster than this ...
+DIVE_ANGLE_DEG = 20.0  # ... on a path steeper than this below the horizontal
 NEGLIGIBLE_BALLISTIC_PROB = 1e-3  # no flight back below this ballistic probability
 _EPS = 1e-9
 
@@ -142,16 +160,26 @@ def _aircraft_share(x, speed, rcs_dbsm) -> np.ndarray:
     return np.maximum(big, fast_or_high)
 
 
+def diving(x: np.ndarray) -> np.ndarray:
+    """(n,) tracks in a dive (module notes, step 4): sinking faster than
+    DIVE_MIN_SINK_MPS on a path steeper than DIVE_ANGLE_DEG below the horizontal."""
+    vu = x[:, 5]
+    gamma_deg = np.degrees(np.arctan2(vu, np.hypot(x[:, 3], x[:, 4])))
+    return (vu < -DIVE_MIN_SINK_MPS) & (gamma_deg < -DIVE_ANGLE_DEG)
+
+
 def class_probabilities(
     x: np.ndarray,
     n_updates: np.ndarray,
     mode_prob: np.ndarray | None = None,
     rcs_dbsm: np.ndarray | None = None,
     model: BallisticModel | None = None,
+    threatens: np.ndarray | None = None,
 ) -> ClassProbabilities:
     """Class probabilities of tracks with 7-column states ``x`` (n, 7), their update counts,
     IMM mode probabilities (n, m) or None, radar cross-section estimates (dBsm, NaN
-    unknown) or None."""
+    unknown) or None; ``threatens`` (n,), whether each track's path threatens a protected
+    zone, applies step 4 of the module notes (None: not applied)."""
     model = model or BallisticModel()
     n = x.shape[0]
     prob = np.zeros((n, len(CLASSES)))
@@ -171,6 +199,9 @@ def class_probabilities(
             split[fly] = _ballistic_split(x[m[fly]], rcs[m[fly]], model)
         ball = split * p_b[m, None]
         air = _aircraft_share(x[m], speed[m], rcs[m]) * (1.0 - p_b[m])
+        if threatens is not None:  # step 4: a drone only when diving or threatening
+            benign = ~(np.asarray(threatens, dtype=bool)[m] | diving(x[m]))
+            air = np.where(benign, 1.0 - p_b[m], air)
         idx = [CLASSES.index(c) for c in ("rocket", "mortar", "artillery", "unknown")]
         rows = np.zeros((m.size, len(CLASSES)))
         rows[:, idx] = ball

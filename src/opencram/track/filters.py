@@ -22,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
+from opencram.track.association import near_plot_rows
 from opencram.track.ckf import ckf_predict, ckf_update
 from opencram.track.config import FilterName
 from opencram.track.ekf import ekf_update
@@ -102,6 +103,13 @@ class EKFFilter:
     def predict(self, tracks, rows, dt_s):
         return self.model.propagate(tracks.x[rows], tracks.p[rows], dt_s)
 
+    def near_plots(self, tracks, rows, t_ref, frame, gate_prob):
+        """Which ``rows`` may gate a plot of ``frame`` at ``t_ref`` (the others need no
+        prediction): :func:`opencram.track.association.near_plot_rows`."""
+        noise = (self.model.q_acc_mps2, self.model.q_kappa, 0.0)
+        x, p, dt = tracks.x[rows, None], tracks.p[rows, None], t_ref - tracks.t_s[rows]
+        return near_plot_rows(x, p, dt, t_ref, frame, gate_prob, noise)
+
     def update(self, tracks, rows, dt_s, z, r, sensor_enu_m) -> FilterUpdate:
         x, p = self.model.propagate(tracks.x[rows], tracks.p[rows], dt_s)
         x, p, _, _ = ekf_update(x, p, z, r, sensor_enu_m, self.robust_dof)
@@ -133,6 +141,13 @@ class CKFFilter:
     def predict(self, tracks, rows, dt_s):
         return self.model.propagate(tracks.x[rows], tracks.p[rows], dt_s)
 
+    def near_plots(self, tracks, rows, t_ref, frame, gate_prob):
+        """Which ``rows`` may gate a plot of ``frame`` at ``t_ref`` (the others need no
+        prediction): :func:`opencram.track.association.near_plot_rows`."""
+        noise = (self.model.q_acc_mps2, self.model.q_kappa, 0.0)
+        x, p, dt = tracks.x[rows, None], tracks.p[rows, None], t_ref - tracks.t_s[rows]
+        return near_plot_rows(x, p, dt, t_ref, frame, gate_prob, noise)
+
     def update(self, tracks, rows, dt_s, z, r, sensor_enu_m) -> FilterUpdate:
         x, p = ckf_predict(self.model, tracks.x[rows], tracks.p[rows], dt_s)
         x, p, _, _ = ckf_update(x, p, z, r, sensor_enu_m)
@@ -147,6 +162,18 @@ class IMMFilter:
 
     def start(self, x, p) -> ModeState:
         return ModeState(*self.imm.init(x, p))
+
+    def near_plots(self, tracks, rows, t_ref, frame, gate_prob):
+        """Which ``rows`` may gate a plot of ``frame`` at ``t_ref`` (the others need no
+        prediction): :func:`opencram.track.association.near_plot_rows` over the modes."""
+        models = self.imm.models
+        noise = (
+            max(m.q_acc_mps2 for m in models),
+            self.imm.ballistic.q_kappa,
+            self.imm.ct.q_omega_radps,
+        )
+        dt = t_ref - tracks.t_s[rows]
+        return near_plot_rows(tracks.xm[rows], tracks.pm[rows], dt, t_ref, frame, gate_prob, noise)
 
     def predict(self, tracks, rows, dt_s):
         xm, pm, c = self.imm.predict(tracks.xm[rows], tracks.pm[rows], tracks.mu[rows], dt_s)

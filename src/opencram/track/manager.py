@@ -205,7 +205,11 @@ class Tracker:
         tr, m = self.tracks, len(frame.plots)
         taken = np.zeros(m, dtype=bool)
         held = np.zeros(m, dtype=bool)
-        rows = np.flatnonzero(self.deleter.predictable(tr, float(np.median(frame.plots.time_s))))
+        t_frame = float(np.median(frame.plots.time_s))
+        rows = np.flatnonzero(self.deleter.predictable(tr, t_frame))
+        near = getattr(self.filter, "near_plots", None)  # a filter may offer no bound
+        if near is not None and self.config.association == "gnn":  # issue 14 point 4
+            rows = rows[near(tr, rows, t_frame, frame, self.config.gate_prob)]
         t_plot = frame.plots.time_s
         for k in range(self._max_passes):
             free = np.flatnonzero(~taken)
@@ -281,6 +285,8 @@ class Tracker:
         old = tr.rcs_dbsm[ti]
         smooth = RCS_OLD_WEIGHT * old + RCS_NEW_WEIGHT * rcs
         tr.rcs_dbsm[ti] = np.where(np.isfinite(rcs), np.where(np.isfinite(old), smooth, rcs), old)
+        code = plots.mode3a[pj]
+        tr.mode3a[ti] = np.where(code >= 0, code, tr.mode3a[ti])
         promote = (tr.status[ti] == TENTATIVE) & (tr.hits[ti] >= self.config.confirm_hits)
         promote &= is_moving(x, est.p, self.config.init_speed_mps[0])
         tr.status[ti[promote]] = CONFIRMED
@@ -295,6 +301,7 @@ class Tracker:
             mode_prob=None if est.modes is None else est.modes.mu,
             n_updates=tr.hits[ti],
             rcs_dbsm=tr.rcs_dbsm[ti],
+            mode3a=tr.mode3a[ti],
         )
 
     def _initiate(self, frame: Frame) -> None:
@@ -319,6 +326,7 @@ class Tracker:
                 pm=modes.pm,
                 mu=modes.mu,
                 rcs_dbsm=np.full(n, np.nan),
+                mode3a=np.full(n, -1, dtype=np.int64),
             )
         )
 

@@ -5,8 +5,12 @@ with ``kappa`` the drag parameter ``Cd A / m`` in cm²/kg (1e-4 m²/kg): a radar
 a round's drag, so it is estimated. Dynamics::
 
     dp/dt = v
-    dv/dt = -0.5 rho(u) (kappa * 1e-4) |v| v - g z
+    dv/dt = -0.5 rho(u) (kappa * 1e-4) |v - w(u)| (v - w(u)) - g z
     dkappa/dt = 0 (+ random walk)
+
+with the air density ``rho`` and wind ``w`` of the model's environment: the met the
+defender has (a scenario's ``environment.met`` profile), or by default the standard
+atmosphere and no wind.
 
 ``propagate`` integrates the state with RK4 in substeps and the covariance with the
 second-order transition matrix ``I + A h + A^2 h^2 / 2`` of the Jacobian ``A``, adding
@@ -17,6 +21,7 @@ Every function takes arrays of shape (n, 7) and (n, 7, 7) and per-track step len
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -46,6 +51,17 @@ DEFAULT_Q_ACC_MPS2 = 1.0
 DEFAULT_Q_KAPPA = 0.05
 
 
+def _calm_wind_tables() -> tuple[np.ndarray, ...]:
+    n = round((env_mod.AIR_TABLE_MAX_M - env_mod.AIR_TABLE_MIN_M) / env_mod.AIR_TABLE_STEP_M) + 1
+    out = (np.zeros(n), np.zeros(n - 1), np.zeros(n), np.zeros(n - 1))
+    for arr in out:
+        arr.setflags(write=False)
+    return out
+
+
+_CALM_WIND = _calm_wind_tables()  # east, east slope, north, north slope: all zero
+
+
 def _kernels():
     """The compiled kernels module, imported on first use."""
     from opencram.track import _kernels  # deferred: numba is heavy to import (about 1 s)
@@ -69,15 +85,51 @@ class BallisticModel:
         """Density and its height derivative at ENU heights."""
         return self.env.density_and_gradient(up_m)
 
+    def wind(self, up_m) -> tuple[np.ndarray, np.ndarray]:
+        """Wind velocity (m, 3) and its height derivative (m, 3) at ENU heights, from the
+        5 m wind table the compiled kernels read (:meth:`air_table`)."""
+        we, we_d, wn, wn_d = self._wind_tables
+        if we is _CALM_WIND[0]:
+            zero = np.zeros((np.size(up_m), 3))
+            return zero, zero
+        alt = self.env.site_alt_m + np.asarray(up_m, dtype=float)
+        lo, hi, step = env_mod.AIR_TABLE_MIN_M, env_mod.AIR_TABLE_MAX_M, env_mod.AIR_TABLE_STEP_M
+        xx = (np.minimum(np.maximum(alt, lo), hi) - lo) / step
+        i = np.minimum(xx.astype(np.intp), we.size - 2)
+        f = xx - i
+        zero = np.zeros_like(f)
+        w = np.stack([we[i] + f * we_d[i], wn[i] + f * wn_d[i], zero], axis=-1)
+        dw = np.stack([we_d[i] / step, wn_d[i] / step, zero], axis=-1)
+        return w, dw
+
+    @cached_property
+    def _wind_tables(self) -> tuple[np.ndarray, ...]:
+        """East and north wind on the 5 m grid of the density table, and their neighbour
+        differences (shared zero tables when calm)."""
+        if self.env.wind.is_calm:
+            return _CALM_WIND
+        alt = np.arange(
+            env_mod.AIR_TABLE_MIN_M,
+            env_mod.AIR_TABLE_MAX_M + env_mod.AIR_TABLE_STEP_M,
+            env_mod.AIR_TABLE_STEP_M,
+        )
+        w = self.env.wind.at(alt)
+        out = []
+        for k in range(2):
+            tab = np.ascontiguousarray(w[:, k], dtype=float)
+            out += [tab, tab[1:] - tab[:-1]]
+        return tuple(out)
+
     def deriv(self, x: np.ndarray) -> np.ndarray:
         """dx/dt for states (m, 7)."""
         rho, _ = self.air_density(x[:, 2])
         v = x[:, 3:6]
-        speed = np.sqrt(np.einsum("ij,ij->i", v, v))
+        vr = v - self.wind(x[:, 2])[0]
+        speed = np.sqrt(np.einsum("ij,ij->i", vr, vr))
         k = 0.5 * rho * x[:, 6] * KAPPA_SCALE * speed
         out = np.empty_like(x)
         out[:, 0:3] = v
-        out[:, 3:6] = -k[:, None] * v
+        out[:, 3:6] = -k[:, None] * vr
         out[:, 5] -= G0_MPS2
         out[:, 6:] = 0.0
         return out
@@ -90,17 +142,20 @@ class BallisticModel:
         """A = d(dx/dt)/dx, shape (m, 7, 7)."""
         m, dim = x.shape
         rho, d_rho = self.air_density(x[:, 2])
-        v = x[:, 3:6]
+        w, dw = self.wind(x[:, 2])
+        v = x[:, 3:6] - w  # air-relative velocity
         speed = np.maximum(np.sqrt(np.einsum("ij,ij->i", v, v)), MIN_SPEED_MPS)
         kap = x[:, 6] * KAPPA_SCALE
         a = np.zeros((m, dim, dim))
         a[:, 0, 3] = a[:, 1, 4] = a[:, 2, 5] = 1.0
-        # d(dv/dt)/dv = -0.5 rho kappa (|v| I + v v^T / |v|)
+        # d(dv/dt)/dv = -0.5 rho kappa (|v_r| I + v_r v_r^T / |v_r|), v_r = v - w(u)
         outer = v[:, :, None] * v[:, None, :] / speed[:, None, None]
         a[:, 3:6, 3:6] = (-0.5 * rho * kap)[:, None, None] * (
             speed[:, None, None] * np.eye(3) + outer
         )
+        # d/du: the density's change, and the wind shear's (v_r changes by -dw/du)
         a[:, 3:6, 2] = (-0.5 * d_rho * kap * speed)[:, None] * v
+        a[:, 3:6, 2] -= np.einsum("mij,mj->mi", a[:, 3:6, 3:6], dw)
         a[:, 3:6, 6] = (-0.5 * rho * KAPPA_SCALE * speed)[:, None] * v
         return a
 
@@ -121,17 +176,20 @@ class BallisticModel:
         return x + hc / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
 
     def air_table(self) -> tuple:
-        """The density table and constants the compiled kernels use (opencram.track._kernels)."""
-        t = self.env.temperature_offset_k
+        """The density and wind tables and constants the compiled kernels use
+        (opencram.track._kernels): the environment's weather profile if it has one, else
+        its standard atmosphere; its wind (zero tables when calm)."""
+        rho, _, rho_d, _ = self.env.tables()
         return (
-            env_mod.air_table(t)[0],
-            env_mod.air_slopes(t)[0],
+            rho,
+            rho_d,
             float(self.env.site_alt_m),
             env_mod.AIR_TABLE_MIN_M,
             env_mod.AIR_TABLE_MAX_M,
             env_mod.AIR_TABLE_STEP_M,
             G0_MPS2,
             KAPPA_SCALE,
+            *self._wind_tables,
         )
 
     def step_state(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -313,3 +371,4 @@ def propagate_to_height(
 # a placeholder density table for the compiled kernels of models without drag (the same
 # types as BallisticModel.air_table, so one compiled version serves all three models)
 _NO_AIR = (np.zeros(2), np.zeros(1), 0.0, 0.0, 1.0, 1.0, 0.0, 0.0)
+_NO_AIR = (*_NO_AIR, *(np.zeros(2), np.zeros(1)) * 2)  # and calm wind tables

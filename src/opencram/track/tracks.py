@@ -23,7 +23,8 @@ class TrackTable:
     ``status`` is :data:`TENTATIVE` or :data:`CONFIRMED`; ``hits`` counts the plots in the
     track (the two that started it included); ``born_s`` is when it started. ``xm``, ``pm``
     and ``mu`` are the IMM's per-model states, covariances and mode probabilities (zeros
-    with the other filters); ``rcs_dbsm`` the running RCS estimate (NaN until known).
+    with the other filters); ``rcs_dbsm`` the running RCS estimate (NaN until known);
+    ``mode3a`` the last SSR Mode 3/A code its plots carried (-1 none yet).
     """
 
     id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -37,8 +38,11 @@ class TrackTable:
     pm: np.ndarray = field(default_factory=lambda: np.zeros((0, N_MODES, IMM_DIM, IMM_DIM)))
     mu: np.ndarray = field(default_factory=lambda: np.zeros((0, N_MODES)))
     rcs_dbsm: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mode3a: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
-    FIELDS = ("id", "x", "p", "t_s", "status", "hits", "born_s", "xm", "pm", "mu", "rcs_dbsm")
+    FIELDS = (
+        "id", "x", "p", "t_s", "status", "hits", "born_s", "xm", "pm", "mu", "rcs_dbsm", "mode3a"
+    )  # fmt: skip
 
     def __len__(self) -> int:
         return int(self.id.size)
@@ -70,6 +74,7 @@ class TrackUpdate:
     mode_prob: tuple[float, float, float] | None = None  # IMM: ballistic, CV, CT
     n_updates: int = 0  # plots in the track so far, counting the two that started it
     rcs_dbsm: float = float("nan")  # running RCS estimate from plot SNR, if known
+    mode3a: int = -1  # the last SSR Mode 3/A code its plots carried (-1 none)
 
 
 class UpdateLog:
@@ -103,6 +108,7 @@ class UpdateLog:
             None if mu is None else tuple(float(v) for v in mu[k]),
             int(b["n_updates"][k]),
             float(b["rcs_dbsm"][k]),
+            int(b["mode3a"][k]) if "mode3a" in b else -1,
         )
 
     def __iter__(self) -> Iterator[TrackUpdate]:

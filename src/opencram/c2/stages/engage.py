@@ -45,6 +45,7 @@ from opencram.engage.plan import (
 from opencram.engage.records import Burst
 from opencram.engage.rules import near_line_of_fire
 from opencram.engage.tewa import burst_kill_probability, round_hit_probability_offset
+from opencram.physics.environment import Environment
 from opencram.predict.prediction import Prediction
 from opencram.track.manager import Tracker
 from opencram.warn.cache import ZoneProbabilityCache
@@ -71,7 +72,9 @@ class EngageStage:
         self.ctx = EngageContext(
             frame=world.frame, zones=world.zones, config=s.engagement, env=world.env
         )
-        self.guns = build_guns(s.weapons, world.frame, s.site.alt_m, world.env)
+        # the guns' round tables in the defender's met (the standard atmosphere without it)
+        fc_air = world.met or Environment(site_alt_m=world.env.site_alt_m)
+        self.guns = build_guns(s.weapons, world.frame, s.site.alt_m, fc_air)
         g = len(self.guns)
         self.ammo = np.array([w.ammo_rounds for w in s.weapons], dtype=np.int64)
         self.ready_s = np.zeros(g)

@@ -6,7 +6,9 @@ The rules are ``opencram.predict``.
 
 No lost threat: a track's last ballistic prediction is kept (for warning and engagement)
 until its impact time has passed or the track is dropped, whatever later updates say of
-its class. It is released early only when the track is confirmed non-ballistic: its
+its class, unless the track is found friendly (class ``friendly``,
+``opencram.track.identity``): a friendly track is never predicted, and its kept prediction
+is forgotten. It is released early only when the track is confirmed non-ballistic: its
 ballistic hypothesis ruled out on NON_BALLISTIC_CONFIRM_UPDATES updates in a row. Only
 then may a drone corridor take its place, and only then do its zone probabilities fall
 to nothing."""
@@ -111,6 +113,10 @@ class PredictStage:
         """Predictions from this tick's confirmed, classified updates; ``dropped``: the
         track ids dropped this tick."""
         self._expire(t_s, dropped)
+        for c in updates:  # a friendly track is never predicted, so never warned or engaged
+            if c.track_class == "friendly":
+                self.current.pop(c.update.track_id, None)
+        updates = [c for c in updates if c.track_class != "friendly"]
         ball = [c for c in updates if predicted_ballistically(c.ballistic_prob)]
         for c in updates:
             if predicted_ballistically(c.ballistic_prob):

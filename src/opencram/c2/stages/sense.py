@@ -32,6 +32,7 @@ class SenseStage:
         self.all_plots: list[Plots] = []
         self.rcs = world.object_rcs_m2
         self.ids = np.arange(len(world.object_ids))
+        self.mode3a = world.object_mode3a  # SSR codes, read by radars declared ``ssr``
 
     def _scan_due(self, t_s: float) -> None:
         """Every scan due by ``t_s``, into the pending plots."""
@@ -46,6 +47,7 @@ class SenseStage:
                     self.rng,
                     sensor_index=i,
                     terrain=self.terrain,
+                    mode3a=self.mode3a,
                 )
                 self.pending.append(p)
                 self.all_plots.append(p)

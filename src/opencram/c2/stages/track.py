@@ -12,7 +12,9 @@ from opencram.c2.world import World
 from opencram.sense.plots import Plots
 from opencram.sense.radar import RadarModel
 from opencram.track.classify import CLASSES, class_probabilities
+from opencram.track.identity import FriendlyWatch, path_threatens, protected_area
 from opencram.track.manager import Tracker, TrackerConfig, TrackerSensor
+from opencram.track.models import BallisticModel
 
 
 def tracker_sensors(radars: list[RadarModel]) -> list[TrackerSensor]:
@@ -62,18 +64,52 @@ def _track_event(t_s: float, c: Classified, sensor: str, lat, lon, alt) -> Track
     )
 
 
-def confirmed_track_events(t_s: float, updates, tracker, frame) -> tuple[list, list]:
+class Identity:
+    """What the track stage knows of identity: the friendly rules with their memory
+    (:class:`~opencram.track.identity.FriendlyWatch`) and the protected area (the union of
+    the protected zones, None for none) that a slow level track must threaten to be a
+    drone (``opencram.track.classify``, step 4). The engine and the live service build
+    one each from their zones and friendly codes."""
+
+    def __init__(self, friendly: FriendlyWatch, zones=None) -> None:
+        self.friendly = friendly
+        polys = [] if zones is None else [zones.polygons_enu[i] for i in zones.indices("protected")]
+        self.protected = protected_area(polys)
+
+
+def _class_names(conf, tracker, identity: Identity | None):
+    """Class probabilities and names of confirmed updates; ``friendly`` for the updates
+    of friendly tracks (:mod:`opencram.track.identity`)."""
+    x = np.array([u.x for u in conf])
+    mu = None if conf[0].mode_prob is None else np.array([u.mode_prob for u in conf])
+    rcs = np.array([u.rcs_dbsm for u in conf])
+    n = np.array([u.n_updates for u in conf])
+    if identity is None:
+        cp = class_probabilities(x, n, mu, rcs, tracker.model)
+        return cp, cp.names()
+    threat = path_threatens(x, identity.protected)
+    cp = class_probabilities(x, n, mu, rcs, tracker.model, threatens=threat)
+    names = cp.names()
+    friendly = identity.friendly.mark(
+        [u.track_id for u in conf], [u.mode3a for u in conf], x[:, :3], [u.t_s for u in conf]
+    )
+    names[friendly] = "friendly"
+    return cp, names
+
+
+def confirmed_track_events(
+    t_s: float, updates, tracker, frame, identity: Identity | None = None
+) -> tuple[list, list]:
     """The confirmed ones of a tracker's new ``updates``, classified: their TrackUpdated
     events (stamped ``t_s``) and :class:`Classified` records. Shared by the engine's
-    TrackStage and the live service."""
+    TrackStage and the live service. With ``identity``, friendly tracks are class
+    ``friendly`` and a slow level track is a drone only when it threatens a protected
+    zone (:mod:`opencram.track.classify`, step 4); without it, classes are kinematic."""
     conf = [u for u in updates if u.confirmed]
     if not conf:
         return [], []
     x = np.array([u.x for u in conf])
-    mu = None if conf[0].mode_prob is None else np.array([u.mode_prob for u in conf])
-    rcs = np.array([u.rcs_dbsm for u in conf])
-    cp = class_probabilities(x, np.array([u.n_updates for u in conf]), mu, rcs, tracker.model)
-    names = cp.names()
+    cp, names = _class_names(conf, tracker, identity)
     prob = np.round(cp.prob, 4)
     lat, lon, alt = (np.atleast_1d(v) for v in frame.to_geodetic(x[:, :3]))
     events, classified = [], []
@@ -97,7 +133,13 @@ class TrackStage:
 
     def __init__(self, world: World, radars: list[RadarModel], config: TrackerConfig) -> None:
         self.frame = world.frame
-        self.tracker = Tracker(tracker_sensors(radars), config)
+        model = None
+        if world.met is not None:  # the defender's met: density and wind of its profile
+            model = BallisticModel(world.met, config.q_acc_mps2, config.q_kappa)
+        self.tracker = Tracker(tracker_sensors(radars), config, model)
+        # the friendly codes are the scenario aircraft's (what the operators were told)
+        codes = [int(a.mode3a, 8) for a in world.scenario.aircraft if a.mode3a is not None]
+        self.identity = Identity(FriendlyWatch(codes), world.zones)
         self._seen_updates = 0
         self._seen_deleted = 0
         self.classes: dict[int, str] = {}
@@ -111,12 +153,13 @@ class TrackStage:
         n_up = len(tr.updates)
         new = tr.updates[self._seen_updates :] if n_up > self._seen_updates else []
         self._seen_updates = n_up
-        events, self.new_confirmed = confirmed_track_events(t_s, new, tr, self.frame)
+        events, self.new_confirmed = confirmed_track_events(t_s, new, tr, self.frame, self.identity)
         self.new_dropped = []
         for c in self.new_confirmed:
             self.classes[c.update.track_id] = c.track_class
         for tid, _t_del, reason in tr.deleted[self._seen_deleted :]:
             events.append(TrackDropped(t_s=round(t_s, 4), track_id=tid, reason=reason))
             self.new_dropped.append(tid)
+        self.identity.friendly.forget(self.new_dropped)
         self._seen_deleted = len(tr.deleted)
         return events

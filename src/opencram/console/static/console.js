@@ -337,7 +337,7 @@ function drawMap() {
     if (!shown(t)) continue;
     out.push(`<polyline class="tail" points="${ring(t.tail, w, h)}"/>`);
     const [x, y] = toScreen(t.e, t.n, w, h);
-    out.push(`<circle class="trk c-${esc(t.cls)}${friendly.has(t.id) ? " friendly" : ""}" data-track="${t.id}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/>`);
+    out.push(`<circle class="trk c-${esc(t.cls)}${friendly.has(t.id) || t.cls === "friendly" ? " friendly" : ""}" data-track="${t.id}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/>`);
     out.push(`<text class="trk-label" x="${(x + 8).toFixed(1)}" y="${(y - 6).toFixed(1)}">T${t.id} ${esc(t.cls)} ${fmt(t.alt)} m</text>`);
   }
   for (const k of model.kills) {
