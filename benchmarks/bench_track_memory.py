@@ -76,7 +76,9 @@ def _scan_rows(rng: np.random.Generator, scans: np.ndarray) -> np.ndarray:
             (t_scan[:, None] + 0.01 * k[None, :]).ravel(),  # each at its own beam time
             (r + rng.normal(0, 10.0, r.shape)).ravel(),
             ((np.degrees(np.arctan2(e, n)) + rng.normal(0, 0.1146, r.shape)) % 360.0).ravel(),
-            (np.degrees(np.arcsin(height / r)) + rng.normal(0, 0.1146, r.shape)).ravel(),
+            np.minimum(
+                np.degrees(np.arcsin(height / r)) + rng.normal(0, 0.1146, r.shape), 90.0
+            ).ravel(),
             (rr + rng.normal(0, 1.0, r.shape)).ravel(),
             rng.uniform(15.0, 30.0, r.size),
         ],
