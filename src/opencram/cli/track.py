@@ -66,7 +66,7 @@ def track(
     except KeyboardInterrupt:
         err.print(f"interrupted: {out_json} not written", markup=False)
         raise typer.Exit(130) from None
-    classes = [t["class"] for t in res.output["tracks"]]
+    classes = res.classes
     counts = ", ".join(f"{classes.count(c)} {c}" for c in sorted(set(classes))) or "none"
     bad = f", {res.n_bad} bad rows skipped{bad_detail(res.read)}" if skip_bad else ""
     out.print(

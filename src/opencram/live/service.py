@@ -383,6 +383,8 @@ class LiveService:
             "ingest_stats",
             None if self.now_s is None else round(self.now_s, 4),
             late_plots=int(self.tracker.n_late_dropped),
+            resent_plots=int(self.tracker.n_resent_dropped),
+            starts_shed=int(self.tracker.initiator.n_starts_shed),
             live_tracks=len(self.tracker.tracks),
             **st,
         )

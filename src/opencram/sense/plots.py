@@ -537,6 +537,7 @@ class _BadRows:
         self.quote_lines_lost = 0
         self.quote_line: int | None = None
         self.time_outliers = 0
+        self.far_lines = np.zeros(0, dtype=np.int64)  # lines of the rows far in time
 
     def add(self, n: int, line: float, message: Callable[[], str]) -> None:
         """``n`` more bad rows, the first on ``line``; ``message()`` is its text."""
@@ -574,6 +575,7 @@ def _drop_isolated_times(label: str, cols: dict[str, np.ndarray], bad: _BadRows)
     i = int(np.argmax(far))
     line, t = int(cols["_line"][i]), float(cols["time_s"][i])
     bad.time_outliers = int(far.sum())
+    bad.far_lines = cols["_line"][far]
     bad.add(
         int(far.sum()),
         line,
@@ -588,10 +590,14 @@ def _drop_isolated_times(label: str, cols: dict[str, np.ndarray], bad: _BadRows)
 
 
 def _read_columns(
-    path: Path, sensor_ids: Sequence[str], skip_bad: bool, on_chars: Callable[[int], None]
+    path: Path,
+    sensor_ids: Sequence[str],
+    skip_bad: bool,
+    on_chars: Callable[[int], None],
+    only: Sequence[str] | None = None,
 ) -> tuple[list[str], dict[str, np.ndarray], _BadRows]:
     """The good rows' values by column name in file order (``_line``: their line numbers),
-    and the bad rows met."""
+    and the bad rows met; with ``only``, just those columns (and ``_line``) are kept."""
     label = str(path)
     index = {s: k for k, s in enumerate(sensor_ids)}
     chunks = _chunks(path, label, on_chars)
@@ -604,8 +610,10 @@ def _read_columns(
         if skip_bad or not bad.n:
             keep = ~problem.any(axis=0)
             values["_line"] = chunk.line_no[chunk.shape_ok(len(header))]
-            parts.append({name: v[keep] for name, v in values.items()})
-    names = [*header, "_line"]
+            parts.append(
+                {n: v[keep] for n, v in values.items() if only is None or n in (*only, "_line")}
+            )
+    names = [n for n in header if only is None or n in only] + ["_line"]
     empty = {n: np.zeros(0, np.int64 if n in ("sensor", "_line") else float) for n in names}
     cols = {n: np.concatenate([p[n] for p in parts]) if parts else empty[n] for n in names}
     _drop_isolated_times(label, cols, bad)
@@ -640,14 +648,25 @@ def read_plot_file(
     header, cols, bad = _read_columns(path, sensor_ids, skip_bad, lambda n: bar.update(n / 1e6))
     bad.raise_unless(skip_bad)
     bar.finish()
+    plots = _plots_of(header, cols, _lags(sensor_ids, latency_s))
+    return PlotFile(
+        plots.sorted_by("time_s"), bad.n, bad.quote_lines_lost, bad.quote_line, bad.time_outliers
+    )
+
+
+def _lags(sensor_ids: Sequence[str], latency_s: Sequence[float] | None) -> np.ndarray:
+    return np.zeros(len(sensor_ids)) if latency_s is None else np.asarray(latency_s, float)
+
+
+def _plots_of(header: list[str], cols: dict[str, np.ndarray], lag_s: np.ndarray) -> Plots:
+    """Plots (file order) from the good rows' values by column name."""
     n = cols["time_s"].size
 
     def column(name: str) -> np.ndarray:
         return cols[name] if name in header else np.full(n, np.nan)
 
     time_s, sensor = cols["time_s"], cols["sensor"]
-    lag_s = np.zeros(len(sensor_ids)) if latency_s is None else np.asarray(latency_s, float)
-    plots = Plots(
+    return Plots(
         time_s=time_s,
         sensor=sensor,
         range_m=cols["range_m"],
@@ -659,8 +678,98 @@ def read_plot_file(
         truth_id=np.full(n, -1),
         mode3a=cols["mode3a"] if "mode3a" in header else None,
     )
-    return PlotFile(
-        plots.sorted_by("time_s"), bad.n, bad.quote_lines_lost, bad.quote_line, bad.time_outliers
+
+
+# --- streaming: a plot file of any length, in time order, a batch at a time ------------------
+
+
+@dataclass(frozen=True)
+class PlotStream:
+    """A plot CSV checked whole (:func:`stream_plot_file`; the bad rows counted as by
+    :func:`read_plot_file`) and read again, a chunk at a time, by :meth:`sorted_batches`.
+    ``max_back_s`` is how far a row's time goes back below the latest time before it in
+    the file (0 for a file in time order); ``far_lines`` the lines of the rows dropped for
+    a time far from their neighbours'."""
+
+    path: Path
+    sensor_ids: tuple[str, ...]
+    lag_s: np.ndarray
+    n_plots: int
+    n_bad: int
+    quote_lines_lost: int
+    quote_line: int | None
+    time_outliers: int
+    max_back_s: float
+    far_lines: np.ndarray
+
+    def _file_batches(self) -> Iterator[Plots]:
+        """The good rows of each chunk of the file, in file order."""
+        label = str(self.path)
+        index = {s: k for k, s in enumerate(self.sensor_ids)}
+        chunks = _chunks(self.path, label)
+        header: list[str] = next(chunks)
+        for chunk in chunks:
+            values, problem = _parse_chunk(header, chunk.columns, index)
+            keep = ~problem.any(axis=0)
+            keep &= ~np.isin(chunk.line_no[chunk.shape_ok(len(header))], self.far_lines)
+            yield _plots_of(header, {n: v[keep] for n, v in values.items()}, self.lag_s)
+
+    def sorted_batches(self) -> Iterator[Plots]:
+        """Every plot, in the order of :func:`read_plot_file` (by time, stable), a batch at
+        a time. A plot is let out once the file's latest time so far, less ``max_back_s``,
+        is past it: no later row can come before it. Memory holds the rows of the last
+        ``max_back_s`` seconds of data and one chunk (for a file in time order: one chunk)."""
+        pending = Plots.empty()
+        top = -np.inf
+        for plots in self._file_batches():
+            if not len(plots):
+                continue
+            top = max(top, float(plots.time_s.max()))
+            both = Plots.concat([pending, plots]).sorted_by("time_s")
+            k = int(np.searchsorted(both.time_s, top - self.max_back_s, side="left"))
+            if k:
+                yield both.take(slice(0, k))
+            pending = both.take(slice(k, None))
+        if len(pending):
+            yield pending
+
+
+def stream_plot_file(
+    path: str | Path,
+    sensor_ids: Sequence[str],
+    *,
+    skip_bad: bool = False,
+    latency_s: Sequence[float] | None = None,
+    on_progress: ProgressReporter | None = None,
+) -> PlotStream:
+    """Check a plot CSV as :func:`read_plot_file` does (the same errors, the same rows
+    skipped with ``skip_bad``) holding only each good row's time and line (16 bytes a row)
+    and one chunk of text, and return a :class:`PlotStream` that reads the plots again a
+    chunk at a time. ``on_progress`` hears the megabytes checked."""
+    if len(set(sensor_ids)) != len(sensor_ids):
+        raise ValueError("stream_plot_file: sensor_ids has duplicates")
+    path = Path(path)
+    bar = reporter(on_progress)
+    size_mb = path.stat().st_size / 1e6 if path.is_file() else 0.0
+    bar.start(f"checking {path.name} (MB)", size_mb)
+    _, cols, bad = _read_columns(
+        path, sensor_ids, skip_bad, lambda n: bar.update(n / 1e6), only=("time_s",)
+    )
+    bad.raise_unless(skip_bad)
+    bar.finish()
+    t = cols["time_s"]
+    back = float((np.maximum.accumulate(t) - t).max()) if t.size else 0.0
+    return PlotStream(
+        path,
+        tuple(sensor_ids),
+        _lags(sensor_ids, latency_s),
+        int(t.size),
+        bad.n,
+        bad.quote_lines_lost,
+        bad.quote_line,
+        bad.time_outliers,
+        back,
+        bad.far_lines,
     )
 
 

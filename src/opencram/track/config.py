@@ -86,6 +86,11 @@ class TrackerConfig:
     """... and at least this much older (a shorter pair gives too poor a velocity)."""
     init_candidates: int = 3
     """Tentative tracks one new plot may start (with its nearest plausible partners)."""
+    max_starts_per_frame: int = 256
+    """Tentative tracks one sensor's frame (one revisit, or one window) may start at most:
+    beyond it the start pairs with the largest distance between their plots are shed and
+    counted (``TwoPointInitiator.n_starts_shed``), so a flood of random plots cannot fill
+    the track table (issue 17). A salvo of 20 rounds and its clutter start well under it."""
     merge_chi2: float = 11.34
     """Duplicate test: tracks whose positions are within this chi-square distance (99 % of
     chi-square with 3 degrees of freedom) and whose velocities are within 3 times it are one

@@ -8,6 +8,9 @@ Each plot that no track takes joins a pool of recent plots (at most
 agrees with it. Every plausible pair (up to ``init_candidates`` per new plot, nearest
 first) starts a tentative track: in a salvo the nearest earlier plot is often another
 round, so the tracks that go on finding plots decide (and the deleter merges duplicates).
+At most ``max_starts_per_frame`` pairs per sensor start tracks in one call (one frame):
+beyond it the pairs whose plots lie farthest apart are shed and counted
+(:attr:`TwoPointInitiator.n_starts_shed`); their new plots join the pool instead.
 """
 
 from __future__ import annotations
@@ -87,6 +90,8 @@ class TwoPointInitiator:
         self.sensors = sensors
         self.sensor_enu_m = sensor_enu_m
         self.pool: PlotPool | None = None  # None until the first unassociated plots
+        self.n_starts_shed = 0
+        """Start pairs shed over ``max_starts_per_frame`` (tentative tracks not started)."""
 
     def initiate(self, plots: Plots, plot_sensor_enu_m: np.ndarray) -> NewTracks | None:
         """Tracks started by unassociated ``plots`` (seen from ``plot_sensor_enu_m``
@@ -102,7 +107,7 @@ class TwoPointInitiator:
         used_new = np.zeros(len(plots), dtype=bool)
         new = None
         if pool is not None and pool.t_s.size:
-            pairs = self._pairs(plots, pos, plot_sensor_enu_m, pool)
+            pairs = self._capped(self._pairs(plots, pos, plot_sensor_enu_m, pool), plots.sensor)
             if pairs.new.size:
                 new = self._start(pairs, pos, cov, t, pool)
                 used_new[pairs.new] = True
@@ -131,6 +136,25 @@ class TwoPointInitiator:
         good = np.isfinite(dist[ni, pk])
         ni, pk = ni[good], pk[good]
         return _Pairs(ni, pk, dt[ni, pk], dp[ni, pk])
+
+    def _capped(self, pairs: _Pairs, sensor: np.ndarray) -> _Pairs:
+        """``pairs`` with at most ``max_starts_per_frame`` per sensor of the new plot: the
+        nearest pairs (stable among equal distances), in their order; the rest counted."""
+        cap = self.config.max_starts_per_frame
+        if pairs.new.size <= cap:
+            return pairs
+        s = sensor[pairs.new]
+        dist = np.linalg.norm(pairs.dpos_m, axis=1)
+        order = np.lexsort((dist, s))  # by sensor, then nearest first (stable)
+        first = np.searchsorted(s[order], s[order], side="left")
+        rank = np.empty(order.size, dtype=np.int64)
+        rank[order] = np.arange(order.size) - first
+        keep = rank < cap
+        if keep.all():
+            return pairs
+        self.n_starts_shed += int((~keep).sum())
+        k = np.flatnonzero(keep)
+        return _Pairs(pairs.new[k], pairs.old[k], pairs.dt_s[k], pairs.dpos_m[k])
 
     def _doppler_agrees(self, plots, pos, plot_sensor_enu_m, dt, dp) -> np.ndarray:
         """(new, pooled) pairs whose radial velocity agrees with the new plot's range rate

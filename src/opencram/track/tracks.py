@@ -221,8 +221,9 @@ class UpdateLog:
         return NotImplemented
 
     def arrays(self, name: str) -> np.ndarray:
-        """One field of every update, concatenated (e.g. ``arrays("t_s")``)."""
-        parts = [b[name] for b in self._batches]
+        """One field of every update, concatenated (e.g. ``arrays("t_s")``); empty for
+        ``mode_prob`` without an IMM."""
+        parts = [b[name] for b in self._batches if b[name] is not None]
         if not parts:
             return np.zeros(0)
         return np.concatenate(parts)
