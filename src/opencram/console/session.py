@@ -49,7 +49,7 @@ from opencram.c2.world import compile_world
 from opencram.errors import UserError
 from opencram.geo import LocalFrame
 from opencram.interop.runview import layer_features
-from opencram.runs import RunFolder
+from opencram.runs import RunFolder, check_complete
 from opencram.scenario.load import load
 from opencram.warn.zones import ZoneSet
 
@@ -458,6 +458,7 @@ class Session:
         folder = Path(folder)
         if not folder.is_dir():
             raise UserError(f"--replay {folder}: not a folder")
+        check_complete(folder)  # a folder whose files do not match its manifest is refused
         recorded = RunFolder(folder)
         for p in (recorded.events_path, recorded.scenario_path):
             if not p.is_file():
