@@ -88,6 +88,11 @@ BENCHMARKS: tuple[Entry, ...] = (
     Entry("soak_serve.py", ("--minutes", "10", "--out", "runs/soak10.csv"),
           "docs/reliability.md: Figures (soak)", ("--minutes", "0.5", "--every", "5",
           "--out", "runs/soak-quick.csv")),
+    Entry("bench_track_memory.py", ("--rows", "20000,80000,200000,500000"),
+          "docs/reliability.md: Peak RSS against file length", ("--rows", "5000")),
+    Entry("bench_track_memory.py", ("--rows", "1000000,2000000", "--modes", "plain"),
+          "docs/reliability.md: Peak RSS against file length", None,
+          "the quick form above covers it"),
     Entry("campaign_kills.py", ("--runs", "12", "--rounds", "4", "--every", "4"),
           "docs/reliability.md: Figures (worker kills)", ("--runs", "2", "--rounds", "1")),
 )  # fmt: skip
