@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,33 +26,12 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import yaml
 
-from opencram.scenario.load import builtin_dir, builtin_text
+# the tests' quick scenario and /proc helpers, one copy (tests/ is not a package)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-
-def quick_scenario(folder: Path) -> Path:
-    data = yaml.safe_load(builtin_text("green-zone"))
-    data.pop("aircraft")
-    data["simulation"]["duration_s"] = 45
-    data["simulation"]["dt_s"] = 0.1
-    path = folder / "quick.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    shutil.copy(builtin_dir() / "green-zone-tigris.geojson", folder)
-    return path
-
-
-def children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(entry.name))
-    return out
+from test_campaign import quick_scenario
+from test_campaign_faults import children
 
 
 def group_members(pgid: int) -> list[int]:

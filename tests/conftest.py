@@ -18,3 +18,28 @@ def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def green_zone_recording(tmp_path_factory):
+    """A green-zone run folder (default seed) with its ASTERIX recording ``p.ast``, made
+    once for the tests that replay it into ``opencram serve``."""
+    from typer.testing import CliRunner
+
+    from opencram.cli import app
+
+    folder = tmp_path_factory.mktemp("gz")
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "green-zone",
+            "--out",
+            str(folder),
+            "-q",
+            "--export-asterix",
+            str(folder / "p.ast"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    return folder

@@ -193,3 +193,17 @@ def radar(*, corr: bool = True, snr_floor: bool = True) -> TrackerSensor:
         noise_corr_s=-DT_S / np.log(AR1_RHO) if corr else 0.0,
         min_start_snr_db=10.0 if snr_floor else None,
     )
+
+
+def track_stream(plots: Plots, sensor: TrackerSensor, config):
+    """A tracker of ``sensor`` with ``config`` fed ``plots`` one second at a time (as a
+    live feed would), stepped to the end and finished."""
+    from opencram.track.manager import Tracker
+
+    tracker = Tracker([sensor], config)
+    for k in range(int(plots.time_s.max()) + 2):
+        sel = np.flatnonzero((plots.time_s >= k) & (plots.time_s < k + 1))
+        tracker.add(plots.take(sel))
+        tracker.step(k + 1.0)
+    tracker.finish()
+    return tracker

@@ -21,11 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
-from typer.testing import CliRunner
 
 from opencram.c2.engine import run
 from opencram.c2.world import compile_world
-from opencram.cli import app
 from opencram.cli.replay import send_recording
 from opencram.errors import UserError
 from opencram.geo import LocalFrame, unit_vector_from_az_el
@@ -262,27 +260,8 @@ def test_green_zone_run_shows_heli_1_friendly():
 # --- opencram serve --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def recording(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("gz")
-    res = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "green-zone",
-            "--out",
-            str(folder),
-            "-q",
-            "--export-asterix",
-            str(folder / "p.ast"),
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    return folder
-
-
-def test_the_recording_carries_heli_1s_code_in_i048_070(recording):
-    entries = read_recording(recording / "p.ast")
+def test_the_recording_carries_heli_1s_code_in_i048_070(green_zone_recording):
+    entries = read_recording(green_zone_recording / "p.ast")
     codes = np.concatenate([decode_cat048(d)[0].mode3a for _, d in entries])
     typ = np.concatenate([decode_cat048(d)[0].typ for _, d in entries])
     assert set(codes.tolist()) == {-1, HELI_CODE}  # the rockets squawk nothing
@@ -334,11 +313,11 @@ def _cot_types(gotcot: list[bytes], track_ids: set[int]) -> set[str]:
     return {r.get("type") for r in roots if r.get("uid") in uids}
 
 
-def test_serve_with_friendly_codes_shows_heli_1_friendly(recording, tmp_path):
+def test_serve_with_friendly_codes_shows_heli_1_friendly(green_zone_recording, tmp_path):
     codes = tmp_path / "codes.txt"
     codes.write_text("# friendly codes\n4521\n")
     events, gotcot, got062 = _serve_replay(
-        recording, ["--friendly-codes", "1200", "--friendly-codes-file", str(codes)]
+        green_zone_recording, ["--friendly-codes", "1200", "--friendly-codes-file", str(codes)]
     )
     heli = _heli_track_ids(events)
     _check_heli_friendly(events, heli)
@@ -353,7 +332,7 @@ def test_serve_with_friendly_codes_shows_heli_1_friendly(recording, tmp_path):
     assert all(c == {-1} for t, c in codes_by_track.items() if t not in heli), codes_by_track
 
 
-def test_serve_without_friendly_information_never_calls_heli_1_a_drone(recording):
+def test_serve_without_friendly_information_never_calls_heli_1_a_drone(green_zone_recording):
     """No codes, no positions: heli-1 is never a drone, so it has no drone corridor and
     raises no corridor alert (main raised an International Zone alert at 4.7 s and a
     Mansour alert to 103 s from it). What remains is the no-lost-threat rule
@@ -361,7 +340,7 @@ def test_serve_without_friendly_information_never_calls_heli_1_a_drone(recording
     probability, so they are predicted to the ground until the hypothesis is ruled out on
     NON_BALLISTIC_CONFIRM_UPDATES updates in a row: any alert naming it comes from those
     first seconds and is cleared with them."""
-    events, gotcot, _ = _serve_replay(recording, [])
+    events, gotcot, _ = _serve_replay(green_zone_recording, [])
     heli = _heli_track_ids(events)
     assert heli
     tracks = [e for e in events if e["kind"] == "track" and e["track_id"] in heli]

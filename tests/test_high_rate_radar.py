@@ -14,7 +14,7 @@ import pytest
 
 import highrate_streams as hs
 from opencram.sense.plots import Plots
-from opencram.track.manager import Tracker, TrackerConfig
+from opencram.track.manager import TrackerConfig
 
 CONFIG = TrackerConfig()
 # Tracks a round may make, and why. A start: the first window of plots waits in the pool;
@@ -37,12 +37,7 @@ def _track(rounds, seed, sensor=None):
         own.append(o)
         extra.append(e)
     plots = Plots.concat(own + extra).sorted_by("time_s")
-    tracker = Tracker([sensor or hs.radar()], CONFIG)
-    for k in range(int(plots.time_s.max()) + 2):
-        sel = np.flatnonzero((plots.time_s >= k) & (plots.time_s < k + 1))
-        tracker.add(plots.take(sel))
-        tracker.step(k + 1.0)
-    tracker.finish()
+    tracker = hs.track_stream(plots, sensor or hs.radar(), CONFIG)
     return tracker, own
 
 

@@ -20,13 +20,7 @@ CHI2_3_95 = 7.814727903251178
 
 
 def _feed(plots: Plots, sensor, config: TrackerConfig) -> Tracker:
-    tracker = Tracker([sensor], config)
-    for k in range(int(plots.time_s.max()) + 2):
-        sel = np.flatnonzero((plots.time_s >= k) & (plots.time_s < k + 1))
-        tracker.add(plots.take(sel))
-        tracker.step(k + 1.0)
-    tracker.finish()
-    return tracker
+    return hs.track_stream(plots, sensor, config)
 
 
 def _tail_stream(seed: int):

@@ -13,7 +13,7 @@ import pytest
 
 import highrate_streams as hs
 from opencram.sense.plots import Plots
-from opencram.track.manager import Tracker, TrackerConfig
+from opencram.track.manager import TrackerConfig
 from opencram.track.noise import (
     SIGMA_FACTOR_MAX,
     NoiseEstimator,
@@ -54,12 +54,7 @@ def _run(factor: float, seed: int, config: TrackerConfig, spikes: bool = True, r
         sigma_el_rad=hs.SIGMA_ANGLE_RAD / factor,
     )
     plots = Plots.concat(parts).sorted_by("time_s")
-    tracker = Tracker([sensor], config)
-    for k in range(int(plots.time_s.max()) + 2):
-        sel = np.flatnonzero((plots.time_s >= k) & (plots.time_s < k + 1))
-        tracker.add(plots.take(sel))
-        tracker.step(k + 1.0)
-    tracker.finish()
+    tracker = hs.track_stream(plots, sensor, config)
     return tracker, t_true, pos_true
 
 

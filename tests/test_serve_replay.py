@@ -33,25 +33,6 @@ from opencram.sense.plots import read_sensors_yaml, write_plots_csv
 OPENCRAM = [sys.executable, "-m", "opencram"]
 
 
-@pytest.fixture(scope="module")
-def run_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("gz")
-    res = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "green-zone",
-            "--out",
-            str(folder),
-            "-q",
-            "--export-asterix",
-            str(folder / "p.ast"),
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    return folder
-
-
 def _start(args: list[str]) -> tuple[subprocess.Popen, dict[str, str]]:
     proc = subprocess.Popen(
         [*OPENCRAM, "serve", *args],
@@ -101,13 +82,13 @@ def _ws_collect(url: str, sink: list, stop: threading.Event) -> None:
     asyncio.run(go())
 
 
-def test_replay_over_udp_gives_the_offline_tracks(run_folder, tmp_path):
-    entries = read_recording(run_folder / "p.ast")
+def test_replay_over_udp_gives_the_offline_tracks(green_zone_recording, tmp_path):
+    entries = read_recording(green_zone_recording / "p.ast")
     assert entries and all(d[0] == 48 for _, d in entries)
     started = datetime.now(UTC) - timedelta(seconds=1)
-    live, got062, gotcot, events = _replay(run_folder / "sensors.yaml", entries, tmp_path)
+    live, got062, gotcot, events = _replay(green_zone_recording / "sensors.yaml", entries, tmp_path)
     ended = datetime.now(UTC) + timedelta(seconds=1)
-    offline = _offline_tracks(run_folder / "sensors.yaml", entries, tmp_path)
+    offline = _offline_tracks(green_zone_recording / "sensors.yaml", entries, tmp_path)
     _assert_same_tracks(live, offline)
     _check_cat062(got062, live)
     # CoT (alerts and ellipses) and websocket events
@@ -223,19 +204,19 @@ def _check_cat062(got062: list[bytes], live: dict) -> None:
         assert r["simulated"]
 
 
-def test_stdin_csv_gives_exactly_the_offline_tracks(run_folder, tmp_path):
-    sensors = run_folder / "sensors.yaml"
+def test_stdin_csv_gives_exactly_the_offline_tracks(green_zone_recording, tmp_path):
+    sensors = green_zone_recording / "sensors.yaml"
     out = tmp_path / "live.json"
     proc = subprocess.run(
         [*OPENCRAM, "serve", "--sensors", str(sensors), "--stdin", "--asterix-port", "-1",
          "--csv-port", "-1", "--ws-port", "-1", "--out", str(out), "--idle", "30"],
-        input=(run_folder / "plots.csv").read_bytes(),
+        input=(green_zone_recording / "plots.csv").read_bytes(),
         capture_output=True,
         timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()
     offline = track_files(
-        run_folder / "plots.csv", sensors, tmp_path / "off.json", history=True
+        green_zone_recording / "plots.csv", sensors, tmp_path / "off.json", history=True
     ).output
     assert json.loads(out.read_text())["tracks"] == offline["tracks"]
 
